@@ -1,0 +1,161 @@
+"""Find, read and validate the catalog (catalog/*.yaml) into a Catalog of specs.
+
+The only module that reads catalog files. Errors name file › entry › field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from advisor.catalog_fields import Fields
+from advisor.catalog_parse import parse_gpu, parse_model
+from advisor.catalog_rules import parse_defaults, parse_recipe, parse_type
+from advisor.errors import CatalogError, UnknownNameError
+from advisor.specs import Defaults, GpuSpec, ModelSpec, QuantRecipe, QuantType
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+
+
+def catalog_root() -> Path:
+    """The packaged catalog (wheel) or, in an editable install, the repository's catalog/."""
+    packaged = Path(__file__).parent / "_catalog"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "catalog"
+
+
+def normalize(name: str) -> str:
+    """Lowercase, with spaces, underscores and dashes folded: 'RTX 4090' == 'rtx-4090'."""
+    return re.sub(r"[\s_\-]+", "-", name.strip().lower())
+
+
+@dataclass(frozen=True)
+class Catalog:
+    models: tuple[ModelSpec, ...]
+    gpus: tuple[GpuSpec, ...]
+    types: dict[str, QuantType]
+    recipes: dict[str, QuantRecipe]
+    defaults: Defaults
+
+    @cached_property
+    def _model_index(self) -> dict[str, ModelSpec]:
+        return _index(self.models, "model")
+
+    @cached_property
+    def _gpu_index(self) -> dict[str, GpuSpec]:
+        return _index(self.gpus, "GPU")
+
+    def model(self, name: str) -> ModelSpec:
+        """The model with this id or alias; UnknownNameError lists the closest names."""
+        found = self._model_index.get(normalize(name))
+        if found is None:
+            raise UnknownNameError("model", name, _closest(name, self._model_index))
+        return found
+
+    def gpu(self, name: str) -> GpuSpec:
+        found = self._gpu_index.get(normalize(name))
+        if found is None:
+            raise UnknownNameError("GPU", name, _closest(name, self._gpu_index))
+        return found
+
+    def find_gpu(self, name: str) -> GpuSpec | None:
+        return self._gpu_index.get(normalize(name))
+
+    def recipe(self, name: str) -> QuantRecipe:
+        for key, recipe in self.recipes.items():
+            if key.lower() == name.strip().lower():
+                return recipe
+        raise UnknownNameError("quantization", name, tuple(difflib.get_close_matches(
+            name.upper(), list(self.recipes), n=3, cutoff=0.4)))
+
+
+def _index(entries: tuple[Any, ...], what: str) -> dict[str, Any]:
+    index: dict[str, Any] = {}
+    for entry in entries:
+        for key in (entry.id, entry.name, *entry.aliases):
+            norm = normalize(key)
+            other = index.get(norm)
+            if other is not None and other is not entry:
+                msg = f"{what} name {key!r} is used by both {other.id!r} and {entry.id!r}"
+                raise CatalogError(msg)
+            index[norm] = entry
+    return index
+
+
+def _closest(name: str, index: dict[str, Any]) -> tuple[str, ...]:
+    keys = difflib.get_close_matches(normalize(name), list(index), n=8, cutoff=0.5)
+    names: list[str] = []
+    for key in keys:
+        label = index[key].name
+        if label not in names:
+            names.append(label)
+    return tuple(names[:4])
+
+
+def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) -> Catalog:
+    """Read and validate every catalog file; user directories add models and GPUs."""
+    root = root or catalog_root()
+    quants = Fields(_read_yaml(root / "quants.yaml"), "quants.yaml")
+    types = {t.name: t for t in (parse_type(r, f"quants.yaml › types[{i}]")
+                                 for i, r in enumerate(quants.items("types")))}
+    recipes = {r.name: r for r in (parse_recipe(raw, f"quants.yaml › recipes[{i}]", types)
+                                   for i, raw in enumerate(quants.items("recipes")))}
+    quants.done()
+    defaults = parse_defaults(_read_yaml(root / "defaults.yaml"), "defaults.yaml")
+    models: list[ModelSpec] = []
+    gpus: list[GpuSpec] = []
+    for folder in (root, *extra_dirs):
+        for path in sorted((folder / "models").glob("*.yaml")) if (folder / "models").is_dir() else ():
+            models += [parse_model(raw, f"{_label(path, root)} › models[{i}]")
+                       for i, raw in enumerate(_section(path, "models"))]
+        for path in sorted((folder / "gpus").glob("*.yaml")) if (folder / "gpus").is_dir() else ():
+            gpus += [parse_gpu(raw, f"{_label(path, root)} › gpus[{i}]")
+                     for i, raw in enumerate(_section(path, "gpus"))]
+    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults)
+    _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
+    return catalog
+
+
+def _label(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _section(path: Path, key: str) -> list[Any]:
+    data = _read_yaml(path)
+    f = Fields(data, path.name)
+    items = f.items(key)
+    f.done()
+    return items
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            msg = f"{path}: larger than {MAX_FILE_BYTES} bytes; not read"
+            raise CatalogError(msg)
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        msg = f"{path}: cannot read ({err.strerror or err})"
+        raise CatalogError(msg) from err
+    except UnicodeDecodeError as err:
+        msg = f"{path}: not UTF-8 text"
+        raise CatalogError(msg) from err
+    # the C-accelerated safe loader when PyYAML was built with libyaml; both construct only plain data
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader, never the full loader
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        msg = f"{path}{where}: not valid YAML: {getattr(err, 'problem', None) or err}"
+        raise CatalogError(msg) from err

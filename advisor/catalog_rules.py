@@ -1,0 +1,94 @@
+"""Parse quantization types, file-type recipes and tunable defaults. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from advisor.catalog_fields import Fields
+from advisor.specs import Defaults, QuantRecipe, QuantType, RecipeRule, SpeedClass
+
+CATEGORIES = frozenset({
+    "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
+    "ffn_up", "ffn_gate", "ffn_down", "experts", "norm",
+})
+LAYER_RULE = re.compile(r"^(all|more_bits|first_eighth|first_sixteenth|first_\d+)$")
+RUNTIMES = ("llama.cpp", "mlx")
+
+
+def parse_type(raw: object, where: str) -> QuantType:
+    f = Fields(raw, where)
+    value = QuantType(name=f.req_text("name"), block_size=f.req_int("block_size"),
+                      block_bytes=f.req_int("block_bytes"), source=f.source(),
+                      fallback=f.text("fallback", required=False))
+    f.done()
+    return value
+
+
+def parse_recipe(raw: object, where: str, types: dict[str, QuantType]) -> QuantRecipe:
+    f = Fields(raw, where)
+    name = f.req_text("name")
+    f.where = f"{where} › {name}"
+    base = f.req_text("base")
+    if base not in types:
+        f.fail("base", f"unknown tensor type {base!r}", f.where)
+    runtime = f.req_text("runtime")
+    if runtime not in RUNTIMES:
+        f.fail("runtime", f"one of {', '.join(RUNTIMES)}", f.where)
+    rules = tuple(_rule(item, f"{f.where} › rules[{i}]", types) for i, item in enumerate(f.items("rules")))
+    recipe = QuantRecipe(name=name, base=base, rules=rules, runtime=runtime,  # type: ignore[arg-type]
+                         quality_rank=f.req_int("quality_rank"), source=f.source(),
+                         recommend=f.flag("recommend", default=True))
+    f.done()
+    return recipe
+
+
+def _rule(raw: object, where: str, types: dict[str, QuantType]) -> RecipeRule:
+    f = Fields(raw, where)
+    rule = RecipeRule(category=f.req_text("category"), type=f.req_text("type"),
+                      layers=f.text("layers", required=False) or "all")
+    if rule.category not in CATEGORIES:
+        f.fail("category", f"unknown tensor category {rule.category!r}", where)
+    if rule.type not in types:
+        f.fail("type", f"unknown tensor type {rule.type!r}", where)
+    if not LAYER_RULE.match(rule.layers):
+        f.fail("layers", f"unknown layer rule {rule.layers!r}", where)
+    f.done()
+    return rule
+
+
+def parse_defaults(raw: object, where: str) -> Defaults:
+    top = Fields(raw, where)
+    classes = top.mapping("speed_classes", required=True)
+    assert classes is not None
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for section in ("memory", "speed"):
+        block = top.mapping(section, required=True)
+        assert block is not None
+        for key in list(block.data):
+            item = block.mapping(key, required=True)
+            assert item is not None
+            values[key] = item._get("value", (int, float, dict), True)
+            sources[key] = item.source()
+            item.text("note", required=False)
+            item.done()
+        block.done()
+    speed = {name: _speed_class(classes.mapping(name, required=True)) for name in list(classes.data)}
+    classes.done()
+    top.done()
+    try:
+        return Defaults(**values, speed_classes=speed, sources=sources)
+    except TypeError as err:
+        Fields.fail("memory", f"unexpected or missing constant ({err})", where)
+
+
+def _speed_class(f: Fields | None) -> SpeedClass:
+    assert f is not None
+    value = SpeedClass(stream_efficiency=f.number("stream_efficiency", maximum=1.0) or 0.0,
+                       per_layer_s=f.number("per_layer_s", maximum=0.01) or 0.0,
+                       prefill_efficiency=f.number("prefill_efficiency", required=False, maximum=2.0),
+                       source=f.source())
+    f.text("note", required=False)
+    f.done()
+    return value

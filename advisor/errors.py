@@ -1,0 +1,51 @@
+"""The one error type a user can cause, and the exit codes it maps to."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented exit codes (docs/json.md)."""
+
+    OK = 0
+    ERROR = 1  # unexpected internal failure
+    USAGE = 2  # bad option value, unknown model or GPU name
+    CATALOG = 3  # the catalog (shipped or user-supplied) is invalid
+    PROBE = 4  # hardware probing failed in a way that leaves nothing to work with
+
+
+class AdvisorError(Exception):
+    """An error with a message meant for the user."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+    kind: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(AdvisorError):
+    """A value the user typed is not valid."""
+
+    exit_code = ExitCode.USAGE
+    kind = "usage"
+
+
+class UnknownNameError(UsageError):
+    """A model or GPU name that the catalog does not know."""
+
+    kind = "unknown_name"
+
+    def __init__(self, what: str, name: str, suggestions: tuple[str, ...]) -> None:
+        hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown {what} {name!r}.{hint}")
+        self.suggestions = suggestions
+
+
+class CatalogError(AdvisorError):
+    """The catalog is invalid; the message names file, entry and field."""
+
+    exit_code = ExitCode.CATALOG
+    kind = "catalog"

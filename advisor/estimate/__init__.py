@@ -1,0 +1,1 @@
+"""Pure estimators: weights, KV cache, runtime memory, placement and speed."""

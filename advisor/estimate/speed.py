@@ -1,0 +1,96 @@
+"""Decode and prefill tokens/s from bytes, bandwidth and compute. Pure.
+
+decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d x bandwidth_d)
+                        + layers_d x per_layer_s_d          (layer split runs devices one after another)
+bytes read per token  = weights except token_embd (MoE: only experts_per_token/experts of routed experts)
+                        + KV of the tokens already in context (windowed layers capped) + recurrent state.
+prefill: tokens/s = 1 / sum_d (share_d x 2 x active_params / (prefill_efficiency_d x fp16_tflops_d)).
+See docs/estimation.md for the constants' sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.estimate.kv import KvEstimate
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One place where part of the model runs: a GPU, or the CPU on system RAM."""
+
+    name: str
+    share: float  # share of the layers (and of the bytes read per token) run here
+    bandwidth_gbps: float
+    stream_efficiency: float
+    per_layer_s: float
+    fp16_tflops: float | None
+    prefill_efficiency: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedBasis:
+    """Everything a decode/prefill figure rests on, so a user can reproduce it."""
+
+    method: str
+    bytes_per_token: int
+    weights_read_bytes: int
+    kv_read_bytes: int
+    depth_tokens: int
+    layers: int
+    lanes: tuple[Lane, ...]
+    flops_per_token: int
+    confidence: str
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedEstimate:
+    decode_tokens_per_s: float | None
+    prefill_tokens_per_s: float | None
+    basis: SpeedBasis | None
+
+
+def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
+    """Cache bytes one decode step reads with `depth_tokens` already in context."""
+    windowed = min(depth_tokens, kv.window_tokens or 0)
+    # the recurrent state is read and written once per token
+    return depth_tokens * kv.full_bytes_per_token + windowed * kv.windowed_bytes_per_token \
+        + 2 * kv.recurrent_state_bytes
+
+
+def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...]) -> float:
+    total = 0.0
+    for lane in lanes:
+        total += bytes_per_token * lane.share / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
+        total += layers * lane.share * lane.per_layer_s
+    return total
+
+
+def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...]) -> float | None:
+    seconds = 0.0
+    for lane in lanes:
+        if not lane.fp16_tflops or not lane.prefill_efficiency:
+            return None
+        seconds += lane.share * flops_per_token / (lane.prefill_efficiency * lane.fp16_tflops * 1e12)
+    return 1.0 / seconds if seconds else None
+
+
+def estimate_speed(*, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int, layers: int,
+                   active_params: int, lanes: tuple[Lane, ...], offloaded: bool) -> SpeedEstimate:
+    """Tokens/s for one placement. Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
+    kv_bytes = kv_read_bytes(kv, depth_tokens)
+    per_token = weights_read_bytes + kv_bytes
+    flops = 2 * active_params
+    notes: list[str] = []
+    prefill = None if offloaded else prefill_tokens_per_s(flops, lanes)
+    if offloaded:
+        notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
+    elif prefill is None:
+        notes.append("prefill not estimated: no FP16 throughput figure for this device")
+    basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=per_token,
+                       weights_read_bytes=weights_read_bytes, kv_read_bytes=kv_bytes, depth_tokens=depth_tokens,
+                       layers=layers, lanes=lanes, flops_per_token=flops,
+                       confidence="estimated: starting constants, not yet validated against measurements",
+                       notes=tuple(notes))
+    return SpeedEstimate(1.0 / decode_seconds(per_token, layers, lanes), prefill, basis)

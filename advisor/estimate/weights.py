@@ -1,0 +1,176 @@
+"""Weight bytes per parameter group and file type, following llama.cpp's quantization recipes.
+
+Parameter groups are computed from the config dims (embeddings, attention, FFN, experts); what the
+published total holds beyond them (linear-attention and Mamba projections, norms) is charged at the
+recipe's base type. See docs/estimation.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from advisor.specs import ModelSpec, QuantRecipe, QuantType
+
+
+@dataclass(frozen=True, slots=True)
+class ParamGroup:
+    """`params_per_layer` weights in each of `layers` layers; rows of `row_length` elements."""
+
+    name: str
+    categories: frozenset[str]
+    params_per_layer: int
+    layers: int
+    row_length: int
+    routed: bool = False  # routed experts: only experts_per_token/experts of them are read per token
+
+    @property
+    def params(self) -> int:
+        return self.params_per_layer * self.layers
+
+
+@dataclass(frozen=True, slots=True)
+class WeightEstimate:
+    """Bytes of a model's weights in one file type, with the per-group breakdown."""
+
+    recipe: str
+    weights_bytes: int
+    groups_bytes: dict[str, int]
+    token_embd_bytes: int
+    routed_expert_bytes: int
+    read_per_token_bytes: int  # bytes a decode step streams: all but token_embd, active experts only
+    params: int
+
+    @property
+    def bits_per_weight(self) -> float:
+        return self.weights_bytes * 8 / max(1, self.params)
+
+
+def param_groups(model: ModelSpec) -> tuple[ParamGroup, ...]:
+    """Groups of weights as llama.cpp lays them out in a GGUF file."""
+    a = model.arch
+    groups = [ParamGroup("token_embd", frozenset({"token_embd", "output"} if a.tied_embeddings
+                                                  else {"token_embd"}), a.vocab_size * a.hidden_size, 1,
+                         a.hidden_size)]
+    if not a.tied_embeddings:
+        groups.append(ParamGroup("output", frozenset({"output"}), a.vocab_size * a.hidden_size, 1,
+                                 a.hidden_size))
+    groups += _attention_groups(model) + _ffn_groups(model)
+    counted = sum(g.params for g in groups)
+    rest = model.params_total - counted
+    if rest > 0:
+        groups.append(ParamGroup("other", frozenset({"attn_other"}), rest, 1, a.hidden_size))
+    return tuple(groups)
+
+
+def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
+    a, lay = model.arch, model.layout
+    n = lay.full_attention_layers + lay.sliding_layers + lay.chunked_layers
+    h = a.hidden_size
+    if lay.mla is not None:
+        m = lay.mla
+        qk = (m.nope_head_dim or 0) + m.rope_head_dim
+        v = m.v_head_dim or a.value_head_dim
+        q = (h * m.q_lora_rank + m.q_lora_rank * a.attention_heads * qk) if m.q_lora_rank \
+            else h * a.attention_heads * qk
+        return [
+            ParamGroup("attn_q", frozenset({"attn_other"}), q, n, h),
+            ParamGroup("attn_kv_a", frozenset({"attn_other"}), h * (m.kv_lora_rank + m.rope_head_dim), n, h),
+            ParamGroup("attn_kv_b", frozenset({"attn_v"}),
+                       m.kv_lora_rank * a.attention_heads * ((m.nope_head_dim or 0) + v), n, m.kv_lora_rank),
+            ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * v * h, n,
+                       a.attention_heads * v),
+        ]
+    q_width, kv_width = a.attention_heads * a.head_dim, a.kv_heads * a.head_dim
+    return [
+        ParamGroup("attn_q", frozenset({"attn_q"}), h * q_width, n, h),
+        ParamGroup("attn_k", frozenset({"attn_k"}), h * kv_width, n, h),
+        ParamGroup("attn_v", frozenset({"attn_v"}), h * a.kv_heads * a.value_head_dim, n, h),
+        ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * a.value_head_dim * h, n,
+                   a.attention_heads * a.value_head_dim),
+    ]
+
+
+def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
+    a, moe = model.arch, model.moe
+    h, groups = a.hidden_size, []
+    dense_layers = moe.dense_layers if moe else a.layers
+    if a.intermediate_size and dense_layers:
+        groups += _mlp("ffn", frozenset(), h, a.intermediate_size, dense_layers, a.ffn_matrices, copies=1)
+    if moe is not None:
+        groups += _mlp("exps", frozenset({"experts"}), moe.latent_size or h, moe.expert_ffn, moe.moe_layers,
+                       a.ffn_matrices, copies=moe.experts, routed=True)
+        if moe.shared_experts:
+            groups += _mlp("shexp", frozenset(), h, moe.shared_ffn or moe.expert_ffn, moe.moe_layers,
+                           a.ffn_matrices, copies=moe.shared_experts)
+        groups.append(ParamGroup("router", frozenset({"norm"}), h * moe.experts, moe.moe_layers, h))
+    return groups
+
+
+def _mlp(prefix: str, extra: frozenset[str], hidden: int, ffn: int, layers: int, matrices: int, *,
+         copies: int, routed: bool = False) -> list[ParamGroup]:
+    names = ("up", "gate", "down") if matrices == 3 else ("up", "down")
+    return [ParamGroup(f"{prefix}_{name}", extra | {f"ffn_{name}"}, hidden * ffn * copies, layers,
+                       ffn if name == "down" else hidden, routed) for name in names]
+
+
+@lru_cache(maxsize=4096)
+def layers_matching(rule: str, n: int) -> frozenset[int]:
+    """Layer indices a recipe rule covers, as llama.cpp counts them (integer division)."""
+    if rule == "all":
+        return frozenset(range(n))
+    if rule == "more_bits":
+        return frozenset(i for i in range(n) if i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2)
+    if rule == "first_eighth":
+        return frozenset(range(n // 8))
+    if rule == "first_sixteenth":
+        return frozenset(range(n // 16))
+    return frozenset(range(min(n, int(rule.removeprefix("first_")))))
+
+
+def _group_bytes(group: ParamGroup, recipe: QuantRecipe, types: dict[str, QuantType]) -> int:
+    if "norm" in group.categories:
+        return group.params * 4  # routers and norms stay F32 in llama.cpp GGUFs
+    left = set(range(group.layers))
+    total = 0
+    for rule in recipe.rules:
+        if not left:
+            break
+        if rule.category in group.categories:
+            hit = left & layers_matching(rule.layers, group.layers)
+            total += len(hit) * _tensor_bytes(group, rule.type, types)
+            left -= hit
+    return total + len(left) * _tensor_bytes(group, recipe.base, types)
+
+
+def _tensor_bytes(group: ParamGroup, type_name: str, types: dict[str, QuantType]) -> int:
+    qtype = types[type_name]
+    while group.row_length % qtype.block_size and qtype.fallback:
+        qtype = types[qtype.fallback]
+    if group.row_length % qtype.block_size:
+        qtype = types["F16"]
+    return qtype.tensor_bytes(group.params_per_layer)
+
+
+def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, QuantType]) -> WeightEstimate:
+    """Weight bytes of `model` in file type `recipe`."""
+    groups = param_groups(model)
+    by_group = {g.name: _group_bytes(g, recipe, types) for g in groups}
+    routed = sum(by_group[g.name] for g in groups if g.routed)
+    active = 1.0 if model.moe is None else model.moe.experts_per_token / model.moe.experts
+    embd = by_group["token_embd"]
+    read = sum(b for name, b in by_group.items() if name != "token_embd") - routed + round(routed * active)
+    if model.arch.tied_embeddings:
+        read += embd  # the output projection reads the tied embedding matrix every token
+    return WeightEstimate(recipe=recipe.name, weights_bytes=sum(by_group.values()), groups_bytes=by_group,
+                          token_embd_bytes=embd, routed_expert_bytes=routed, read_per_token_bytes=read,
+                          params=sum(g.params for g in groups))
+
+
+def count_params(model: ModelSpec) -> tuple[int, int]:
+    """(total, active) parameters computed from the config dims alone (no residual group)."""
+    groups = [g for g in param_groups(model) if g.name != "other"]
+    total = sum(g.params for g in groups)
+    routed = sum(g.params for g in groups if g.routed)
+    share = 1.0 if model.moe is None else model.moe.experts_per_token / model.moe.experts
+    return total, total - routed + round(routed * share)

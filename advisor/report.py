@@ -1,0 +1,103 @@
+"""Result objects -> JSON-ready dicts inside the versioned envelope (docs/json.md). The only serializer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from advisor.machine import Machine, MachineDevice
+from advisor.recommend import Estimate
+
+SCHEMA_VERSION = 1
+
+
+def envelope(command: str, *, machine: Machine | None, results: list[dict[str, Any]],
+             errors: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "command": command,
+            "hardware": hardware_dict(machine) if machine else None,
+            "results": results, "errors": errors or [], **extra}
+
+
+def error_dict(kind: str, message: str, exit_code: int) -> dict[str, Any]:
+    return {"kind": kind, "message": message, "exit_code": exit_code}
+
+
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def hardware_dict(machine: Machine) -> dict[str, Any]:
+    hw = machine.hardware
+    return {
+        "source": hw.source,
+        "devices": [device_dict(d) for d in machine.devices],
+        "ram_total_bytes": hw.ram_total_bytes,
+        "ram_available_bytes": hw.ram_available_bytes,
+        "ram_usable_bytes": machine.ram_usable_bytes,
+        "ram_limit_source": hw.ram_limit_source,
+        "ram_bandwidth_gbps": machine.ram_bandwidth_gbps,
+        "ram_bandwidth_basis": machine.ram_bandwidth_basis,
+        "cpu": {"name": hw.cpu_name, "physical_cores": hw.cpu_physical_cores,
+                "logical_cores": hw.cpu_logical_cores},
+        "notes": list(machine.notes),
+    }
+
+
+def device_dict(d: MachineDevice) -> dict[str, Any]:
+    dev = d.device
+    return {
+        "index": dev.index, "name": dev.name, "vendor": dev.vendor, "kind": dev.kind,
+        "catalog_id": d.spec.id if d.spec else None,
+        "memory_total_bytes": dev.memory_total_bytes, "memory_free_bytes": dev.memory_free_bytes,
+        "memory_usable_bytes": d.memory_usable_bytes, "memory_usable_basis": d.usable_basis,
+        "bandwidth_gbps": d.bandwidth_gbps, "bandwidth_basis": d.bandwidth_basis,
+        "fp16_tflops": d.fp16_tflops, "speed_class": d.speed_class, "backend": d.backend,
+        "compute_capability": dev.compute_capability, "driver_version": dev.driver_version,
+        "cuda_version": dev.cuda_version, "gpu_cores": dev.gpu_cores,
+        "wired_limit_bytes": dev.wired_limit_bytes,
+    }
+
+
+def estimate_dict(e: Estimate, depth_tokens: int = 0) -> dict[str, Any]:
+    m, mem, p = e.model, e.memory, e.placement
+    return {
+        "model": {"id": m.id, "name": m.name, "family": m.family, "params_total": m.params_total,
+                  "params_active": m.params_active, "params_derived": m.params_derived, "moe": m.is_moe,
+                  "max_context_tokens": m.arch.max_context_tokens},
+        "quant": e.recipe.name,
+        "runtime": e.recipe.runtime,
+        "bits_per_weight": round(e.weights.bits_per_weight, 3),
+        "context_tokens": e.context_tokens,
+        "depth_tokens": depth_tokens,
+        "kv_cache_type": e.kv.cache_type,
+        "placement": p.kind,
+        "placement_detail": {"gpu_bytes": list(p.gpu_bytes), "cpu_bytes": p.cpu_bytes,
+                             "gpu_fraction": round(p.gpu_fraction, 4), "reason": p.reason},
+        "memory": {
+            "weights_bytes": mem.weights_bytes, "kv_cache_bytes": mem.kv_cache_bytes,
+            "recurrent_state_bytes": mem.recurrent_state_bytes, "overhead_bytes": mem.overhead_bytes,
+            "runtime_context_bytes": mem.runtime_context_bytes, "compute_buffer_bytes": mem.compute_buffer_bytes,
+            "total_bytes": mem.total_bytes, "weights_by_group_bytes": dict(e.weights.groups_bytes),
+        },
+        "speed": speed_dict(e),
+        "notes": list(e.notes),
+    }
+
+
+def speed_dict(e: Estimate) -> dict[str, Any]:
+    s, b = e.speed, e.speed.basis
+    basis = None if b is None else {
+        "method": b.method, "bytes_per_token": b.bytes_per_token, "weights_read_bytes": b.weights_read_bytes,
+        "kv_read_bytes": b.kv_read_bytes, "depth_tokens": b.depth_tokens, "layers": b.layers,
+        "flops_per_token": b.flops_per_token, "confidence": b.confidence, "notes": list(b.notes),
+        "lanes": [{"name": lane.name, "share": round(lane.share, 4), "bandwidth_gbps": lane.bandwidth_gbps,
+                   "stream_efficiency": lane.stream_efficiency, "per_layer_s": lane.per_layer_s,
+                   "fp16_tflops": lane.fp16_tflops, "prefill_efficiency": lane.prefill_efficiency}
+                  for lane in b.lanes],
+    }
+    return {"decode_tokens_per_s": _round(s.decode_tokens_per_s),
+            "prefill_tokens_per_s": _round(s.prefill_tokens_per_s), "basis": basis}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)

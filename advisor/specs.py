@@ -1,0 +1,265 @@
+"""The nouns: quantization types, models, GPUs, constants. Frozen, units in names. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Runtime = Literal["llama.cpp", "mlx"]
+DeviceKind = Literal["discrete", "unified"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuantType:
+    """A tensor storage type: `block_bytes` bytes hold `block_size` weights."""
+
+    name: str
+    block_size: int
+    block_bytes: int
+    source: str
+    fallback: str | None = None  # used when a row length is not a multiple of block_size
+
+    @property
+    def bits_per_weight(self) -> float:
+        return self.block_bytes * 8 / self.block_size
+
+    def tensor_bytes(self, n_weights: int) -> int:
+        """Bytes of a tensor of n_weights in this type (whole blocks)."""
+        blocks = -(-n_weights // self.block_size)
+        return blocks * self.block_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RecipeRule:
+    """Tensors of `category` use `type`; `layers` limits the rule to some layers.
+
+    layers: "all", "more_bits" (llama.cpp's use_more_bits rule), "first_eighth",
+    "first_sixteenth", or "first_N" for the first N layers.
+    """
+
+    category: str
+    type: str
+    layers: str = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class QuantRecipe:
+    """A file type such as Q4_K_M: a base tensor type and the rules that deviate from it."""
+
+    name: str
+    base: str
+    rules: tuple[RecipeRule, ...]
+    runtime: Runtime
+    quality_rank: int  # higher keeps more of the original model's quality
+    source: str
+    recommend: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinearAttention:
+    key_heads: int
+    value_heads: int
+    key_head_dim: int
+    value_head_dim: int
+    conv_kernel: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mamba:
+    heads: int
+    head_dim: int
+    state_size: int
+    groups: int
+    conv_kernel: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mla:
+    kv_lora_rank: int
+    rope_head_dim: int
+    nope_head_dim: int | None = None
+    v_head_dim: int | None = None
+    q_lora_rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How many layers of each attention kind a model has."""
+
+    full_attention_layers: int
+    sliding_layers: int = 0
+    sliding_window: int | None = None
+    chunked_layers: int = 0
+    attention_chunk: int | None = None
+    linear_layers: int = 0
+    linear: LinearAttention | None = None
+    mamba_layers: int = 0
+    mamba: Mamba | None = None
+    mla: Mla | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Moe:
+    experts: int
+    experts_per_token: int
+    expert_ffn: int
+    moe_layers: int
+    shared_experts: int = 0
+    shared_ffn: int | None = None
+    dense_layers: int = 0
+    latent_size: int | None = None  # routed experts work in this width instead of hidden_size (LatentMoE)
+
+
+@dataclass(frozen=True, slots=True)
+class Arch:
+    layers: int
+    hidden_size: int
+    attention_heads: int
+    kv_heads: int
+    head_dim: int
+    vocab_size: int
+    tied_embeddings: bool
+    max_context_tokens: int | None
+    intermediate_size: int | None = None
+    ffn_matrices: int = 3
+    v_head_dim: int | None = None
+
+    @property
+    def value_head_dim(self) -> int:
+        return self.v_head_dim if self.v_head_dim is not None else self.head_dim
+
+
+@dataclass(frozen=True, slots=True)
+class GgufFile:
+    """A published GGUF file size (bytes converted from the unit the repo lists)."""
+
+    quant: str
+    size_bytes: int
+    repo: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A published benchmark score."""
+
+    benchmark: str
+    value: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    id: str
+    name: str
+    family: str
+    params_total: int
+    params_active: int | None
+    arch: Arch
+    layout: Layout
+    moe: Moe | None
+    source: str
+    aliases: tuple[str, ...] = ()
+    hf_repo: str | None = None
+    release: str | None = None
+    license: str | None = None
+    modalities: tuple[str, ...] = ("text",)
+    native_quant: str | None = None
+    params_derived: bool = False  # True when a count was not published and was computed from the dims
+    gguf_files: tuple[GgufFile, ...] = ()
+    scores: tuple[Score, ...] = ()
+    note: str | None = None
+
+    @property
+    def is_moe(self) -> bool:
+        return self.moe is not None
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSpec:
+    id: str
+    name: str
+    vendor: str
+    kind: DeviceKind
+    device_class: str
+    memory_bytes: int
+    bandwidth_gbps: float | None
+    fp16_tflops: float | None
+    source: str
+    aliases: tuple[str, ...] = ()
+    memory_options_bytes: tuple[int, ...] = ()
+    bus_width_bits: int | None = None
+    compute_capability: str | None = None
+    architecture: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedClass:
+    """Decode and prefill constants for one device class (catalog/defaults.yaml)."""
+
+    stream_efficiency: float
+    per_layer_s: float
+    prefill_efficiency: float | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Tunable constants with provenance (catalog/defaults.yaml)."""
+
+    gpu_margin_bytes: int
+    runtime_context_bytes: dict[str, int]
+    compute_buffer_base_bytes: int
+    compute_buffer_bytes_per_hidden_per_ubatch_token: int
+    ubatch_tokens: int
+    kv_pad_tokens: int
+    ram_reserve_bytes: int
+    ram_reserve_fraction: float
+    unified_cap_small_fraction: float
+    unified_cap_large_fraction: float
+    unified_cap_threshold_bytes: int
+    cpu_ram_bandwidth_gbps: float
+    moe_layer_cost_factor: float
+    moe_prefill_factor: float
+    speed_classes: dict[str, SpeedClass] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+Source = Literal["probe", "hypothetical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A GPU or unified-memory GPU as probed (or as a hypothetical catalog card)."""
+
+    name: str
+    vendor: str
+    kind: DeviceKind
+    memory_total_bytes: int
+    memory_free_bytes: int | None = None
+    bandwidth_gbps: float | None = None  # derived from the memory bus where the probe can read it
+    bandwidth_basis: str | None = None
+    bus_width_bits: int | None = None
+    memory_clock_mhz: int | None = None
+    compute_capability: str | None = None
+    driver_version: str | None = None
+    cuda_version: str | None = None
+    gpu_cores: int | None = None
+    wired_limit_bytes: int | None = None  # Apple iogpu.wired_limit_mb when set
+    catalog_id: str | None = None  # set for hypothetical devices
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Hardware:
+    """What the machine has (probed) or what the user asked us to assume (hypothetical)."""
+
+    source: Source
+    devices: tuple[Device, ...]
+    ram_total_bytes: int | None
+    ram_available_bytes: int | None
+    cpu_name: str | None = None
+    cpu_physical_cores: int | None = None
+    cpu_logical_cores: int | None = None
+    ram_limit_source: str | None = None  # "cgroup v2", "cgroup v1" when a container limit applies
+    notes: tuple[str, ...] = ()

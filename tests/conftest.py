@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from advisor.catalog import Catalog, load_catalog
+from advisor.machine import Machine, hypothetical, resolve
+from advisor.units import GIB
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture
+def make_machine(catalog: Catalog):
+    """A hypothetical machine: make_machine("RTX 4090", ram_gib=64)."""
+
+    def make(gpu: str, ram_gib: int = 64) -> Machine:
+        return resolve(hypothetical(None, catalog, gpu=gpu, ram_bytes=ram_gib * GIB), catalog)
+
+    return make
+
+
+@pytest.fixture
+def console() -> Console:
+    return Console(file=io.StringIO(), width=120, color_system=None, force_terminal=False, highlight=False)
+
+
+def load_fixture(name: str) -> dict:
+    return json.loads((FIXTURES / "probes" / name).read_text())

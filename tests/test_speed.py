@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from advisor.catalog import Catalog
+from advisor.estimate.kv import estimate_kv
+from advisor.estimate.speed import Lane, decode_seconds, estimate_speed
+from advisor.recommend import Request, estimate
+
+
+def test_decode_is_bytes_over_effective_bandwidth_plus_fixed_cost() -> None:
+    lane = Lane("gpu", 1.0, 1000.0, 0.8, 0.00002, 100.0, 1.0)
+    # 4 GB / (0.8 x 1000 GB/s) = 5 ms, plus 32 layers x 20 us = 0.64 ms
+    assert decode_seconds(4_000_000_000, 32, (lane,)) == pytest.approx(0.00564)
+
+
+def test_layer_split_runs_devices_one_after_another() -> None:
+    one = Lane("a", 1.0, 1000.0, 1.0, 0.0, None, None)
+    half = Lane("a", 0.5, 1000.0, 1.0, 0.0, None, None)
+    assert decode_seconds(10**9, 10, (half, half)) == pytest.approx(decode_seconds(10**9, 10, (one,)))
+
+
+def test_speed_grows_with_bandwidth(catalog: Catalog) -> None:
+    kv = estimate_kv(catalog.model("llama-3.1-8b"), catalog.types["F16"], context_tokens=8192)
+    speeds = [estimate_speed(weights_read_bytes=4 * 10**9, kv=kv, depth_tokens=0, layers=32,
+                             active_params=8 * 10**9, offloaded=False,
+                             lanes=(Lane("g", 1.0, bw, 0.85, 0.000025, 100.0, 1.0),)).decode_tokens_per_s
+              for bw in (300.0, 600.0, 1200.0)]
+    assert speeds == sorted(speeds)
+
+
+def test_deeper_context_decodes_slower(catalog: Catalog, make_machine) -> None:
+    machine = make_machine("RTX 4090")
+    model = catalog.model("qwen3-30b-a3b")
+    shallow = estimate(model, catalog.recipe("Q4_K_M"), machine, catalog, Request(32768, 0))
+    deep = estimate(model, catalog.recipe("Q4_K_M"), machine, catalog, Request(32768, 32768))
+    assert deep.speed.decode_tokens_per_s < shallow.speed.decode_tokens_per_s
+    assert deep.speed.basis is not None and deep.speed.basis.kv_read_bytes == 32768 * 98_304
+
+
+def test_llama_8b_q4_k_m_on_a_4090(catalog: Catalog, make_machine) -> None:
+    e = estimate(catalog.model("llama-3.1-8b"), catalog.recipe("Q4_K_M"), make_machine("RTX 4090"), catalog,
+                 Request(8192))
+    assert e.placement.kind == "gpu"
+    assert e.memory.kv_cache_bytes == 1024**3
+    assert 100 <= e.speed.decode_tokens_per_s <= 200
+    assert e.speed.prefill_tokens_per_s is not None
+    assert e.speed.basis is not None and e.speed.basis.lanes[0].bandwidth_gbps == 1008.0
+
+
+def test_offload_speed_counts_the_cpu_share(catalog: Catalog, make_machine) -> None:
+    model = catalog.model("llama-3.3-70b")
+    e = estimate(model, catalog.recipe("Q4_K_M"), make_machine("RTX 4090", 128), catalog, Request(8192))
+    assert e.placement.kind == "gpu+cpu"
+    lanes = e.speed.basis.lanes if e.speed.basis else ()
+    assert [lane.name for lane in lanes] == ["NVIDIA GeForce RTX 4090", "CPU (system RAM)"]
+    assert sum(lane.share for lane in lanes) == pytest.approx(1.0)
+    assert e.speed.prefill_tokens_per_s is None  # PCIe-bound prefill is not modelled yet
