@@ -153,7 +153,7 @@ def _read_yaml(path: Path) -> Any:
     # the C-accelerated safe loader when PyYAML was built with libyaml; both construct only plain data
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader, never the full loader
+        return yaml.load(text, Loader=loader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
