@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from advisor.catalog_fields import Fields
-from advisor.catalog_parse import parse_gpu, parse_model
+from advisor.catalog_parse import parse_gguf_row, parse_gpu, parse_model, parse_score_row
 from advisor.catalog_rules import parse_defaults, parse_recipe, parse_type
 from advisor.errors import CatalogError, UnknownNameError
-from advisor.specs import Defaults, GpuSpec, ModelSpec, QuantRecipe, QuantType
+from advisor.specs import Defaults, GgufFile, GpuSpec, ModelSpec, QuantRecipe, QuantType, Score
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
@@ -116,9 +116,31 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
         for path in sorted((folder / "gpus").glob("*.yaml")) if (folder / "gpus").is_dir() else ():
             gpus += [parse_gpu(raw, f"{_label(path, root)} › gpus[{i}]")
                      for i, raw in enumerate(_section(path, "gpus"))]
+    for folder in (root, *extra_dirs):
+        models = _attach(models, folder)
     catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults)
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
     return catalog
+
+
+def _attach(models: list[ModelSpec], folder: Path) -> list[ModelSpec]:
+    """Add the published scores and GGUF sizes kept in their own files to the models they name."""
+    scores: dict[str, list[Score]] = {}
+    sizes: dict[str, list[GgufFile]] = {}
+    known = {m.id for m in models}
+    for name, key, parse, into in (("scores.yaml", "scores", parse_score_row, scores),
+                                   ("gguf_sizes.yaml", "gguf_files", parse_gguf_row, sizes)):
+        path = folder / name
+        if not path.is_file():
+            continue
+        for i, raw in enumerate(_section(path, key)):
+            model_id, row = parse(raw, f"{name} › {key}[{i}]")
+            if model_id not in known:
+                msg = f"{name} › {key}[{i}] › model: unknown model id {model_id!r}"
+                raise CatalogError(msg)
+            into.setdefault(model_id, []).append(row)  # type: ignore[arg-type]
+    return [replace(m, scores=(*m.scores, *scores.get(m.id, ())), gguf_files=(*m.gguf_files, *sizes.get(m.id, ())))
+            if m.id in scores or m.id in sizes else m for m in models]
 
 
 def _label(path: Path, root: Path) -> str:

@@ -164,6 +164,30 @@ def _moe(f: Fields, layers: int) -> Moe:
     return moe
 
 
+def parse_gguf_row(raw: object, where: str) -> tuple[str, GgufFile]:
+    """A row of gguf_sizes.yaml: (model id, published file size)."""
+    f = Fields(raw, where)
+    model_id = f.req_text("model")
+    f.data = {k: v for k, v in f.data.items() if k != "model"}
+    return model_id, _gguf(f.data, f"{where} › {model_id}")
+
+
+def parse_score_row(raw: object, where: str) -> tuple[str, Score]:
+    """A row of scores.yaml: (model id, score)."""
+    f = Fields(raw, where)
+    model_id = f.req_text("model")
+    f.where = f"{where} › {model_id}"
+    benchmark = f.req_text("benchmark")
+    if benchmark not in SCORE_KEYS:
+        f.fail("benchmark", f"one of {', '.join(SCORE_KEYS)}", f.where)
+    value = f.number("value", maximum=100.0)
+    assert value is not None
+    score = Score(benchmark, value, f.source())
+    f.text("note", required=False)
+    f.done()
+    return model_id, score
+
+
 def _gguf(raw: object, where: str) -> GgufFile:
     f = Fields(raw, where)
     unit = f.req_text("unit")
