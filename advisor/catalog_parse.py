@@ -105,7 +105,7 @@ def _layout(f: Fields, layers: int) -> Layout:
         full_attention_layers=full, sliding_window=f.integer("sliding_window", required=False, minimum=1),
         attention_chunk=f.integer("attention_chunk", required=False, minimum=1),
         linear=_linear(f.mapping("linear")), mamba=_mamba(f.mapping("mamba")), mla=_mla(f.mapping("mla")),
-        **counts,
+        attention_gate=f.flag("attention_gate", default=False), **counts,
     )
     if layout.sliding_layers and layout.sliding_window is None:
         f.fail("sliding_window", "sliding_layers needs a sliding_window", f.where)

@@ -96,6 +96,7 @@ class Layout:
     mamba_layers: int = 0
     mamba: Mamba | None = None
     mla: Mla | None = None
+    attention_gate: bool = False  # attention output gate: the query projection is twice as wide
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ def param_groups(model: ModelSpec) -> tuple[ParamGroup, ...]:
     if not a.tied_embeddings:
         groups.append(ParamGroup("output", frozenset({"output"}), a.vocab_size * a.hidden_size, 1,
                                  a.hidden_size))
-    groups += _attention_groups(model) + _ffn_groups(model)
+    groups += _attention_groups(model) + _recurrent_groups(model) + _ffn_groups(model)
     counted = sum(g.params for g in groups)
     rest = model.params_total - counted
     if rest > 0:
@@ -82,13 +82,38 @@ def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
                        a.attention_heads * v),
         ]
     q_width, kv_width = a.attention_heads * a.head_dim, a.kv_heads * a.head_dim
+    gate = 2 if lay.attention_gate else 1  # an output gate doubles the query projection (Qwen3-Next, Qwen3.5)
     return [
-        ParamGroup("attn_q", frozenset({"attn_q"}), h * q_width, n, h),
+        ParamGroup("attn_q", frozenset({"attn_q"}), h * q_width * gate, n, h),
         ParamGroup("attn_k", frozenset({"attn_k"}), h * kv_width, n, h),
         ParamGroup("attn_v", frozenset({"attn_v"}), h * a.kv_heads * a.value_head_dim, n, h),
         ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * a.value_head_dim * h, n,
                    a.attention_heads * a.value_head_dim),
     ]
+
+
+def _recurrent_groups(model: ModelSpec) -> list[ParamGroup]:
+    """Projections of Gated DeltaNet and Mamba-2 layers, named as llama.cpp names them."""
+    h, lay, groups = model.arch.hidden_size, model.layout, []
+    if lay.linear_layers and lay.linear is not None:
+        g, n = lay.linear, lay.linear_layers
+        qkv = 2 * g.key_heads * g.key_head_dim + g.value_heads * g.value_head_dim
+        value = g.value_heads * g.value_head_dim
+        groups += [
+            ParamGroup("linear_qkv", frozenset({"attn_v"}), h * qkv, n, h),  # attn_qkv: an attn_v-like tensor
+            ParamGroup("linear_gate", frozenset({"attn_other"}), h * value + h * 2 * g.value_heads, n, h),
+            ParamGroup("linear_out", frozenset({"attn_other"}), value * h, n, value),
+            ParamGroup("linear_conv", frozenset({"norm"}), qkv * g.conv_kernel, n, g.conv_kernel),
+        ]
+    if lay.mamba_layers and lay.mamba is not None:
+        m, n = lay.mamba, lay.mamba_layers
+        d_inner, xbc = m.heads * m.head_dim, m.heads * m.head_dim + 2 * m.groups * m.state_size
+        groups += [
+            ParamGroup("ssm_in", frozenset({"attn_other"}), h * (d_inner + xbc + m.heads), n, h),
+            ParamGroup("ssm_out", frozenset({"attn_other"}), d_inner * h, n, d_inner),
+            ParamGroup("ssm_conv", frozenset({"norm"}), xbc * m.conv_kernel, n, m.conv_kernel),
+        ]
+    return groups
 
 
 def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
@@ -104,6 +129,9 @@ def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
             groups += _mlp("shexp", frozenset(), h, moe.shared_ffn or moe.expert_ffn, moe.moe_layers,
                            a.ffn_matrices, copies=moe.shared_experts)
         groups.append(ParamGroup("router", frozenset({"norm"}), h * moe.experts, moe.moe_layers, h))
+        if moe.latent_size:
+            groups.append(ParamGroup("latent_proj", frozenset({"attn_other"}), 2 * h * moe.latent_size,
+                                     moe.moe_layers, h))
     return groups
 
 
