@@ -29,6 +29,26 @@ def catalog_root() -> Path:
     return Path(__file__).resolve().parent.parent / "catalog"
 
 
+def user_catalog_dirs(extra: Path | None = None) -> tuple[Path, ...]:
+    """Folders whose YAML adds to the shipped catalog: <config dir>/catalog, then --catalog DIR.
+
+    The config dir is $ADVISOR_CONFIG_DIR, else $XDG_CONFIG_HOME/advisor, else ~/.config/advisor.
+    """
+    import os
+
+    base = os.environ.get("ADVISOR_CONFIG_DIR")
+    if not base:
+        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        base = str(Path(xdg) / "advisor")
+    found = [d for d in (Path(base) / "catalog",) if d.is_dir()]
+    if extra is not None:
+        if not extra.is_dir():
+            msg = f"--catalog {extra}: not a directory"
+            raise CatalogError(msg)
+        found.append(extra)
+    return tuple(found)
+
+
 def normalize(name: str) -> str:
     """Lowercase, with spaces, underscores and dashes folded: 'RTX 4090' == 'rtx-4090'."""
     return re.sub(r"[\s_\-]+", "-", name.strip().lower())
@@ -139,8 +159,21 @@ def _attach(models: list[ModelSpec], folder: Path) -> list[ModelSpec]:
                 msg = f"{name} › {key}[{i}] › model: unknown model id {model_id!r}"
                 raise CatalogError(msg)
             into.setdefault(model_id, []).append(row)  # type: ignore[arg-type]
-    return [replace(m, scores=(*m.scores, *scores.get(m.id, ())), gguf_files=(*m.gguf_files, *sizes.get(m.id, ())))
+    return [replace(m, scores=_merge_scores(m, scores.get(m.id, [])), gguf_files=(*m.gguf_files, *sizes.get(m.id, ())))
             if m.id in scores or m.id in sizes else m for m in models]
+
+
+def _merge_scores(model: ModelSpec, extra: list[Score]) -> tuple[Score, ...]:
+    """One score per benchmark: a repeat of the same value is dropped, a different value is an error."""
+    merged = {s.benchmark: s for s in model.scores}
+    for score in extra:
+        known = merged.get(score.benchmark)
+        if known is not None and known.value != score.value:
+            msg = (f"scores.yaml › {model.id} › {score.benchmark}: {score.value} conflicts with {known.value} "
+                   "in the model's own entry")
+            raise CatalogError(msg)
+        merged.setdefault(score.benchmark, score)
+    return tuple(merged.values())
 
 
 def _label(path: Path, root: Path) -> str:

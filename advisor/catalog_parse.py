@@ -50,12 +50,13 @@ def parse_model(raw: object, where: str) -> ModelSpec:
     f.only(MODEL_KEYS)
     name, family = f.req_text("name"), f.req_text("family")
     params = f.mapping("params", required=True)
-    arch_f = f.mapping("arch", required=True)
-    assert params is not None and arch_f is not None
+    assert params is not None
     total = params.integer("total", required=False, minimum=1)
     active = params.integer("active", required=False, minimum=1)
-    params.source()
+    params_source = params.source()
     params.done()
+    arch_f = f.mapping("arch", required=True)
+    assert arch_f is not None
     arch = _arch(arch_f)
     layout_f, moe_f = f.mapping("layout"), f.mapping("moe")
     moe = _moe(moe_f, arch.layers) if moe_f else None
@@ -64,12 +65,12 @@ def parse_model(raw: object, where: str) -> ModelSpec:
         params_total=total or 0, params_active=active, arch=arch,
         layout=_layout(layout_f, arch.layers) if layout_f else Layout(full_attention_layers=arch.layers),
         moe=moe, source=f.source(), aliases=f.strings("aliases"), hf_repo=f.text("hf_repo", required=False),
+        vendor=f.text("vendor", required=False), params_source=params_source,
         release=f.text("release", required=False), license=f.text("license", required=False),
         modalities=f.strings("modalities") or ("text",), native_quant=f.text("native_quant", required=False),
         gguf_files=tuple(_gguf(item, f"{f.where} › gguf_files[{i}]") for i, item in enumerate(f.items("gguf_files"))),
         scores=_scores(f.mapping("scores")), note=f.text("note", required=False),
     )
-    f.text("vendor", required=False)
     f.done()
     if total is None or (moe is not None and active is None):
         counted_total, counted_active = count_params(spec)
@@ -237,6 +238,8 @@ def parse_gpu(raw: object, where: str) -> GpuSpec:
         fp16_tflops=f.number("fp16_tflops", required=False, minimum=0.01), source=f.source(),
         aliases=f.strings("aliases"), memory_options_bytes=tuple(round(float(o) * GIB) for o in options),
         bus_width_bits=f.integer("bus_width_bits", required=False, minimum=8),
+        memory_data_rate_gbps=f.number("memory_data_rate_gbps", required=False, minimum=0.1),
+        launch_price_usd=f.number("launch_price_usd", required=False, minimum=1.0),
         compute_capability=_text_or_number(f, "compute_capability"),
         architecture=f.text("architecture", required=False),
     )
@@ -254,5 +257,5 @@ def _gpu_extras(f: Fields) -> None:
     """Fields kept for people and later estimators; validated, not yet used by the code."""
     for key in ("memory_type", "tflops_basis", "launch", "note"):
         f.text(key, required=False)
-    for key in ("memory_data_rate_gbps", "int8_tops", "tdp_w", "launch_price_usd"):
+    for key in ("int8_tops", "tdp_w"):
         f.number(key, required=False)

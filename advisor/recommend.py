@@ -16,6 +16,8 @@ from advisor.estimate.speed import Lane, SpeedEstimate, estimate_speed
 from advisor.estimate.weights import WeightEstimate, estimate_weights
 from advisor.machine import Machine
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.uses import UseScore, eligible, use_score
+from advisor.uses import sort_key as score_sort_key
 
 INTERACTIVE_TOKENS_PER_S = 10.0  # below this, chat feels slow (docs/ranking.md)
 _PLACEMENT_ORDER = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
@@ -26,6 +28,7 @@ class Request:
     context_tokens: int = 8192
     depth_tokens: int = 0
     kv_cache_type: str = "F16"
+    use: str | None = None  # coding | reasoning | general | vision | long-context (advisor.uses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +42,7 @@ class Estimate:
     placement: Placement
     speed: SpeedEstimate
     notes: tuple[str, ...]
+    use_score: UseScore | None = None
 
 
 def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog,
@@ -67,7 +71,8 @@ def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: C
                              devices=len(machine.devices) if on_gpu else 0)
     speed = _speed(model, weights, kv, placement, machine=machine, catalog=catalog, depth=request.depth_tokens,
                    notes=notes)
-    return Estimate(model, recipe, context, weights, kv, memory, placement, speed, tuple(notes))
+    score = use_score(model, request.use) if request.use else None
+    return Estimate(model, recipe, context, weights, kv, memory, placement, speed, tuple(notes), score)
 
 
 def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool) -> tuple[Lane, ...] | None:
@@ -153,12 +158,15 @@ def best_estimate(model: ModelSpec, machine: Machine, catalog: Catalog, request:
     return min(options, key=lambda e: _choice_key(e, catalog))
 
 
-def rank_key(e: Estimate) -> tuple[int, int, int, int]:
+def rank_key(e: Estimate) -> tuple[int, int, tuple[int, float], int, int]:
+    """Placement, then comfortable speed, then (with a use) the use's score, then size and quantization."""
     decode = e.speed.decode_tokens_per_s
     slow = 0 if decode is not None and decode >= INTERACTIVE_TOKENS_PER_S else 1
-    return _PLACEMENT_ORDER[e.placement.kind], slow, -e.model.params_total, -e.recipe.quality_rank
+    return (_PLACEMENT_ORDER[e.placement.kind], slow, score_sort_key(e.use_score), -e.model.params_total,
+            -e.recipe.quality_rank)
 
 
 def recommend(machine: Machine, catalog: Catalog, request: Request) -> list[Estimate]:
-    """Every catalog model's best option on `machine`, best first."""
-    return sorted((best_estimate(m, machine, catalog, request) for m in catalog.models), key=rank_key)
+    """Every catalog model's best option on `machine`, best first (for `request.use`, if given)."""
+    models = [m for m in catalog.models if eligible(m, request.use)]
+    return sorted((best_estimate(m, machine, catalog, request) for m in models), key=rank_key)

@@ -69,26 +69,40 @@ def render_hardware(console: Console, machine: Machine) -> None:
 
 
 def render_estimates(console: Console, machine: Machine, estimates: list[Estimate], *, title: str,
-                     show_model: bool) -> None:
+                     show_model: bool, show_score: bool = False) -> None:
     from rich.table import Table
 
     console.print(summary(machine), highlight=False)
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     if show_model:
-        table.add_column("Model", max_width=34, no_wrap=True, overflow="ellipsis")
+        table.add_column("Model", max_width=30 if show_score else 34, no_wrap=True, overflow="ellipsis")
         table.add_column("Params", justify="right", no_wrap=True)
-    for column in ("Quant", "Runs on", "Memory GiB", "KV GiB", "Decode t/s", "Prefill t/s"):
+    columns = ["Quant", "Runs on", "Memory GiB", "Decode", "Prefill"]
+    if not show_score:
+        columns.insert(3, "KV GiB")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("Quant", "Runs on") else "right", no_wrap=True)
+    if show_score:
+        table.add_column("Ranked by", no_wrap=True, max_width=26, overflow="ellipsis")
     for e in estimates:
-        row = [e.model.name, _params_cell(e)] if show_model else []
-        row += [e.recipe.name, _placement_cell(e), gib(e.memory.total_bytes),
-                gib(e.memory.kv_cache_bytes + e.memory.recurrent_state_bytes),
-                rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
-        table.add_row(*row)
+        table.add_row(*_row(e, show_model=show_model, show_score=show_score))
     console.print(table)
-    console.print("[dim]Memory: weights + KV cache + runtime buffers. Speeds: llama.cpp at batch 1, "
-                  "estimated (basis in --json).[/dim]", highlight=False)
+    console.print("[dim]Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, "
+                  "llama.cpp at batch 1, estimated (basis in --json).[/dim]", highlight=False)
     render_notes(console, machine.notes)
+
+
+def _row(e: Estimate, *, show_model: bool, show_score: bool) -> list[str]:
+    row = [e.model.name, _params_cell(e)] if show_model else []
+    row += [e.recipe.name, _placement_cell(e), gib(e.memory.total_bytes)]
+    if not show_score:
+        row.append(gib(e.memory.kv_cache_bytes + e.memory.recurrent_state_bytes))
+    row += [rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
+    if show_score:
+        from advisor.render_catalog import score_label
+
+        row.append(score_label(e.use_score))
+    return row
 
 
 def _params_cell(e: Estimate) -> str:
@@ -100,5 +114,5 @@ def _params_cell(e: Estimate) -> str:
 def _placement_cell(e: Estimate) -> str:
     label = _PLACEMENT[e.placement.kind]
     if e.placement.kind == "gpu+cpu":
-        return f"{label} ({e.placement.gpu_fraction:.0%} GPU)"
+        return f"{label} {e.placement.gpu_fraction:.0%}"
     return label

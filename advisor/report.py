@@ -80,6 +80,8 @@ def estimate_dict(e: Estimate, depth_tokens: int = 0) -> dict[str, Any]:
             "total_bytes": mem.total_bytes, "weights_by_group_bytes": dict(e.weights.groups_bytes),
         },
         "speed": speed_dict(e),
+        "use_score": None if e.use_score is None else {
+            "benchmark": e.use_score.benchmark, "value": e.use_score.value, "source": e.use_score.source},
         "notes": list(e.notes),
     }
 

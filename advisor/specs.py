@@ -161,6 +161,8 @@ class ModelSpec:
     moe: Moe | None
     source: str
     aliases: tuple[str, ...] = ()
+    vendor: str | None = None
+    params_source: str | None = None
     hf_repo: str | None = None
     release: str | None = None
     license: str | None = None
@@ -190,8 +192,10 @@ class GpuSpec:
     aliases: tuple[str, ...] = ()
     memory_options_bytes: tuple[int, ...] = ()
     bus_width_bits: int | None = None
+    memory_data_rate_gbps: float | None = None  # per pin
     compute_capability: str | None = None
     architecture: str | None = None
+    launch_price_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,3 +120,34 @@ def test_built_wheel_ships_the_yaml(tmp_path: Path) -> None:
     shipped = {n.removeprefix("advisor/_catalog/") for n in names if n.startswith("advisor/_catalog/")}
     in_repo = {str(p.relative_to(repo / "catalog")) for p in (repo / "catalog").rglob("*.yaml")}
     assert in_repo and shipped == in_repo
+
+
+def test_gpu_bandwidth_matches_bus_width_times_data_rate(catalog: Catalog) -> None:
+    checked = 0
+    for gpu in catalog.gpus:
+        if gpu.bus_width_bits and gpu.memory_data_rate_gbps and gpu.bandwidth_gbps:
+            derived = gpu.bus_width_bits / 8 * gpu.memory_data_rate_gbps
+            assert gpu.bandwidth_gbps == pytest.approx(derived, rel=0.02), gpu.id
+            checked += 1
+    assert checked >= 60
+
+
+def test_catalog_is_large_enough_to_be_useful(catalog: Catalog) -> None:
+    assert len(catalog.gpus) >= 120
+    vendors = {g.vendor for g in catalog.gpus}
+    assert {"nvidia", "amd", "intel", "apple"} <= vendors
+
+
+def test_user_catalog_folder_adds_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    from advisor.catalog import user_catalog_dirs
+
+    shipped = yaml.safe_load((catalog_root() / "models" / "google-meta-ms-ibm.yaml").read_text())["models"]
+    entry = {k: v for k, v in next(m for m in shipped if m["id"] == "llama-3.1-8b").items()
+             if k not in ("aliases", "gguf_files")}
+    entry["id"], entry["name"] = "my-llama-finetune", "My Llama fine-tune"
+    write(tmp_path / "config" / "catalog", "mine.yaml", yaml.safe_dump({"models": [entry]}))
+    monkeypatch.setenv("ADVISOR_CONFIG_DIR", str(tmp_path / "config"))
+    catalog = load_catalog(extra_dirs=user_catalog_dirs())
+    assert catalog.model("my-llama-finetune").arch.layers == 32

@@ -116,3 +116,53 @@ def test_console_script_pipes_into_head_quietly() -> None:
     _, err = advisor.communicate(timeout=60)
     assert first.startswith(b"{")
     assert advisor.returncode == 0 and b"Traceback" not in err and err == b""
+
+
+def test_models_lists_and_filters(capsys: pytest.CaptureFixture[str]) -> None:
+    everything = run_json(capsys, "models")["results"]
+    assert len(everything) >= 60
+    assert all(r["source"].startswith("https://") for r in everything)
+    moe = run_json(capsys, "models", "--moe", "--max-params", "40")["results"]
+    assert moe and all(r["is_moe"] and r["params_total"] <= 40e9 for r in moe)
+    qwen = run_json(capsys, "models", "--family", "qwen3.5")["results"]
+    assert {r["id"] for r in qwen} >= {"qwen3.5-27b", "qwen3.5-35b-a3b"}
+
+
+def test_gpus_filter_by_vendor_and_memory(capsys: pytest.CaptureFixture[str]) -> None:
+    rows = run_json(capsys, "gpus", "--vendor", "nvidia", "--min-memory", "48GB")["results"]
+    assert rows and all(r["vendor"] == "nvidia" and r["memory_bytes"] >= 48 * 1024**3 for r in rows)
+    assert len(run_json(capsys, "gpus")["results"]) >= 120
+
+
+def test_model_shows_every_fact_with_its_source(capsys: pytest.CaptureFixture[str]) -> None:
+    (entry,) = run_json(capsys, "model", "gpt-oss-20b")["results"]
+    assert entry["layout"]["sliding_window"] == 128 and entry["params_source"].startswith("https://")
+    code, out, _ = run(capsys, "model", "gpt-oss-20b")
+    assert code == 0 and "https://" in out and "SWA 12/24 @128" in out
+
+
+def test_recommend_for_a_use_says_which_score_ranked_it(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "recommend", "--use", "coding", *HYPOTHETICAL)
+    assert data["ranking"] == {"use": "coding", "benchmarks": ["swe_bench_verified", "livecodebench"]}
+    scored = [r for r in data["results"] if r["use_score"]]
+    assert scored and all(r["use_score"]["benchmark"] in ("swe_bench_verified", "livecodebench") for r in scored)
+    gpu = [r for r in data["results"] if r["placement"] == "gpu"]
+    first_unscored = next(i for i, r in enumerate(gpu) if r["use_score"] is None)
+    assert all(r["use_score"] is None for r in gpu[first_unscored:])  # scored models rank first
+    _, out, _ = run(capsys, "recommend", "--use", "coding", *HYPOTHETICAL)
+    assert "ranked for coding" in out and "Ranked by" in out
+
+
+def test_unknown_use_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "recommend", "--use", "poetry")
+    assert code == 2 and "coding" in err
+
+
+def test_malformed_user_catalog_is_one_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "broken.yaml").write_text("models:\n  - id: mine\n    name: Mine\n    family: x\n"
+                                                     "    params: {total: lots, source: https://example.org}\n")
+    code, _, err = run(capsys, "--catalog", str(tmp_path), "models")
+    assert code == 3
+    assert "broken.yaml" in err and "params › total" in err and err.count("\n") == 1
+    assert run(capsys, "models", "--json")[0] == 0  # the shipped catalog still loads
