@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from advisor.catalog_fields import Fields
-from advisor.catalog_parse import parse_gguf_row, parse_gpu, parse_model, parse_score_row
+from advisor.catalog_files import catalog_files, read_all
+from advisor.catalog_parse import parse_gguf_row, parse_gpu, parse_memory, parse_model, parse_score_row
 from advisor.catalog_rules import parse_defaults, parse_recipe, parse_type
 from advisor.errors import CatalogError, UnknownNameError
-from advisor.specs import Defaults, GgufFile, GpuSpec, ModelSpec, QuantRecipe, QuantType, Score
-
-MAX_FILE_BYTES = 4 * 1024 * 1024
+from advisor.specs import Defaults, GgufFile, GpuSpec, MemorySpec, ModelSpec, QuantRecipe, QuantType, Score
 
 
 def catalog_root() -> Path:
@@ -61,6 +60,7 @@ class Catalog:
     types: dict[str, QuantType]
     recipes: dict[str, QuantRecipe]
     defaults: Defaults
+    memories: tuple[MemorySpec, ...] = ()
 
     @cached_property
     def _model_index(self) -> dict[str, ModelSpec]:
@@ -85,6 +85,17 @@ class Catalog:
 
     def find_gpu(self, name: str) -> GpuSpec | None:
         return self._gpu_index.get(normalize(name))
+
+    @cached_property
+    def _memory_index(self) -> dict[str, MemorySpec]:
+        return _index(self.memories, "memory")
+
+    def memory(self, name: str) -> MemorySpec:
+        """A system RAM configuration by id or alias ('ddr5-6000-2ch', 'ddr5')."""
+        found = self._memory_index.get(normalize(name))
+        if found is None:
+            raise UnknownNameError("memory configuration", name, _closest(name, self._memory_index))
+        return found
 
     def recipe(self, name: str) -> QuantRecipe:
         for key, recipe in self.recipes.items():
@@ -118,32 +129,35 @@ def _closest(name: str, index: dict[str, Any]) -> tuple[str, ...]:
 
 
 def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) -> Catalog:
-    """Read and validate every catalog file; user directories add models and GPUs."""
+    """Read and validate every catalog file; user directories add models, GPUs, scores and sizes."""
     root = root or catalog_root()
-    quants = Fields(_read_yaml(root / "quants.yaml"), "quants.yaml")
+    files = [f for folder in (root, *extra_dirs) for f in catalog_files(folder)]
+    data = read_all(files)
+    quants = Fields(data[root / "quants.yaml"], "quants.yaml")
     types = {t.name: t for t in (parse_type(r, f"quants.yaml › types[{i}]")
                                  for i, r in enumerate(quants.items("types")))}
     recipes = {r.name: r for r in (parse_recipe(raw, f"quants.yaml › recipes[{i}]", types)
                                    for i, raw in enumerate(quants.items("recipes")))}
     quants.done()
-    defaults = parse_defaults(_read_yaml(root / "defaults.yaml"), "defaults.yaml")
+    defaults = parse_defaults(data[root / "defaults.yaml"], "defaults.yaml")
     models: list[ModelSpec] = []
     gpus: list[GpuSpec] = []
+    for path in files:
+        label = _label(path, root)
+        if path.parent.name == "models":
+            models += [parse_model(raw, f"{label} › models[{i}]") for i, raw in enumerate(_section(data, path))]
+        elif path.parent.name == "gpus":
+            gpus += [parse_gpu(raw, f"{label} › gpus[{i}]") for i, raw in enumerate(_section(data, path))]
     for folder in (root, *extra_dirs):
-        for path in sorted((folder / "models").glob("*.yaml")) if (folder / "models").is_dir() else ():
-            models += [parse_model(raw, f"{_label(path, root)} › models[{i}]")
-                       for i, raw in enumerate(_section(path, "models"))]
-        for path in sorted((folder / "gpus").glob("*.yaml")) if (folder / "gpus").is_dir() else ():
-            gpus += [parse_gpu(raw, f"{_label(path, root)} › gpus[{i}]")
-                     for i, raw in enumerate(_section(path, "gpus"))]
-    for folder in (root, *extra_dirs):
-        models = _attach(models, folder)
-    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults)
+        models = _attach(models, folder, data)
+    memories = tuple(parse_memory(raw, f"system_memory.yaml › memory[{i}]")
+                     for i, raw in enumerate(_section(data, root / "system_memory.yaml", "memory")))
+    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories)
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
     return catalog
 
 
-def _attach(models: list[ModelSpec], folder: Path) -> list[ModelSpec]:
+def _attach(models: list[ModelSpec], folder: Path, data: dict[Path, Any]) -> list[ModelSpec]:
     """Add the published scores and GGUF sizes kept in their own files to the models they name."""
     scores: dict[str, list[Score]] = {}
     sizes: dict[str, list[GgufFile]] = {}
@@ -151,9 +165,9 @@ def _attach(models: list[ModelSpec], folder: Path) -> list[ModelSpec]:
     for name, key, parse, into in (("scores.yaml", "scores", parse_score_row, scores),
                                    ("gguf_sizes.yaml", "gguf_files", parse_gguf_row, sizes)):
         path = folder / name
-        if not path.is_file():
+        if path not in data:
             continue
-        for i, raw in enumerate(_section(path, key)):
+        for i, raw in enumerate(_section(data, path, key)):
             model_id, row = parse(raw, f"{name} › {key}[{i}]")
             if model_id not in known:
                 msg = f"{name} › {key}[{i}] › model: unknown model id {model_id!r}"
@@ -183,34 +197,9 @@ def _label(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _section(path: Path, key: str) -> list[Any]:
-    data = _read_yaml(path)
-    f = Fields(data, path.name)
-    items = f.items(key)
+def _section(data: dict[Path, Any], path: Path, key: str | None = None) -> list[Any]:
+    """The one list a catalog file holds under its key (models/*.yaml: models, gpus/*.yaml: gpus)."""
+    f = Fields(data[path], str(path.name if path.parent.name not in ("models", "gpus") else path))
+    items = f.items(key or path.parent.name)
     f.done()
     return items
-
-
-def _read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            msg = f"{path}: larger than {MAX_FILE_BYTES} bytes; not read"
-            raise CatalogError(msg)
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        msg = f"{path}: cannot read ({err.strerror or err})"
-        raise CatalogError(msg) from err
-    except UnicodeDecodeError as err:
-        msg = f"{path}: not UTF-8 text"
-        raise CatalogError(msg) from err
-    # the C-accelerated safe loader when PyYAML was built with libyaml; both construct only plain data
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        return yaml.load(text, Loader=loader)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        msg = f"{path}{where}: not valid YAML: {getattr(err, 'problem', None) or err}"
-        raise CatalogError(msg) from err

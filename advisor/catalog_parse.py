@@ -15,6 +15,7 @@ from advisor.specs import (
     Layout,
     LinearAttention,
     Mamba,
+    MemorySpec,
     Mla,
     ModelSpec,
     Moe,
@@ -244,6 +245,16 @@ def parse_gpu(raw: object, where: str) -> GpuSpec:
         architecture=f.text("architecture", required=False),
     )
     _gpu_extras(f)
+    f.done()
+    return spec
+
+
+def parse_memory(raw: object, where: str) -> MemorySpec:
+    f = Fields(raw, where)
+    memory_id = entry_id(f)
+    f.where = f"{where} › {memory_id}"
+    spec = MemorySpec(id=memory_id, name=f.req_text("name"), type=f.req_text("type"), mt_s=f.req_int("mt_s"),
+                      bus_width_bits=f.req_int("bus_width_bits"), source=f.source(), aliases=f.strings("aliases"))
     f.done()
     return spec
 

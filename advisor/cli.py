@@ -23,8 +23,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope (
 GpuOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045 - typer reads Optional on Python 3.10
     "--gpu", help='Assume these GPUs instead of probing: "RTX 4090", "2x RTX 3090", "M4 Max 128GB", "none".')]
 RamOpt = Annotated[Optional[str], typer.Option("--ram", help="Assume this much system RAM, e.g. 64GB.")]  # noqa: UP045
-RamBwOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
-    "--ram-bandwidth", help="System RAM bandwidth in GB/s (default: an assumed typical desktop figure).")]
+RamBwOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--ram-bandwidth", help="System RAM bandwidth: GB/s (e.g. 90) or a configuration such as ddr5-6000-2ch.")]
 ContextOpt = Annotated[int, typer.Option("--context", help="Context length in tokens.")]
 UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
@@ -55,17 +55,15 @@ def _load(ctx: typer.Context) -> Catalog:
     return load_catalog(extra_dirs=user_catalog_dirs(ctx.find_root().obj))
 
 
-def _machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: float | None) -> Machine:
+def _machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: str | None) -> Machine:
     from advisor.hardware import probe
-    from advisor.machine import hypothetical, resolve
+    from advisor.machine import hypothetical, ram_bandwidth_from, resolve
     from advisor.units import parse_size
 
     ram_bytes = parse_size(ram) if ram is not None else None
-    if ram_bandwidth is not None and ram_bandwidth <= 0:
-        raise UsageError("--ram-bandwidth must be a positive number of GB/s")
+    bandwidth = ram_bandwidth_from(ram_bandwidth, catalog) if ram_bandwidth is not None else None
     probed = None if (gpu is not None and ram_bytes is not None) else probe(gpus=gpu is None)
-    return resolve(hypothetical(probed, catalog, gpu=gpu, ram_bytes=ram_bytes), catalog,
-                   ram_bandwidth_gbps=ram_bandwidth)
+    return resolve(hypothetical(probed, catalog, gpu=gpu, ram_bytes=ram_bytes), catalog, ram_bandwidth=bandwidth)
 
 
 def _request(context: int, depth: int, use: str | None = None) -> Request:

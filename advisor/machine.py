@@ -114,7 +114,21 @@ def hypothetical(probed: Hardware | None, catalog: Catalog, *, gpu: str | None, 
 _BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}
 
 
-def resolve(hardware: Hardware, catalog: Catalog, *, ram_bandwidth_gbps: float | None = None) -> Machine:
+def ram_bandwidth_from(text: str, catalog: Catalog) -> tuple[float, str]:
+    """'90' (GB/s) or a catalog memory configuration ('ddr5-6000-2ch') -> (GB/s, basis)."""
+    try:
+        value = float(text)
+    except ValueError:
+        spec = catalog.memory(text)
+        return spec.bandwidth_gbps, (f"{spec.name}: {spec.bus_width_bits}-bit x {spec.mt_s} MT/s peak, "
+                                     "given with --ram-bandwidth")
+    if not 0 < value < 100_000:
+        msg = f"--ram-bandwidth must be a positive number of GB/s or a memory configuration, got {text!r}"
+        raise UsageError(msg)
+    return value, "given with --ram-bandwidth"
+
+
+def resolve(hardware: Hardware, catalog: Catalog, *, ram_bandwidth: tuple[float, str] | None = None) -> Machine:
     """Join probed or hypothetical devices with catalog specs and the memory rules in defaults."""
     notes = list(hardware.notes)
     devices = tuple(_resolve_device(d, catalog, notes) for d in hardware.devices)
@@ -123,8 +137,8 @@ def resolve(hardware: Hardware, catalog: Catalog, *, ram_bandwidth_gbps: float |
     usable = max(0, int(ram_total * (1 - d.ram_reserve_fraction)) - d.ram_reserve_bytes)
     if hardware.ram_available_bytes is not None:
         usable = min(usable, hardware.ram_available_bytes)
-    if ram_bandwidth_gbps is not None:
-        bw, bw_basis = ram_bandwidth_gbps, "given with --ram-bandwidth"
+    if ram_bandwidth is not None:
+        bw, bw_basis = ram_bandwidth
     else:
         bw = d.cpu_ram_bandwidth_gbps
         bw_basis = f"assumed {bw:g} GB/s (typical dual-channel desktop); pass --ram-bandwidth to set it"

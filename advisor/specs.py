@@ -199,6 +199,23 @@ class GpuSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MemorySpec:
+    """A system RAM configuration; peak bandwidth = bus width / 8 x transfers per second."""
+
+    id: str
+    name: str
+    type: str
+    mt_s: int
+    bus_width_bits: int
+    source: str
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def bandwidth_gbps(self) -> float:
+        return self.bus_width_bits / 8 * self.mt_s / 1000
+
+
+@dataclass(frozen=True, slots=True)
 class SpeedClass:
     """Decode and prefill constants for one device class (catalog/defaults.yaml)."""
 

@@ -151,3 +151,32 @@ def test_user_catalog_folder_adds_a_model(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("ADVISOR_CONFIG_DIR", str(tmp_path / "config"))
     catalog = load_catalog(extra_dirs=user_catalog_dirs())
     assert catalog.model("my-llama-finetune").arch.layers == 32
+
+
+@pytest.mark.parametrize(("name", "gbps"), [("ddr5-6000-2ch", 96.0), ("ddr4-3200", 51.2), ("ddr5-4800-12ch", 460.8),
+                                            ("lpddr5x-8000-256", 256.0)])
+def test_system_memory_bandwidth_is_derived_from_rate_and_bus(catalog: Catalog, name: str, gbps: float) -> None:
+    assert catalog.memory(name).bandwidth_gbps == pytest.approx(gbps)
+
+
+def test_a_duplicate_alias_is_rejected(tmp_path: Path) -> None:
+    import yaml
+
+    shipped = yaml.safe_load((catalog_root() / "gpus" / "nvidia.yaml").read_text())["gpus"]
+    original = next(g for g in shipped if g["id"] == "rtx-4090")
+    clone = {**original, "id": "my-4090", "name": "My 4090", "aliases": ["4090"]}
+    (tmp_path / "gpus").mkdir()
+    (tmp_path / "gpus" / "mine.yaml").write_text(yaml.safe_dump({"gpus": [clone]}))
+    with pytest.raises(CatalogError) as err:
+        load_catalog(extra_dirs=(tmp_path,))
+    assert "'4090'" in err.value.message and "rtx-4090" in err.value.message
+
+
+def test_the_data_cache_gives_the_same_catalog_and_survives_corruption(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path))
+    fresh = load_catalog()
+    (cached_file,) = tmp_path.glob("catalog-*.json")
+    assert load_catalog() == fresh  # from the cache
+    cached_file.write_text("{not json")
+    assert load_catalog() == fresh  # a broken cache is ignored and rewritten

@@ -166,3 +166,10 @@ def test_malformed_user_catalog_is_one_clear_error(capsys: pytest.CaptureFixture
     assert code == 3
     assert "broken.yaml" in err and "params › total" in err and err.count("\n") == 1
     assert run(capsys, "models", "--json")[0] == 0  # the shipped catalog still loads
+
+
+def test_ram_bandwidth_by_configuration_name(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "hardware", "--gpu", "none", "--ram", "64GB", "--ram-bandwidth", "ddr5-6000-2ch")
+    assert data["hardware"]["ram_bandwidth_gbps"] == 96.0
+    assert data["hardware"]["devices"] == []
+    assert run(capsys, "hardware", "--ram-bandwidth", "-5")[0] == 2
