@@ -96,8 +96,8 @@ def _arch(f: Fields) -> Arch:
 
 
 def _layout(f: Fields, layers: int) -> Layout:
-    counts = {k: f.integer(k, required=False) or 0
-              for k in ("sliding_layers", "chunked_layers", "linear_layers", "mamba_layers")}
+    counts: dict[str, Any] = {k: f.integer(k, required=False) or 0
+                              for k in ("sliding_layers", "chunked_layers", "linear_layers", "mamba_layers")}
     full = f.integer("full_attention_layers", required=False)
     if full is None:
         full = layers - sum(counts.values())
@@ -107,7 +107,7 @@ def _layout(f: Fields, layers: int) -> Layout:
         full_attention_layers=full, sliding_window=f.integer("sliding_window", required=False, minimum=1),
         attention_chunk=f.integer("attention_chunk", required=False, minimum=1),
         linear=_linear(f.mapping("linear")), mamba=_mamba(f.mapping("mamba")), mla=_mla(f.mapping("mla")),
-        attention_gate=f.flag("attention_gate", default=False), **counts,
+        attention_gate=f.flag("attention_gate", default=False), **counts, **_global_attention(f),
     )
     if layout.sliding_layers and layout.sliding_window is None:
         f.fail("sliding_window", "sliding_layers needs a sliding_window", f.where)
@@ -119,6 +119,16 @@ def _layout(f: Fields, layers: int) -> Layout:
         f.fail("mamba", "mamba_layers needs the Mamba dims", f.where)
     f.done()
     return layout
+
+
+def _global_attention(f: Fields) -> dict[str, Any]:
+    g = f.mapping("global_attention")
+    if g is None:
+        return {}
+    values = {"global_kv_heads": g.req_int("kv_heads"), "global_head_dim": g.req_int("head_dim"),
+              "global_shared_kv": g.flag("shared_kv", default=False)}
+    g.done()
+    return values
 
 
 def _linear(f: Fields | None) -> LinearAttention | None:

@@ -97,6 +97,9 @@ class Layout:
     mamba: Mamba | None = None
     mla: Mla | None = None
     attention_gate: bool = False  # attention output gate: the query projection is twice as wide
+    global_kv_heads: int | None = None  # full-attention layers with their own KV heads (Gemma 4)
+    global_head_dim: int | None = None  # ... and their own head dim
+    global_shared_kv: bool = False  # ... and one projection serving as both K and V (one cache tensor)
 
 
 @dataclass(frozen=True, slots=True)

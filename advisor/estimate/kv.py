@@ -41,10 +41,14 @@ def elem_bytes(cache: QuantType, count: int) -> int:
 
 def per_token_bytes(model: ModelSpec, cache: QuantType) -> tuple[int, int]:
     """(bytes per token of one full-attention layer, of one windowed layer)."""
-    a, mla = model.arch, model.layout.mla
-    if mla is not None:
-        return elem_bytes(cache, mla.kv_lora_rank + mla.rope_head_dim), 0
+    a, lay = model.arch, model.layout
+    if lay.mla is not None:
+        return elem_bytes(cache, lay.mla.kv_lora_rank + lay.mla.rope_head_dim), 0
     one = elem_bytes(cache, a.kv_heads * a.head_dim) + elem_bytes(cache, a.kv_heads * a.value_head_dim)
+    if lay.global_kv_heads and lay.global_head_dim:
+        width = lay.global_kv_heads * lay.global_head_dim
+        full = elem_bytes(cache, width) * (1 if lay.global_shared_kv else 2)
+        return full, one
     return one, one
 
 

@@ -81,15 +81,24 @@ def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
             ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * v * h, n,
                        a.attention_heads * v),
         ]
-    q_width, kv_width = a.attention_heads * a.head_dim, a.kv_heads * a.head_dim
     gate = 2 if lay.attention_gate else 1  # an output gate doubles the query projection (Qwen3-Next, Qwen3.5)
-    return [
-        ParamGroup("attn_q", frozenset({"attn_q"}), h * q_width * gate, n, h),
-        ParamGroup("attn_k", frozenset({"attn_k"}), h * kv_width, n, h),
-        ParamGroup("attn_v", frozenset({"attn_v"}), h * a.kv_heads * a.value_head_dim, n, h),
-        ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * a.value_head_dim * h, n,
-                   a.attention_heads * a.value_head_dim),
+    if lay.global_kv_heads and lay.global_head_dim:
+        windowed = n - lay.full_attention_layers
+        full = _attention(h, a.attention_heads, lay.global_kv_heads, lay.global_head_dim, lay.global_head_dim,
+                          lay.full_attention_layers, gate=gate, shared_kv=lay.global_shared_kv, prefix="global_")
+        return full + _attention(h, a.attention_heads, a.kv_heads, a.head_dim, a.value_head_dim, windowed, gate=gate)
+    return _attention(h, a.attention_heads, a.kv_heads, a.head_dim, a.value_head_dim, n, gate=gate)
+
+
+def _attention(h: int, heads: int, kv_heads: int, head_dim: int, v_dim: int, n: int, *, gate: int,
+               shared_kv: bool = False, prefix: str = "") -> list[ParamGroup]:
+    groups = [
+        ParamGroup(f"{prefix}attn_q", frozenset({"attn_q"}), h * heads * head_dim * gate, n, h),
+        ParamGroup(f"{prefix}attn_k", frozenset({"attn_k"}), h * kv_heads * head_dim, n, h),
+        ParamGroup(f"{prefix}attn_v", frozenset({"attn_v"}), h * kv_heads * v_dim, n, h),
+        ParamGroup(f"{prefix}attn_output", frozenset({"attn_output"}), heads * v_dim * h, n, heads * v_dim),
     ]
+    return [g for g in groups if not (shared_kv and g.name.endswith("attn_v"))]
 
 
 def _recurrent_groups(model: ModelSpec) -> list[ParamGroup]:
