@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,8 @@ class Catalog:
     recipes: dict[str, QuantRecipe]
     defaults: Defaults
     memories: tuple[MemorySpec, ...] = ()
+    # results of pure functions of catalog facts (weights per model x file type), shared by every estimate
+    memo: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _model_index(self) -> dict[str, ModelSpec]:

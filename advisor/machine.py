@@ -14,7 +14,8 @@ from advisor.specs import Device, GpuSpec, Hardware
 from advisor.units import GIB, parse_size
 
 _COUNT = re.compile(r"^\s*(\d+)\s*[x×]\s*(.+)$", re.IGNORECASE)
-_MEMORY_SUFFIX = re.compile(r"^(.*?)[\s\-]*(\d+(?:\.\d+)?)\s*(gb|gib|g)$", re.IGNORECASE)
+_MEMORY_SUFFIX = re.compile(r"^(.*?)[\s\-]*(\d+(?:\.\d+)?)\s*(gb|gib|g)?$", re.IGNORECASE)
+_CUSTOM = re.compile(r"^(\d+(?:\.\d+)?)\s*(gb|gib)\s*@\s*(\d+(?:\.\d+)?)\s*(gbps|gb/s)?$", re.IGNORECASE)
 MAX_GPUS = 16
 
 
@@ -62,9 +63,24 @@ def hypothetical_devices(text: str, catalog: Catalog) -> tuple[Device, ...]:
         if not 1 <= count <= MAX_GPUS:
             msg = f"GPU count must be between 1 and {MAX_GPUS}, got {count} in {text!r}"
             raise UsageError(msg)
+        custom = _CUSTOM.match(name)
+        if custom:
+            size = parse_size(f"{custom.group(1)}{custom.group(2)}")
+            devices += [custom_device(size, float(custom.group(3)), len(devices) + i) for i in range(count)]
+            continue
         spec, memory = _spec_and_memory(name, catalog)
         devices += [_device(spec, memory, len(devices) + i) for i in range(count)]
     return tuple(devices)
+
+
+def custom_device(memory_bytes: int, bandwidth_gbps: float, index: int = 0) -> Device:
+    """A GPU described only by its memory and bandwidth (no compute figure, so no prefill estimate)."""
+    if not 0 < bandwidth_gbps < 100_000:
+        msg = f"bandwidth must be a positive number of GB/s, got {bandwidth_gbps:g}"
+        raise UsageError(msg)
+    name = f"custom GPU {memory_bytes / GIB:g} GiB @ {bandwidth_gbps:g} GB/s"
+    return Device(name=name, vendor="custom", kind="discrete", memory_total_bytes=memory_bytes,
+                  bandwidth_gbps=bandwidth_gbps, bandwidth_basis="given", index=index)
 
 
 def _spec_and_memory(name: str, catalog: Catalog) -> tuple[GpuSpec, int]:
@@ -72,8 +88,9 @@ def _spec_and_memory(name: str, catalog: Catalog) -> tuple[GpuSpec, int]:
     if spec is not None:
         return spec, spec.memory_bytes
     match = _MEMORY_SUFFIX.match(name)
-    if match and catalog.find_gpu(match.group(1)) is not None:
-        spec = catalog.gpu(match.group(1))
+    base = catalog.find_gpu(match.group(1)) if match and match.group(1) else None
+    if match and base is not None and (match.group(3) or base.memory_options_bytes):
+        spec = base
         memory = parse_size(f"{match.group(2)}GiB")
         if spec.memory_options_bytes and memory not in spec.memory_options_bytes:
             sold = ", ".join(f"{m // GIB}GB" for m in spec.memory_options_bytes)
@@ -99,12 +116,13 @@ def hypothetical(probed: Hardware | None, catalog: Catalog, *, gpu: str | None, 
     devices = base.devices if gpu is None else hypothetical_devices(gpu, catalog)
     ram_total, ram_avail = base.ram_total_bytes, base.ram_available_bytes
     unified = [d for d in devices if d.kind == "unified"]
-    if ram_bytes is not None:
+    if unified and gpu is not None:
+        ram_total, ram_avail = unified[0].memory_total_bytes, None
+        ignored = " (--ram does not apply to unified memory)" if ram_bytes is not None else ""
+        notes.append(f"RAM: the unified memory of the named machine{ignored}")
+    elif ram_bytes is not None:
         ram_total, ram_avail = ram_bytes, None
         notes.append(f"RAM: {ram_bytes / GIB:.0f} GiB as given with --ram")
-    elif unified:
-        ram_total, ram_avail = unified[0].memory_total_bytes, None
-        notes.append("RAM: the unified memory of the named machine")
     elif ram_total is not None and gpu is not None:
         notes.append(f"RAM: this machine's {ram_total / GIB:.0f} GiB (probed); pass --ram to assume another")
     return replace(base, source="hypothetical", devices=devices, ram_total_bytes=ram_total,

@@ -5,7 +5,9 @@ Ranking is described in docs/ranking.md.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from advisor.catalog import Catalog
 from advisor.errors import UsageError
@@ -19,6 +21,7 @@ from advisor.specs import ModelSpec, QuantRecipe
 from advisor.uses import UseScore, eligible, use_score
 from advisor.uses import sort_key as score_sort_key
 
+T = TypeVar("T")
 INTERACTIVE_TOKENS_PER_S = 10.0  # below this, chat feels slow (docs/ranking.md)
 _PLACEMENT_ORDER = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
 
@@ -57,9 +60,11 @@ def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: C
         notes.append(f"context capped at the model's maximum, {context} tokens")
     elif limit is None:
         notes.append("the model's maximum context is not in the catalog; not checked")
-    weights = estimate_weights(model, recipe, catalog.types)
-    kv = estimate_kv(model, catalog.types[request.kv_cache_type], context_tokens=context,
-                     ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens)
+    weights = _memo(catalog, ("weights", model.id, recipe.name),
+                    lambda: estimate_weights(model, recipe, catalog.types))
+    kv = _memo(catalog, ("kv", model.id, request.kv_cache_type, str(context)),
+               lambda: estimate_kv(model, catalog.types[request.kv_cache_type], context_tokens=context,
+                                   ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
     backend = machine.devices[0].backend if machine.devices else "cpu"
     buffer = compute_buffer_bytes(model, d)
     placement = place(layer_bytes=weights.weights_bytes + kv.total_bytes,
@@ -73,6 +78,14 @@ def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: C
                    notes=notes)
     score = use_score(model, request.use) if request.use else None
     return Estimate(model, recipe, context, weights, kv, memory, placement, speed, tuple(notes), score)
+
+
+def _memo(catalog: Catalog, key: tuple[str, ...], compute: Callable[[], T]) -> T:
+    """A pure function of catalog facts, computed once per catalog."""
+    if key not in catalog.memo:
+        catalog.memo[key] = compute()
+    value: T = catalog.memo[key]
+    return value
 
 
 def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool) -> tuple[Lane, ...] | None:

@@ -49,18 +49,18 @@ def render_notes(console: Console, notes: tuple[str, ...] | list[str]) -> None:
         console.print(f"[dim]note: {note}[/dim]", highlight=False)
 
 
-def render_hardware(console: Console, machine: Machine) -> None:
-    from rich.table import Table
+def hardware_rows(machine: Machine) -> tuple[list[str], list[list[str]]]:
+    headers = ["GPU", "Memory GiB", "Usable GiB", "Bandwidth GB/s", "FP16 TFLOPS", "Catalog"]
+    rows = [[dev.device.name, gib(dev.device.memory_total_bytes), gib(dev.memory_usable_bytes),
+             rate(dev.bandwidth_gbps), rate(dev.fp16_tflops), dev.spec.id if dev.spec else "not found"]
+            for dev in machine.devices]
+    return headers, rows
 
+
+def render_hardware(console: Console, machine: Machine) -> None:
     console.print(summary(machine), highlight=False)
-    table = Table(box=None, pad_edge=False)
-    for column in ("GPU", "Memory GiB", "Usable GiB", "Bandwidth GB/s", "FP16 TFLOPS", "Catalog"):
-        table.add_column(column, justify="left" if column in ("GPU", "Catalog") else "right")
-    for dev in machine.devices:
-        table.add_row(dev.device.name, gib(dev.device.memory_total_bytes), gib(dev.memory_usable_bytes),
-                      rate(dev.bandwidth_gbps), rate(dev.fp16_tflops), dev.spec.id if dev.spec else "not found")
     if machine.devices:
-        console.print(table)
+        render_table(console, *hardware_rows(machine), left=frozenset({"GPU", "Catalog"}))
     hw = machine.hardware
     console.print(f"CPU: {hw.cpu_name or 'unknown'} · {hw.cpu_physical_cores or '?'} cores "
                   f"({hw.cpu_logical_cores or '?'} threads) · RAM bandwidth {machine.ram_bandwidth_gbps:g} GB/s "
@@ -68,27 +68,55 @@ def render_hardware(console: Console, machine: Machine) -> None:
     render_notes(console, machine.notes)
 
 
-def render_estimates(console: Console, machine: Machine, estimates: list[Estimate], *, title: str,
-                     show_model: bool, show_score: bool = False) -> None:
+def rows_text(fmt: str, headers: list[str], rows: list[list[str]]) -> str:
+    """CSV or Markdown text of a table (the same cells the rich table shows)."""
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return buffer.getvalue()
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render_table(console: Console, headers: list[str], rows: list[list[str]], *, title: str | None = None,
+                 left: frozenset[str] = frozenset(), widths: dict[str, int] | None = None) -> None:
     from rich.table import Table
 
-    console.print(summary(machine), highlight=False)
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    if show_model:
-        table.add_column("Model", max_width=30 if show_score else 34, no_wrap=True, overflow="ellipsis")
-        table.add_column("Params", justify="right", no_wrap=True)
-    columns = ["Quant", "Runs on", "Memory GiB", "Decode", "Prefill"]
-    if not show_score:
-        columns.insert(3, "KV GiB")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("Quant", "Runs on") else "right", no_wrap=True)
-    if show_score:
-        table.add_column("Ranked by", no_wrap=True, max_width=26, overflow="ellipsis")
-    for e in estimates:
-        table.add_row(*_row(e, show_model=show_model, show_score=show_score))
+    for header in headers:
+        table.add_column(header, justify="left" if header in left else "right", no_wrap=True,
+                         max_width=(widths or {}).get(header), overflow="ellipsis")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
+
+
+ESTIMATE_LEFT = frozenset({"Model", "Quant", "Runs on", "Ranked by"})
+
+
+def estimate_rows(estimates: list[Estimate], *, show_model: bool,
+                  show_score: bool) -> tuple[list[str], list[list[str]]]:
+    headers = (["Model", "Params"] if show_model else []) + ["Quant", "Runs on", "Memory GiB"]
+    headers += ([] if show_score else ["KV GiB"]) + ["Decode", "Prefill"] + (["Ranked by"] if show_score else [])
+    return headers, [_row(e, show_model=show_model, show_score=show_score) for e in estimates]
+
+
+def render_estimates(console: Console, machine: Machine, estimates: list[Estimate], *, title: str,
+                     show_model: bool, show_score: bool = False, run_line: str | None = None) -> None:
+    console.print(summary(machine), highlight=False)
+    headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score)
+    render_table(console, headers, rows, title=title, left=ESTIMATE_LEFT,
+                 widths={"Model": 30 if show_score else 34, "Ranked by": 26})
     console.print("[dim]Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, "
                   "llama.cpp at batch 1, estimated (basis in --json).[/dim]", highlight=False)
+    if run_line:
+        console.print(f"Run it: {run_line}", highlight=False, soft_wrap=True)
     render_notes(console, machine.notes)
 
 

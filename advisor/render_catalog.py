@@ -39,39 +39,59 @@ def score_label(score: UseScore | None) -> str:
     return f"{LABELS.get(score.benchmark, score.benchmark)} {score.value:g}"
 
 
-def render_models(console: Console, models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> None:
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, title=f"{len(models)} models", title_justify="left")
-    for column in ("Id", "Params", "Layout", "Context", "Released"):
-        table.add_column(column, no_wrap=True, justify="right" if column in ("Params", "Context") else "left")
-    if use:
-        table.add_column(f"Score ({use})", no_wrap=True)
+def model_rows(models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> tuple[list[str], list[list[str]]]:
+    headers = ["Id", "Params", "Layout", "Context", "Released"] + ([f"Score ({use})"] if use else [])
+    rows = []
     for model, score in models:
         total = params(model.params_total)
         size = f"{total}/{params(model.params_active)}" if model.params_active else total
         context = f"{model.arch.max_context_tokens:,}" if model.arch.max_context_tokens else "?"
-        row = [model.id, size, layout_label(model), context, model.release or "?"]
-        table.add_row(*row, *([score_label(score)] if use else []))
-    console.print(table)
+        rows.append([model.id, size, layout_label(model), context, model.release or "?",
+                     *([score_label(score)] if use else [])])
+    return headers, rows
+
+
+def render_models(console: Console, models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> None:
+    from advisor.render import render_table
+
+    headers, rows = model_rows(models, use)
+    render_table(console, headers, rows, title=f"{len(models)} models",
+                 left=frozenset({"Id", "Layout", "Released", f"Score ({use})"}))
+
+
+def gpu_rows(gpus: list[GpuSpec]) -> tuple[list[str], list[list[str]]]:
+    headers = ["Id", "Name", "Memory GiB", "GB/s", "FP16 TFLOPS", "Class"]
+    rows = [[gpu.id, gpu.name,
+             "/".join(gib(m).removesuffix(".0") for m in gpu.memory_options_bytes) or gib(gpu.memory_bytes),
+             rate(gpu.bandwidth_gbps), rate(gpu.fp16_tflops), gpu.device_class] for gpu in gpus]
+    return headers, rows
 
 
 def render_gpus(console: Console, gpus: list[GpuSpec]) -> None:
-    from rich.table import Table
+    from advisor.render import render_table
 
-    table = Table(box=None, pad_edge=False, title=f"{len(gpus)} GPUs and unified-memory machines",
-                  title_justify="left")
-    for column in ("Id", "Name", "Memory GiB", "GB/s", "FP16 TFLOPS", "Class"):
-        table.add_column(column, no_wrap=True, justify="left" if column in ("Id", "Name", "Class") else "right",
-                         max_width=40 if column == "Name" else None, overflow="ellipsis")
-    for gpu in gpus:
-        memory = "/".join(gib(m).removesuffix(".0") for m in gpu.memory_options_bytes) or gib(gpu.memory_bytes)
-        table.add_row(gpu.id, gpu.name, memory, rate(gpu.bandwidth_gbps), rate(gpu.fp16_tflops), gpu.device_class)
-    console.print(table)
+    headers, rows = gpu_rows(gpus)
+    render_table(console, headers, rows, title=f"{len(gpus)} GPUs and unified-memory machines",
+                 left=frozenset({"Id", "Name", "Class"}), widths={"Name": 40})
+
+
+def fact_rows(model: ModelSpec) -> tuple[list[str], list[list[str]]]:
+    """Every fact of one model with the source it came from."""
+    rows = [["parameters", f"{model.params_total:,}" + (" (derived from the dims)" if model.params_derived else ""),
+             model.params_source or model.source]]
+    if model.params_active:
+        rows.append(["active parameters", f"{model.params_active:,}", model.params_source or model.source])
+    a = model.arch
+    rows.append(["architecture", f"{a.layers} layers, hidden {a.hidden_size}, {a.attention_heads} heads / "
+                 f"{a.kv_heads} KV, head_dim {a.head_dim}, vocab {a.vocab_size:,}, context "
+                 f"{a.max_context_tokens or '?'}", model.source])
+    rows.append(["layout", layout_label(model), model.source])
+    rows += [[LABELS.get(s.benchmark, s.benchmark), f"{s.value:g}", s.source] for s in model.scores]
+    rows += [[f"GGUF {f.quant}", f"{f.size_bytes / 1e9:.2f} GB ({f.repo or '?'})", f.source] for f in model.gguf_files]
+    return ["Fact", "Value", "Source"], rows
 
 
 def render_model(console: Console, model: ModelSpec) -> None:
-    """Every fact of one model with the source it came from."""
     from rich.table import Table
 
     console.print(f"{model.name} ({model.id}) · {model.vendor or 'vendor ?'} · released {model.release or '?'} · "
@@ -80,19 +100,8 @@ def render_model(console: Console, model: ModelSpec) -> None:
     table.add_column("Fact", no_wrap=True)
     table.add_column("Value", max_width=46)
     table.add_column("Source", overflow="fold")
-    total = f"{model.params_total:,}" + (" (derived from the dims)" if model.params_derived else "")
-    table.add_row("parameters", total, model.params_source or model.source)
-    if model.params_active:
-        table.add_row("active parameters", f"{model.params_active:,}", model.params_source or model.source)
-    a = model.arch
-    arch = (f"{a.layers} layers, hidden {a.hidden_size}, {a.attention_heads} heads / {a.kv_heads} KV, "
-            f"head_dim {a.head_dim}, vocab {a.vocab_size:,}, context {a.max_context_tokens or '?'}")
-    table.add_row("architecture", arch, model.source)
-    table.add_row("layout", layout_label(model), model.source)
-    for score in model.scores:
-        table.add_row(LABELS.get(score.benchmark, score.benchmark), f"{score.value:g}", score.source)
-    for f in model.gguf_files:
-        table.add_row(f"GGUF {f.quant}", f"{f.size_bytes / 1e9:.2f} GB ({f.repo or '?'})", f.source)
+    for row in fact_rows(model)[1]:
+        table.add_row(*row)
     console.print(table)
     if model.note:
         console.print(f"[dim]note: {model.note}[/dim]", highlight=False)

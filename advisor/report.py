@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from advisor.compare import Comparison, PlanOption
 from advisor.machine import Machine, MachineDevice
 from advisor.recommend import Estimate
+from advisor.specs import ModelSpec
 
 SCHEMA_VERSION = 1
 
 
-def envelope(command: str, *, machine: Machine | None, results: list[dict[str, Any]],
+def envelope(command: str, *, machine: Machine | None, results: list[dict[str, Any]] | None = None,
              errors: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, "command": command,
             "hardware": hardware_dict(machine) if machine else None,
-            "results": results, "errors": errors or [], **extra}
+            "results": results or [], "errors": errors or [], **extra}
 
 
 def error_dict(kind: str, message: str, exit_code: int) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def device_dict(d: MachineDevice) -> dict[str, Any]:
     }
 
 
-def estimate_dict(e: Estimate, depth_tokens: int = 0) -> dict[str, Any]:
+def estimate_dict(e: Estimate, depth_tokens: int = 0, commands: dict[str, str | None] | None = None) -> dict[str, Any]:
     m, mem, p = e.model, e.memory, e.placement
     return {
         "model": {"id": m.id, "name": m.name, "family": m.family, "params_total": m.params_total,
@@ -82,6 +84,7 @@ def estimate_dict(e: Estimate, depth_tokens: int = 0) -> dict[str, Any]:
         "speed": speed_dict(e),
         "use_score": None if e.use_score is None else {
             "benchmark": e.use_score.benchmark, "value": e.use_score.value, "source": e.use_score.source},
+        "commands": commands or {},
         "notes": list(e.notes),
     }
 
@@ -103,3 +106,28 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def comparison_dict(result: Comparison) -> dict[str, Any]:
+    """compare's envelope parts: one hardware block per machine, and per model one compact cell per machine."""
+    machines = [{"label": label, **hardware_dict(m)} for label, m in zip(result.labels, result.machines, strict=True)]
+    results = [{"model": {"id": model.id, "name": model.name},
+                "machines": [_cell(label, e) for label, e in zip(result.labels, estimates, strict=True)]}
+               for model, estimates in result.rows]
+    return {"machines": machines, "results": results, "summary": list(result.summary)}
+
+
+def _cell(label: str, e: Estimate) -> dict[str, Any]:
+    return {"machine": label, "quant": e.recipe.name, "placement": e.placement.kind,
+            "context_tokens": e.context_tokens, "memory": {"total_bytes": e.memory.total_bytes},
+            "speed": {"decode_tokens_per_s": _round(e.speed.decode_tokens_per_s),
+                      "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s)}}
+
+
+def plan_dict(model: ModelSpec, options: list[PlanOption], min_tps: float | None) -> dict[str, Any]:
+    needs = [o.estimate.memory.total_bytes for o in options]
+    results = [{"hardware": o.label, "gpu": {"id": o.gpu.id, "name": o.gpu.name}, "count": o.count,
+                "memory_total_bytes": o.memory_bytes, "price_usd": o.price_usd, **estimate_dict(o.estimate)}
+               for o in options]
+    return {"results": results, "model": {"id": model.id, "name": model.name}, "min_tokens_per_s": min_tps,
+            "min_memory_bytes": min(needs) if needs else None}

@@ -173,3 +173,67 @@ def test_ram_bandwidth_by_configuration_name(capsys: pytest.CaptureFixture[str])
     assert data["hardware"]["ram_bandwidth_gbps"] == 96.0
     assert data["hardware"]["devices"] == []
     assert run(capsys, "hardware", "--ram-bandwidth", "-5")[0] == 2
+
+
+def test_compare_three_machines_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "2x RTX 3090", "M4 Max 128GB", "--ram", "64GB",
+                    "--model", "gpt-oss-120b", "--model", "llama-3.3-70b")
+    assert [m["label"] for m in data["machines"]] == ["RTX 4090", "2x RTX 3090", "M4 Max 128GB"]
+    assert len(data["machines"][1]["devices"]) == 2
+    assert data["machines"][2]["ram_total_bytes"] == 128 * 1024**3  # unified memory, not --ram
+    by_model = {r["model"]["id"]: r["machines"] for r in data["results"]}
+    assert by_model["llama-3.3-70b"][1]["placement"] == "gpu"  # two 24 GB cards hold a 70B at Q4_K_M
+    assert by_model["llama-3.3-70b"][0]["placement"] == "gpu+cpu"
+    assert data["summary"]
+
+
+def test_compare_needs_two_machines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "compare", "RTX 4090")[0] == 2
+
+
+def test_plan_lists_hardware_cheapest_first(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b", "--context", "32768", "--min-tps", "40")
+    assert data["results"] and data["min_memory_bytes"] > 60e9
+    assert all(r["placement"] == "gpu" and r["speed"]["decode_tokens_per_s"] >= 40 for r in data["results"])
+    prices = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None]
+    assert prices == sorted(prices)
+
+
+@pytest.mark.parametrize(("spec", "memory", "count"), [
+    ("2x3090", 24, 2), ("4090+3090", 24, 2), ("rtx-4090", 24, 1), ("24GB@1008GBps", 24, 1), ("m3-ultra-512", 512, 1),
+    ("M4 Max 64GB", 64, 1),
+])
+def test_hardware_grammar(capsys: pytest.CaptureFixture[str], spec: str, memory: int, count: int) -> None:
+    devices = run_json(capsys, "hardware", "--gpu", spec, "--ram", "64GB")["hardware"]["devices"]
+    assert len(devices) == count and devices[0]["memory_total_bytes"] == memory * 1024**3
+
+
+def test_vram_and_bandwidth_make_a_custom_gpu(capsys: pytest.CaptureFixture[str]) -> None:
+    (device,) = run_json(capsys, "hardware", "--vram", "16GB", "--bandwidth", "448", "--ram", "32GB")["hardware"][
+        "devices"]
+    assert device["bandwidth_gbps"] == 448 and device["fp16_tflops"] is None
+
+
+@pytest.mark.parametrize("spec", ["M4 Max 100GB", "0x 4090", "17x 4090", "RTX 9999", "24GB@-5"])
+def test_bad_hardware_specs_exit_2(capsys: pytest.CaptureFixture[str], spec: str) -> None:
+    code, _, err = run(capsys, "hardware", "--gpu", spec, "--ram", "64GB")
+    assert code == 2 and "Traceback" not in err
+
+
+def test_every_recommendation_carries_a_llama_cpp_command(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "recommend", *HYPOTHETICAL)
+    for r in data["results"]:
+        if r["placement"] != "none":
+            assert r["commands"]["llama.cpp"].startswith("llama-server ")
+            assert f"-c {r['context_tokens']}" in r["commands"]["llama.cpp"]
+    gpt = next(r for r in data["results"] if r["model"]["id"] == "gpt-oss-20b")
+    assert gpt["commands"]["ollama"].startswith("ollama run gpt-oss:20b")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown"])
+def test_tabular_formats(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "Q4_K_M", "--format", fmt, *HYPOTHETICAL)
+    assert code == 0
+    first = out.splitlines()[0]
+    assert first.startswith("Quant,") if fmt == "csv" else first.startswith("| Quant |")
+    assert "Q4_K_M" in out and "\x1b[" not in out

@@ -1,0 +1,53 @@
+"""The command line. Only this package imports typer; commands are thin adapters over the core.
+
+One error funnel, main(): a user error is one line on stderr (and an envelope with --json) and an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from advisor.errors import AdvisorError, ExitCode
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; user errors become one line on stderr and an exit code."""
+    from typer.exceptions import Abort, Exit, TyperException
+
+    from advisor.cli import browse, plan, run  # noqa: F401 - registers the commands
+    from advisor.cli.app import app, fail
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="advisor", standalone_mode=False)
+    except AdvisorError as err:
+        fail(args, err.kind, err.message, err.exit_code)
+    except Exit as done:
+        sys.exit(done.exit_code)
+    except Abort:
+        sys.exit(130)
+    except TyperException as err:
+        if type(err).__name__ == "NoArgsIsHelpError":
+            sys.stdout.write(err.format_message() + "\n")
+            sys.exit(0)
+        fail(args, "usage", err.format_message(), ExitCode.USAGE)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as err:  # a bug of ours: one line, and the traceback only on request
+        import os
+
+        if os.environ.get("ADVISOR_DEBUG"):
+            raise
+        fail(args, "internal", f"internal error ({type(err).__name__}: {err}); rerun with ADVISOR_DEBUG=1 "
+             "for the traceback and report it", ExitCode.ERROR)
+
+
+def _quiet_broken_pipe() -> None:
+    import os
+
+    # stdout's reader went away (e.g. `| head`); point stdout at devnull so the exit flush stays quiet
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)

@@ -1,0 +1,148 @@
+"""The typer app, its shared options, and the helpers every command uses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from advisor import __version__
+from advisor.errors import UsageError
+
+if TYPE_CHECKING:
+    from advisor.catalog import Catalog
+    from advisor.machine import Machine
+    from advisor.recommend import Request
+
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+                  help="Which LLMs fit on your hardware, and how fast they will run (llama.cpp estimates).")
+
+FORMATS = ("table", "json", "csv", "markdown")
+# typer reads Optional[...] on Python 3.10, so the UP045 rewrite to `X | None` is not applied in option types
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope (docs/json.md); same as --format json.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")]
+GpuOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--gpu", help='Assume these GPUs instead of probing: "RTX 4090", "2x RTX 3090", "4090+3090", "M4 Max 128GB", '
+                  '"24GB@1008GBps", "none" (docs/cli.md).')]
+RamOpt = Annotated[Optional[str], typer.Option("--ram", help="Assume this much system RAM, e.g. 64GB.")]  # noqa: UP045
+RamBwOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--ram-bandwidth", help="System RAM bandwidth: GB/s (e.g. 90) or a configuration such as ddr5-6000-2ch.")]
+VramOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--vram", help="A custom GPU's memory, e.g. 24GB (with --bandwidth).")]
+BandwidthOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
+    "--bandwidth", help="A custom GPU's memory bandwidth in GB/s (with --vram).")]
+CoresOpt = Annotated[Optional[int], typer.Option("--cpu-cores", help="Assume this many CPU cores.")]  # noqa: UP045
+ContextOpt = Annotated[int, typer.Option("--context", help="Context length in tokens.")]
+UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
+DepthOpt = Annotated[int, typer.Option(
+    "--depth", help="Tokens already in context when decoding starts (0 = llama-bench tg128).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"advisor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False,
+          catalog: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+              "--catalog", help="A folder of extra catalog YAML (models/, gpus/, scores.yaml), see docs/catalog.md.")
+          ] = None) -> None:
+    """Which LLMs fit on your hardware, and how fast they will run."""
+    ctx.obj = catalog
+
+
+def load(ctx: typer.Context) -> Catalog:
+    from advisor.catalog import load_catalog, user_catalog_dirs
+
+    return load_catalog(extra_dirs=user_catalog_dirs(ctx.find_root().obj))
+
+
+def gpu_spec(gpu: str | None, vram: str | None, bandwidth: float | None) -> str | None:
+    """--vram/--bandwidth are another spelling of a custom --gpu 'SIZE@BW'."""
+    if vram is None and bandwidth is None:
+        return gpu
+    if vram is None or bandwidth is None or gpu is not None:
+        raise UsageError("--vram and --bandwidth go together, and replace --gpu")
+    return f"{vram}@{bandwidth:g}"
+
+
+def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: str | None,
+            cpu_cores: int | None = None) -> Machine:
+    from dataclasses import replace
+
+    from advisor.hardware import probe
+    from advisor.machine import hypothetical, ram_bandwidth_from, resolve
+    from advisor.units import parse_size
+
+    ram_bytes = parse_size(ram) if ram is not None else None
+    bandwidth = ram_bandwidth_from(ram_bandwidth, catalog) if ram_bandwidth is not None else None
+    probed = None if (gpu is not None and ram_bytes is not None) else probe(gpus=gpu is None)
+    hw = hypothetical(probed, catalog, gpu=gpu, ram_bytes=ram_bytes)
+    if cpu_cores is not None:
+        if not 1 <= cpu_cores <= 4096:
+            raise UsageError(f"--cpu-cores must be between 1 and 4096, got {cpu_cores}")
+        hw = replace(hw, source="hypothetical", cpu_physical_cores=cpu_cores, cpu_logical_cores=None)
+    return resolve(hw, catalog, ram_bandwidth=bandwidth)
+
+
+def request(context: int, depth: int, use: str | None = None) -> Request:
+    from advisor.recommend import Request
+    from advisor.uses import check_use
+
+    if not 1 <= context <= 16_777_216:
+        raise UsageError(f"--context must be between 1 and 16777216 tokens, got {context}")
+    if not 0 <= depth <= context:
+        raise UsageError(f"--depth must be between 0 and the context ({context}), got {depth}")
+    return Request(context_tokens=context, depth_tokens=depth, use=check_use(use))
+
+
+def output_format(json_: bool, fmt: str) -> str:
+    fmt = "json" if json_ else fmt.lower()
+    if fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return fmt
+
+
+def console() -> Any:
+    import os
+
+    from rich.console import Console
+
+    plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+    out = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
+    # a pipe or file gets the full 120 columns; a terminal keeps its own width up to 120
+    out.width = min(out.width, 120) if out.is_terminal else 120
+    return out
+
+
+def emit(command: str, machine: Machine | None, results: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+    from advisor.report import dumps, envelope
+
+    sys.stdout.write(dumps(envelope(command, machine=machine, results=results, **extra)) + "\n")
+
+
+def emit_rows(fmt: str, headers: list[str], rows: list[list[str]]) -> None:
+    from advisor.render import rows_text
+
+    sys.stdout.write(rows_text(fmt, headers, rows))
+
+
+def command_name(argv: list[str]) -> str:
+    return next((a for a in argv if not a.startswith("-")), "advisor")
+
+
+def fail(args: list[str], kind: str, message: str, code: int) -> None:
+    if "--json" in args or ("json" in args and "--format" in args):
+        from advisor.report import dumps, envelope, error_dict
+
+        sys.stdout.write(dumps(envelope(command_name(args), machine=None, results=[],
+                                        errors=[error_dict(kind, message, int(code))])) + "\n")
+    sys.stderr.write(f"advisor: error: {message}\n")
+    sys.exit(int(code))

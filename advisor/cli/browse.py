@@ -1,0 +1,88 @@
+"""models, gpus, model: browse the catalog."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from advisor.cli.app import FormatOpt, JsonOpt, UseOpt, app, console, emit, emit_rows, load, output_format
+
+FamilyOpt = Annotated[Optional[str], typer.Option("--family", help="e.g. qwen3.5, gemma-3")]  # noqa: UP045
+MoeOpt = Annotated[Optional[bool], typer.Option("--moe/--dense", help="Only MoE or only dense models.")]  # noqa: UP045
+MinParamsOpt = Annotated[Optional[float], typer.Option("--min-params", help="Billions, e.g. 7.")]  # noqa: UP045
+MaxParamsOpt = Annotated[Optional[float], typer.Option("--max-params", help="Billions, e.g. 32.")]  # noqa: UP045
+VendorOpt = Annotated[Optional[str], typer.Option("--vendor", help="nvidia, amd, intel or apple")]  # noqa: UP045
+MinMemoryOpt = Annotated[Optional[str], typer.Option("--min-memory", help="e.g. 24GB")]  # noqa: UP045
+
+
+@app.command()
+def models(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", family: FamilyOpt = None,
+           moe: MoeOpt = None, min_params: MinParamsOpt = None, max_params: MaxParamsOpt = None,
+           use: UseOpt = None) -> None:
+    """List the catalog's models (filtered), or rank them by a use's published scores."""
+    from advisor.uses import check_use, eligible, sort_key, use_score
+
+    catalog = load(ctx)
+    fmt = output_format(json_, fmt)
+    check_use(use)
+    low, high = (min_params or 0) * 1e9, (max_params or float("inf")) * 1e9
+    chosen = [m for m in catalog.models if (family is None or m.family == family.lower())
+              and (moe is None or m.is_moe == moe) and low <= m.params_total <= high and eligible(m, use)]
+    rows = [(m, use_score(m, use) if use else None) for m in chosen]
+    if use:
+        rows.sort(key=lambda row: sort_key(row[1]))
+    if fmt == "json":
+        from advisor.report_catalog import model_dict
+
+        emit("models", None, [model_dict(m, score) for m, score in rows])
+        return
+    from advisor.render_catalog import model_rows, render_models
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *model_rows(rows, use))
+        return
+    render_models(console(), rows, use)
+
+
+@app.command()
+def gpus(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", vendor: VendorOpt = None,
+         min_memory: MinMemoryOpt = None) -> None:
+    """List the catalog's GPUs and unified-memory machines."""
+    from advisor.units import parse_size
+
+    catalog = load(ctx)
+    fmt = output_format(json_, fmt)
+    floor = parse_size(min_memory) if min_memory else 0
+    chosen = [g for g in catalog.gpus if (vendor is None or g.vendor == vendor.lower())
+              and max((g.memory_bytes, *g.memory_options_bytes)) >= floor]
+    if fmt == "json":
+        from advisor.report_catalog import gpu_dict
+
+        emit("gpus", None, [gpu_dict(g) for g in chosen])
+        return
+    from advisor.render_catalog import gpu_rows, render_gpus
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *gpu_rows(chosen))
+        return
+    render_gpus(console(), chosen)
+
+
+@app.command()
+def model(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Model id or alias.")],
+          json_: JsonOpt = False, fmt: FormatOpt = "table") -> None:
+    """Every fact the catalog holds about one model, each with its source."""
+    spec = load(ctx).model(name)
+    fmt = output_format(json_, fmt)
+    if fmt == "json":
+        from advisor.report_catalog import model_dict
+
+        emit("model", None, [model_dict(spec)])
+        return
+    from advisor.render_catalog import fact_rows, render_model
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *fact_rows(spec))
+        return
+    render_model(console(), spec)

@@ -1,0 +1,81 @@
+"""compare and plan: hardware side by side, and hardware for a model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from advisor.cli.app import (
+    ContextOpt,
+    FormatOpt,
+    JsonOpt,
+    RamBwOpt,
+    RamOpt,
+    app,
+    console,
+    emit,
+    emit_rows,
+    load,
+    machine,
+    output_format,
+    request,
+)
+
+
+@app.command()
+def compare(ctx: typer.Context,
+            specs: Annotated[list[str], typer.Argument(help='Two or more machines: "RTX 4090" "2x RTX 3090" ...')],
+            models: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+                "--model", help="Compare only these models (repeatable); default: every catalog model.")] = None,
+            json_: JsonOpt = False, fmt: FormatOpt = "table", ram: RamOpt = None, ram_bandwidth: RamBwOpt = None,
+            context: ContextOpt = 8192) -> None:
+    """Side by side: each model's best quantization, placement and speed on each machine."""
+    from advisor.compare import compare as run
+    from advisor.errors import UsageError
+
+    if len(specs) < 2:
+        raise UsageError("compare needs at least two machines, e.g. advisor compare \"RTX 4090\" \"M4 Max 128GB\"")
+    catalog = load(ctx)
+    fmt, req = output_format(json_, fmt), request(context, 0)
+    chosen = tuple(catalog.model(m) for m in models) if models else catalog.models
+    machines = tuple(machine(catalog, spec, ram, ram_bandwidth) for spec in specs)
+    result = run(tuple(specs), machines, catalog, req, chosen)
+    if fmt == "json":
+        from advisor.report import comparison_dict
+
+        emit("compare", None, **comparison_dict(result))
+        return
+    from advisor.render_plan import compare_rows, render_compare
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *compare_rows(result))
+        return
+    render_compare(console(), result, context)
+
+
+@app.command()
+def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id or alias.")],
+         json_: JsonOpt = False, fmt: FormatOpt = "table", context: ContextOpt = 8192,
+         min_tps: Annotated[Optional[float], typer.Option(  # noqa: UP045
+             "--min-tps", help="Only hardware that decodes at least this many tokens/s.")] = None,
+         quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
+             "--quant", help="File type to plan for (default Q4_K_M, or the model's own format).")] = None) -> None:
+    """Which catalog hardware runs a model entirely on its GPU(s), cheapest first where a price is known."""
+    from advisor.compare import plan as run
+
+    catalog = load(ctx)
+    spec = catalog.model(model)
+    fmt, req = output_format(json_, fmt), request(context, 0)
+    options = run(spec, catalog, req, quant=quant, min_tokens_per_s=min_tps)
+    if fmt == "json":
+        from advisor.report import plan_dict
+
+        emit("plan", None, **plan_dict(spec, options, min_tps))
+        return
+    from advisor.render_plan import plan_rows, render_plan
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *plan_rows(options))
+        return
+    render_plan(console(), spec, options, context, min_tps)

@@ -1,0 +1,115 @@
+"""hardware, recommend, estimate: the commands that size models on a machine."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from advisor.cli.app import (
+    BandwidthOpt,
+    ContextOpt,
+    CoresOpt,
+    DepthOpt,
+    FormatOpt,
+    GpuOpt,
+    JsonOpt,
+    RamBwOpt,
+    RamOpt,
+    UseOpt,
+    VramOpt,
+    app,
+    console,
+    emit,
+    emit_rows,
+    gpu_spec,
+    load,
+    machine,
+    output_format,
+    request,
+)
+
+
+@app.command()
+def hardware(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None,
+             ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
+             cpu_cores: CoresOpt = None) -> None:
+    """Show the hardware advisor sees (probed, or as given with --gpu/--ram)."""
+    catalog = load(ctx)
+    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
+    fmt = output_format(json_, fmt)
+    if fmt == "json":
+        emit("hardware", target, [])
+        return
+    from advisor.render import hardware_rows, render_hardware
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *hardware_rows(target))
+        return
+    render_hardware(console(), target)
+
+
+@app.command()
+def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None,
+              ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
+              bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = 8192,
+              depth: DepthOpt = 0, use: UseOpt = None) -> None:
+    """For each catalog model: the best quantization that fits, where it runs and how fast."""
+    from advisor.recommend import recommend as run
+    from advisor.runcmd import commands
+    from advisor.uses import USES
+
+    catalog = load(ctx)
+    fmt, req = output_format(json_, fmt), request(context, depth, use)
+    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
+    estimates = run(target, catalog, req)
+    if fmt == "json":
+        from advisor.report import estimate_dict
+
+        ranking = {"use": use, "benchmarks": list(USES[use]) if use else []}
+        emit("recommend", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates], ranking=ranking)
+        return
+    from advisor.render import estimate_rows, render_estimates
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *estimate_rows(estimates, show_model=True, show_score=bool(use)))
+        return
+    by = f", ranked for {use} by {' then '.join(USES[use]) or 'context length'}" if use else ", best first"
+    top = next((e for e in estimates if e.placement.kind != "none"), None)
+    render_estimates(console(), target, estimates, show_model=True, show_score=bool(use),
+                     title=f"Best quantization per model at {context:,} tokens of context{by}",
+                     run_line=commands(top, target)["llama.cpp"] if top else None)
+
+
+@app.command()
+def estimate(ctx: typer.Context,
+             model: Annotated[str, typer.Argument(help="Model id or alias, e.g. qwen3.5-35b-a3b.")],
+             json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None, ram: RamOpt = None,
+             ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
+             quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
+                 "--quant", help="One file type (e.g. Q4_K_M); default: all.")] = None,
+             context: ContextOpt = 8192, depth: DepthOpt = 0) -> None:
+    """The detailed estimate for one model: each quantization's memory, placement and speed."""
+    from advisor.recommend import best_estimate, estimate_recipes
+    from advisor.recommend import estimate as run
+    from advisor.runcmd import commands
+
+    catalog = load(ctx)
+    spec = catalog.model(model)
+    fmt, req = output_format(json_, fmt), request(context, depth)
+    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
+    estimates = [run(spec, r, target, catalog, req) for r in estimate_recipes(spec, target, catalog, quant)]
+    if fmt == "json":
+        from advisor.report import estimate_dict
+
+        emit("estimate", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates])
+        return
+    from advisor.render import estimate_rows, render_estimates
+
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, *estimate_rows(estimates, show_model=False, show_score=False))
+        return
+    best = estimates[0] if quant else best_estimate(spec, target, catalog, req)
+    render_estimates(console(), target, estimates, show_model=False,
+                     title=f"{spec.name} at {context:,} tokens of context (depth {depth:,})",
+                     run_line=commands(best, target)["llama.cpp"] if best.placement.kind != "none" else None)

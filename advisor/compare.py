@@ -1,0 +1,94 @@
+"""Side-by-side machines and reverse planning. Pure."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from advisor.catalog import Catalog
+from advisor.machine import Machine, hypothetical, resolve
+from advisor.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Request, best_estimate, estimate
+from advisor.specs import GpuSpec, ModelSpec
+from advisor.units import GIB
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    labels: tuple[str, ...]
+    machines: tuple[Machine, ...]
+    rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]
+    summary: tuple[str, ...]
+
+
+def runs_well(e: Estimate) -> bool:
+    decode = e.speed.decode_tokens_per_s
+    return e.placement.kind == "gpu" and decode is not None and decode >= INTERACTIVE_TOKENS_PER_S
+
+
+def compare(labels: tuple[str, ...], machines: tuple[Machine, ...], catalog: Catalog, request: Request,
+            models: tuple[ModelSpec, ...]) -> Comparison:
+    """Each model's best option on each machine, and what each machine adds over the others."""
+    rows = tuple((m, tuple(best_estimate(m, machine, catalog, request) for machine in machines)) for m in models)
+    return Comparison(labels, machines, rows, _summary(labels, rows))
+
+
+def _summary(labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]) -> tuple[str, ...]:
+    lines = []
+    for i, label in enumerate(labels):
+        only = [m.name for m, es in rows
+                if runs_well(es[i]) and not any(runs_well(o) for j, o in enumerate(es) if j != i)]
+        if only:
+            shown = ", ".join(only[:5]) + (f" and {len(only) - 5} more" if len(only) > 5 else "")
+            lines.append(f"{label}: runs {len(only)} model(s) well (all on GPU, ≥ 10 t/s) that the others do not: "
+                         f"{shown}")
+        for j, other in enumerate(labels):
+            ratios = [es[i].speed.decode_tokens_per_s / es[j].speed.decode_tokens_per_s  # type: ignore[operator]
+                      for _, es in rows if runs_well(es[i]) and runs_well(es[j]) and es[i].recipe is es[j].recipe]
+            if j != i and ratios and statistics.median(ratios) > 1.05:
+                lines.append(f"{label}: decodes {statistics.median(ratios):.1f}x as fast as {other} "
+                             f"(median over {len(ratios)} models both run at the same quantization)")
+    return tuple(lines) or ("No machine runs a model well that the others do not.",)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOption:
+    label: str
+    gpu: GpuSpec
+    count: int
+    memory_bytes: int  # the machine's GPU or unified memory in all
+    price_usd: float | None
+    estimate: Estimate
+
+
+PLAN_RAM_BYTES = 64 * GIB  # system RAM assumed for discrete-GPU plans; only all-on-GPU options are kept
+
+
+def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]:
+    """(label, gpu, count, memory per device): single, 2x and 4x discrete cards; every unified memory option."""
+    configs = []
+    for gpu in catalog.gpus:
+        if gpu.kind == "unified":
+            for memory in gpu.memory_options_bytes or (gpu.memory_bytes,):
+                configs.append((f"{gpu.name} {memory // GIB}GB", gpu, 1, memory))
+        else:
+            configs += [(gpu.name if n == 1 else f"{n}x {gpu.name}", gpu, n, gpu.memory_bytes) for n in (1, 2, 4)]
+    return configs
+
+
+def plan(model: ModelSpec, catalog: Catalog, request: Request, *, quant: str | None,
+         min_tokens_per_s: float | None) -> list[PlanOption]:
+    """Catalog hardware that runs `model` all on its GPU(s) at the target speed, cheapest first."""
+    recipe = catalog.recipe(quant or model.native_quant or "Q4_K_M")
+    options = []
+    for label, gpu, count, memory in plan_configurations(catalog):
+        spec = gpu.id if gpu.kind == "discrete" else f"{gpu.id} {memory // GIB}GB"
+        hw = hypothetical(None, catalog, gpu=f"{count}x {spec}", ram_bytes=None if gpu.kind == "unified"
+                          else PLAN_RAM_BYTES)
+        e = estimate(model, recipe, resolve(hw, catalog), catalog, request)
+        decode = e.speed.decode_tokens_per_s
+        if e.placement.kind != "gpu" or (min_tokens_per_s and (decode is None or decode < min_tokens_per_s)):
+            continue
+        price = gpu.launch_price_usd * count if gpu.launch_price_usd else None
+        options.append(PlanOption(label, gpu, count, memory * count, price, e))
+    return sorted(options, key=lambda o: (o.price_usd is None, o.price_usd or 0, o.memory_bytes,
+                                          -(o.estimate.speed.decode_tokens_per_s or 0)))
