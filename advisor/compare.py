@@ -11,6 +11,8 @@ from advisor.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Request, best_
 from advisor.specs import GpuSpec, ModelSpec
 from advisor.units import GIB
 
+MAX_PAIRWISE = 8  # beyond this many machines, pairwise speed lines would bury the summary
+
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
@@ -33,21 +35,32 @@ def compare(labels: tuple[str, ...], machines: tuple[Machine, ...], catalog: Cat
 
 
 def _summary(labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]) -> tuple[str, ...]:
+    well = [[runs_well(e) for e in es] for _, es in rows]  # per model, per machine
     lines = []
     for i, label in enumerate(labels):
-        only = [m.name for m, es in rows
-                if runs_well(es[i]) and not any(runs_well(o) for j, o in enumerate(es) if j != i)]
+        only = [m.name for (m, _), ok in zip(rows, well, strict=True) if ok[i] and sum(ok) == 1]
         if only:
             shown = ", ".join(only[:5]) + (f" and {len(only) - 5} more" if len(only) > 5 else "")
             lines.append(f"{label}: runs {len(only)} model(s) well (all on GPU, ≥ 10 t/s) that the others do not: "
                          f"{shown}")
-        for j, other in enumerate(labels):
-            ratios = [es[i].speed.decode_tokens_per_s / es[j].speed.decode_tokens_per_s  # type: ignore[operator]
-                      for _, es in rows if runs_well(es[i]) and runs_well(es[j]) and es[i].recipe is es[j].recipe]
-            if j != i and ratios and statistics.median(ratios) > 1.05:
-                lines.append(f"{label}: decodes {statistics.median(ratios):.1f}x as fast as {other} "
-                             f"(median over {len(ratios)} models both run at the same quantization)")
+        if len(labels) <= MAX_PAIRWISE:
+            lines += _faster_than(i, labels, rows, well)
     return tuple(lines) or ("No machine runs a model well that the others do not.",)
+
+
+def _faster_than(i: int, labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...],
+                 well: list[list[bool]]) -> list[str]:
+    lines = []
+    for j, other in enumerate(labels):
+        if j == i:
+            continue
+        ratios = [es[i].speed.decode_tokens_per_s / es[j].speed.decode_tokens_per_s  # type: ignore[operator]
+                  for (_, es), ok in zip(rows, well, strict=True)
+                  if ok[i] and ok[j] and es[i].recipe is es[j].recipe]
+        if ratios and statistics.median(ratios) > 1.05:
+            lines.append(f"{labels[i]}: decodes {statistics.median(ratios):.1f}x as fast as {other} "
+                         f"(median over {len(ratios)} models both run at the same quantization)")
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
