@@ -14,10 +14,27 @@ from typing import Any
 
 from advisor.catalog_fields import Fields
 from advisor.catalog_files import catalog_files, read_all
-from advisor.catalog_parse import parse_gguf_row, parse_gpu, parse_memory, parse_model, parse_score_row
+from advisor.catalog_parse import (
+    parse_gguf_row,
+    parse_gpu,
+    parse_measurement,
+    parse_memory,
+    parse_model,
+    parse_score_row,
+)
 from advisor.catalog_rules import parse_defaults, parse_recipe, parse_type
 from advisor.errors import CatalogError, UnknownNameError
-from advisor.specs import Defaults, GgufFile, GpuSpec, MemorySpec, ModelSpec, QuantRecipe, QuantType, Score
+from advisor.specs import (
+    Defaults,
+    GgufFile,
+    GpuSpec,
+    Measurement,
+    MemorySpec,
+    ModelSpec,
+    QuantRecipe,
+    QuantType,
+    Score,
+)
 
 
 def catalog_root() -> Path:
@@ -61,6 +78,7 @@ class Catalog:
     recipes: dict[str, QuantRecipe]
     defaults: Defaults
     memories: tuple[MemorySpec, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
     # results of pure functions of catalog facts (weights per model x file type), shared by every estimate
     memo: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -144,19 +162,34 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
     defaults = parse_defaults(data[root / "defaults.yaml"], "defaults.yaml")
     models: list[ModelSpec] = []
     gpus: list[GpuSpec] = []
+    measured: list[Measurement] = []
     for path in files:
         label = _label(path, root)
         if path.parent.name == "models":
             models += [parse_model(raw, f"{label} › models[{i}]") for i, raw in enumerate(_section(data, path))]
         elif path.parent.name == "gpus":
             gpus += [parse_gpu(raw, f"{label} › gpus[{i}]") for i, raw in enumerate(_section(data, path))]
+        elif path.parent.name == "measurements":
+            measured += [parse_measurement(raw, f"{label} › measurements[{i}]")
+                         for i, raw in enumerate(_section(data, path))]
     for folder in (root, *extra_dirs):
         models = _attach(models, folder, data)
     memories = tuple(parse_memory(raw, f"system_memory.yaml › memory[{i}]")
                      for i, raw in enumerate(_section(data, root / "system_memory.yaml", "memory")))
-    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories)
+    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories, tuple(measured))
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
+    _check_measurements(catalog)
     return catalog
+
+
+def _check_measurements(catalog: Catalog) -> None:
+    """A measurement must name a catalog model and a catalog GPU (or `cpu`)."""
+    models, gpus = {m.id for m in catalog.models}, {g.id for g in catalog.gpus}
+    for m in catalog.measurements:
+        if m.model not in models or (m.device != "cpu" and m.device not in gpus):
+            unknown = m.model if m.model not in models else m.device
+            msg = f"measurements › {m.source}: unknown model or device {unknown!r}"
+            raise CatalogError(msg)
 
 
 def _attach(models: list[ModelSpec], folder: Path, data: dict[Path, Any]) -> list[ModelSpec]:
@@ -200,8 +233,8 @@ def _label(path: Path, root: Path) -> str:
 
 
 def _section(data: dict[Path, Any], path: Path, key: str | None = None) -> list[Any]:
-    """The one list a catalog file holds under its key (models/*.yaml: models, gpus/*.yaml: gpus)."""
-    f = Fields(data[path], str(path.name if path.parent.name not in ("models", "gpus") else path))
+    """The one list a catalog file holds under its key (models/*.yaml: models, measurements/*.yaml: ...)."""
+    f = Fields(data[path], str(path.name if path.parent.name not in ("models", "gpus", "measurements") else path))
     items = f.items(key or path.parent.name)
     f.done()
     return items

@@ -22,7 +22,7 @@ TOP_FILES = ("quants.yaml", "defaults.yaml", "system_memory.yaml", "scores.yaml"
 def catalog_files(folder: Path) -> list[Path]:
     """The YAML files of one catalog folder, in load order."""
     files = [folder / name for name in TOP_FILES if (folder / name).is_file()]
-    for sub in ("models", "gpus"):
+    for sub in ("models", "gpus", "measurements"):
         if (folder / sub).is_dir():
             files += sorted((folder / sub).glob("*.yaml"))
     return files

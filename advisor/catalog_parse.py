@@ -15,6 +15,7 @@ from advisor.specs import (
     Layout,
     LinearAttention,
     Mamba,
+    Measurement,
     MemorySpec,
     Mla,
     ModelSpec,
@@ -246,7 +247,7 @@ def parse_gpu(raw: object, where: str) -> GpuSpec:
         id=gpu_id, name=f.req_text("name"), vendor=f.req_text("vendor"), kind=kind,  # type: ignore[arg-type]
         device_class=f.req_text("device_class"), memory_bytes=round((memory or 0) * GIB),
         bandwidth_gbps=f.number("bandwidth_gbps", required=False, minimum=1.0),
-        fp16_tflops=f.number("fp16_tflops", required=False, minimum=0.01), source=f.source(),
+        fp16_tflops=f.number("fp16_tflops", required=False, minimum=0.01, maximum=20000.0), source=f.source(),
         aliases=f.strings("aliases"), memory_options_bytes=tuple(round(float(o) * GIB) for o in options),
         bus_width_bits=f.integer("bus_width_bits", required=False, minimum=8),
         memory_data_rate_gbps=f.number("memory_data_rate_gbps", required=False, minimum=0.1),
@@ -269,6 +270,28 @@ def parse_memory(raw: object, where: str) -> MemorySpec:
     return spec
 
 
+TEST_PATTERN = re.compile(r"^(tg|pp)\d+$")
+
+
+def parse_measurement(raw: object, where: str) -> Measurement:
+    f = Fields(raw, where)
+    test = f.req_text("test")
+    if not TEST_PATTERN.match(test):
+        f.fail("test", f"tgN or ppN, got {test!r}", where)
+    m = Measurement(
+        device=f.req_text("device"), device_count=f.req_int("device_count"), backend=f.req_text("backend"),
+        engine=f.req_text("engine"), model=f.req_text("model"), quant=f.req_text("quant"), test=test,
+        depth_tokens=f.integer("depth", required=False) or 0,
+        tokens_per_s=f.number("tokens_per_s", minimum=0.001) or 0.0, source=f.source(), quote=f.req_text("quote"),
+        ngl=f.integer("ngl", required=False, minimum=-1), flags=_text_or_number(f, "flags"), cpu=f.text("cpu", required=False),
+        ram_bandwidth_gbps=f.number("ram_bandwidth_gbps", required=False, minimum=0.1),
+        date=_text_or_number(f, "date"), exclude=f.text("exclude", required=False))
+    for key in ("build", "note"):
+        _text_or_number(f, key)
+    f.done()
+    return m
+
+
 def _text_or_number(f: Fields, key: str) -> str | None:
     value: Any = f._get(key, (str, int, float), False)
     return None if value is None else str(value)
@@ -278,5 +301,5 @@ def _gpu_extras(f: Fields) -> None:
     """Fields kept for people and later estimators; validated, not yet used by the code."""
     for key in ("memory_type", "tflops_basis", "launch", "note"):
         f.text(key, required=False)
-    for key in ("int8_tops", "tdp_w"):
-        f.number(key, required=False)
+    f.number("int8_tops", required=False, maximum=40000.0)
+    f.number("tdp_w", required=False, maximum=5000.0)

@@ -288,3 +288,34 @@ class Hardware:
     cpu_logical_cores: int | None = None
     ram_limit_source: str | None = None  # "cgroup v2", "cgroup v1" when a container limit applies
     notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """One published speed: a llama-bench (or MLX) figure with its source and a verbatim quote."""
+
+    device: str  # catalog GPU id, or "cpu"
+    device_count: int
+    backend: str
+    engine: str
+    model: str
+    quant: str
+    test: str  # tgN (decode) or ppN (prefill)
+    depth_tokens: int
+    tokens_per_s: float
+    source: str
+    quote: str
+    ngl: int | None = None
+    flags: str | None = None
+    cpu: str | None = None
+    ram_bandwidth_gbps: float | None = None
+    date: str | None = None
+    exclude: str | None = None  # why the fit leaves this row out (stated in the row, reported by validate)
+
+    @property
+    def kind(self) -> str:
+        return "decode" if self.test.startswith("tg") else "prefill"
+
+    @property
+    def tokens(self) -> int:
+        return int(self.test[2:])
