@@ -16,7 +16,7 @@ from advisor.catalog import Catalog
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import kv_read_bytes
 from advisor.estimate.weights import estimate_weights
-from advisor.specs import Measurement
+from advisor.specs import Defaults, Measurement
 
 T = TypeVar("T")
 _BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}
@@ -109,16 +109,23 @@ def cases(catalog: Catalog) -> tuple[list[Case], list[tuple[Measurement, str]]]:
     return kept, skipped
 
 
-def _case(m: Measurement, catalog: Catalog) -> tuple[Case | None, str]:
+def _skip_reason(m: Measurement, catalog: Catalog) -> str | None:
     if m.exclude:
-        return None, f"excluded: {m.exclude}"
+        return f"excluded: {m.exclude}"
     if m.quant not in catalog.recipes:
-        return None, f"file type {m.quant} has no recipe"
+        return f"file type {m.quant} has no recipe"
     if m.flags and any(flag in m.flags for flag in ("-ot", "cpu-moe", "n-cpu-moe", "-sm row", "-sm tensor")):
-        return None, "expert offload or tensor split: not a full-GPU layer-split run"
+        return "expert offload or tensor split: not a full-GPU layer-split run"
+    if m.ngl is not None and 0 <= m.ngl < catalog.model(m.model).arch.layers and m.device != "cpu":
+        return "partial offload (-ngl below the layer count)"
+    return None
+
+
+def _case(m: Measurement, catalog: Catalog) -> tuple[Case | None, str]:
+    reason = _skip_reason(m, catalog)
+    if reason:
+        return None, reason
     model = catalog.model(m.model)
-    if m.ngl is not None and 0 <= m.ngl < model.arch.layers and m.device != "cpu":
-        return None, "partial offload (-ngl below the layer count)"
     if m.device == "cpu":
         if not m.ram_bandwidth_gbps or m.kind == "prefill":
             return None, "CPU run without a stated RAM bandwidth, or CPU prefill (not modelled)"
@@ -190,8 +197,15 @@ def _fit_prefill(rows: list[Case], priors: dict[str, float]) -> tuple[dict[str, 
     return eff, statistics.median(ratios) if ratios else 0.25
 
 
+def priors(defaults: Defaults) -> tuple[dict[str, DecodeFit], dict[str, float]]:
+    """The starting values in defaults.yaml, as the prior every fit is pulled toward."""
+    decode = {k: DecodeFit(1 / v.stream_efficiency, v.per_layer_s) for k, v in defaults.speed_classes.items()}
+    prefill = {k: v.prefill_efficiency for k, v in defaults.speed_classes.items() if v.prefill_efficiency}
+    return decode, prefill
+
+
 def _prior(key: str, priors: dict[str, DecodeFit]) -> DecodeFit:
-    return priors.get(key) or priors.get(key.split(":")[-1]) or DecodeFit(1 / 0.85, 0.00005)
+    return priors.get(key) or priors.get(key.rsplit(":", maxsplit=1)[-1]) or DecodeFit(1 / 0.85, 0.00005)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,3 +244,38 @@ def summarize(predictions: list[Prediction]) -> dict[str, float | int]:
     p90 = errs[min(len(errs) - 1, int(0.9 * len(errs)))]
     return {"n": len(errs), "median_abs_error": statistics.median(errs), "p90_abs_error": p90,
             "median_error": statistics.median(p.error for p in predictions)}
+
+
+def band(predictions: list[Prediction]) -> dict[str, float | int]:
+    """10th and 90th percentiles of the signed error, for the ranges shown beside every estimate."""
+    errs = sorted(p.error for p in predictions)
+    n = len(errs)
+    return {"low": round(errs[int(0.1 * (n - 1))], 4), "high": round(errs[int(0.9 * (n - 1))], 4), "n": n}
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """Leave-one-device-out predictions of every usable measurement, and what was left out and why."""
+
+    predictions: tuple[Prediction, ...]
+    skipped: tuple[tuple[Measurement, str], ...]
+    fitted: Fit
+
+    def of(self, kind: str) -> list[Prediction]:
+        return [p for p in self.predictions if p.case.m.kind == kind]
+
+    def by(self, kind: str, attribute: str) -> dict[str, dict[str, float | int]]:
+        groups: dict[str, list[Prediction]] = {}
+        for p in self.of(kind):
+            label = p.case.m.backend if attribute == "backend" else p.case.key if attribute == "class" \
+                else p.case.group
+            groups.setdefault(label, []).append(p)
+        return {label: summarize(ps) for label, ps in sorted(groups.items())}
+
+
+def validate(catalog: Catalog) -> Validation:
+    """Fit on everything (the constants we ship) and predict each device from a fit without it."""
+    rows, skipped = cases(catalog)
+    decode_priors, prefill_priors = priors(catalog.defaults)
+    predictions = leave_one_device_out(rows, decode_priors, prefill_priors)
+    return Validation(tuple(predictions), tuple(skipped), fit(rows, decode_priors, prefill_priors))

@@ -22,7 +22,7 @@ from advisor.catalog_parse import (
     parse_model,
     parse_score_row,
 )
-from advisor.catalog_rules import parse_defaults, parse_recipe, parse_type
+from advisor.catalog_rules import parse_defaults, parse_recipe, parse_speed_fit, parse_type
 from advisor.errors import CatalogError, UnknownNameError
 from advisor.specs import (
     Defaults,
@@ -34,6 +34,7 @@ from advisor.specs import (
     QuantRecipe,
     QuantType,
     Score,
+    SpeedFit,
 )
 
 
@@ -79,6 +80,7 @@ class Catalog:
     defaults: Defaults
     memories: tuple[MemorySpec, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    speed_fit: SpeedFit | None = None
     # results of pure functions of catalog facts (weights per model x file type), shared by every estimate
     memo: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -176,7 +178,9 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
         models = _attach(models, folder, data)
     memories = tuple(parse_memory(raw, f"system_memory.yaml › memory[{i}]")
                      for i, raw in enumerate(_section(data, root / "system_memory.yaml", "memory")))
-    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories, tuple(measured))
+    fit_path = root / "speed_fit.yaml"
+    speed_fit = parse_speed_fit(data[fit_path], "speed_fit.yaml") if fit_path in data else None
+    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories, tuple(measured), speed_fit)
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
     _check_measurements(catalog)
     return catalog

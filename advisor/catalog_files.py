@@ -16,7 +16,8 @@ from advisor import __version__
 from advisor.errors import CatalogError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
-TOP_FILES = ("quants.yaml", "defaults.yaml", "system_memory.yaml", "scores.yaml", "gguf_sizes.yaml")
+TOP_FILES = ("quants.yaml", "defaults.yaml", "system_memory.yaml", "scores.yaml", "gguf_sizes.yaml",
+             "speed_fit.yaml")
 
 
 def catalog_files(folder: Path) -> list[Path]:

@@ -283,7 +283,8 @@ def parse_measurement(raw: object, where: str) -> Measurement:
         engine=f.req_text("engine"), model=f.req_text("model"), quant=f.req_text("quant"), test=test,
         depth_tokens=f.integer("depth", required=False) or 0,
         tokens_per_s=f.number("tokens_per_s", minimum=0.001) or 0.0, source=f.source(), quote=f.req_text("quote"),
-        ngl=f.integer("ngl", required=False, minimum=-1), flags=_text_or_number(f, "flags"), cpu=f.text("cpu", required=False),
+        ngl=f.integer("ngl", required=False, minimum=-1), flags=_text_or_number(f, "flags"),
+        cpu=f.text("cpu", required=False),
         ram_bandwidth_gbps=f.number("ram_bandwidth_gbps", required=False, minimum=0.1),
         date=_text_or_number(f, "date"), exclude=f.text("exclude", required=False))
     for key in ("build", "note"):

@@ -6,7 +6,16 @@ import re
 from typing import Any
 
 from advisor.catalog_fields import Fields
-from advisor.specs import Defaults, QuantRecipe, QuantType, RecipeRule, SpeedClass
+from advisor.specs import (
+    Defaults,
+    ErrorBand,
+    FittedClass,
+    QuantRecipe,
+    QuantType,
+    RecipeRule,
+    SpeedClass,
+    SpeedFit,
+)
 
 CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
@@ -92,3 +101,40 @@ def _speed_class(f: Fields | None) -> SpeedClass:
     f.text("note", required=False)
     f.done()
     return value
+
+
+def parse_speed_fit(raw: object, where: str) -> SpeedFit:
+    """catalog/speed_fit.yaml, written by scripts/fit_speed.py."""
+    f = Fields(raw, where)
+    decode_f, prefill_f = f.mapping("decode", required=True), f.mapping("prefill", required=True)
+    assert decode_f is not None and prefill_f is not None
+    decode = {}
+    for key in list(decode_f.data):
+        c = decode_f.mapping(key, required=True)
+        assert c is not None
+        decode[key] = FittedClass(c.number("stream_efficiency", maximum=1.0) or 0.0,
+                                  c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"))
+        c.done()
+    prefill = {key: prefill_f.number(key, maximum=5.0) or 0.0 for key in list(prefill_f.data)}
+    fit = SpeedFit(decode=decode, prefill=prefill, moe_layer_cost_factor=f.number("moe_layer_cost_factor") or 1.0,
+                   moe_prefill_factor=f.number("moe_prefill_factor") or 1.0,
+                   decode_bands=_bands(f.mapping("decode_error", required=True)),
+                   prefill_bands=_bands(f.mapping("prefill_error", required=True)),
+                   rows=f.req_int("rows"), devices=f.req_int("devices"))
+    decode_f.done()
+    prefill_f.done()
+    f.done()
+    return fit
+
+
+def _bands(f: Fields | None) -> dict[str, ErrorBand]:
+    assert f is not None
+    out = {}
+    for key in list(f.data):
+        b = f.mapping(key, required=True)
+        assert b is not None
+        out[key] = ErrorBand(b.number("low", minimum=-1.0) or 0.0, b.number("high", minimum=-1.0) or 0.0,
+                             b.req_int("n"))
+        b.done()
+    f.done()
+    return out

@@ -6,7 +6,7 @@ Ranking is described in docs/ranking.md.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from advisor.catalog import Catalog
@@ -14,8 +14,9 @@ from advisor.errors import UsageError
 from advisor.estimate.kv import KvEstimate, estimate_kv
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
-from advisor.estimate.speed import Lane, SpeedEstimate, estimate_speed
+from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, estimate_speed
 from advisor.estimate.weights import WeightEstimate, estimate_weights
+from advisor.lanes import Constants, band_range, constants
 from advisor.machine import Machine
 from advisor.specs import ModelSpec, QuantRecipe
 from advisor.uses import UseScore, eligible, use_score
@@ -76,6 +77,7 @@ def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: C
                              devices=len(machine.devices) if on_gpu else 0)
     speed = _speed(model, weights, kv, placement, machine=machine, catalog=catalog, depth=request.depth_tokens,
                    notes=notes)
+    speed = _measured(speed, model, recipe, machine, catalog, placement)
     score = use_score(model, request.use) if request.use else None
     return Estimate(model, recipe, context, weights, kv, memory, placement, speed, tuple(notes), score)
 
@@ -88,39 +90,73 @@ def _memo(catalog: Catalog, key: tuple[str, ...], compute: Callable[[], T]) -> T
     return value
 
 
-def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool) -> tuple[Lane, ...] | None:
-    d = catalog.defaults
-    classes = d.speed_classes
-    layer_factor = d.moe_layer_cost_factor if moe else 1.0
-    prefill_factor = d.moe_prefill_factor if moe else 1.0
+def _lanes(placement: Placement, machine: Machine, catalog: Catalog,
+           moe: bool) -> tuple[tuple[Lane, ...], tuple[Constants, ...]] | None:
+    d, fit = catalog.defaults, catalog.speed_fit
+    layer_factor = (fit.moe_layer_cost_factor if fit else d.moe_layer_cost_factor) if moe else 1.0
+    prefill_factor = (fit.moe_prefill_factor if fit else d.moe_prefill_factor) if moe else 1.0
     lanes: list[Lane] = []
+    used: list[Constants] = []
     if placement.kind in ("gpu", "gpu+cpu"):
         total = sum(placement.gpu_bytes) or 1
-        for dev, used in zip(machine.devices, placement.gpu_bytes, strict=True):
+        for dev, share in zip(machine.devices, placement.gpu_bytes, strict=True):
             if dev.bandwidth_gbps is None:
                 return None
-            c = classes[dev.speed_class]
+            c = constants(fit, d, dev.backend, dev.speed_class)
             prefill = None if c.prefill_efficiency is None else c.prefill_efficiency * prefill_factor
-            lanes.append(Lane(dev.device.name, placement.gpu_fraction * used / total, dev.bandwidth_gbps,
+            lanes.append(Lane(dev.device.name, placement.gpu_fraction * share / total, dev.bandwidth_gbps,
                               c.stream_efficiency, c.per_layer_s * layer_factor, dev.fp16_tflops, prefill))
+            used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
-        c = classes["cpu"]
+        c = constants(fit, d, "cpu", "cpu")
         lanes.append(Lane("CPU (system RAM)", 1.0 - placement.gpu_fraction, machine.ram_bandwidth_gbps,
                           c.stream_efficiency, c.per_layer_s * layer_factor, None, None))
-    return tuple(lanes)
+        used.append(c)
+    return tuple(lanes), tuple(used)
 
 
 def _speed(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, placement: Placement, *, machine: Machine,
            catalog: Catalog, depth: int, notes: list[str]) -> SpeedEstimate:
     if placement.kind == "none":
         return SpeedEstimate(None, None, None)
-    lanes = _lanes(placement, machine, catalog, model.is_moe)
-    if lanes is None:
+    found = _lanes(placement, machine, catalog, model.is_moe)
+    if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
-    return estimate_speed(weights_read_bytes=weights.read_per_token_bytes, kv=kv, depth_tokens=depth,
-                          layers=model.arch.layers, active_params=model.params_active or model.params_total,
-                          lanes=lanes, offloaded=placement.kind != "gpu")
+    lanes, used = found
+    speed = estimate_speed(weights_read_bytes=weights.read_per_token_bytes, kv=kv, depth_tokens=depth,
+                           layers=model.arch.layers, active_params=model.params_active or model.params_total,
+                           lanes=lanes, offloaded=placement.kind != "gpu")
+    return _with_ranges(speed, used)
+
+
+def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog,
+              placement: Placement) -> SpeedEstimate:
+    """A published tg128 / pp512 of this very device, model and file type, shown beside the estimate."""
+    ids = {d.spec.id if d.spec else None for d in machine.devices}
+    if placement.kind != "gpu" or len(ids) != 1 or None in ids:
+        return speed
+    device = ids.pop()
+    found: dict[str, MeasuredSpeed] = {}
+    for m in catalog.measurements:
+        if (m.device, m.model, m.quant, m.depth_tokens, m.device_count) == (
+                device, model.id, recipe.name, 0, len(machine.devices)) and m.test in ("tg128", "pp512"):
+            found.setdefault(m.test, MeasuredSpeed(m.tokens_per_s, m.test, m.source, m.quote))
+    return replace(speed, measured_decode=found.get("tg128"), measured_prefill=found.get("pp512"))
+
+
+def _with_ranges(speed: SpeedEstimate, used: tuple[Constants, ...]) -> SpeedEstimate:
+    """Attach the error band of the lanes' constants (the widest one when several apply)."""
+    decode_band = max((c.decode_band for c in used if c.decode_band), key=lambda b: b.high - b.low, default=None)
+    prefill_band = max((c.prefill_band for c in used if c.prefill_band), key=lambda b: b.high - b.low, default=None)
+    basis = speed.basis
+    if basis is not None:
+        basis = replace(basis, constants=tuple(dict.fromkeys(c.basis for c in used)),
+                        confidence="fitted to published measurements; range = leave-one-device-out error band"
+                        if any(c.decode_band for c in used) else basis.confidence)
+    return replace(speed, basis=basis,
+                   decode_range_tokens_per_s=band_range(speed.decode_tokens_per_s, decode_band),
+                   prefill_range_tokens_per_s=band_range(speed.prefill_tokens_per_s, prefill_band))
 
 
 def candidate_recipes(model: ModelSpec, catalog: Catalog) -> tuple[QuantRecipe, ...]:

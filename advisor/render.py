@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.units import GIB
 
@@ -97,35 +97,63 @@ def render_table(console: Console, headers: list[str], rows: list[list[str]], *,
     console.print(table)
 
 
-ESTIMATE_LEFT = frozenset({"Model", "Quant", "Runs on", "Ranked by"})
+ESTIMATE_LEFT = frozenset({"Model", "Quant", "Runs on", "Ranked by", "Basis"})
 
 
-def estimate_rows(estimates: list[Estimate], *, show_model: bool,
-                  show_score: bool) -> tuple[list[str], list[list[str]]]:
-    headers = (["Model", "Params"] if show_model else []) + ["Quant", "Runs on", "Memory GiB"]
-    headers += ([] if show_score else ["KV GiB"]) + ["Decode", "Prefill"] + (["Ranked by"] if show_score else [])
-    return headers, [_row(e, show_model=show_model, show_score=show_score) for e in estimates]
+def estimate_rows(estimates: list[Estimate], *, show_model: bool, show_score: bool = False,
+                  explain: bool = False) -> tuple[list[str], list[list[str]]]:
+    """Columns: model (recommend), quantization, placement, memory, speeds; a score or the basis on request."""
+    memory = "GiB" if explain else "Memory GiB"
+    headers = (["Model"] + ([] if explain else ["Params"]) if show_model else []) + ["Quant", "Runs on", memory]
+    headers += [] if show_score or explain else ["KV GiB"]
+    headers += ["Decode", "Range", "Prefill", "Basis"] if explain else ["Decode", "Prefill"]
+    headers += ["Ranked by"] if show_score else []
+    return headers, [_row(e, show_model=show_model, show_score=show_score, explain=explain) for e in estimates]
 
 
 def render_estimates(console: Console, machine: Machine, estimates: list[Estimate], *, title: str,
-                     show_model: bool, show_score: bool = False, run_line: str | None = None) -> None:
+                     show_model: bool, show_score: bool = False, explain: bool = False,
+                     run_line: str | None = None) -> None:
     console.print(summary(machine), highlight=False)
-    headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score)
+    headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score, explain=explain)
     render_table(console, headers, rows, title=title, left=ESTIMATE_LEFT,
-                 widths={"Model": 30 if show_score else 34, "Ranked by": 26})
-    console.print("[dim]Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, "
-                  "llama.cpp at batch 1, estimated (basis in --json).[/dim]", highlight=False)
+                 widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26, "Basis": 34})
+    console.print("[dim]Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at "
+                  "batch 1, estimated" + ("" if explain else "; --explain shows ranges and basis") + ".[/dim]",
+                  highlight=False)
+    for e in estimates:
+        for measured in (e.speed.measured_decode, e.speed.measured_prefill):
+            if measured is not None:
+                console.print(f"Measured: {e.model.name} {e.recipe.name} {measured.test} {rate(measured.tokens_per_s)} "
+                              f"t/s on this GPU ({measured.source})", highlight=False, soft_wrap=True)
     if run_line:
         console.print(f"Run it: {run_line}", highlight=False, soft_wrap=True)
     render_notes(console, machine.notes)
 
 
-def _row(e: Estimate, *, show_model: bool, show_score: bool) -> list[str]:
-    row = [e.model.name, _params_cell(e)] if show_model else []
+def span(value: tuple[float, float] | None) -> str:
+    return "—" if value is None else f"{rate(value[0])}–{rate(value[1])}"
+
+
+def basis_label(e: Estimate) -> str:
+    b = e.speed.basis
+    if b is None or not b.lanes:
+        return "—"
+    lane = b.lanes[0]
+    return (f"{b.bytes_per_token / 1e9:.2f}GB/({lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f})"
+            f"+{b.layers}×{lane.per_layer_s * 1e6:.0f}µs")
+
+
+def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> list[str]:
+    row = ([e.model.name] + ([] if explain else [_params_cell(e)])) if show_model else []
     row += [e.recipe.name, _placement_cell(e), gib(e.memory.total_bytes)]
-    if not show_score:
+    if not show_score and not explain:
         row.append(gib(e.memory.kv_cache_bytes + e.memory.recurrent_state_bytes))
-    row += [rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
+    if explain:
+        row += [rate(e.speed.decode_tokens_per_s), span(e.speed.decode_range_tokens_per_s),
+                rate(e.speed.prefill_tokens_per_s), basis_label(e)]
+    else:
+        row += [rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
     if show_score:
         from advisor.render_catalog import score_label
 
@@ -144,3 +172,17 @@ def _placement_cell(e: Estimate) -> str:
     if e.placement.kind == "gpu+cpu":
         return f"{label} {e.placement.gpu_fraction:.0%}"
     return label
+
+
+def render_validation(console: Console, summary_data: dict[str, Any]) -> None:
+    for kind in ("decode", "prefill"):
+        s = summary_data[kind]
+        console.print(f"{kind}: {s['n']} measurements, leave-one-device-out median |error| "
+                      f"{100 * s['median_abs_error']:.1f} %, 90th percentile {100 * s['p90_abs_error']:.1f} %, "
+                      f"median signed {100 * s['median_error']:+.1f} %", highlight=False)
+        rows = [[k, str(v["n"]), f"{100 * v['median_abs_error']:.1f} %", f"{100 * v['p90_abs_error']:.1f} %"]
+                for k, v in summary_data["by_class"][kind].items()]
+        render_table(console, ["backend:class", "n", "median |err|", "p90 |err|"], rows,
+                     left=frozenset({"backend:class"}))
+    console.print(f"left out: {sum(summary_data['skipped'].values())} measurements (see --json or docs/accuracy.md)",
+                  highlight=False)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from advisor.compare import Comparison, PlanOption
+from advisor.estimate.speed import MeasuredSpeed
 from advisor.machine import Machine, MachineDevice
 from advisor.recommend import Estimate
 from advisor.specs import ModelSpec
@@ -100,8 +101,23 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
                    "fp16_tflops": lane.fp16_tflops, "prefill_efficiency": lane.prefill_efficiency}
                   for lane in b.lanes],
     }
+    if basis is not None and b is not None:
+        basis["constants"] = list(b.constants)
     return {"decode_tokens_per_s": _round(s.decode_tokens_per_s),
-            "prefill_tokens_per_s": _round(s.prefill_tokens_per_s), "basis": basis}
+            "prefill_tokens_per_s": _round(s.prefill_tokens_per_s),
+            "decode_range_tokens_per_s": _range(s.decode_range_tokens_per_s),
+            "prefill_range_tokens_per_s": _range(s.prefill_range_tokens_per_s),
+            "measured": {"decode": _measured(s.measured_decode), "prefill": _measured(s.measured_prefill)},
+            "basis": basis}
+
+
+def _range(value: tuple[float, float] | None) -> list[float] | None:
+    return None if value is None else [round(value[0], 1), round(value[1], 1)]
+
+
+def _measured(m: MeasuredSpeed | None) -> dict[str, Any] | None:
+    return None if m is None else {"tokens_per_s": m.tokens_per_s, "test": m.test, "source": m.source,
+                                   "quote": m.quote}
 
 
 def _round(value: float | None) -> float | None:

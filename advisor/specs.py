@@ -319,3 +319,47 @@ class Measurement:
     @property
     def tokens(self) -> int:
         return int(self.test[2:])
+
+
+@dataclass(frozen=True, slots=True)
+class FittedClass:
+    """Decode constants of one backend:class, fitted on measurements."""
+
+    stream_efficiency: float
+    per_layer_s: float
+    rows: int
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorBand:
+    """Leave-one-device-out signed relative error (predicted / measured - 1): 10th and 90th percentiles."""
+
+    low: float
+    high: float
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedFit:
+    """catalog/speed_fit.yaml: constants fitted to catalog/measurements by scripts/fit_speed.py."""
+
+    decode: dict[str, FittedClass]
+    prefill: dict[str, float]
+    moe_layer_cost_factor: float
+    moe_prefill_factor: float
+    decode_bands: dict[str, ErrorBand]
+    prefill_bands: dict[str, ErrorBand]
+    rows: int
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCalibration:
+    """A user's own llama-bench results for one device: factors applied to our estimates for it."""
+
+    device: str  # catalog GPU id (or the probed name)
+    decode_factor: float | None
+    prefill_factor: float | None
+    rows: int
+    source: str

@@ -37,6 +37,8 @@ CoresOpt = Annotated[Optional[int], typer.Option("--cpu-cores", help="Assume thi
 ContextOpt = Annotated[int, typer.Option("--context", help="Context length in tokens.")]
 UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
+ExplainOpt = Annotated[bool, typer.Option(
+    "--explain", help="Show each speed's range and basis (bytes per token, bandwidth, efficiency, fixed cost).")]
 DepthOpt = Annotated[int, typer.Option(
     "--depth", help="Tokens already in context when decoding starts (0 = llama-bench tg128).")]
 

@@ -86,3 +86,24 @@ def model(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Model id
         emit_rows(fmt, *fact_rows(spec))
         return
     render_model(console(), spec)
+
+
+@app.command()
+def validate(ctx: typer.Context, json_: JsonOpt = False,
+             markdown: Annotated[bool, typer.Option("--markdown", help="Print docs/accuracy.md.")] = False) -> None:
+    """The speed model's error on the published measurements, leaving each device out of its own fit."""
+    import sys
+
+    from advisor.calibration import validate as run
+    from advisor.report_accuracy import accuracy_markdown, prediction_rows, validation_dict
+
+    result = run(load(ctx))
+    if json_:
+        emit("validate", None, prediction_rows(result), summary=validation_dict(result))
+        return
+    if markdown:
+        sys.stdout.write(accuracy_markdown(result))
+        return
+    from advisor.render import render_validation
+
+    render_validation(console(), validation_dict(result))

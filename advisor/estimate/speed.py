@@ -42,6 +42,17 @@ class SpeedBasis:
     flops_per_token: int
     confidence: str
     notes: tuple[str, ...]
+    constants: tuple[str, ...] = ()  # where each lane's constants come from
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuredSpeed:
+    """A published measurement of the same device, model and file type (llama-bench tg128 / pp512)."""
+
+    tokens_per_s: float
+    test: str
+    source: str
+    quote: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +60,10 @@ class SpeedEstimate:
     decode_tokens_per_s: float | None
     prefill_tokens_per_s: float | None
     basis: SpeedBasis | None
+    decode_range_tokens_per_s: tuple[float, float] | None = None
+    prefill_range_tokens_per_s: tuple[float, float] | None = None
+    measured_decode: MeasuredSpeed | None = None
+    measured_prefill: MeasuredSpeed | None = None
 
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:

@@ -1,0 +1,56 @@
+"""The speed model's leave-one-device-out error on the published measurements, and the files built from it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from advisor.calibration import Validation, summarize, validate
+from advisor.catalog import Catalog
+from advisor.report_accuracy import accuracy_markdown
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def validation(catalog: Catalog) -> Validation:
+    return validate(catalog)
+
+
+def test_enough_measurements_across_backends(catalog: Catalog) -> None:
+    assert len(catalog.measurements) >= 150
+    devices = {m.device if m.device != "cpu" else f"cpu:{m.cpu}" for m in catalog.measurements}
+    assert len(devices) >= 25
+    assert {"cuda", "metal", "rocm", "vulkan", "cpu"} <= {m.backend for m in catalog.measurements}
+    moe = {m.model for m in catalog.measurements if catalog.model(m.model).is_moe}
+    assert len(moe) >= 10
+    assert any(m.depth_tokens > 0 for m in catalog.measurements)
+    assert all(m.quote and m.source.startswith("https://") for m in catalog.measurements)
+
+
+def test_cross_validated_decode_and_prefill_medians(validation: Validation) -> None:
+    decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
+    assert decode["n"] >= 80 and prefill["n"] >= 60
+    assert decode["median_abs_error"] <= 0.15
+    assert prefill["median_abs_error"] <= 0.25
+
+
+def test_decode_tail_is_reported_not_hidden(validation: Validation) -> None:
+    # Issue 5 asks for a 90th percentile of at most 40 %; today's figure (about 50 %, see docs/accuracy.md) misses
+    # it. This guards against regressions while the gap is closed with better data and per-backend constants.
+    assert summarize(validation.of("decode"))["p90_abs_error"] <= 0.55
+
+
+def test_accuracy_doc_is_current(validation: Validation) -> None:
+    assert (ROOT / "docs" / "accuracy.md").read_text() == accuracy_markdown(validation), \
+        "run: advisor validate --markdown > docs/accuracy.md"
+
+
+def test_shipped_speed_fit_is_current() -> None:
+    spec = importlib.util.spec_from_file_location("fit_speed", ROOT / "scripts" / "fit_speed.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (ROOT / "catalog" / "speed_fit.yaml").read_text() == module.render(), "run: python scripts/fit_speed.py"
