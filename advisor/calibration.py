@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from advisor.catalog import Catalog
 from advisor.estimate.kv import estimate_kv
-from advisor.estimate.speed import kv_read_bytes
+from advisor.estimate.speed import attention_flops, kv_read_bytes
 from advisor.estimate.weights import estimate_weights
 from advisor.specs import Defaults, Measurement
 
@@ -141,9 +141,9 @@ def _case(m: Measurement, catalog: Catalog) -> tuple[Case | None, str]:
         return None, "the weights exceed the GPU memory: the run spilled to system memory"
     depth = m.depth_tokens + m.tokens // 2
     kv = estimate_kv(model, catalog.types["F16"], context_tokens=max(depth, 1))
-    attn = 4 * model.layout.full_attention_layers * depth * model.arch.attention_heads * model.arch.head_dim
     return Case(m, group, key, bandwidth, tflops, weights.read_per_token_bytes + kv_read_bytes(kv, depth),
-                model.arch.layers, model.is_moe, 2 * (model.params_active or model.params_total) + attn), ""
+                model.arch.layers, model.is_moe,
+                2 * (model.params_active or model.params_total) + attention_flops(model, depth)), ""
 
 
 def _fit_decode(rows: list[Case], moe_factor: float, prior: DecodeFit) -> DecodeFit:

@@ -28,6 +28,7 @@ from advisor.specs import (
     Defaults,
     GgufFile,
     GpuSpec,
+    LocalCalibration,
     Measurement,
     MemorySpec,
     ModelSpec,
@@ -51,19 +52,65 @@ def user_catalog_dirs(extra: Path | None = None) -> tuple[Path, ...]:
 
     The config dir is $ADVISOR_CONFIG_DIR, else $XDG_CONFIG_HOME/advisor, else ~/.config/advisor.
     """
-    import os
-
-    base = os.environ.get("ADVISOR_CONFIG_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-        base = str(Path(xdg) / "advisor")
-    found = [d for d in (Path(base) / "catalog",) if d.is_dir()]
+    found = [d for d in (config_dir() / "catalog",) if d.is_dir()]
     if extra is not None:
         if not extra.is_dir():
             msg = f"--catalog {extra}: not a directory"
             raise CatalogError(msg)
         found.append(extra)
     return tuple(found)
+
+
+def config_dir() -> Path:
+    """$ADVISOR_CONFIG_DIR, else $XDG_CONFIG_HOME/advisor, else ~/.config/advisor."""
+    import os
+
+    base = os.environ.get("ADVISOR_CONFIG_DIR")
+    if base:
+        return Path(base)
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "advisor"
+
+
+def calibration_path() -> Path:
+    return config_dir() / "calibration.yaml"
+
+
+def load_local_calibration(path: Path | None = None) -> dict[str, LocalCalibration]:
+    """The user's own calibration factors per device (advisor calibrate), if any."""
+    from advisor.catalog_files import read_yaml
+
+    path = path or calibration_path()
+    if not path.is_file():
+        return {}
+    f = Fields(read_yaml(path) or {}, str(path))
+    out = {}
+    for device in list(f.data):
+        item = f.mapping(device, required=True)
+        assert item is not None
+        out[device] = LocalCalibration(device, item.number("decode_factor", required=False, minimum=0.01),
+                                       item.number("prefill_factor", required=False, minimum=0.01),
+                                       item.req_int("rows"), item.req_text("source"))
+        item.text("date", required=False)
+        item.done()
+    return out
+
+
+def save_local_calibration(entry: LocalCalibration, date: str, path: Path | None = None) -> Path:
+    import yaml
+
+    path = path or calibration_path()
+    current = {k: {"decode_factor": v.decode_factor, "prefill_factor": v.prefill_factor, "rows": v.rows,
+                   "source": v.source} for k, v in load_local_calibration(path).items()}
+    current[entry.device] = {"decode_factor": entry.decode_factor, "prefill_factor": entry.prefill_factor,
+                             "rows": entry.rows, "source": entry.source, "date": date}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("# Written by `advisor calibrate`: your own llama-bench results, as factors on estimates.\n"
+                        + yaml.safe_dump(current, sort_keys=True), encoding="utf-8")
+    except OSError as err:
+        msg = f"cannot write {path} ({err.strerror or err})"
+        raise CatalogError(msg) from err
+    return path
 
 
 def normalize(name: str) -> str:
@@ -81,6 +128,7 @@ class Catalog:
     memories: tuple[MemorySpec, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     speed_fit: SpeedFit | None = None
+    local_calibration: dict[str, LocalCalibration] = field(default_factory=dict, compare=False)
     # results of pure functions of catalog facts (weights per model x file type), shared by every estimate
     memo: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 

@@ -14,7 +14,7 @@ from advisor.errors import UsageError
 from advisor.estimate.kv import KvEstimate, estimate_kv
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
-from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, estimate_speed
+from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, attention_flops, estimate_speed
 from advisor.estimate.weights import WeightEstimate, estimate_weights
 from advisor.lanes import Constants, band_range, constants
 from advisor.machine import Machine
@@ -126,8 +126,33 @@ def _speed(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, placement:
     lanes, used = found
     speed = estimate_speed(weights_read_bytes=weights.read_per_token_bytes, kv=kv, depth_tokens=depth,
                            layers=model.arch.layers, active_params=model.params_active or model.params_total,
-                           lanes=lanes, offloaded=placement.kind != "gpu")
-    return _with_ranges(speed, used)
+                           lanes=lanes, offloaded=placement.kind != "gpu",
+                           attention_flops_per_token=attention_flops(model, depth))
+    return _locally_calibrated(_with_ranges(speed, used), machine, catalog, placement)
+
+
+def _locally_calibrated(speed: SpeedEstimate, machine: Machine, catalog: Catalog,
+                        placement: Placement) -> SpeedEstimate:
+    """Scale by the user's own llama-bench factors when every GPU used is the calibrated device."""
+    keys = {d.spec.id if d.spec else d.device.name for d in machine.devices}
+    local = catalog.local_calibration.get(next(iter(keys))) if len(keys) == 1 else None
+    if local is None or placement.kind != "gpu" or speed.basis is None:
+        return speed
+    d, p = local.decode_factor or 1.0, local.prefill_factor or 1.0
+
+    def scale(value: float | None, k: float) -> float | None:
+        return None if value is None else value * k
+
+    def scale2(value: tuple[float, float] | None, k: float) -> tuple[float, float] | None:
+        return None if value is None else (value[0] * k, value[1] * k)
+
+    note = (f"calibrated locally on {local.rows} llama-bench runs ({local.source}): decode x{d:.2f}, "
+            f"prefill x{p:.2f}")
+    return replace(speed, decode_tokens_per_s=scale(speed.decode_tokens_per_s, d),
+                   prefill_tokens_per_s=scale(speed.prefill_tokens_per_s, p),
+                   decode_range_tokens_per_s=scale2(speed.decode_range_tokens_per_s, d),
+                   prefill_range_tokens_per_s=scale2(speed.prefill_range_tokens_per_s, p),
+                   basis=replace(speed.basis, constants=(*speed.basis.constants, note), confidence=note))
 
 
 def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog,

@@ -88,7 +88,7 @@ def test_estimate_golden_text(capsys: pytest.CaptureFixture[str]) -> None:
     (["estimate", "no-such-model"], 2, "unknown model"),
     (["recommend", "--ram", "lots"], 2, "memory size"),
     (["recommend", "--context", "0"], 2, "--context"),
-    (["recommend", "--depth", "99999"], 2, "--depth"),
+    (["recommend", "--context", "4096", "--depth", "99999"], 2, "--depth"),
     (["recommend", "--bogus"], 2, "bogus"),
     (["estimate", "llama-3.1-8b", "--quant", "Q9_Z"], 2, "quantization"),
 ])

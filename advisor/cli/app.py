@@ -34,7 +34,9 @@ VramOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
 BandwidthOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
     "--bandwidth", help="A custom GPU's memory bandwidth in GB/s (with --vram).")]
 CoresOpt = Annotated[Optional[int], typer.Option("--cpu-cores", help="Assume this many CPU cores.")]  # noqa: UP045
-ContextOpt = Annotated[int, typer.Option("--context", help="Context length in tokens.")]
+ContextOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+    "--context", help="Context length in tokens [default: 8192, or enough for --depth].")]
+DEFAULT_CONTEXT = 8192
 UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
 ExplainOpt = Annotated[bool, typer.Option(
@@ -61,9 +63,13 @@ def _root(ctx: typer.Context,
 
 
 def load(ctx: typer.Context) -> Catalog:
-    from advisor.catalog import load_catalog, user_catalog_dirs
+    from dataclasses import replace
 
-    return load_catalog(extra_dirs=user_catalog_dirs(ctx.find_root().obj))
+    from advisor.catalog import load_catalog, load_local_calibration, user_catalog_dirs
+
+    catalog = load_catalog(extra_dirs=user_catalog_dirs(ctx.find_root().obj))
+    local = load_local_calibration()
+    return replace(catalog, local_calibration=local) if local else catalog
 
 
 def gpu_spec(gpu: str | None, vram: str | None, bandwidth: float | None) -> str | None:
@@ -94,10 +100,12 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
     return resolve(hw, catalog, ram_bandwidth=bandwidth)
 
 
-def request(context: int, depth: int, use: str | None = None) -> Request:
+def request(context: int | None, depth: int, use: str | None = None) -> Request:
     from advisor.recommend import Request
     from advisor.uses import check_use
 
+    if context is None:  # room for the tokens already there and a reply
+        context = max(DEFAULT_CONTEXT, depth + 1024)
     if not 1 <= context <= 16_777_216:
         raise UsageError(f"--context must be between 1 and 16777216 tokens, got {context}")
     if not 0 <= depth <= context:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -29,7 +30,7 @@ def compare(ctx: typer.Context,
             models: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
                 "--model", help="Compare only these models (repeatable); default: every catalog model.")] = None,
             json_: JsonOpt = False, fmt: FormatOpt = "table", ram: RamOpt = None, ram_bandwidth: RamBwOpt = None,
-            context: ContextOpt = 8192) -> None:
+            context: ContextOpt = None) -> None:
     """Side by side: each model's best quantization, placement and speed on each machine."""
     from advisor.compare import compare as run
     from advisor.errors import UsageError
@@ -51,12 +52,12 @@ def compare(ctx: typer.Context,
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *compare_rows(result))
         return
-    render_compare(console(), result, context)
+    render_compare(console(), result, req.context_tokens)
 
 
 @app.command()
 def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id or alias.")],
-         json_: JsonOpt = False, fmt: FormatOpt = "table", context: ContextOpt = 8192,
+         json_: JsonOpt = False, fmt: FormatOpt = "table", context: ContextOpt = None,
          min_tps: Annotated[Optional[float], typer.Option(  # noqa: UP045
              "--min-tps", help="Only hardware that decodes at least this many tokens/s.")] = None,
          quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
@@ -78,4 +79,26 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *plan_rows(options))
         return
-    render_plan(console(), spec, options, context, min_tps)
+    render_plan(console(), spec, options, req.context_tokens, min_tps)
+
+
+@app.command()
+def calibrate(ctx: typer.Context,
+              results: Annotated[Path, typer.Argument(help="llama-bench -o json (or jsonl) output.")],
+              device: Annotated[Optional[str], typer.Option(  # noqa: UP045
+                  "--device", help="The catalog GPU it ran on (default: from the file's gpu_info).")] = None,
+              json_: JsonOpt = False) -> None:
+    """Import your own llama-bench results: fit this device's factors and use them from then on."""
+    from advisor.calibrate_run import run_calibration
+
+    outcome = run_calibration(load(ctx), results, device)
+    if json_:
+        emit("calibrate", None, outcome["rows"], calibration=outcome["calibration"], skipped=outcome["skipped"])
+        return
+    out = console()
+    cal = outcome["calibration"]
+    out.print(f"{cal['device']}: decode x{cal['decode_factor'] or 1:.2f}, prefill x{cal['prefill_factor'] or 1:.2f} "
+              f"from {cal['rows']} rows; saved to {outcome['path']}. Later estimates for this GPU say "
+              "'calibrated locally'.", highlight=False, soft_wrap=True)
+    for reason in outcome["skipped"]:
+        out.print(f"[dim]skipped: {reason}[/dim]", highlight=False)

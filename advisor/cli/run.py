@@ -53,7 +53,7 @@ def hardware(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table
 @app.command()
 def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None,
               ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
-              bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = 8192,
+              bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = None,
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False) -> None:
     """For each catalog model: the best quantization that fits, where it runs and how fast."""
     from advisor.recommend import recommend as run
@@ -78,7 +78,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     by = f", ranked for {use} by {' then '.join(USES[use]) or 'context length'}" if use else ", best first"
     top = next((e for e in estimates if e.placement.kind != "none"), None)
     render_estimates(console(), target, estimates, show_model=True, show_score=bool(use), explain=explain,
-                     title=f"Best quantization per model at {context:,} tokens of context{by}",
+                     title=f"Best quantization per model at {req.context_tokens:,} tokens of context{by}",
                      run_line=commands(top, target)["llama.cpp"] if top else None)
 
 
@@ -89,7 +89,7 @@ def estimate(ctx: typer.Context,
              ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
                  "--quant", help="One file type (e.g. Q4_K_M); default: all.")] = None,
-             context: ContextOpt = 8192, depth: DepthOpt = 0, explain: ExplainOpt = False) -> None:
+             context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
     from advisor.recommend import best_estimate, estimate_recipes
     from advisor.recommend import estimate as run
@@ -112,5 +112,5 @@ def estimate(ctx: typer.Context,
         return
     best = estimates[0] if quant else best_estimate(spec, target, catalog, req)
     render_estimates(console(), target, estimates, show_model=False, explain=explain,
-                     title=f"{spec.name} at {context:,} tokens of context (depth {depth:,})",
+                     title=f"{spec.name} at {req.context_tokens:,} tokens of context (depth {depth:,})",
                      run_line=commands(best, target)["llama.cpp"] if best.placement.kind != "none" else None)

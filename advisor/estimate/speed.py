@@ -4,7 +4,8 @@ decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d 
                         + layers_d x per_layer_s_d          (layer split runs devices one after another)
 bytes read per token  = weights except token_embd (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
-prefill: tokens/s = 1 / sum_d (share_d x 2 x active_params / (prefill_efficiency_d x fp16_tflops_d)).
+prefill: tokens/s = 1 / sum_d (share_d x flops / (prefill_efficiency_d x fp16_tflops_d)),
+         flops = 2 x active_params + attention over the context already there.
 See docs/estimation.md for the constants' sources.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from advisor.estimate.kv import KvEstimate
+from advisor.specs import ModelSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +93,21 @@ def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...]) -> float
     return 1.0 / seconds if seconds else None
 
 
+def attention_flops(model: ModelSpec, depth_tokens: int) -> int:
+    """FLOPs per token of attention over `depth_tokens` of context (QK^T and AV, 2 x 2 x heads x head_dim each)."""
+    a, lay = model.arch, model.layout
+    width = 4 * a.attention_heads * a.head_dim
+    windowed = min(depth_tokens, lay.sliding_window or lay.attention_chunk or 0)
+    return width * (lay.full_attention_layers * depth_tokens + (lay.sliding_layers + lay.chunked_layers) * windowed)
+
+
 def estimate_speed(*, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int, layers: int,
-                   active_params: int, lanes: tuple[Lane, ...], offloaded: bool) -> SpeedEstimate:
+                   active_params: int, lanes: tuple[Lane, ...], offloaded: bool,
+                   attention_flops_per_token: int = 0) -> SpeedEstimate:
     """Tokens/s for one placement. Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
     kv_bytes = kv_read_bytes(kv, depth_tokens)
     per_token = weights_read_bytes + kv_bytes
-    flops = 2 * active_params
+    flops = 2 * active_params + attention_flops_per_token
     notes: list[str] = []
     prefill = None if offloaded else prefill_tokens_per_s(flops, lanes)
     if offloaded:
