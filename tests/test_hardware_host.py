@@ -89,3 +89,12 @@ def test_apple_wired_limit_overrides_the_default(catalog: Catalog) -> None:
 def test_non_apple_silicon_gives_a_note_not_a_device(brand: str | None) -> None:
     devices, notes = apple.parse({"brand": brand, "memsize": "1"})
     assert devices == () and notes
+
+
+def test_ram_bandwidth_measurement_runs_and_is_cached(tmp_path: Path) -> None:
+    from advisor.hardware import rambw
+
+    assert 0.1 < rambw.measure(workers=2, buffer_bytes=64 * 1024 * 1024) < 10_000
+    assert rambw.cached(tmp_path) is None
+    result = rambw.measure_and_cache(tmp_path)
+    assert rambw.cached(tmp_path) == result

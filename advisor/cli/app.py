@@ -91,6 +91,8 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
 
     ram_bytes = parse_size(ram) if ram is not None else None
     bandwidth = ram_bandwidth_from(ram_bandwidth, catalog) if ram_bandwidth is not None else None
+    if bandwidth is None and ram_bytes is None:
+        bandwidth = measured_ram_bandwidth()
     probed = None if (gpu is not None and ram_bytes is not None) else probe(gpus=gpu is None)
     hw = hypothetical(probed, catalog, gpu=gpu, ram_bytes=ram_bytes)
     if cpu_cores is not None:
@@ -98,6 +100,17 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
             raise UsageError(f"--cpu-cores must be between 1 and 4096, got {cpu_cores}")
         hw = replace(hw, source="hypothetical", cpu_physical_cores=cpu_cores, cpu_logical_cores=None)
     return resolve(hw, catalog, ram_bandwidth=bandwidth)
+
+
+def measured_ram_bandwidth(measure: bool = False) -> tuple[float, str] | None:
+    """This machine's RAM read bandwidth from `advisor hardware --measure-ram` (cached), if it was measured."""
+    from advisor.catalog_files import cache_dir
+    from advisor.hardware import rambw
+
+    found = rambw.measure_and_cache(cache_dir()) if measure else rambw.cached(cache_dir())
+    if found is None:
+        return None
+    return float(found["gbps"]), f"measured on this machine on {found['date']} (advisor hardware --measure-ram)"
 
 
 def request(context: int | None, depth: int, use: str | None = None) -> Request:

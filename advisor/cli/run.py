@@ -26,6 +26,7 @@ from advisor.cli.app import (
     gpu_spec,
     load,
     machine,
+    measured_ram_bandwidth,
     output_format,
     request,
 )
@@ -34,8 +35,13 @@ from advisor.cli.app import (
 @app.command()
 def hardware(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None,
              ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
-             cpu_cores: CoresOpt = None) -> None:
+             cpu_cores: CoresOpt = None,
+             measure_ram: Annotated[bool, typer.Option(
+                 "--measure-ram", help="Measure this machine's RAM read bandwidth (about 1 s) and remember it.")
+             ] = False) -> None:
     """Show the hardware advisor sees (probed, or as given with --gpu/--ram)."""
+    if measure_ram:
+        measured_ram_bandwidth(measure=True)
     catalog = load(ctx)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     fmt = output_format(json_, fmt)
