@@ -26,7 +26,7 @@ from advisor.units import GB, GIB
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
 SCORE_KEYS = ("swe_bench_verified", "livecodebench", "gpqa_diamond", "aime", "mmlu_pro", "ifeval")
-_UNITS = {"GB": GB, "GiB": GIB, "MB": 1000**2, "MiB": 1024**2}
+_UNITS = {"GB": GB, "GiB": GIB, "MB": 1000**2, "MiB": 1024**2, "B": 1}
 
 
 def entry_id(f: Fields) -> str:

@@ -66,3 +66,19 @@ def test_more_bits_never_shrinks_a_model(catalog: Catalog) -> None:
         sizes = [estimate_weights(model, catalog.recipe(q), catalog.types).weights_bytes
                  for q in ("Q2_K", "Q3_K_M", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16")]
         assert sizes == sorted(sizes), model.id
+
+
+def test_recipes_match_published_gguf_sizes(catalog: Catalog) -> None:
+    """Across every published (model, file type) size the catalog holds: median within 2 %, worst within 5 %."""
+    import statistics
+
+    errors = []
+    for model in catalog.models:
+        for published in model.gguf_files:
+            if published.quant not in catalog.recipes or (model.native_quant and published.quant != model.native_quant):
+                continue
+            estimate = estimate_weights(model, catalog.recipe(published.quant), catalog.types).weights_bytes
+            errors.append(abs(estimate / published.size_bytes - 1))
+    assert len(errors) >= 40
+    assert statistics.median(errors) <= 0.02
+    assert max(errors) <= 0.05
