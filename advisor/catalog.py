@@ -168,6 +168,9 @@ class Catalog:
         return found
 
     def recipe(self, name: str) -> QuantRecipe:
+        exact = self.recipes.get(name)
+        if exact is not None:
+            return exact
         for key, recipe in self.recipes.items():
             if key.lower() == name.strip().lower():
                 return recipe

@@ -169,6 +169,8 @@ def _params_cell(e: Estimate) -> str:
 
 def _placement_cell(e: Estimate) -> str:
     label = _PLACEMENT[e.placement.kind]
+    if e.placement.n_cpu_moe:
+        return f"GPU+CPU moe {e.placement.n_cpu_moe}"
     if e.placement.kind == "gpu+cpu":
         return f"{label} {e.placement.gpu_fraction:.0%}"
     return label

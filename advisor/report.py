@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advisor.compare import Comparison, PlanOption
-from advisor.estimate.speed import MeasuredSpeed
-from advisor.machine import Machine, MachineDevice
-from advisor.recommend import Estimate
-from advisor.specs import ModelSpec
+if TYPE_CHECKING:
+    from advisor.compare import Comparison, PlanOption
+    from advisor.estimate.speed import MeasuredSpeed
+    from advisor.machine import Machine, MachineDevice
+    from advisor.recommend import Estimate
+    from advisor.specs import ModelSpec
 
 SCHEMA_VERSION = 1
 
@@ -75,7 +76,8 @@ def estimate_dict(e: Estimate, depth_tokens: int = 0, commands: dict[str, str | 
         "kv_cache_type": e.kv.cache_type,
         "placement": p.kind,
         "placement_detail": {"gpu_bytes": list(p.gpu_bytes), "cpu_bytes": p.cpu_bytes,
-                             "gpu_fraction": round(p.gpu_fraction, 4), "reason": p.reason},
+                             "gpu_fraction": round(p.gpu_fraction, 4), "n_cpu_moe": p.n_cpu_moe, "reason": p.reason},
+        "max_gpu_context_tokens": e.max_gpu_context_tokens,
         "memory": {
             "weights_bytes": mem.weights_bytes, "kv_cache_bytes": mem.kv_cache_bytes,
             "recurrent_state_bytes": mem.recurrent_state_bytes, "overhead_bytes": mem.overhead_bytes,

@@ -39,12 +39,16 @@ def llama_cpp(e: Estimate, machine: Machine) -> str:
     p = e.placement
     if p.kind == "gpu":
         parts.append("-ngl 99")
+    elif p.n_cpu_moe:
+        parts.append(f"-ngl 99 --n-cpu-moe {p.n_cpu_moe}")
     elif p.kind == "gpu+cpu":
         parts.append(f"-ngl {int(p.gpu_fraction * e.model.arch.layers)}")
     else:
         parts.append("-ngl 0")
     if p.kind in ("gpu", "gpu+cpu") and len(p.gpu_bytes) > 1:
         parts.append("-ts " + ",".join(str(round(b / 2**30)) for b in p.gpu_bytes))
+    if e.sequences > 1:
+        parts.append(f"-np {e.sequences}")
     if e.kv.cache_type != "F16":
         kind = e.kv.cache_type.lower()
         parts.append(f"-ctk {kind} -ctv {kind}")

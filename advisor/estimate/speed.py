@@ -28,6 +28,7 @@ class Lane:
     per_layer_s: float
     fp16_tflops: float | None
     prefill_efficiency: float | None
+    layer_share: float | None = None  # share of the layers' fixed costs, when it differs from the byte share
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...]) -
     total = 0.0
     for lane in lanes:
         total += bytes_per_token * lane.share / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
-        total += layers * lane.share * lane.per_layer_s
+        total += layers * (lane.share if lane.layer_share is None else lane.layer_share) * lane.per_layer_s
     return total
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import mmap
-import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -31,6 +30,8 @@ def _worker(buffer: mmap.mmap, start: int, end: int, go: object, out: object) ->
 
 def measure(workers: int | None = None, buffer_bytes: int = BUFFER_BYTES) -> float:
     """Read bandwidth in GB/s (1e9 bytes/s), summed over `workers` processes (default: physical cores, <= 16)."""
+    import multiprocessing
+
     import psutil
 
     workers = max(1, min(16, workers or psutil.cpu_count(logical=False) or 1))
