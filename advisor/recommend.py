@@ -38,7 +38,8 @@ def estimate_recipes(model: ModelSpec, machine: Machine, catalog: Catalog,
     if quant is not None:
         return (catalog.recipe(quant),)
     apple = any(d.device.vendor == "apple" for d in machine.devices)
-    return tuple(sorted((r for r in catalog.recipes.values() if r.runtime != "mlx" or apple),
+    return tuple(sorted((r for r in catalog.recipes.values() if (r.runtime != "mlx" or apple)
+                         and (model.is_moe or not any(rule.category == "experts" for rule in r.rules))),
                         key=lambda r: -r.quality_rank))
 
 

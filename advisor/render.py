@@ -106,6 +106,7 @@ def estimate_rows(estimates: list[Estimate], *, show_model: bool, show_score: bo
     memory = "GiB" if explain else "Memory GiB"
     headers = (["Model"] + ([] if explain else ["Params"]) if show_model else []) + ["Quant", "Runs on", memory]
     headers += [] if show_score or explain else ["KV GiB"]
+    headers += [] if show_model else ["Max ctx"]
     headers += ["Decode", "Range", "Prefill", "Basis"] if explain else ["Decode", "Prefill"]
     headers += ["Ranked by"] if show_score else []
     return headers, [_row(e, show_model=show_model, show_score=show_score, explain=explain) for e in estimates]
@@ -119,7 +120,8 @@ def render_estimates(console: Console, machine: Machine, estimates: list[Estimat
     render_table(console, headers, rows, title=title, left=ESTIMATE_LEFT,
                  widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26, "Basis": 34})
     console.print("[dim]Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at "
-                  "batch 1, estimated" + ("" if explain else "; --explain shows ranges and basis") + ".[/dim]",
+                  "batch 1, estimated" + ("" if explain else "; --explain shows ranges and basis")
+                  + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".[/dim]",
                   highlight=False)
     for e in estimates:
         for measured in (e.speed.measured_decode, e.speed.measured_prefill):
@@ -149,6 +151,8 @@ def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> l
     row += [e.recipe.name, _placement_cell(e), gib(e.memory.total_bytes)]
     if not show_score and not explain:
         row.append(gib(e.memory.kv_cache_bytes + e.memory.recurrent_state_bytes))
+    if not show_model:
+        row.append(f"{e.max_gpu_context_tokens:,}" if e.max_gpu_context_tokens else "—")
     if explain:
         row += [rate(e.speed.decode_tokens_per_s), span(e.speed.decode_range_tokens_per_s),
                 rate(e.speed.prefill_tokens_per_s), basis_label(e)]

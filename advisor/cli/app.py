@@ -39,6 +39,10 @@ ContextOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
 DEFAULT_CONTEXT = 8192
 UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
+KvOpt = Annotated[str, typer.Option(
+    "--kv-cache", help="KV cache type: f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0 (llama.cpp -ctk/-ctv).")]
+ParallelOpt = Annotated[int, typer.Option(
+    "--parallel", help="Sequences served at once (llama-server --parallel); they share the context.")]
 ExplainOpt = Annotated[bool, typer.Option(
     "--explain", help="Show each speed's range and basis (bytes per token, bandwidth, efficiency, fixed cost).")]
 DepthOpt = Annotated[int, typer.Option(
@@ -113,17 +117,28 @@ def measured_ram_bandwidth(measure: bool = False) -> tuple[float, str] | None:
     return float(found["gbps"]), f"measured on this machine on {found['date']} (advisor hardware --measure-ram)"
 
 
-def request(context: int | None, depth: int, use: str | None = None) -> Request:
+KV_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q5_1": "Q5_1", "q5_0": "Q5_0", "q4_1": "Q4_1",
+            "q4_0": "Q4_0"}
+
+
+def request(context: int | None, depth: int, use: str | None = None, kv_cache: str = "f16",
+            parallel: int = 1) -> Request:
     from advisor.recommend import Request
     from advisor.uses import check_use
 
+    pinned = context is not None
     if context is None:  # room for the tokens already there and a reply
         context = max(DEFAULT_CONTEXT, depth + 1024)
+    if kv_cache.lower() not in KV_TYPES:
+        raise UsageError(f"--kv-cache must be one of {', '.join(KV_TYPES)}, got {kv_cache!r}")
+    if not 1 <= parallel <= 256:
+        raise UsageError(f"--parallel must be between 1 and 256, got {parallel}")
     if not 1 <= context <= 16_777_216:
         raise UsageError(f"--context must be between 1 and 16777216 tokens, got {context}")
     if not 0 <= depth <= context:
         raise UsageError(f"--depth must be between 0 and the context ({context}), got {depth}")
-    return Request(context_tokens=context, depth_tokens=depth, use=check_use(use))
+    return Request(context_tokens=context, depth_tokens=depth, use=check_use(use),
+                   kv_cache_type=KV_TYPES[kv_cache.lower()], sequences=parallel, context_pinned=pinned)
 
 
 def output_format(json_: bool, fmt: str) -> str:

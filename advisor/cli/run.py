@@ -15,6 +15,8 @@ from advisor.cli.app import (
     FormatOpt,
     GpuOpt,
     JsonOpt,
+    KvOpt,
+    ParallelOpt,
     RamBwOpt,
     RamOpt,
     UseOpt,
@@ -60,14 +62,15 @@ def hardware(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table
 def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None,
               ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
               bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = None,
-              depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False) -> None:
+              depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
+              parallel: ParallelOpt = 1) -> None:
     """For each catalog model: the best quantization that fits, where it runs and how fast."""
     from advisor.recommend import recommend as run
     from advisor.runcmd import commands
     from advisor.uses import USES
 
     catalog = load(ctx)
-    fmt, req = output_format(json_, fmt), request(context, depth, use)
+    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     estimates = run(target, catalog, req)
     if fmt == "json":
@@ -95,7 +98,8 @@ def estimate(ctx: typer.Context,
              ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
                  "--quant", help="One file type (e.g. Q4_K_M); default: all.")] = None,
-             context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False) -> None:
+             context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
+             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
     from advisor.recommend import best_estimate, estimate_recipes
     from advisor.recommend import estimate as run
@@ -103,7 +107,7 @@ def estimate(ctx: typer.Context,
 
     catalog = load(ctx)
     spec = catalog.model(model)
-    fmt, req = output_format(json_, fmt), request(context, depth)
+    fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
     estimates = [run(spec, r, target, catalog, req) for r in estimate_recipes(spec, target, catalog, quant)]
     if fmt == "json":
