@@ -147,6 +147,9 @@ class Catalog:
             raise UnknownNameError("model", name, _closest(name, self._model_index))
         return found
 
+    def find_model(self, name: str) -> ModelSpec | None:
+        return self._model_index.get(normalize(name))
+
     def gpu(self, name: str) -> GpuSpec:
         found = self._gpu_index.get(normalize(name))
         if found is None:

@@ -56,9 +56,9 @@ class Estimate:
 
 
 def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog,
-             request: Request) -> Estimate:
-    """Memory, placement and speed of one model in one file type on `machine`."""
-    context, weights, kv, placement, notes = fitted(model, recipe, machine, catalog, request)
+             request: Request, weights: WeightEstimate | None = None) -> Estimate:
+    """Memory, placement and speed of one model in one file type on `machine` (exact `weights` if known)."""
+    context, weights, kv, placement, notes = fitted(model, recipe, machine, catalog, request, weights)
     on_gpu = placement.kind in ("gpu", "gpu+cpu") or (placement.kind == "none" and bool(machine.devices))
     backend = machine.devices[0].backend if machine.devices else "cpu"
     memory = estimate_memory(model, weights, kv, catalog.defaults, backend=backend if on_gpu else "cpu",
@@ -70,8 +70,8 @@ def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: C
                     max_gpu_context(model, weights, machine, catalog, request), request.sequences)
 
 
-def fitted(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog,
-           request: Request) -> tuple[int, WeightEstimate, KvEstimate, Placement, list[str]]:
+def fitted(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog, request: Request,
+           known: WeightEstimate | None = None) -> tuple[int, WeightEstimate, KvEstimate, Placement, list[str]]:
     """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed."""
     notes: list[str] = []
     context = request.context_tokens
@@ -81,7 +81,8 @@ def fitted(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Cat
         notes.append(f"context capped at the model's maximum, {context} tokens")
     elif limit is None:
         notes.append("the model's maximum context is not in the catalog; not checked")
-    weights = _memo(catalog, ("weights", model.id, recipe.name), lambda: estimate_weights(model, recipe, catalog.types))
+    weights = known or _memo(catalog, ("weights", model.id, recipe.name),
+                             lambda: estimate_weights(model, recipe, catalog.types))
     kv, placement = _placed(model, weights, machine, catalog, request, context)
     while (placement.kind != "gpu" and not request.context_pinned and machine.devices
            and context // 2 >= max(MIN_AUTO_CONTEXT, request.depth_tokens)):

@@ -34,7 +34,10 @@ def mlx_repo(aliases: tuple[str, ...]) -> str | None:
 def llama_cpp(e: Estimate, machine: Machine) -> str:
     """llama-server with the context, offload and cache settings that fit."""
     repo = gguf_repo(e.model.aliases)
-    source = f"-hf {repo}:{e.recipe.name}" if repo else f"-m <{e.model.id}-{e.recipe.name}.gguf>"
+    if e.model.source.startswith("file://"):
+        source = f"-m {e.model.source.removeprefix('file://')}"
+    else:
+        source = f"-hf {repo}:{e.recipe.name}" if repo else f"-m <{e.model.id}-{e.recipe.name}.gguf>"
     parts = ["llama-server", source, f"-c {e.context_tokens}"]
     p = e.placement
     if p.kind == "gpu":

@@ -107,3 +107,29 @@ def validate(ctx: typer.Context, json_: JsonOpt = False,
     from advisor.render import render_validation
 
     render_validation(console(), validation_dict(result))
+
+
+@app.command()
+def local(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table") -> None:
+    """GGUF models already on this machine (Ollama, LM Studio, llama.cpp and Hugging Face caches)."""
+    from advisor.local_scan import scan
+
+    catalog = load(ctx)
+    fmt = output_format(json_, fmt)
+    found = scan(catalog)
+    if fmt == "json":
+        emit("local", None, [{"source": f.source, "name": f.name, "path": str(f.path), "size_bytes": f.size_bytes,
+                              "model_id": f.model_id} for f in found])
+        return
+    headers = ["Source", "Name", "GiB", "Catalog model"]
+    table = [[f.source, f.name, f"{f.size_bytes / 2**30:.1f}", f.model_id or "—"] for f in found]
+    if fmt in ("csv", "markdown"):
+        emit_rows(fmt, headers, table)
+        return
+    from advisor.render import render_table
+
+    out = console()
+    if not table:
+        out.print("No GGUF models found in Ollama's store, LM Studio, or the llama.cpp / Hugging Face caches.")
+        return
+    render_table(out, headers, table, left=frozenset({"Source", "Name", "Catalog model"}), widths={"Name": 60})

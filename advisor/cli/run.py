@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -63,7 +64,10 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
               bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = None,
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
-              parallel: ParallelOpt = 1) -> None:
+              parallel: ParallelOpt = 1,
+              installed: Annotated[bool, typer.Option(
+                  "--installed", help="Only models found on this machine (Ollama, LM Studio, llama.cpp caches).")
+              ] = False) -> None:
     """For each catalog model: the best quantization that fits, where it runs and how fast."""
     from advisor.recommend import recommend as run
     from advisor.runcmd import commands
@@ -73,11 +77,19 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     estimates = run(target, catalog, req)
+    local: dict[str, list[str]] = {}
+    if installed:
+        from advisor.local_scan import installed_ids, scan
+
+        local = {k: [f"{f.source}: {f.name}" for f in v] for k, v in installed_ids(scan(catalog)).items()}
+        estimates = [e for e in estimates if e.model.id in local]
     if fmt == "json":
         from advisor.report import estimate_dict
 
         ranking = {"use": use, "benchmarks": list(USES[use]) if use else []}
-        emit("recommend", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates], ranking=ranking)
+        results = [{**estimate_dict(e, depth, commands(e, target)), "installed": local.get(e.model.id, [])}
+                   for e in estimates]
+        emit("recommend", target, results, ranking=ranking)
         return
     from advisor.render import estimate_rows, render_estimates
 
@@ -93,34 +105,37 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
 
 @app.command()
 def estimate(ctx: typer.Context,
-             model: Annotated[str, typer.Argument(help="Model id or alias, e.g. qwen3.5-35b-a3b.")],
+             model: Annotated[Optional[str], typer.Argument(  # noqa: UP045
+                 help="Model id or alias (qwen3.5-35b-a3b), or a local .gguf file (split ones too).")] = None,
              json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None, ram: RamOpt = None,
              ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
                  "--quant", help="One file type (e.g. Q4_K_M); default: all.")] = None,
+             config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+                 "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
              kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
-    from advisor.recommend import best_estimate, estimate_recipes
-    from advisor.recommend import estimate as run
+    from advisor.local_models import resolve_model
+    from advisor.recommend import best_estimate
     from advisor.runcmd import commands
 
     catalog = load(ctx)
-    spec = catalog.model(model)
     fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
-    estimates = [run(spec, r, target, catalog, req) for r in estimate_recipes(spec, target, catalog, quant)]
+    spec, estimates, notes = resolve_model(catalog, model, config, quant, target, req)
     if fmt == "json":
         from advisor.report import estimate_dict
 
-        emit("estimate", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates])
+        emit("estimate", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates], notes=notes)
         return
-    from advisor.render import estimate_rows, render_estimates
+    from advisor.render import estimate_rows, render_estimates, render_notes
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *estimate_rows(estimates, show_model=False, explain=explain))
         return
-    best = estimates[0] if quant else best_estimate(spec, target, catalog, req)
+    best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, catalog, req)
     render_estimates(console(), target, estimates, show_model=False, explain=explain,
-                     title=f"{spec.name} at {req.context_tokens:,} tokens of context (depth {depth:,})",
+                     title=f"{spec.name} at {estimates[0].context_tokens:,} tokens of context (depth {depth:,})",
                      run_line=commands(best, target)["llama.cpp"] if best.placement.kind != "none" else None)
+    render_notes(console(), notes)

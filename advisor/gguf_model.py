@@ -1,0 +1,124 @@
+"""A GGUF file's metadata and tensors -> a ModelSpec and its exact weight bytes. Pure.
+
+Weights are exact (the tensors' own sizes). The KV layout comes from the architecture metadata: per-layer
+head_count_kv arrays mark recurrent layers (0), and sliding-window architectures use llama.cpp's layer patterns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.estimate.weights import WeightEstimate
+from advisor.gguf_read import GgufFile, GgufTensor
+from advisor.specs import Arch, Layout, Mamba, Mla, ModelSpec, Moe
+
+# llama.cpp: every Nth layer is global, the rest use the sliding window (src/llama-model.cpp)
+SLIDING_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "cohere2": 4, "gemma3n": 5}
+
+
+def _get(meta: dict[str, Any], arch: str, key: str) -> Any:
+    return meta.get(f"{arch}.{key}")
+
+
+def _scalar(value: Any, default: int = 0) -> int:
+    """A per-layer array's largest value, or the scalar itself."""
+    if isinstance(value, list):
+        numbers = [v for v in value if isinstance(v, int | float)]
+        return int(max(numbers)) if numbers else default
+    return int(value) if isinstance(value, int | float) else default
+
+
+def model_from_gguf(file: GgufFile, name: str) -> tuple[ModelSpec, WeightEstimate, list[str]]:
+    """The ModelSpec advisor estimates with, its exact weights, and notes on what was assumed."""
+    meta, notes = file.metadata, []
+    arch = str(meta.get("general.architecture") or "unknown")
+    layers = _scalar(_get(meta, arch, "block_count"))
+    heads = _scalar(_get(meta, arch, "attention.head_count"), 1)
+    hidden = _scalar(_get(meta, arch, "embedding_length"))
+    if not layers or not hidden:
+        notes.append(f"architecture {arch!r}: block_count or embedding_length missing; estimates are rough")
+    kv_array = _get(meta, arch, "attention.head_count_kv")
+    kv_heads = _scalar(kv_array, heads)
+    head_dim = _scalar(_get(meta, arch, "attention.key_length"), hidden // max(1, heads))
+    vocab = _scalar(meta.get("tokenizer.ggml.tokens"), _scalar(_get(meta, arch, "vocab_size")))
+    arch_spec = Arch(layers=max(1, layers), hidden_size=max(1, hidden), attention_heads=heads, kv_heads=kv_heads,
+                     head_dim=head_dim, vocab_size=vocab or 1,
+                     tied_embeddings=not any(t.name == "output.weight" for t in file.tensors),
+                     max_context_tokens=_scalar(_get(meta, arch, "context_length")) or None,
+                     intermediate_size=_scalar(_get(meta, arch, "feed_forward_length")) or None,
+                     v_head_dim=_scalar(_get(meta, arch, "attention.value_length")) or None)
+    layout = _layout(meta, arch, layers, kv_array, notes)
+    moe = _moe(meta, arch, layers)
+    weights = _weights(file.tensors, moe)
+    total = sum(t.n_elements for t in file.tensors)
+    spec = ModelSpec(id=name, name=str(meta.get("general.name") or name), family=arch, params_total=total,
+                     params_active=None if moe is None else _active(file.tensors, moe), arch=arch_spec,
+                     layout=layout, moe=moe, source=f"file://{file.paths[0]}", params_derived=True)
+    return spec, weights, notes
+
+
+def _layout(meta: dict[str, Any], arch: str, layers: int, kv_array: Any, notes: list[str]) -> Layout:
+    mla = _mla(meta, arch)
+    recurrent = sum(1 for v in kv_array if v == 0) if isinstance(kv_array, list) else 0
+    mamba = _mamba(meta, arch) if recurrent else None
+    if recurrent and mamba is None:
+        notes.append("recurrent layers without readable state sizes: their fixed state is not counted")
+    window = _scalar(_get(meta, arch, "attention.sliding_window")) or None
+    pattern = SLIDING_PATTERN.get(arch)
+    attention = layers - recurrent
+    if window and pattern:
+        full = attention // pattern
+        return Layout(full_attention_layers=full, sliding_layers=attention - full, sliding_window=window,
+                      mamba_layers=recurrent if mamba else 0, mamba=mamba, mla=mla)
+    if window:
+        notes.append(f"{arch}: sliding window {window} with an unknown layer pattern; every layer counted as full")
+    return Layout(full_attention_layers=attention, mamba_layers=recurrent if mamba else 0, mamba=mamba, mla=mla)
+
+
+def _mla(meta: dict[str, Any], arch: str) -> Mla | None:
+    rank = _scalar(_get(meta, arch, "attention.kv_lora_rank"))
+    if not rank:
+        return None
+    return Mla(kv_lora_rank=rank, rope_head_dim=_scalar(_get(meta, arch, "rope.dimension_count"), 64))
+
+
+def _mamba(meta: dict[str, Any], arch: str) -> Mamba | None:
+    inner, state = _scalar(_get(meta, arch, "ssm.inner_size")), _scalar(_get(meta, arch, "ssm.state_size"))
+    heads = _scalar(_get(meta, arch, "ssm.time_step_rank"))
+    if not (inner and state and heads):
+        return None
+    return Mamba(heads=heads, head_dim=inner // heads, state_size=state,
+                 groups=_scalar(_get(meta, arch, "ssm.group_count"), 1),
+                 conv_kernel=_scalar(_get(meta, arch, "ssm.conv_kernel"), 4))
+
+
+def _moe(meta: dict[str, Any], arch: str, layers: int) -> Moe | None:
+    experts = _scalar(_get(meta, arch, "expert_count"))
+    if experts < 2:
+        return None
+    dense = _scalar(_get(meta, arch, "leading_dense_block_count"))
+    return Moe(experts=experts, experts_per_token=_scalar(_get(meta, arch, "expert_used_count"), 1),
+               expert_ffn=_scalar(_get(meta, arch, "expert_feed_forward_length"), 1), moe_layers=layers - dense,
+               shared_experts=_scalar(_get(meta, arch, "expert_shared_count")), dense_layers=dense)
+
+
+def _weights(tensors: tuple[GgufTensor, ...], moe: Moe | None) -> WeightEstimate:
+    groups: dict[str, int] = {}
+    for t in tensors:
+        group = "token_embd" if t.name.startswith("token_embd") else "output" if t.name.startswith("output.") \
+            else "exps" if "_exps" in t.name else "other"
+        groups[group] = groups.get(group, 0) + t.n_bytes
+    routed, embd = groups.get("exps", 0), groups.get("token_embd", 0)
+    share = 1.0 if moe is None else moe.experts_per_token / moe.experts
+    read = sum(groups.values()) - embd - routed + round(routed * share)
+    if "output" not in groups:
+        read += embd  # tied: the output projection reads the embedding matrix
+    return WeightEstimate(recipe="file", weights_bytes=sum(groups.values()), groups_bytes=groups,
+                          token_embd_bytes=embd, routed_expert_bytes=routed, read_per_token_bytes=read,
+                          params=sum(t.n_elements for t in tensors))
+
+
+def _active(tensors: tuple[GgufTensor, ...], moe: Moe) -> int:
+    routed = sum(t.n_elements for t in tensors if "_exps" in t.name)
+    total = sum(t.n_elements for t in tensors)
+    return total - routed + round(routed * moe.experts_per_token / moe.experts)

@@ -1,0 +1,62 @@
+"""What `advisor estimate` estimates: a catalog model, a local GGUF file, or a Hugging Face config.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advisor.catalog import Catalog
+from advisor.catalog_files import MAX_FILE_BYTES
+from advisor.errors import UsageError
+from advisor.estimator import Estimate, Request, estimate
+from advisor.machine import Machine
+from advisor.recommend import estimate_recipes
+from advisor.specs import ModelSpec, QuantRecipe
+
+
+def resolve_model(catalog: Catalog, model: str | None, config: Path | None, quant: str | None, machine: Machine,
+                  request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
+    """The model spec, its estimates (one per file type, or the file's own), and notes."""
+    if config is not None:
+        from advisor.hf_config import model_from_config
+
+        spec = model_from_config(_json(config), model or config.parent.name or "config", str(config))
+        return spec, _catalog_style(catalog, spec, quant, machine, request), [
+            "parameter count derived from the config's dimensions"]
+    if model is None:
+        raise UsageError("name a model (advisor models lists them), a .gguf file, or pass --config config.json")
+    if model.lower().endswith(".gguf") or Path(model).is_file():
+        return _from_gguf(catalog, Path(model), machine, request)
+    spec = catalog.model(model)
+    return spec, _catalog_style(catalog, spec, quant, machine, request), []
+
+
+def _catalog_style(catalog: Catalog, spec: ModelSpec, quant: str | None, machine: Machine,
+                   request: Request) -> list[Estimate]:
+    return [estimate(spec, r, machine, catalog, request) for r in estimate_recipes(spec, machine, catalog, quant)]
+
+
+def _from_gguf(catalog: Catalog, path: Path, machine: Machine,
+               request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
+    from advisor.gguf_model import model_from_gguf
+    from advisor.gguf_read import read_gguf
+
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    file = read_gguf(path)
+    spec, weights, notes = model_from_gguf(file, path.stem)
+    known = catalog.recipes.get(file.file_type or "")
+    recipe = QuantRecipe(name=file.file_type or "file", base="F16", rules=(), runtime="llama.cpp",
+                         quality_rank=known.quality_rank if known else 50, source=str(path))
+    return spec, [estimate(spec, recipe, machine, catalog, request, weights=weights)], notes
+
+
+def _json(path: Path) -> object:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UsageError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot read {path} ({err.strerror or err})") from err
+    except (ValueError, UnicodeDecodeError) as err:
+        raise UsageError(f"{path}: not valid JSON ({err})") from err
