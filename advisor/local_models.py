@@ -25,7 +25,7 @@ def resolve_model(catalog: Catalog, model: str | None, config: Path | None, quan
             "parameter count derived from the config's dimensions"]
     if model is None:
         raise UsageError("name a model (advisor models lists them), a .gguf file, or pass --config config.json")
-    if model.lower().endswith(".gguf") or Path(model).is_file():
+    if model.lower().endswith(".gguf") or _is_file(model):
         return _from_gguf(catalog, Path(model), machine, request)
     spec = catalog.model(model)
     return spec, _catalog_style(catalog, spec, quant, machine, request), []
@@ -41,8 +41,8 @@ def _from_gguf(catalog: Catalog, path: Path, machine: Machine,
     from advisor.gguf_model import model_from_gguf
     from advisor.gguf_read import read_gguf
 
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
+    if not _is_file(str(path)):
+        raise UsageError(f"{str(path)[:200]}: no such file")
     file = read_gguf(path)
     spec, weights, notes = model_from_gguf(file, path.stem)
     known = catalog.recipes.get(file.file_type or "")
@@ -60,3 +60,10 @@ def _json(path: Path) -> object:
         raise UsageError(f"cannot read {path} ({err.strerror or err})") from err
     except (ValueError, UnicodeDecodeError) as err:
         raise UsageError(f"{path}: not valid JSON ({err})") from err
+
+
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # a name too long for a path, or with a NUL byte, is not a file
+        return False

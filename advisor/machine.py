@@ -92,6 +92,9 @@ def _spec_and_memory(name: str, catalog: Catalog) -> tuple[GpuSpec, int]:
     if match and base is not None and (match.group(3) or base.memory_options_bytes):
         spec = base
         memory = parse_size(f"{match.group(2)}GiB")
+        if not spec.memory_options_bytes and memory != spec.memory_bytes:
+            msg = f"{spec.name} has {spec.memory_bytes / GIB:g} GB of memory, not {match.group(2)}GB"
+            raise UsageError(msg)
         if spec.memory_options_bytes and memory not in spec.memory_options_bytes:
             sold = ", ".join(f"{m // GIB}GB" for m in spec.memory_options_bytes)
             msg = f"{spec.name} is sold with {sold}, not {match.group(2)}GB"

@@ -11,6 +11,7 @@ KIB: Final = 1024
 MIB: Final = 1024**2
 GIB: Final = 1024**3
 GB: Final = 1000**3
+MAX_SIZE_BYTES: Final = 64 * 1024**4
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b?|b)?\s*$", re.IGNORECASE)
 _FACTORS: Final = {
@@ -41,6 +42,9 @@ def parse_size(text: str, *, default_unit: str = "gb") -> int:
     elif unit in ("mb", "m"):
         unit = "mib"
     value = int(number * _FACTORS[unit])
+    if value > MAX_SIZE_BYTES:
+        msg = f"{text!r} is more memory than any machine has (at most 64 TiB)"
+        raise UsageError(msg)
     if value <= 0:
         msg = f"memory size must be positive, got {text!r}"
         raise UsageError(msg)

@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> None:
     for module in ("run", "browse", "plan"):  # registers the commands, in the order --help lists them
         import_module(f"advisor.cli.{module}")
     args = sys.argv[1:] if argv is None else argv
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 terminal gets '?' for a character it lacks, never a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     try:
         app(args=args, prog_name="advisor", standalone_mode=False)
     except BrokenPipeError:

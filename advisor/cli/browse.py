@@ -133,3 +133,11 @@ def local(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table") 
         out.print("No GGUF models found in Ollama's store, LM Studio, or the llama.cpp / Hugging Face caches.")
         return
     render_table(out, headers, table, left=frozenset({"Source", "Name", "Catalog model"}), widths={"Name": 60})
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """A report for bug reports (JSON): versions, raw probe data and notes, without user or host names."""
+    from advisor.doctor import report
+
+    emit("doctor", None, [report()])
