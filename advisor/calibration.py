@@ -16,6 +16,7 @@ from advisor.catalog import Catalog
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import attention_flops, kv_read_bytes
 from advisor.estimate.weights import estimate_weights
+from advisor.lanes import speed_key
 from advisor.specs import Defaults, Measurement
 
 T = TypeVar("T")
@@ -30,7 +31,8 @@ class Case:
 
     m: Measurement
     group: str  # the device left out together (device id, or the CPU's name)
-    key: str  # backend:class whose constants apply
+    key: str  # backend:class whose decode constants apply (Apple split by generation)
+    prefill_key: str  # backend:class whose prefill efficiency applies
     bandwidth_gbps: float
     tflops: float | None
     bytes_per_token: int
@@ -77,7 +79,7 @@ class Fit:
     def prefill_tps(self, c: Case, fallback: float) -> float | None:
         if not c.tflops:
             return None
-        eff = self.prefill_for(c.key, fallback) * (self.moe_prefill if c.moe else 1.0)
+        eff = self.prefill_for(c.prefill_key, fallback) * (self.moe_prefill if c.moe else 1.0)
         return eff * c.tflops * 1e12 / c.flops_per_token
 
 
@@ -130,18 +132,20 @@ def _case(m: Measurement, catalog: Catalog) -> tuple[Case | None, str]:
         if not m.ram_bandwidth_gbps or m.kind == "prefill":
             return None, "CPU run without a stated RAM bandwidth, or CPU prefill (not modelled)"
         bandwidth, tflops, key, group = m.ram_bandwidth_gbps, None, "cpu:cpu", f"cpu:{m.cpu}"
+        prefill_key = key
     else:
         gpu = catalog.gpu(m.device)
         if not gpu.bandwidth_gbps:
             return None, "device bandwidth unknown"
         bandwidth, tflops, group = gpu.bandwidth_gbps, gpu.fp16_tflops, gpu.id
-        key = class_key(m.backend, gpu.device_class)
+        key = speed_key(m.backend, gpu.device_class, gpu.id)
+        prefill_key = class_key(m.backend, gpu.device_class)
     weights = estimate_weights(model, catalog.recipe(m.quant), catalog.types)
     if m.device != "cpu" and weights.weights_bytes > catalog.gpu(m.device).memory_bytes * m.device_count:
         return None, "the weights exceed the GPU memory: the run spilled to system memory"
     depth = m.depth_tokens + m.tokens // 2
     kv = estimate_kv(model, catalog.types["F16"], context_tokens=max(depth, 1))
-    return Case(m, group, key, bandwidth, tflops, weights.read_per_token_bytes + kv_read_bytes(kv, depth),
+    return Case(m, group, key, prefill_key, bandwidth, tflops, weights.read_per_token_bytes + kv_read_bytes(kv, depth),
                 model.arch.layers, model.is_moe,
                 2 * (model.params_active or model.params_total) + attention_flops(model, depth)), ""
 
@@ -169,17 +173,17 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: DecodeFit) -> Decode
 
 
 def fit(rows: list[Case], priors: dict[str, DecodeFit], prefill_priors: dict[str, float]) -> Fit:
-    """Constants for every backend:class with data; the MoE factors by a small grid search."""
+    """Constants for every backend:class with data; the MoE factor by a small grid search."""
     decode_rows = [c for c in rows if c.m.kind == "decode"]
+    keys = {c.key for c in decode_rows}
     best: Fit | None = None
     best_err = float("inf")
     for moe in MOE_FACTORS:
-        by_key = {k: _fit_decode([c for c in decode_rows if c.key == k], moe, priors.get(k, _prior(k, priors)))
-                  for k in {c.key for c in decode_rows}}
+        by_key = {k: _fit_decode([c for c in decode_rows if c.key == k], moe, _prior(k, priors)) for k in keys}
         candidate = Fit(by_key, {}, moe, 1.0)
         errs = [abs(candidate.decode_tps(c, _prior(c.key, priors)) / c.m.tokens_per_s - 1) for c in decode_rows]
         err = statistics.median(errs) if errs else 0.0
-        if err < best_err:
+        if err < best_err - 1e-12:
             best, best_err = candidate, err
     assert best is not None
     prefill, moe_prefill = _fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops], prefill_priors)
@@ -189,11 +193,11 @@ def fit(rows: list[Case], priors: dict[str, DecodeFit], prefill_priors: dict[str
 def _fit_prefill(rows: list[Case], priors: dict[str, float]) -> tuple[dict[str, float], float]:
     dense = [c for c in rows if not c.moe]
     eff: dict[str, float] = {}
-    for key in {c.key for c in dense}:
+    for key in {c.prefill_key for c in dense}:
         eff[key] = statistics.median(c.m.tokens_per_s * c.flops_per_token / (c.tflops * 1e12)  # type: ignore[operator]
-                                     for c in dense if c.key == key)
-    ratios = [c.m.tokens_per_s * c.flops_per_token / (c.tflops * 1e12) / eff.get(c.key, priors.get(c.key, 0.5))  # type: ignore[operator]
-              for c in rows if c.moe]
+                                     for c in dense if c.prefill_key == key)
+    ratios = [c.m.tokens_per_s * c.flops_per_token / (c.tflops * 1e12)  # type: ignore[operator]
+              / eff.get(c.prefill_key, priors.get(c.prefill_key, 0.5)) for c in rows if c.moe]
     return eff, statistics.median(ratios) if ratios else 0.25
 
 
@@ -233,7 +237,8 @@ def leave_one_device_out(rows: list[Case], priors: dict[str, DecodeFit],
 def _predict(fitted: Fit, c: Case, priors: dict[str, DecodeFit], prefill_priors: dict[str, float]) -> list[Prediction]:
     if c.m.kind == "decode":
         return [Prediction(c, fitted.decode_tps(c, _prior(c.key, priors)))]
-    value = fitted.prefill_tps(c, prefill_priors.get(c.key, prefill_priors.get(c.key.split(":")[-1], 0.5)))
+    value = fitted.prefill_tps(c, prefill_priors.get(c.prefill_key,
+                                                      prefill_priors.get(c.prefill_key.split(":")[-1], 0.5)))
     return [] if value is None else [Prediction(c, value)]
 
 

@@ -32,9 +32,18 @@ def _near(key: str, table: dict[str, FittedClass]) -> tuple[list[FittedClass], s
     return [], ""
 
 
-def constants(fit: SpeedFit | None, defaults: Defaults, backend: str, device_class: str) -> Constants:
+def speed_key(backend: str, device_class: str, gpu_id: str | None = None) -> str:
+    """backend:class, with Apple split by chip generation (m1, m2, ...): their GPUs reach different shares of
+    their memory bandwidth."""
+    if device_class == "apple" and gpu_id and gpu_id.startswith("m") and "-" in gpu_id:
+        return f"{backend}:apple-{gpu_id.split('-')[0]}"
+    return f"{backend}:{device_class}"
+
+
+def constants(fit: SpeedFit | None, defaults: Defaults, backend: str, device_class: str,
+              gpu_id: str | None = None) -> Constants:
     """Decode and prefill constants for one device, and the basis to report."""
-    key = f"{backend}:{device_class}"
+    key = speed_key(backend, device_class, gpu_id)
     start = defaults.speed_classes.get(device_class) or defaults.speed_classes["consumer"]
     if fit is None:
         return Constants(start.stream_efficiency, start.per_layer_s, start.prefill_efficiency,
@@ -52,12 +61,14 @@ def constants(fit: SpeedFit | None, defaults: Defaults, backend: str, device_cla
         else:
             eff, tau = start.stream_efficiency, start.per_layer_s
             basis = f"no measurements for {key}; starting values for {device_class}"
-    prefill = fit.prefill.get(key)
+    prefill = fit.prefill.get(f"{backend}:{device_class}")
     if prefill is None and start.prefill_efficiency is not None:
-        same = [v for k, v in fit.prefill.items() if k.startswith(f"{backend}:")]
+        same = [v for k, v in fit.prefill.items() if k.startswith(f"{backend}:{device_class}")] or \
+            [v for k, v in fit.prefill.items() if k.startswith(f"{backend}:")]
         prefill = statistics.median(same) if same else start.prefill_efficiency
     band = fit.decode_bands.get(key) if key in fit.decode_bands and fit.decode_bands[key].n >= 8 else None
-    pband = fit.prefill_bands.get(key) if key in fit.prefill_bands and fit.prefill_bands[key].n >= 8 else None
+    base = f"{backend}:{device_class}"
+    pband = fit.prefill_bands.get(base) if base in fit.prefill_bands and fit.prefill_bands[base].n >= 8 else None
     return Constants(eff, tau, prefill, basis, band or fit.decode_bands.get("all"),
                      pband or fit.prefill_bands.get("all"))
 

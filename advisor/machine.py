@@ -202,6 +202,9 @@ def _resolve_device(device: Device, catalog: Catalog, notes: list[str]) -> Machi
 
 def _unified_cap(device: Device, catalog: Catalog) -> tuple[int, str]:
     d = catalog.defaults
+    if device.vendor != "apple":  # an APU's GPU pool (AMD: VRAM carve-out + GTT) is already what the GPU may map
+        usable = max(0, device.memory_total_bytes - d.gpu_margin_bytes)
+        return usable, f"GPU-visible memory (VRAM + GTT where probed) minus a {d.gpu_margin_bytes / GIB:g} GiB margin"
     if device.wired_limit_bytes:
         return device.wired_limit_bytes, "GPU working-set limit iogpu.wired_limit_mb (probed)"
     small = device.memory_total_bytes <= d.unified_cap_threshold_bytes

@@ -30,7 +30,7 @@ def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool,
         for dev, share in zip(machine.devices, placement.gpu_bytes, strict=True):
             if dev.bandwidth_gbps is None:
                 return None
-            c = constants(fit, d, dev.backend, dev.speed_class)
+            c = constants(fit, d, dev.backend, dev.speed_class, dev.spec.id if dev.spec else None)
             prefill = None if c.prefill_efficiency is None else c.prefill_efficiency * prefill_factor
             layers = None if gpu_layer_share is None else gpu_layer_share * share / total
             lanes.append(Lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,

@@ -50,8 +50,9 @@ def render() -> str:
 
 def _bands(predictions: list[cal.Prediction]) -> dict[str, dict[str, float | int]]:
     out = {"all": cal.band(predictions)}
-    for key in sorted({p.case.key for p in predictions}):
-        out[key] = cal.band([p for p in predictions if p.case.key == key])
+    prefill = all(p.case.m.kind == "prefill" for p in predictions)
+    for key in sorted({p.case.prefill_key if prefill else p.case.key for p in predictions}):
+        out[key] = cal.band([p for p in predictions if (p.case.prefill_key if prefill else p.case.key) == key])
     return out
 
 
