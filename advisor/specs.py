@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# re-exported: the measurement nouns live in specs_measure to keep this module small
+from advisor.specs_measure import ErrorBand as ErrorBand
+from advisor.specs_measure import FittedClass as FittedClass
+from advisor.specs_measure import LocalCalibration as LocalCalibration
+from advisor.specs_measure import Measurement as Measurement
+from advisor.specs_measure import SpeedFit as SpeedFit
+
 Runtime = Literal["llama.cpp", "mlx"]
 DeviceKind = Literal["discrete", "unified"]
 
@@ -288,78 +295,3 @@ class Hardware:
     cpu_logical_cores: int | None = None
     ram_limit_source: str | None = None  # "cgroup v2", "cgroup v1" when a container limit applies
     notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """One published speed: a llama-bench (or MLX) figure with its source and a verbatim quote."""
-
-    device: str  # catalog GPU id, or "cpu"
-    device_count: int
-    backend: str
-    engine: str
-    model: str
-    quant: str
-    test: str  # tgN (decode) or ppN (prefill)
-    depth_tokens: int
-    tokens_per_s: float
-    source: str
-    quote: str
-    ngl: int | None = None
-    flags: str | None = None
-    cpu: str | None = None
-    ram_bandwidth_gbps: float | None = None
-    date: str | None = None
-    exclude: str | None = None  # why the fit leaves this row out (stated in the row, reported by validate)
-
-    @property
-    def kind(self) -> str:
-        return "decode" if self.test.startswith("tg") else "prefill"
-
-    @property
-    def tokens(self) -> int:
-        return int(self.test[2:])
-
-
-@dataclass(frozen=True, slots=True)
-class FittedClass:
-    """Decode constants of one backend:class, fitted on measurements."""
-
-    stream_efficiency: float
-    per_layer_s: float
-    rows: int
-    devices: int
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorBand:
-    """Leave-one-device-out signed relative error (predicted / measured - 1): 10th and 90th percentiles."""
-
-    low: float
-    high: float
-    n: int
-
-
-@dataclass(frozen=True, slots=True)
-class SpeedFit:
-    """catalog/speed_fit.yaml: constants fitted to catalog/measurements by scripts/fit_speed.py."""
-
-    decode: dict[str, FittedClass]
-    prefill: dict[str, float]
-    moe_layer_cost_factor: float
-    moe_prefill_factor: float
-    decode_bands: dict[str, ErrorBand]
-    prefill_bands: dict[str, ErrorBand]
-    rows: int
-    devices: int
-
-
-@dataclass(frozen=True, slots=True)
-class LocalCalibration:
-    """A user's own llama-bench results for one device: factors applied to our estimates for it."""
-
-    device: str  # catalog GPU id (or the probed name)
-    decode_factor: float | None
-    prefill_factor: float | None
-    rows: int
-    source: str

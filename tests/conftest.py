@@ -43,3 +43,15 @@ def console() -> Console:
 
 def load_fixture(name: str) -> dict:
     return json.loads((FIXTURES / "probes" / name).read_text())
+
+
+def load_script(name: str):  # type: ignore[no-untyped-def]
+    """A module from scripts/ (the generators whose output tests compare with the committed files)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from advisor.calibration import Validation, summarize, validate
 from advisor.catalog import Catalog
 from advisor.report_accuracy import accuracy_markdown
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,8 +49,5 @@ def test_accuracy_doc_is_current(validation: Validation) -> None:
 
 
 def test_shipped_speed_fit_is_current() -> None:
-    spec = importlib.util.spec_from_file_location("fit_speed", ROOT / "scripts" / "fit_speed.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert (ROOT / "catalog" / "speed_fit.yaml").read_text() == module.render(), "run: python scripts/fit_speed.py"
+    assert (ROOT / "catalog" / "speed_fit.yaml").read_text() == load_script("fit_speed").render(), \
+        "run: python scripts/fit_speed.py"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from tests.conftest import load_script
 from tests.test_cli import HYPOTHETICAL, run_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,11 +34,7 @@ def test_output_validates_against_its_schema(capsys: pytest.CaptureFixture[str],
 
 
 def test_schema_files_are_current() -> None:
-    spec = importlib.util.spec_from_file_location("gen_schemas", ROOT / "scripts" / "gen_schemas.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for name, text in module.render().items():
+    for name, text in load_script("gen_schemas").render().items():
         assert (SCHEMA_DIR / f"{name}.schema.json").read_text() == text, "run: python scripts/gen_schemas.py"
 
 

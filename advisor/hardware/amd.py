@@ -72,16 +72,7 @@ def _smi_names(module: ModuleType | None) -> dict[str, str]:
 
 def parse(raw: Raw) -> tuple[tuple[Device, ...], tuple[str, ...]]:
     """Devices and notes from read()'s data."""
-    devices: list[Device] = []
-    notes: list[str] = []
-    for item in raw.get("cards", []):
-        notes += [f"AMD: {item.get('card')}: could not read {error}" for error in item.get("errors", [])]
-        device, note = _device(item, index=len(devices))
-        if device is not None:
-            devices.append(device)
-        if note:
-            notes.append(note)
-    return tuple(devices), tuple(notes)
+    return sysfs.parse_cards(raw, "AMD", _device)
 
 
 def _name(item: Raw) -> str:

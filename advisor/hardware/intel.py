@@ -49,16 +49,7 @@ def read(root: Path = Path("/")) -> Raw:
 
 def parse(raw: Raw) -> tuple[tuple[Device, ...], tuple[str, ...]]:
     """Discrete Arc devices and notes from read()'s data."""
-    devices: list[Device] = []
-    notes: list[str] = []
-    for item in raw.get("cards", []):
-        notes += [f"Intel: {item.get('card')}: could not read {error}" for error in item.get("errors", [])]
-        device, note = _device(item, index=len(devices))
-        if device is not None:
-            devices.append(device)
-        if note:
-            notes.append(note)
-    return tuple(devices), tuple(notes)
+    return sysfs.parse_cards(raw, "Intel", _device)
 
 
 def local_memory(files: dict[str, str | None]) -> tuple[int | None, int | None]:

@@ -7,9 +7,11 @@ A missing file is None; any other OSError (permission denied, EIO from a dying c
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Final
+
+from advisor.specs import Device
 
 Raw = dict[str, Any]
 PCI_IDS: Final = ("usr/share/hwdata/pci.ids", "usr/share/misc/pci.ids", "usr/share/pci.ids")
@@ -115,3 +117,18 @@ def to_int(text: str | None) -> int | None:
         return int(value, 16) if value.lower().startswith("0x") else int(value) if value else None
     except ValueError:
         return None
+
+
+def parse_cards(raw: dict[str, Any], label: str, device: Callable[..., tuple[Device | None, str | None]]
+                ) -> tuple[tuple[Device, ...], tuple[str, ...]]:
+    """The loop AMD and Intel share: each card's read errors as notes, its device (if any) and its note."""
+    devices: list[Device] = []
+    notes: list[str] = []
+    for item in raw.get("cards", []):
+        notes += [f"{label}: {item.get('card')}: could not read {error}" for error in item.get("errors", [])]
+        found, note = device(item, index=len(devices))
+        if found is not None:
+            devices.append(found)
+        if note:
+            notes.append(note)
+    return tuple(devices), tuple(notes)
