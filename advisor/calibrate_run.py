@@ -12,7 +12,8 @@ from advisor.errors import UsageError
 from advisor.localcal import BenchRow, device_label, factor, parse_bench
 from advisor.machine import hypothetical, match_spec, resolve
 from advisor.recommend import Request, estimate
-from advisor.specs import Device, LocalCalibration, ModelSpec
+from advisor.specs import Device, ModelSpec
+from advisor.specs_measure import LocalCalibration
 
 
 def _read(path: Path) -> str:

@@ -17,7 +17,8 @@ from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import attention_flops, kv_read_bytes
 from advisor.estimate.weights import estimate_weights
 from advisor.lanes import speed_key
-from advisor.specs import Defaults, Measurement
+from advisor.specs import Defaults
+from advisor.specs_measure import Measurement
 
 T = TypeVar("T")
 _BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}
@@ -140,7 +141,7 @@ def _case(m: Measurement, catalog: Catalog) -> tuple[Case | None, str]:
         bandwidth, tflops, group = gpu.bandwidth_gbps, gpu.fp16_tflops, gpu.id
         key = speed_key(m.backend, gpu.device_class, gpu.id)
         prefill_key = class_key(m.backend, gpu.device_class)
-    weights = estimate_weights(model, catalog.recipe(m.quant), catalog.types)
+    weights = estimate_weights(model, catalog.recipe(m.quant), catalog.types, catalog.recipes)
     if m.device != "cpu" and weights.weights_bytes > catalog.gpu(m.device).memory_bytes * m.device_count:
         return None, "the weights exceed the GPU memory: the run spilled to system memory"
     depth = m.depth_tokens + m.tokens // 2

@@ -28,15 +28,13 @@ from advisor.specs import (
     Defaults,
     GgufFile,
     GpuSpec,
-    LocalCalibration,
-    Measurement,
     MemorySpec,
     ModelSpec,
     QuantRecipe,
     QuantType,
     Score,
-    SpeedFit,
 )
+from advisor.specs_measure import LocalCalibration, Measurement, SpeedFit
 
 
 def catalog_root() -> Path:
@@ -256,7 +254,8 @@ def _attach(models: list[ModelSpec], folder: Path, data: dict[Path, Any]) -> lis
     sizes: dict[str, list[GgufFile]] = {}
     known = {m.id for m in models}
     for name, key, parse, into in (("scores.yaml", "scores", parse_score_row, scores),
-                                   ("gguf_sizes.yaml", "gguf_files", parse_gguf_row, sizes)):
+                                   ("gguf_sizes.yaml", "gguf_files", parse_gguf_row, sizes),
+                                   ("gguf_sizes_unsloth.yaml", "gguf_files", parse_gguf_row, sizes)):
         path = folder / name
         if path not in data:
             continue

@@ -17,7 +17,7 @@ from advisor.errors import CatalogError
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 TOP_FILES = ("quants.yaml", "defaults.yaml", "system_memory.yaml", "scores.yaml", "gguf_sizes.yaml",
-             "speed_fit.yaml")
+             "gguf_sizes_unsloth.yaml", "speed_fit.yaml")
 
 
 def catalog_files(folder: Path) -> list[Path]:

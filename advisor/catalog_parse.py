@@ -15,13 +15,13 @@ from advisor.specs import (
     Layout,
     LinearAttention,
     Mamba,
-    Measurement,
     MemorySpec,
     Mla,
     ModelSpec,
     Moe,
     Score,
 )
+from advisor.specs_measure import Measurement
 from advisor.units import GB, GIB
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")

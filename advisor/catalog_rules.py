@@ -8,14 +8,12 @@ from typing import Any
 from advisor.catalog_fields import Fields
 from advisor.specs import (
     Defaults,
-    ErrorBand,
-    FittedClass,
     QuantRecipe,
     QuantType,
     RecipeRule,
     SpeedClass,
-    SpeedFit,
 )
+from advisor.specs_measure import ErrorBand, FittedClass, SpeedFit
 
 CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
@@ -47,7 +45,9 @@ def parse_recipe(raw: object, where: str, types: dict[str, QuantType]) -> QuantR
     rules = tuple(_rule(item, f"{f.where} › rules[{i}]", types) for i, item in enumerate(f.items("rules")))
     recipe = QuantRecipe(name=name, base=base, rules=rules, runtime=runtime,  # type: ignore[arg-type]
                          quality_rank=f.req_int("quality_rank"), source=f.source(),
-                         recommend=f.flag("recommend", default=True))
+                         recommend=f.flag("recommend", default=True), scale_of=f.text("scale_of", required=False),
+                         scale=f.number("scale", required=False, minimum=0.5, maximum=2.0) or 1.0)
+    f.text("note", required=False)
     f.done()
     return recipe
 

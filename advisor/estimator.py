@@ -82,7 +82,7 @@ def fitted(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Cat
     elif limit is None:
         notes.append("the model's maximum context is not in the catalog; not checked")
     weights = known or _memo(catalog, ("weights", model.id, recipe.name),
-                             lambda: estimate_weights(model, recipe, catalog.types))
+                             lambda: estimate_weights(model, recipe, catalog.types, catalog.recipes))
     kv, placement = _placed(model, weights, machine, catalog, request, context)
     while (placement.kind != "gpu" and not request.context_pinned and machine.devices
            and context // 2 >= max(MIN_AUTO_CONTEXT, request.depth_tokens)):

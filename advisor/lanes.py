@@ -10,7 +10,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.specs import Defaults, ErrorBand, FittedClass, SpeedFit
+from advisor.specs import Defaults
+from advisor.specs_measure import ErrorBand, FittedClass, SpeedFit
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-# re-exported: the measurement nouns live in specs_measure to keep this module small
-from advisor.specs_measure import ErrorBand as ErrorBand
-from advisor.specs_measure import FittedClass as FittedClass
-from advisor.specs_measure import LocalCalibration as LocalCalibration
-from advisor.specs_measure import Measurement as Measurement
-from advisor.specs_measure import SpeedFit as SpeedFit
-
 Runtime = Literal["llama.cpp", "mlx"]
 DeviceKind = Literal["discrete", "unified"]
 
@@ -60,6 +53,8 @@ class QuantRecipe:
     quality_rank: int  # higher keeps more of the original model's quality
     source: str
     recommend: bool = True
+    scale_of: str | None = None  # sized as this llama.cpp file type x scale (dynamic quants with private recipes)
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -288,3 +288,19 @@ def test_host_failure_still_answers(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_probe_on_this_machine_does_not_crash() -> None:
     hw = probe()
     assert hw.source == "probe" and hw.ram_total_bytes
+
+
+def test_a_vgpu_is_a_device_with_its_own_framebuffer_and_an_honest_note() -> None:
+    from advisor.catalog import load_catalog
+    from advisor.machine import resolve
+    from advisor.specs import Hardware
+
+    raw = {"driver_version": "550.90.07", "cuda_version": 12040, "devices": [
+        {"index": 0, "name": "GRID A100-40C", "memory_total_bytes": 40 * 1024**3, "memory_free_bytes": 39 * 1024**3,
+         "bus_width_bits": None, "max_memory_clock_mhz": None, "compute_capability": [8, 0]}]}
+    devices, notes = nvml.parse(raw)
+    assert [d.memory_total_bytes for d in devices] == [40 * 1024**3] and notes == ()
+    machine = resolve(Hardware("probe", devices, 64 * 1024**3, 60 * 1024**3), load_catalog())
+    assert machine.devices[0].memory_usable_bytes == 38 * 1024**3
+    assert machine.devices[0].bandwidth_gbps is None
+    assert any("bandwidth unknown" in n for n in machine.notes)

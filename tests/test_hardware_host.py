@@ -98,3 +98,27 @@ def test_ram_bandwidth_measurement_runs_and_is_cached(tmp_path: Path) -> None:
     assert rambw.cached(tmp_path) is None
     result = rambw.measure_and_cache(tmp_path)
     assert rambw.cached(tmp_path) == result
+
+
+@pytest.mark.parametrize(("brand", "cores", "memory_gib", "catalog_id"), [
+    ("Apple M1", 8, 16, "m1-8c"), ("Apple M1 Max", 32, 64, "m1-max-32c"), ("Apple M2 Ultra", 76, 192, "m2-ultra-76c"),
+    ("Apple M3 Pro", 18, 36, "m3-pro-18c"), ("Apple M3 Max", 30, 36, "m3-max-30c"), ("Apple M4", 10, 32, "m4-10c"),
+    ("Apple M4 Pro", 20, 48, "m4-pro-20c"), ("Apple M4 Max", 32, 36, "m4-max-32c"),
+])
+def test_apple_chips_match_their_catalog_bin(catalog: Catalog, brand: str, cores: int, memory_gib: int,
+                                             catalog_id: str) -> None:
+    raw = {"brand": f"{brand}\n", "memsize": f"{memory_gib * GIB}\n", "wired_limit_mb": "0\n",
+           "ioreg": f'    "gpu-core-count" = {cores}\n'}
+    devices, _ = apple.parse(raw)
+    machine = resolve(Hardware("probe", devices, memory_gib * GIB, memory_gib * GIB // 2), catalog)
+    spec = machine.devices[0].spec
+    assert spec is not None and spec.id == catalog_id
+    fraction = 0.667 if memory_gib <= 36 else 0.75
+    assert machine.devices[0].memory_usable_bytes == int(memory_gib * GIB * fraction)
+
+
+def test_m5_without_a_core_count_still_matches_its_chip(catalog: Catalog) -> None:
+    devices, notes = apple.parse({"brand": "Apple M5\n", "memsize": f"{16 * GIB}\n"})
+    machine = resolve(Hardware("probe", devices, 16 * GIB, 8 * GIB), catalog)
+    assert machine.devices[0].spec is not None and machine.devices[0].spec.id.startswith("m5")
+    assert any("core count" in n for n in notes)

@@ -68,17 +68,36 @@ def test_more_bits_never_shrinks_a_model(catalog: Catalog) -> None:
         assert sizes == sorted(sizes), model.id
 
 
-def test_recipes_match_published_gguf_sizes(catalog: Catalog) -> None:
-    """Across every published (model, file type) size the catalog holds: median within 2 %, worst within 5 %."""
-    import statistics
-
+def published_errors(catalog: Catalog, *, scaled: bool) -> list[float]:
+    """Relative errors against every published (model, file type) size: llama.cpp's own recipes, or UD quants."""
     errors = []
     for model in catalog.models:
         for published in model.gguf_files:
-            if published.quant not in catalog.recipes or (model.native_quant and published.quant != model.native_quant):
+            recipe = catalog.recipes.get(published.quant)
+            if recipe is None or (recipe.scale_of is not None) != scaled:
                 continue
-            estimate = estimate_weights(model, catalog.recipe(published.quant), catalog.types).weights_bytes
+            if model.native_quant and published.quant != model.native_quant:
+                continue
+            estimate = estimate_weights(model, recipe, catalog.types, catalog.recipes).weights_bytes
             errors.append(abs(estimate / published.size_bytes - 1))
+    return errors
+
+
+def test_recipes_match_published_gguf_sizes(catalog: Catalog) -> None:
+    """llama.cpp's own file types: median within 2 %, worst within 5 %, over at least 40 published sizes."""
+    import statistics
+
+    errors = published_errors(catalog, scaled=False)
     assert len(errors) >= 40
     assert statistics.median(errors) <= 0.02
     assert max(errors) <= 0.05
+
+
+def test_dynamic_quants_are_sized_from_their_published_files(catalog: Catalog) -> None:
+    """Unsloth's UD quants (private recipes): a fitted ratio; typically within 5 %, none beyond 20 %."""
+    import statistics
+
+    errors = published_errors(catalog, scaled=True)
+    assert len(errors) >= 15
+    assert statistics.median(errors) <= 0.05
+    assert max(errors) <= 0.20

@@ -61,17 +61,26 @@ def _root(ctx: typer.Context,
                                                 help="Show the version and exit.")] = False,
           catalog: Annotated[Optional[Path], typer.Option(  # noqa: UP045
               "--catalog", help="A folder of extra catalog YAML (models/, gpus/, scores.yaml), see docs/catalog.md.")
+          ] = None,
+          gpu_margin: Annotated[Optional[str], typer.Option(  # noqa: UP045
+              "--gpu-margin", help="Memory to leave free on every GPU [default: 1GiB, like llama.cpp --fit].")
           ] = None) -> None:
     """Which LLMs fit on your hardware, and how fast they will run."""
-    ctx.obj = catalog
+    ctx.obj = {"catalog": catalog, "gpu_margin": gpu_margin}
 
 
 def load(ctx: typer.Context) -> Catalog:
     from dataclasses import replace
 
     from advisor.catalog import load_catalog, load_local_calibration, user_catalog_dirs
+    from advisor.units import parse_size
 
-    catalog = load_catalog(extra_dirs=user_catalog_dirs(ctx.find_root().obj))
+    options = ctx.find_root().obj or {}
+    catalog = load_catalog(extra_dirs=user_catalog_dirs(options.get("catalog")))
+    if options.get("gpu_margin") is not None:
+        margin = options["gpu_margin"]
+        margin_bytes = 0 if margin.strip() in ("0", "0GB", "0GiB") else parse_size(margin)
+        catalog = replace(catalog, defaults=replace(catalog.defaults, gpu_margin_bytes=margin_bytes))
     local = load_local_calibration()
     return replace(catalog, local_calibration=local) if local else catalog
 

@@ -189,8 +189,15 @@ def _tensor_bytes(group: ParamGroup, type_name: str, types: dict[str, QuantType]
     return qtype.tensor_bytes(group.params_per_layer)
 
 
-def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, QuantType]) -> WeightEstimate:
-    """Weight bytes of `model` in file type `recipe`."""
+def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, QuantType],
+                     recipes: dict[str, QuantRecipe] | None = None) -> WeightEstimate:
+    """Weight bytes of `model` in file type `recipe` (a scaled recipe needs the `recipes` it refers to)."""
+    if recipe.scale_of is not None:
+        if recipes is None or recipe.scale_of not in recipes:
+            msg = f"{recipe.name} is sized from {recipe.scale_of}, which is not among the recipes given"
+            raise ValueError(msg)
+        base = estimate_weights(model, recipes[recipe.scale_of], types)
+        return _scaled(base, recipe)
     groups = param_groups(model)
     by_group = {g.name: _group_bytes(g, recipe, types) for g in groups}
     routed = sum(by_group[g.name] for g in groups if g.routed)
@@ -211,3 +218,12 @@ def count_params(model: ModelSpec) -> tuple[int, int]:
     routed = sum(g.params for g in groups if g.routed)
     share = 1.0 if model.moe is None else model.moe.experts_per_token / model.moe.experts
     return total, total - routed + round(routed * share)
+
+
+def _scaled(base: WeightEstimate, recipe: QuantRecipe) -> WeightEstimate:
+    k = recipe.scale
+    return WeightEstimate(recipe=recipe.name, weights_bytes=round(base.weights_bytes * k),
+                          groups_bytes={g: round(b * k) for g, b in base.groups_bytes.items()},
+                          token_embd_bytes=round(base.token_embd_bytes * k),
+                          routed_expert_bytes=round(base.routed_expert_bytes * k),
+                          read_per_token_bytes=round(base.read_per_token_bytes * k), params=base.params)
