@@ -5,6 +5,8 @@ Ranking is described in docs/ranking.md.
 
 from __future__ import annotations
 
+import math
+
 from advisor.catalog import Catalog
 from advisor.errors import UsageError
 from advisor.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Request, estimate, fitted
@@ -75,15 +77,32 @@ def best_estimate(model: ModelSpec, machine: Machine, catalog: Catalog, request:
     return estimate(model, best[1], machine, catalog, request)
 
 
-def rank_key(e: Estimate) -> tuple[int, int, tuple[int, float], int, int]:
-    """Placement, then comfortable speed, then (with a use) the use's score, then size and quantization."""
+def capability_size(model: ModelSpec) -> float:
+    """A rough size for ranking: total parameters for a dense model; for a MoE, the geometric mean of total and
+    active parameters (a common rule of thumb for the dense size a MoE performs like). Not a quality score."""
+    if model.params_active and model.is_moe:
+        return math.sqrt(model.params_total * model.params_active)
+    return float(model.params_total)
+
+
+def quant_bucket(e: Estimate, catalog: Catalog) -> int:
+    """0: Q4_K_M-class or better (or the model's own format); 1: 3-bit; 2: 2-bit."""
+    if e.model.native_quant or e.recipe.quality_rank >= catalog.recipe("Q4_K_M").quality_rank - 5:
+        return 0
+    return 1 if e.recipe.quality_rank >= catalog.recipe("Q3_K_M").quality_rank else 2
+
+
+def rank_key(e: Estimate, catalog: Catalog) -> tuple[int, int, int, tuple[int, float], float, str]:
+    """Placement; comfortable speed; 4-bit or better before 3- and 2-bit; the use's score (with --use); then the
+    larger model (capability_size), and the newer one."""
     decode = e.speed.decode_tokens_per_s
     slow = 0 if decode is not None and decode >= INTERACTIVE_TOKENS_PER_S else 1
-    return (_PLACEMENT_ORDER[e.placement.kind], slow, score_sort_key(e.use_score), -e.model.params_total,
-            -e.recipe.quality_rank)
+    newer = "".join(chr(0x10FFFF - ord(c)) for c in (e.model.release or ""))  # descending release month
+    return (_PLACEMENT_ORDER[e.placement.kind], slow, quant_bucket(e, catalog), score_sort_key(e.use_score),
+            -capability_size(e.model), newer)
 
 
 def recommend(machine: Machine, catalog: Catalog, request: Request) -> list[Estimate]:
     """Every catalog model's best option on `machine`, best first (for `request.use`, if given)."""
     models = [m for m in catalog.models if eligible(m, request.use)]
-    return sorted((best_estimate(m, machine, catalog, request) for m in models), key=rank_key)
+    return sorted((best_estimate(m, machine, catalog, request) for m in models), key=lambda e: rank_key(e, catalog))
