@@ -67,12 +67,13 @@ def best_estimate(model: ModelSpec, machine: Machine, catalog: Catalog, request:
     Placements are cheap and decide the choice; the full estimate (speed, ranges) is made for the winner only.
     """
     best: tuple[tuple[int, int], QuantRecipe] | None = None
+    floor = 0 if machine.devices else 4  # the best tier this machine can reach (CPU only: 4)
     for recipe in candidate_recipes(model, catalog):  # highest quality first
         key = _choice_key(model, recipe, fitted(model, recipe, machine, catalog, request)[3].kind, catalog)
         if best is None or key < best[0]:
             best = (key, recipe)
-        if key[0] == 0:
-            break  # the best-quality file type that fits on the GPU: nothing later can rank above it
+        if key[0] == floor:
+            break  # the best-quality file type in the best reachable tier: nothing later can rank above it
     assert best is not None
     return estimate(model, best[1], machine, catalog, request)
 

@@ -172,7 +172,8 @@ def console() -> Any:
 def emit(command: str, machine: Machine | None, results: list[dict[str, Any]] | None = None, **extra: Any) -> None:
     from advisor.report import dumps, envelope
 
-    sys.stdout.write(dumps(envelope(command, machine=machine, results=results, **extra)) + "\n")
+    sys.stdout.write(dumps(envelope(command, machine=machine, results=results, **extra),
+                           pretty=sys.stdout.isatty()) + "\n")
 
 
 def emit_rows(fmt: str, headers: list[str], rows: list[list[str]]) -> None:
