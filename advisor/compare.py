@@ -82,7 +82,10 @@ def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]
     for gpu in catalog.gpus:
         if gpu.kind == "unified":
             for memory in gpu.memory_options_bytes or (gpu.memory_bytes,):
-                configs.append((f"{gpu.name} {memory // GIB}GB", gpu, 1, memory))
+                size = f"{memory // GIB}GB"
+                # "Jetson AGX Orin 64GB" already names its size; "Apple M4 Max" does not
+                label = gpu.name if gpu.name.replace(" ", "").endswith(size) else f"{gpu.name} {size}"
+                configs.append((label, gpu, 1, memory))
         else:
             configs += [(gpu.name if n == 1 else f"{n}x {gpu.name}", gpu, n, gpu.memory_bytes) for n in (1, 2, 4)]
     return configs

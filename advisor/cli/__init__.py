@@ -26,7 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="advisor", standalone_mode=False)
     except BrokenPipeError:
-        _quiet_broken_pipe()
+        from advisor.cli.app import broken_pipe
+
+        broken_pipe()
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as err:
@@ -57,12 +59,3 @@ def _handle(args: list[str], err: Exception) -> None:
     else:  # a bug of ours
         fail(args, "internal", f"internal error ({type(err).__name__}: {err}); rerun with ADVISOR_DEBUG=1 "
              "for the traceback and report it", ExitCode.ERROR)
-
-
-def _quiet_broken_pipe() -> None:
-    import os
-
-    # stdout's reader went away (e.g. `| head`); point stdout at devnull so the exit flush stays quiet
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(0)

@@ -162,11 +162,24 @@ def console() -> Any:
 
     from rich.console import Console
 
+    class QuietConsole(Console):
+        def on_broken_pipe(self) -> None:  # rich's own handler exits 1; a closed reader (`| head`) is no failure
+            broken_pipe()
+
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
-    out = Console(highlight=False, no_color=plain, color_system=None if plain else "auto")
+    out = QuietConsole(highlight=False, no_color=plain, color_system=None if plain else "auto")
     # a pipe or file gets the full 120 columns; a terminal keeps its own width up to 120
     out.width = min(out.width, 120) if out.is_terminal else 120
     return out
+
+
+def broken_pipe() -> None:
+    """stdout's reader went away: point stdout at devnull so the exit flush stays quiet, and exit 0."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def emit(command: str, machine: Machine | None, results: list[dict[str, Any]] | None = None, **extra: Any) -> None:
