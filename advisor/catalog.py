@@ -193,7 +193,10 @@ def _index(entries: tuple[Any, ...], what: str) -> dict[str, Any]:
 
 
 def _closest(name: str, index: dict[str, Any]) -> tuple[str, ...]:
-    keys = difflib.get_close_matches(normalize(name), list(index), n=8, cutoff=0.5)
+    query = normalize(name)
+    # a name the user cut short ("qwen3.5-35b" for qwen3.5-35b-a3b) first, then the closest spellings
+    prefixed = sorted((k for k in index if k.startswith(query)), key=len)[:4]
+    keys = prefixed + difflib.get_close_matches(query, list(index), n=8, cutoff=0.5)
     names: list[str] = []
     for key in keys:
         label = index[key].name
