@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from typing import TypeVar
 
 from advisor.catalog import Catalog
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import attention_flops, kv_read_bytes
 from advisor.estimate.weights import estimate_weights
-from advisor.lanes import speed_key
+from advisor.lanes import near, speed_key
 from advisor.specs import Defaults
 from advisor.specs_measure import Measurement
 
-T = TypeVar("T")
 _BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}
 MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 PRIOR_WEIGHT = 0.5
@@ -60,17 +58,17 @@ class Fit:
         found = self.decode.get(key)
         if found is not None:
             return found
-        for near in _neighbours(key, self.decode):
-            return DecodeFit(statistics.median(f.a for f in near), statistics.median(f.tau_s for f in near))
+        stand_ins = near(key, self.decode)[0]
+        if stand_ins:
+            return DecodeFit(statistics.median(f.a for f in stand_ins), statistics.median(f.tau_s for f in stand_ins))
         return fallback
 
     def prefill_for(self, key: str, fallback: float) -> float:
         found = self.prefill.get(key)
         if found is not None:
             return found
-        for near in _neighbours(key, self.prefill):
-            return statistics.median(near)
-        return fallback
+        stand_ins = near(key, self.prefill)[0]
+        return statistics.median(stand_ins) if stand_ins else fallback
 
     def decode_tps(self, c: Case, fallback: DecodeFit) -> float:
         f = self.decode_for(c.key, fallback)
@@ -82,14 +80,6 @@ class Fit:
             return None
         eff = self.prefill_for(c.prefill_key, fallback) * (self.moe_prefill if c.moe else 1.0)
         return eff * c.tflops * 1e12 / c.flops_per_token
-
-
-def _neighbours(key: str, fitted: dict[str, T]) -> list[list[T]]:
-    """Fits of the same backend, then of the same device class, as candidate stand-ins (non-empty lists only)."""
-    backend, device_class = key.split(":", 1)
-    same_backend = [v for k, v in fitted.items() if k.startswith(f"{backend}:")]
-    same_class = [v for k, v in fitted.items() if k.endswith(f":{device_class}")]
-    return [group for group in (same_backend, same_class) if group]
 
 
 def class_key(backend: str, device_class: str) -> str:

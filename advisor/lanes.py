@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from typing import TypeVar
 
 from advisor.specs import Defaults
-from advisor.specs_measure import ErrorBand, FittedClass, SpeedFit
+from advisor.specs_measure import ErrorBand, SpeedFit
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +27,10 @@ class Constants:
     prefill_band: ErrorBand | None
 
 
-def _near(key: str, table: dict[str, FittedClass]) -> tuple[list[FittedClass], str]:
+def near(key: str, table: dict[str, T]) -> tuple[list[T], str]:
+    """Stand-ins for a backend:class with no fit of its own: the fits of the same backend, else of the same
+    class, with a label for the basis; ([], "") when neither has any. Shared by the shipped estimate and by
+    the cross-validation, so what is validated is what ships."""
     backend, device_class = key.split(":", 1)
     for group, label in (([v for k, v in table.items() if k.startswith(f"{backend}:")], f"{backend}:*"),
                          ([v for k, v in table.items() if k.endswith(f":{device_class}")], f"*:{device_class}")):
@@ -54,18 +60,17 @@ def constants(fit: SpeedFit | None, defaults: Defaults, backend: str, device_cla
         eff, tau = own.stream_efficiency, own.per_layer_s
         basis = f"fitted for {key} on {own.rows} measurements from {own.devices} devices"
     else:
-        near, label = _near(key, fit.decode)
-        if near:
-            eff = statistics.median(f.stream_efficiency for f in near)
-            tau = statistics.median(f.per_layer_s for f in near)
-            basis = f"no measurements for {key}; constants of {label} (median of {len(near)} fits)"
+        stand_ins, label = near(key, fit.decode)
+        if stand_ins:
+            eff = statistics.median(f.stream_efficiency for f in stand_ins)
+            tau = statistics.median(f.per_layer_s for f in stand_ins)
+            basis = f"no measurements for {key}; constants of {label} (median of {len(stand_ins)} fits)"
         else:
             eff, tau = start.stream_efficiency, start.per_layer_s
             basis = f"no measurements for {key}; starting values for {device_class}"
     prefill = fit.prefill.get(f"{backend}:{device_class}")
     if prefill is None and start.prefill_efficiency is not None:
-        same = [v for k, v in fit.prefill.items() if k.startswith(f"{backend}:{device_class}")] or \
-            [v for k, v in fit.prefill.items() if k.startswith(f"{backend}:")]
+        same = near(f"{backend}:{device_class}", fit.prefill)[0]
         prefill = statistics.median(same) if same else start.prefill_efficiency
     band = fit.decode_bands.get(key) if key in fit.decode_bands and fit.decode_bands[key].n >= 8 else None
     base = f"{backend}:{device_class}"
