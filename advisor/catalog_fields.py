@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NoReturn, TypeVar
 
 from advisor.errors import CatalogError
@@ -47,6 +48,13 @@ class Fields:
     def req_text(self, key: str) -> str:
         value = self.text(key)
         assert value is not None
+        return value
+
+    def choice(self, key: str, allowed: Iterable[str]) -> str:
+        """A required text that must be one of `allowed`."""
+        value, names = self.req_text(key), tuple(allowed)
+        if value not in names:
+            self.fail(key, f"one of {', '.join(names)}", self.where)
         return value
 
     def integer(self, key: str, *, required: bool = True, minimum: int = 0) -> int | None:

@@ -190,9 +190,7 @@ def parse_score_row(raw: object, where: str) -> tuple[str, Score]:
     f = Fields(raw, where)
     model_id = f.req_text("model")
     f.where = f"{where} › {model_id}"
-    benchmark = f.req_text("benchmark")
-    if benchmark not in SCORE_KEYS:
-        f.fail("benchmark", f"one of {', '.join(SCORE_KEYS)}", f.where)
+    benchmark = f.choice("benchmark", SCORE_KEYS)
     value = f.number("value", maximum=100.0)
     assert value is not None
     score = Score(benchmark, value, f.source())
@@ -203,9 +201,7 @@ def parse_score_row(raw: object, where: str) -> tuple[str, Score]:
 
 def _gguf(raw: object, where: str) -> GgufFile:
     f = Fields(raw, where)
-    unit = f.req_text("unit")
-    if unit not in _UNITS:
-        f.fail("unit", f"one of {', '.join(_UNITS)}", where)
+    unit = f.choice("unit", _UNITS)
     size = f.number("size", minimum=0.001)
     assert size is not None
     value = GgufFile(quant=f.req_text("quant"), size_bytes=round(size * _UNITS[unit]),

@@ -39,9 +39,7 @@ def parse_recipe(raw: object, where: str, types: dict[str, QuantType]) -> QuantR
     base = f.req_text("base")
     if base not in types:
         f.fail("base", f"unknown tensor type {base!r}", f.where)
-    runtime = f.req_text("runtime")
-    if runtime not in RUNTIMES:
-        f.fail("runtime", f"one of {', '.join(RUNTIMES)}", f.where)
+    runtime = f.choice("runtime", RUNTIMES)
     rules = tuple(_rule(item, f"{f.where} › rules[{i}]", types) for i, item in enumerate(f.items("rules")))
     recipe = QuantRecipe(name=name, base=base, rules=rules, runtime=runtime,  # type: ignore[arg-type]
                          quality_rank=f.req_int("quality_rank"), source=f.source(),
