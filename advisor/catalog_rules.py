@@ -118,11 +118,21 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    moe_prefill_factor=f.number("moe_prefill_factor") or 1.0,
                    decode_bands=_bands(f.mapping("decode_error", required=True)),
                    prefill_bands=_bands(f.mapping("prefill_error", required=True)),
-                   rows=f.req_int("rows"), devices=f.req_int("devices"))
+                   rows=f.req_int("rows"), devices=f.req_int("devices"),
+                   moe_layer_cost_factor_by_backend=_factors(f.mapping("moe_layer_cost_factor_by_backend")),
+                   moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")))
     decode_f.done()
     prefill_f.done()
     f.done()
     return fit
+
+
+def _factors(f: Fields | None) -> dict[str, float]:
+    if f is None:
+        return {}
+    out = {key: f.number(key, minimum=0.0, maximum=20.0) or 1.0 for key in list(f.data)}
+    f.done()
+    return out
 
 
 def _bands(f: Fields | None) -> dict[str, ErrorBand]:

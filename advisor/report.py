@@ -100,10 +100,12 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
     basis = None if b is None else {
         "method": b.method, "bytes_per_token": b.bytes_per_token, "weights_read_bytes": b.weights_read_bytes,
         "kv_read_bytes": b.kv_read_bytes, "depth_tokens": b.depth_tokens, "layers": b.layers,
-        "flops_per_token": b.flops_per_token, "confidence": b.confidence, "notes": list(b.notes),
+        "flops_per_token": b.flops_per_token, "expert_flops_per_token": b.expert_flops_per_token,
+        "confidence": b.confidence, "notes": list(b.notes),
         "lanes": [{"name": lane.name, "share": round(lane.share, 4), "bandwidth_gbps": lane.bandwidth_gbps,
                    "stream_efficiency": lane.stream_efficiency, "per_layer_s": lane.per_layer_s,
-                   "fp16_tflops": lane.fp16_tflops, "prefill_efficiency": lane.prefill_efficiency}
+                   "fp16_tflops": lane.fp16_tflops, "prefill_efficiency": lane.prefill_efficiency,
+                   "expert_prefill_ratio": lane.expert_prefill_ratio}
                   for lane in b.lanes],
     }
     if basis is not None and b is not None:

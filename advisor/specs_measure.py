@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +61,20 @@ class SpeedFit:
 
     decode: dict[str, FittedClass]
     prefill: dict[str, float]
-    moe_layer_cost_factor: float
+    moe_layer_cost_factor: float  # for backends without MoE measurements from enough devices
     moe_prefill_factor: float
     decode_bands: dict[str, ErrorBand]
     prefill_bands: dict[str, ErrorBand]
     rows: int
     devices: int
+    moe_layer_cost_factor_by_backend: dict[str, float] = field(default_factory=dict)
+    moe_prefill_factor_by_backend: dict[str, float] = field(default_factory=dict)
+
+    def moe_layer_cost(self, backend: str) -> float:
+        return self.moe_layer_cost_factor_by_backend.get(backend, self.moe_layer_cost_factor)
+
+    def moe_prefill(self, backend: str) -> float:
+        return self.moe_prefill_factor_by_backend.get(backend, self.moe_prefill_factor)
 
 
 @dataclass(frozen=True, slots=True)

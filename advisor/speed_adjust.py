@@ -8,7 +8,7 @@ from advisor.catalog import Catalog
 from advisor.estimate.kv import KvEstimate
 from advisor.estimate.placement import Placement
 from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, attention_flops, estimate_speed
-from advisor.estimate.weights import WeightEstimate
+from advisor.estimate.weights import WeightEstimate, active_expert_params
 from advisor.lanes import Constants, band_range, constants
 from advisor.machine import Machine
 from advisor.specs import ModelSpec, QuantRecipe
@@ -19,8 +19,13 @@ def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool,
     """One lane per GPU and one for the CPU; with --n-cpu-moe the GPUs keep every layer's fixed cost and the CPU
     streams `cpu_read_share` of the bytes read per token (the active experts of its layers)."""
     d, fit = catalog.defaults, catalog.speed_fit
-    layer_factor = (fit.moe_layer_cost_factor if fit else d.moe_layer_cost_factor) if moe else 1.0
-    prefill_factor = (fit.moe_prefill_factor if fit else d.moe_prefill_factor) if moe else 1.0
+
+    def layer_factor(backend: str) -> float:
+        return (fit.moe_layer_cost(backend) if fit else d.moe_layer_cost_factor) if moe else 1.0
+
+    def prefill_factor(backend: str) -> float:
+        return (fit.moe_prefill(backend) if fit else d.moe_prefill_factor) if moe else 1.0
+
     lanes: list[Lane] = []
     used: list[Constants] = []
     gpu_bytes_share = placement.gpu_fraction if cpu_read_share is None else 1.0 - cpu_read_share
@@ -31,15 +36,15 @@ def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool,
             if dev.bandwidth_gbps is None:
                 return None
             c = constants(fit, d, dev.backend, dev.speed_class, dev.spec.id if dev.spec else None)
-            prefill = None if c.prefill_efficiency is None else c.prefill_efficiency * prefill_factor
             layers = None if gpu_layer_share is None else gpu_layer_share * share / total
-            lanes.append(Lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
-                              c.stream_efficiency, c.per_layer_s * layer_factor, dev.fp16_tflops, prefill, layers))
+            lanes.append(Lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps, c.stream_efficiency,
+                              c.per_layer_s * layer_factor(dev.backend), dev.fp16_tflops, c.prefill_efficiency,
+                              layers, prefill_factor(dev.backend)))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = constants(fit, d, "cpu", "cpu")
         lanes.append(Lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
-                          c.stream_efficiency, c.per_layer_s * layer_factor, None, None,
+                          c.stream_efficiency, c.per_layer_s * layer_factor("cpu"), None, None,
                           None if cpu_read_share is None else 0.0))
         used.append(c)
     return tuple(lanes), tuple(used)
@@ -69,7 +74,8 @@ def _speed(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, placement:
     speed = estimate_speed(weights_read_bytes=weights.read_per_token_bytes, kv=kv, depth_tokens=depth,
                            layers=model.arch.layers, active_params=model.params_active or model.params_total,
                            lanes=lanes, offloaded=placement.kind != "gpu",
-                           attention_flops_per_token=attention_flops(model, depth))
+                           attention_flops_per_token=attention_flops(model, depth),
+                           active_expert_params=active_expert_params(model))
     return _locally_calibrated(_with_ranges(speed, used), machine, catalog, placement)
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from advisor.catalog import Catalog
 from advisor.estimate.kv import estimate_kv
-from advisor.estimate.speed import Lane, decode_seconds, estimate_speed
+from advisor.estimate.speed import Lane, decode_seconds, estimate_speed, prefill_tokens_per_s
 from advisor.recommend import Request, estimate
 
 
@@ -12,6 +12,13 @@ def test_decode_is_bytes_over_effective_bandwidth_plus_fixed_cost() -> None:
     lane = Lane("gpu", 1.0, 1000.0, 0.8, 0.00002, 100.0, 1.0)
     # 4 GB / (0.8 x 1000 GB/s) = 5 ms, plus 32 layers x 20 us = 0.64 ms
     assert decode_seconds(4_000_000_000, 32, (lane,)) == pytest.approx(0.00564)
+
+
+def test_prefill_runs_routed_expert_matmuls_at_their_own_ratio() -> None:
+    lane = Lane("gpu", 1.0, 1000.0, 0.8, 0.00002, 100.0, 0.5, expert_prefill_ratio=0.25)
+    # 4 GFLOP dense + 2 GFLOP of experts at a quarter of 50 % of 100 TFLOPS: (4 + 8) / 50e3 = 0.24 ms
+    assert prefill_tokens_per_s(6 * 10**9, (lane,), 2 * 10**9) == pytest.approx(1 / 0.00024)
+    assert prefill_tokens_per_s(6 * 10**9, (lane,)) == pytest.approx(1 / 0.00012)
 
 
 def test_layer_split_runs_devices_one_after_another() -> None:

@@ -94,15 +94,17 @@ def validate(ctx: typer.Context, json_: JsonOpt = False,
     """The speed model's error on the published measurements, leaving each device out of its own fit."""
     import sys
 
-    from advisor.calibration import validate as run
     from advisor.report_accuracy import accuracy_markdown, prediction_rows, validation_dict
+    from advisor.validation import ablation
+    from advisor.validation import validate as run
 
-    result = run(load(ctx))
+    catalog = load(ctx)
+    result = run(catalog)
     if json_:
         emit("validate", None, prediction_rows(result), summary=validation_dict(result))
         return
     if markdown:
-        sys.stdout.write(accuracy_markdown(result))
+        sys.stdout.write(accuracy_markdown(result, ablation(catalog)))
         return
     from advisor.render import render_validation
 

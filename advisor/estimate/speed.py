@@ -4,8 +4,10 @@ decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d 
                         + layers_d x per_layer_s_d          (layer split runs devices one after another)
 bytes read per token  = weights except token_embd (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
-prefill: tokens/s = 1 / sum_d (share_d x flops / (prefill_efficiency_d x fp16_tflops_d)),
-         flops = 2 x active_params + attention over the context already there.
+prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x fp16_tflops_d)),
+         work = flops - expert_flops + expert_flops / expert_prefill_ratio_d,
+         flops = 2 x active_params + attention over the context already there; expert_flops = 2 x active
+         routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently).
 See docs/estimation.md for the constants' sources.
 """
 
@@ -29,6 +31,7 @@ class Lane:
     fp16_tflops: float | None
     prefill_efficiency: float | None
     layer_share: float | None = None  # share of the layers' fixed costs, when it differs from the byte share
+    expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class SpeedBasis:
     confidence: str
     notes: tuple[str, ...]
     constants: tuple[str, ...] = ()  # where each lane's constants come from
+    expert_flops_per_token: int = 0  # the routed-expert part of flops_per_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +89,15 @@ def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...]) -
     return total
 
 
-def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...]) -> float | None:
+def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...],
+                         expert_flops_per_token: int = 0) -> float | None:
+    """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert) at their own efficiency."""
     seconds = 0.0
     for lane in lanes:
         if not lane.fp16_tflops or not lane.prefill_efficiency:
             return None
-        seconds += lane.share * flops_per_token / (lane.prefill_efficiency * lane.fp16_tflops * 1e12)
+        work = flops_per_token - expert_flops_per_token + expert_flops_per_token / lane.expert_prefill_ratio
+        seconds += lane.share * work / (lane.prefill_efficiency * lane.fp16_tflops * 1e12)
     return 1.0 / seconds if seconds else None
 
 
@@ -104,13 +111,14 @@ def attention_flops(model: ModelSpec, depth_tokens: int) -> int:
 
 def estimate_speed(*, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int, layers: int,
                    active_params: int, lanes: tuple[Lane, ...], offloaded: bool,
-                   attention_flops_per_token: int = 0) -> SpeedEstimate:
+                   attention_flops_per_token: int = 0, active_expert_params: int = 0) -> SpeedEstimate:
     """Tokens/s for one placement. Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
     kv_bytes = kv_read_bytes(kv, depth_tokens)
     per_token = weights_read_bytes + kv_bytes
     flops = 2 * active_params + attention_flops_per_token
     notes: list[str] = []
-    prefill = None if offloaded else prefill_tokens_per_s(flops, lanes)
+    expert_flops = 2 * active_expert_params
+    prefill = None if offloaded else prefill_tokens_per_s(flops, lanes, expert_flops)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
@@ -119,5 +127,5 @@ def estimate_speed(*, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int
                        weights_read_bytes=weights_read_bytes, kv_read_bytes=kv_bytes, depth_tokens=depth_tokens,
                        layers=layers, lanes=lanes, flops_per_token=flops,
                        confidence="estimated: starting constants, not yet validated against measurements",
-                       notes=tuple(notes))
+                       notes=tuple(notes), expert_flops_per_token=expert_flops)
     return SpeedEstimate(1.0 / decode_seconds(per_token, layers, lanes), prefill, basis)

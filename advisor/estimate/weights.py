@@ -211,6 +211,14 @@ def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, Qua
                           params=sum(g.params for g in groups))
 
 
+def active_expert_params(model: ModelSpec) -> int:
+    """Routed-expert parameters one token runs through (experts_per_token / experts of them); 0 for dense models."""
+    if model.moe is None:
+        return 0
+    routed = sum(g.params for g in param_groups(model) if g.routed)
+    return round(routed * model.moe.experts_per_token / model.moe.experts)
+
+
 def count_params(model: ModelSpec) -> tuple[int, int]:
     """(total, active) parameters computed from the config dims alone (no residual group)."""
     groups = [g for g in param_groups(model) if g.name != "other"]

@@ -1,0 +1,107 @@
+"""Leave-one-device-out validation of the speed model on the published measurements, and its summaries. Pure.
+
+Each device (a GPU id, or a CPU by name) is predicted by constants fitted without any of its measurements;
+`advisor validate` reports the errors and docs/accuracy.md is generated from them.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from advisor.calibration import SHIPPED, Case, DecodeFit, Fit, Variant, cases, fit, prior_for, priors
+from advisor.catalog import Catalog
+from advisor.specs_measure import Measurement
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    case: Case
+    predicted_tokens_per_s: float
+
+    @property
+    def error(self) -> float:
+        return self.predicted_tokens_per_s / self.case.m.tokens_per_s - 1
+
+
+def leave_one_device_out(rows: list[Case], priors: dict[str, DecodeFit], prefill_priors: dict[str, float],
+                         variant: Variant = SHIPPED) -> list[Prediction]:
+    """Each device predicted by constants fitted without any of its measurements."""
+    out = []
+    for group in sorted({c.group for c in rows}):
+        train = [c for c in rows if c.group != group]
+        fitted = fit(train, priors, prefill_priors, variant)
+        for c in (c for c in rows if c.group == group):
+            out += _predict(fitted, c, priors, prefill_priors)
+    return out
+
+
+def _predict(fitted: Fit, c: Case, priors: dict[str, DecodeFit], prefill_priors: dict[str, float]) -> list[Prediction]:
+    if c.m.kind == "decode":
+        return [Prediction(c, fitted.decode_tps(c, prior_for(c.key, priors)))]
+    value = fitted.prefill_tps(c, prefill_priors.get(c.prefill_key,
+                                                      prefill_priors.get(c.prefill_key.split(":")[-1], 0.5)))
+    return [] if value is None else [Prediction(c, value)]
+
+
+def summarize(predictions: list[Prediction]) -> dict[str, float | int]:
+    errs = sorted(abs(p.error) for p in predictions)
+    if not errs:
+        return {"n": 0, "median_abs_error": 0.0, "p90_abs_error": 0.0, "median_error": 0.0}
+    p90 = errs[min(len(errs) - 1, int(0.9 * len(errs)))]
+    return {"n": len(errs), "median_abs_error": statistics.median(errs), "p90_abs_error": p90,
+            "median_error": statistics.median(p.error for p in predictions)}
+
+
+def band(predictions: list[Prediction]) -> dict[str, float | int]:
+    """10th and 90th percentiles of the signed error, for the ranges shown beside every estimate."""
+    errs = sorted(p.error for p in predictions)
+    n = len(errs)
+    return {"low": round(errs[int(0.1 * (n - 1))], 4), "high": round(errs[int(0.9 * (n - 1))], 4), "n": n}
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """Leave-one-device-out predictions of every usable measurement, and what was left out and why."""
+
+    predictions: tuple[Prediction, ...]
+    skipped: tuple[tuple[Measurement, str], ...]
+    fitted: Fit
+
+    def of(self, kind: str) -> list[Prediction]:
+        return [p for p in self.predictions if p.case.m.kind == kind]
+
+    def by(self, kind: str, attribute: str) -> dict[str, dict[str, float | int]]:
+        groups: dict[str, list[Prediction]] = {}
+        for p in self.of(kind):
+            label = p.case.m.backend if attribute == "backend" else p.case.key if attribute == "class" \
+                else p.case.group
+            groups.setdefault(label, []).append(p)
+        return {label: summarize(ps) for label, ps in sorted(groups.items())}
+
+
+def validate(catalog: Catalog) -> Validation:
+    """Fit on everything (the constants we ship) and predict each device from a fit without it."""
+    rows, skipped = cases(catalog)
+    decode_priors, prefill_priors = priors(catalog.defaults)
+    predictions = leave_one_device_out(rows, decode_priors, prefill_priors)
+    return Validation(tuple(predictions), tuple(skipped), fit(rows, decode_priors, prefill_priors))
+
+
+VARIANTS = {
+    "shipped: one MoE layer cost and one MoE prefill ratio for every backend": SHIPPED,
+    "a MoE layer cost and a MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
+    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((1.0,), False),
+}
+
+
+def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
+    """Decode and prefill errors of each variant, by the same leave-one-device-out procedure."""
+    rows, _ = cases(catalog)
+    decode_priors, prefill_priors = priors(catalog.defaults)
+    out = {}
+    for label, variant in VARIANTS.items():
+        predictions = leave_one_device_out(rows, decode_priors, prefill_priors, variant)
+        out[label] = {kind: summarize([p for p in predictions if p.case.m.kind == kind])
+                      for kind in ("decode", "prefill")}
+    return out
