@@ -25,7 +25,8 @@ MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
 # a backend's own factor may range wider: its MoE kernels (fused on CUDA, not on every other backend) set it
 BACKEND_MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 MOE_MIN_DEVICES = 2
-PRIOR_WEIGHT = 0.5
+PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+PRIOR_WEIGHT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,33 +237,32 @@ def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float,
 
 
 def _fit_prefill(rows: list[Case], priors: dict[str, float], per_backend: bool) -> Fit:
-    """Dense efficiency per backend:class (median). For MoE rows, the routed-expert matmuls' efficiency as a ratio to
-    it: the time left after the dense part at dense efficiency, over the expert part's time at dense efficiency."""
-    def efficiency(c: Case) -> float:
-        return c.m.tokens_per_s * c.flops_per_token / (c.tflops * 1e12)  # type: ignore[operator]
-
-    dense = [c for c in rows if not c.moe]
-    eff = {key: statistics.median(efficiency(c) for c in dense if c.prefill_key == key)
-           for key in {c.prefill_key for c in dense}}
-    dense_fit = Fit({}, eff, 1.0, 1.0)
-    moe = [(c, _expert_ratio(c, dense_fit.prefill_for(c.prefill_key, priors.get(c.prefill_key, 0.5))))
-           for c in rows if c.moe and c.expert_flops_per_token]
+    """Prefill efficiency per backend:class and the routed-expert matmuls' ratio to it, fitted together on dense and
+    MoE rows: the ratio by a grid search on the median error (shared, then per backend if asked), the efficiency as
+    the median over the key's rows of the efficiency each implies at that ratio."""
+    if not any(c.moe for c in rows):
+        return _prefill_fit(rows, {}, 0.25)
+    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, {}, r, priors))
     by_backend = {}
-    for backend in sorted({c.prefill_key.split(":", 1)[0] for c, _ in moe}):
-        own = [(c, ratio) for c, ratio in moe if c.prefill_key.startswith(f"{backend}:")]
-        if per_backend and len({c.group for c, _ in own}) >= MOE_MIN_DEVICES:
-            by_backend[backend] = statistics.median(ratio for _, ratio in own)
-    shared = statistics.median(ratio for _, ratio in moe) if moe else 0.25
-    return Fit({}, eff, 1.0, shared, moe_prefill_by_backend=by_backend)
+    for backend in sorted({c.prefill_key.split(":", 1)[0] for c in rows}) if per_backend else ():
+        own = [c for c in rows if c.prefill_key.startswith(f"{backend}:")]
+        if len({c.group for c in own if c.moe}) >= MOE_MIN_DEVICES:
+            by_backend[backend] = min(PREFILL_RATIOS, key=lambda r: _prefill_error(own, {backend: r}, shared, priors))
+    return _prefill_fit(rows, by_backend, shared)
 
 
-def _expert_ratio(c: Case, dense_efficiency: float) -> float:
-    """The routed-expert matmuls' efficiency over the dense one that reproduces this MoE measurement (capped at 10:
-    a row faster than its dense part alone allows says the dense efficiency is low here, not that experts are free)."""
-    unit = 1.0 / (dense_efficiency * c.tflops * 1e12)  # type: ignore[operator]
-    left = 1.0 / c.m.tokens_per_s - (c.flops_per_token - c.expert_flops_per_token) * unit
-    expert = c.expert_flops_per_token * unit
-    return min(10.0, expert / left) if left > 0 else 10.0
+def _prefill_fit(rows: list[Case], by_backend: dict[str, float], shared: float) -> Fit:
+    ratios = Fit({}, {}, 1.0, shared, moe_prefill_by_backend=by_backend)
+    eff = {key: statistics.median(c.m.tokens_per_s * c.prefill_work(ratios.moe_prefill_for(key) if c.moe else 1.0)
+                                  / (c.tflops * 1e12) for c in rows if c.prefill_key == key)  # type: ignore[operator]
+           for key in {c.prefill_key for c in rows}}
+    return replace(ratios, prefill=eff)
+
+
+def _prefill_error(rows: list[Case], by_backend: dict[str, float], shared: float, priors: dict[str, float]) -> float:
+    fitted = _prefill_fit(rows, by_backend, shared)
+    return statistics.median(abs(fitted.prefill_tps(c, priors.get(c.prefill_key, 0.5)) / c.m.tokens_per_s - 1)  # type: ignore[operator]
+                             for c in rows)
 
 
 def priors(defaults: Defaults) -> tuple[dict[str, DecodeFit], dict[str, float]]:

@@ -30,24 +30,15 @@ def test_enough_measurements_across_backends(catalog: Catalog) -> None:
     assert all(m.quote and m.source.startswith("https://") for m in catalog.measurements)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 5 is open: on 204 decode / 135 prefill rows the decode 90th percentile "
-                   "is 41.0 % (target 40 %) and the prefill median 25.8 % (target 25 %); see docs/accuracy.md")
-def test_issue_5_bounds(validation: Validation) -> None:
-    # Issue 5's bounds, as written. strict: the day they hold, this test fails until the marker is removed.
-    decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
-    assert decode["median_abs_error"] <= 0.15
-    assert decode["p90_abs_error"] <= 0.40
-    assert prefill["median_abs_error"] <= 0.25
-
-
-def test_cross_validated_errors_do_not_regress(validation: Validation) -> None:
-    # Today's leave-one-device-out figures (docs/accuracy.md), with a little room: a change that makes the model
-    # worse on the same measurements fails here.
+def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> None:
+    # Leave-one-device-out on every usable measurement (docs/accuracy.md). The decode fit's pull toward the starting
+    # values was picked by this same procedure; bench/nested_cv.py re-picks it inside each fold for an unflattered
+    # figure (decode median 12.6 %, p90 39.3 % when it was set).
     decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
     assert decode["n"] >= 200 and prefill["n"] >= 130
     assert decode["median_abs_error"] <= 0.15
-    assert decode["p90_abs_error"] <= 0.42
-    assert prefill["median_abs_error"] <= 0.265
+    assert decode["p90_abs_error"] <= 0.40
+    assert prefill["median_abs_error"] <= 0.25
 
 
 def test_accuracy_doc_is_current(catalog: Catalog, validation: Validation) -> None:
