@@ -56,3 +56,14 @@ def test_no_measurement_is_counted_twice(catalog: Catalog) -> None:
     keys = [(m.device, m.backend, m.model, m.quant, m.test, m.depth_tokens, round(m.tokens_per_s, 2))
             for m in catalog.measurements]
     assert len(keys) == len(set(keys))
+
+
+def test_readme_quotes_the_current_accuracy(validation: Validation) -> None:
+    import re
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
+    found = re.search(r"decode median ([\d.]+) %, prefill median ([\d.]+) %", text)
+    assert found, "README.md: the accuracy line moved; keep 'decode median X %, prefill median Y %'"
+    assert found.groups() == (f"{100 * decode['median_abs_error']:.1f}", f"{100 * prefill['median_abs_error']:.1f}"), \
+        "README.md quotes stale accuracy figures: see docs/accuracy.md"
