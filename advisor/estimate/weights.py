@@ -223,9 +223,7 @@ def count_params(model: ModelSpec) -> tuple[int, int]:
     """(total, active) parameters computed from the config dims alone (no residual group)."""
     groups = [g for g in param_groups(model) if g.name != "other"]
     total = sum(g.params for g in groups)
-    routed = sum(g.params for g in groups if g.routed)
-    share = 1.0 if model.moe is None else model.moe.experts_per_token / model.moe.experts
-    return total, total - routed + round(routed * share)
+    return total, total - sum(g.params for g in groups if g.routed) + active_expert_params(model)
 
 
 def _scaled(base: WeightEstimate, recipe: QuantRecipe) -> WeightEstimate:
