@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 
-from advisor.catalog import load_catalog
-from advisor.compare import compare
-from advisor.machine import hypothetical, resolve
-from advisor.recommend import Request
+from advisor.catalog.load import load_catalog
+from advisor.estimate.machine import hypothetical, resolve
+from advisor.plan.compare import compare
+from advisor.plan.recommend import Request
 from advisor.units import GIB
 
 

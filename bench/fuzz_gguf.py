@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advisor.gguf_model import model_from_gguf  # noqa: E402
-from advisor.gguf_read import GgufError, read_gguf  # noqa: E402
+from advisor.models.gguf import model_from_gguf  # noqa: E402
+from advisor.models.gguf_read import GgufError, read_gguf  # noqa: E402
 from tests.test_gguf import write_model  # noqa: E402
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
-from advisor import calibration as cal
-from advisor import validation as val
-from advisor.catalog import load_catalog
+from advisor.catalog.load import load_catalog
+from advisor.speed import fit as cal
+from advisor.speed import validate as val
 
 WEIGHTS = (0.05, 0.2, 0.5, 1.0, 2.0)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from advisor.catalog import Catalog, load_catalog
-from advisor.machine import Machine, hypothetical, resolve
+from advisor.catalog.load import Catalog, load_catalog
+from advisor.estimate.machine import Machine, hypothetical, resolve
 from advisor.units import GIB
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog import Catalog
-from advisor.report_accuracy import accuracy_markdown
-from advisor.validation import Validation, ablation, summarize, validate
+from advisor.catalog.load import Catalog
+from advisor.present.accuracy import accuracy_markdown
+from advisor.speed.validate import Validation, ablation, summarize, validate
 from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parent.parent

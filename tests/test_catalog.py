@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog import Catalog, catalog_root, load_catalog, normalize
+from advisor.catalog.load import Catalog, catalog_root, load_catalog, normalize
 from advisor.errors import CatalogError, UnknownNameError
 
 FOUNDATION_MODELS = ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3.5-122b-a10b", "qwen3.5-397b-a17b",
@@ -141,7 +141,7 @@ def test_catalog_is_large_enough_to_be_useful(catalog: Catalog) -> None:
 def test_user_catalog_folder_adds_a_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import yaml
 
-    from advisor.catalog import user_catalog_dirs
+    from advisor.catalog.load import user_catalog_dirs
 
     shipped = yaml.safe_load((catalog_root() / "models" / "google-meta-ms-ibm.yaml").read_text())["models"]
     entry = {k: v for k, v in next(m for m in shipped if m["id"] == "llama-3.1-8b").items()

@@ -243,8 +243,8 @@ def test_tabular_formats(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
 
 
 def test_plan_labels_name_each_size_once() -> None:
-    from advisor.catalog import load_catalog
-    from advisor.compare import plan_configurations
+    from advisor.catalog.load import load_catalog
+    from advisor.plan.compare import plan_configurations
 
     labels = [label for label, *_ in plan_configurations(load_catalog())]
     assert len(labels) == len(set(labels))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import advisor
-from advisor.doctor import redact
+from advisor.hardware.doctor import redact
 from tests.test_cli import run
 
 PACKAGE = Path(advisor.__file__).parent

@@ -291,8 +291,8 @@ def test_probe_on_this_machine_does_not_crash() -> None:
 
 
 def test_a_vgpu_is_a_device_with_its_own_framebuffer_and_an_honest_note() -> None:
-    from advisor.catalog import load_catalog
-    from advisor.machine import resolve
+    from advisor.catalog.load import load_catalog
+    from advisor.estimate.machine import resolve
     from advisor.specs import Hardware
 
     raw = {"driver_version": "550.90.07", "cuda_version": 12040, "devices": [

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
+from advisor.estimate.machine import resolve
 from advisor.hardware import apple, host
-from advisor.machine import resolve
 from advisor.specs import Hardware
 from tests.conftest import load_fixture
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
+from advisor.estimate.machine import resolve
 from advisor.hardware import nvml
-from advisor.machine import resolve
 from advisor.specs import Hardware
 from tests.conftest import load_fixture
 

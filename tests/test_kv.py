@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
 from advisor.estimate.kv import estimate_kv, per_token_bytes, recurrent_state_bytes
 from advisor.units import GIB, MIB
 

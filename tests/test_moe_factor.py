@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from advisor import calibration as cal
-from advisor.catalog import Catalog
-from advisor.recommend import Request, estimate
-from advisor.specs_measure import Measurement
+from advisor.catalog.load import Catalog
+from advisor.plan.recommend import Request, estimate
+from advisor.specs.measured import Measurement
+from advisor.speed import fit as cal
 
 BYTES, LAYERS, BW = 2_000_000_000, 48, 500.0
 A, TAU = 1 / 0.8, 30e-6

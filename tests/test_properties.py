@@ -7,10 +7,10 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.catalog import Catalog, load_catalog
-from advisor.estimator import Request, estimate
-from advisor.machine import Machine, hypothetical, resolve
-from advisor.report import dumps, envelope, estimate_dict
+from advisor.catalog.load import Catalog, load_catalog
+from advisor.estimate.estimator import Request, estimate
+from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.present.envelope import dumps, envelope, estimate_dict
 from advisor.units import GIB
 
 CATALOG: Catalog = load_catalog()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from advisor.catalog import Catalog
-from advisor.recommend import Request, recommend
+from advisor.catalog.load import Catalog
+from advisor.plan.recommend import Request, recommend
 
 
 def test_nothing_placed_on_a_gpu_exceeds_its_usable_memory(catalog: Catalog, make_machine) -> None:

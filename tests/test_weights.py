@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
 from advisor.estimate.weights import estimate_weights, layers_matching, param_groups
 
 

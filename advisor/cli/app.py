@@ -12,9 +12,9 @@ from advisor import __version__
 from advisor.errors import UsageError
 
 if TYPE_CHECKING:
-    from advisor.catalog import Catalog
-    from advisor.machine import Machine
-    from advisor.recommend import Request
+    from advisor.catalog.load import Catalog
+    from advisor.estimate.machine import Machine
+    from advisor.plan.recommend import Request
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Which LLMs fit on your hardware, and how fast they will run (llama.cpp estimates).")
@@ -72,7 +72,7 @@ def _root(ctx: typer.Context,
 def load(ctx: typer.Context) -> Catalog:
     from dataclasses import replace
 
-    from advisor.catalog import load_catalog, load_local_calibration, user_catalog_dirs
+    from advisor.catalog.load import load_catalog, load_local_calibration, user_catalog_dirs
     from advisor.units import parse_size
 
     options = ctx.find_root().obj or {}
@@ -98,8 +98,8 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
             cpu_cores: int | None = None) -> Machine:
     from dataclasses import replace
 
+    from advisor.estimate.machine import hypothetical, ram_bandwidth_from, resolve
     from advisor.hardware import probe
-    from advisor.machine import hypothetical, ram_bandwidth_from, resolve
     from advisor.units import parse_size
 
     ram_bytes = parse_size(ram) if ram is not None else None
@@ -117,7 +117,7 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
 
 def measured_ram_bandwidth(measure: bool = False) -> tuple[float, str] | None:
     """This machine's RAM read bandwidth from `advisor hardware --measure-ram` (cached), if it was measured."""
-    from advisor.catalog_files import cache_dir
+    from advisor.catalog.files import cache_dir
     from advisor.hardware import rambw
 
     found = rambw.measure_and_cache(cache_dir()) if measure else rambw.cached(cache_dir())
@@ -132,8 +132,8 @@ KV_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q5_1": "Q5_1", "q5_0"
 
 def request(context: int | None, depth: int, use: str | None = None, kv_cache: str = "f16",
             parallel: int = 1) -> Request:
-    from advisor.recommend import Request
-    from advisor.uses import check_use
+    from advisor.plan.recommend import Request
+    from advisor.plan.uses import check_use
 
     pinned = context is not None
     if context is None:  # room for the tokens already there and a reply
@@ -183,14 +183,14 @@ def broken_pipe() -> None:
 
 
 def emit(command: str, machine: Machine | None, results: list[dict[str, Any]] | None = None, **extra: Any) -> None:
-    from advisor.report import dumps, envelope
+    from advisor.present.envelope import dumps, envelope
 
     sys.stdout.write(dumps(envelope(command, machine=machine, results=results, **extra),
                            pretty=sys.stdout.isatty()) + "\n")
 
 
 def emit_rows(fmt: str, headers: list[str], rows: list[list[str]]) -> None:
-    from advisor.render import rows_text
+    from advisor.present.tables import rows_text
 
     sys.stdout.write(rows_text(fmt, headers, rows))
 
@@ -201,7 +201,7 @@ def command_name(argv: list[str]) -> str:
 
 def fail(args: list[str], kind: str, message: str, code: int) -> None:
     if "--json" in args or ("json" in args and "--format" in args):
-        from advisor.report import dumps, envelope, error_dict
+        from advisor.present.envelope import dumps, envelope, error_dict
 
         sys.stdout.write(dumps(envelope(command_name(args), machine=None, results=[],
                                         errors=[error_dict(kind, message, int(code))])) + "\n")

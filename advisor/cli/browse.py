@@ -21,7 +21,7 @@ def models(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table",
            moe: MoeOpt = None, min_params: MinParamsOpt = None, max_params: MaxParamsOpt = None,
            use: UseOpt = None) -> None:
     """List the catalog's models (filtered), or rank them by a use's published scores."""
-    from advisor.uses import check_use, eligible, sort_key, use_score
+    from advisor.plan.uses import check_use, eligible, sort_key, use_score
 
     catalog = load(ctx)
     fmt = output_format(json_, fmt)
@@ -33,11 +33,11 @@ def models(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table",
     if use:
         rows.sort(key=lambda row: sort_key(row[1]))
     if fmt == "json":
-        from advisor.report_catalog import model_dict
+        from advisor.present.catalog_json import model_dict
 
         emit("models", None, [model_dict(m, score) for m, score in rows])
         return
-    from advisor.render_catalog import model_rows, render_models
+    from advisor.present.catalog_tables import model_rows, render_models
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *model_rows(rows, use))
@@ -57,11 +57,11 @@ def gpus(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table", v
     chosen = [g for g in catalog.gpus if (vendor is None or g.vendor == vendor.lower())
               and max((g.memory_bytes, *g.memory_options_bytes)) >= floor]
     if fmt == "json":
-        from advisor.report_catalog import gpu_dict
+        from advisor.present.catalog_json import gpu_dict
 
         emit("gpus", None, [gpu_dict(g) for g in chosen])
         return
-    from advisor.render_catalog import gpu_rows, render_gpus
+    from advisor.present.catalog_tables import gpu_rows, render_gpus
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *gpu_rows(chosen))
@@ -76,11 +76,11 @@ def model(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Model id
     spec = load(ctx).model(name)
     fmt = output_format(json_, fmt)
     if fmt == "json":
-        from advisor.report_catalog import model_dict
+        from advisor.present.catalog_json import model_dict
 
         emit("model", None, [model_dict(spec)])
         return
-    from advisor.render_catalog import fact_rows, render_model
+    from advisor.present.catalog_tables import fact_rows, render_model
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *fact_rows(spec))
@@ -94,9 +94,9 @@ def validate(ctx: typer.Context, json_: JsonOpt = False,
     """The speed model's error on the published measurements, leaving each device out of its own fit."""
     import sys
 
-    from advisor.report_accuracy import accuracy_markdown, prediction_rows, validation_dict
-    from advisor.validation import ablation
-    from advisor.validation import validate as run
+    from advisor.present.accuracy import accuracy_markdown, prediction_rows, validation_dict
+    from advisor.speed.validate import ablation
+    from advisor.speed.validate import validate as run
 
     catalog = load(ctx)
     result = run(catalog)
@@ -106,7 +106,7 @@ def validate(ctx: typer.Context, json_: JsonOpt = False,
     if markdown:
         sys.stdout.write(accuracy_markdown(result, ablation(catalog)))
         return
-    from advisor.render import render_validation
+    from advisor.present.tables import render_validation
 
     render_validation(console(), validation_dict(result))
 
@@ -114,7 +114,7 @@ def validate(ctx: typer.Context, json_: JsonOpt = False,
 @app.command()
 def local(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table") -> None:
     """GGUF models already on this machine (Ollama, LM Studio, llama.cpp and Hugging Face caches)."""
-    from advisor.local_scan import scan
+    from advisor.local.scan import scan
 
     catalog = load(ctx)
     fmt = output_format(json_, fmt)
@@ -128,7 +128,7 @@ def local(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table") 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, headers, table)
         return
-    from advisor.render import render_table
+    from advisor.present.tables import render_table
 
     out = console()
     if not table:
@@ -140,6 +140,6 @@ def local(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table") 
 @app.command()
 def doctor(ctx: typer.Context) -> None:
     """A report for bug reports (JSON): versions, raw probe data and notes, without user or host names."""
-    from advisor.doctor import report
+    from advisor.hardware.doctor import report
 
     emit("doctor", None, [report()])

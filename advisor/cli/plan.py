@@ -32,8 +32,8 @@ def compare(ctx: typer.Context,
             json_: JsonOpt = False, fmt: FormatOpt = "table", ram: RamOpt = None, ram_bandwidth: RamBwOpt = None,
             context: ContextOpt = None) -> None:
     """Side by side: each model's best quantization, placement and speed on each machine."""
-    from advisor.compare import compare as run
     from advisor.errors import UsageError
+    from advisor.plan.compare import compare as run
 
     if len(specs) < 2:
         raise UsageError("compare needs at least two machines, e.g. advisor compare \"RTX 4090\" \"M4 Max 128GB\"")
@@ -43,11 +43,11 @@ def compare(ctx: typer.Context,
     machines = tuple(machine(catalog, spec, ram, ram_bandwidth) for spec in specs)
     result = run(tuple(specs), machines, catalog, req, chosen)
     if fmt == "json":
-        from advisor.report import comparison_dict
+        from advisor.present.envelope import comparison_dict
 
         emit("compare", None, **comparison_dict(result))
         return
-    from advisor.render_plan import compare_rows, render_compare
+    from advisor.present.plan_tables import compare_rows, render_compare
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *compare_rows(result))
@@ -63,18 +63,18 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
          quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
              "--quant", help="File type to plan for (default Q4_K_M, or the model's own format).")] = None) -> None:
     """Which catalog hardware runs a model entirely on its GPU(s), cheapest first where a price is known."""
-    from advisor.compare import plan as run
+    from advisor.plan.compare import plan as run
 
     catalog = load(ctx)
     spec = catalog.model(model)
     fmt, req = output_format(json_, fmt), request(context, 0)
     options = run(spec, catalog, req, quant=quant, min_tokens_per_s=min_tps)
     if fmt == "json":
-        from advisor.report import plan_dict
+        from advisor.present.envelope import plan_dict
 
         emit("plan", None, **plan_dict(spec, options, min_tps))
         return
-    from advisor.render_plan import plan_rows, render_plan
+    from advisor.present.plan_tables import plan_rows, render_plan
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *plan_rows(options))
@@ -89,7 +89,7 @@ def calibrate(ctx: typer.Context,
                   "--device", help="The catalog GPU it ran on (default: from the file's gpu_info).")] = None,
               json_: JsonOpt = False) -> None:
     """Import your own llama-bench results: fit this device's factors and use them from then on."""
-    from advisor.calibrate_run import run_calibration
+    from advisor.speed.calibrate import run_calibration
 
     outcome = run_calibration(load(ctx), results, device)
     if json_:

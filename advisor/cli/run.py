@@ -51,7 +51,7 @@ def hardware(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table
     if fmt == "json":
         emit("hardware", target, [])
         return
-    from advisor.render import hardware_rows, render_hardware
+    from advisor.present.tables import hardware_rows, render_hardware
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *hardware_rows(target))
@@ -69,9 +69,9 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
                   "--installed", help="Only models found on this machine (Ollama, LM Studio, llama.cpp caches).")
               ] = False) -> None:
     """For each catalog model: the best quantization that fits, where it runs and how fast."""
-    from advisor.recommend import recommend as run
-    from advisor.runcmd import commands
-    from advisor.uses import USES
+    from advisor.plan.commands import commands
+    from advisor.plan.recommend import recommend as run
+    from advisor.plan.uses import USES
 
     catalog = load(ctx)
     fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
@@ -79,19 +79,19 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     estimates = run(target, catalog, req)
     local: dict[str, list[str]] = {}
     if installed:
-        from advisor.local_scan import installed_ids, scan
+        from advisor.local.scan import installed_ids, scan
 
         local = {k: [f"{f.source}: {f.name}" for f in v] for k, v in installed_ids(scan(catalog)).items()}
         estimates = [e for e in estimates if e.model.id in local]
     if fmt == "json":
-        from advisor.report import estimate_dict
+        from advisor.present.envelope import estimate_dict
 
         ranking = {"use": use, "benchmarks": list(USES[use]) if use else []}
         results = [{**estimate_dict(e, depth, commands(e, target)), "installed": local.get(e.model.id, [])}
                    for e in estimates]
         emit("recommend", target, results, ranking=ranking)
         return
-    from advisor.render import estimate_rows, render_estimates
+    from advisor.present.tables import estimate_rows, render_estimates
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *estimate_rows(estimates, show_model=True, show_score=bool(use), explain=explain))
@@ -116,20 +116,20 @@ def estimate(ctx: typer.Context,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
              kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
-    from advisor.local_models import resolve_model
-    from advisor.recommend import best_estimate
-    from advisor.runcmd import commands
+    from advisor.plan.commands import commands
+    from advisor.plan.recommend import best_estimate
+    from advisor.plan.resolve import resolve_model
 
     catalog = load(ctx)
     fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
     spec, estimates, notes = resolve_model(catalog, model, config, quant, target, req)
     if fmt == "json":
-        from advisor.report import estimate_dict
+        from advisor.present.envelope import estimate_dict
 
         emit("estimate", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates], notes=notes)
         return
-    from advisor.render import estimate_rows, render_estimates, render_notes
+    from advisor.present.tables import estimate_rows, render_estimates, render_notes
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *estimate_rows(estimates, show_model=False, explain=explain))

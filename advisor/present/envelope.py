@@ -6,10 +6,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from advisor.compare import Comparison, PlanOption
+    from advisor.estimate.machine import Machine, MachineDevice
     from advisor.estimate.speed import MeasuredSpeed
-    from advisor.machine import Machine, MachineDevice
-    from advisor.recommend import Estimate
+    from advisor.plan.compare import Comparison, PlanOption
+    from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
 
 SCHEMA_VERSION = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from advisor.validation import Prediction, Validation, summarize
+from advisor.speed.validate import Prediction, Validation, summarize
 
 
 def validation_dict(v: Validation) -> dict[str, Any]:

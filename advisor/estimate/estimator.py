@@ -11,16 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
 from advisor.estimate.kv import KvEstimate, estimate_kv
+from advisor.estimate.lanes import speed_for
+from advisor.estimate.machine import Machine
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
 from advisor.estimate.speed import SpeedEstimate
 from advisor.estimate.weights import WeightEstimate, estimate_weights
-from advisor.machine import Machine
+from advisor.plan.uses import UseScore, use_score
 from advisor.specs import ModelSpec, QuantRecipe
-from advisor.speed_adjust import speed_for
-from advisor.uses import UseScore, use_score
 
 T = TypeVar("T")
 MIN_AUTO_CONTEXT = 4096  # llama.cpp --fit shrinks an unpinned context no further than this
@@ -34,7 +34,7 @@ class Request:
     context_tokens: int = 8192
     depth_tokens: int = 0
     kv_cache_type: str = "F16"
-    use: str | None = None  # coding | reasoning | general | vision | long-context (advisor.uses)
+    use: str | None = None  # coding | reasoning | general | vision | long-context (advisor.plan.uses)
     sequences: int = 1  # llama-server --parallel: slots sharing one unified KV cache
     context_pinned: bool = True  # False: the context may shrink to fit on the GPU, as llama.cpp --fit does
 

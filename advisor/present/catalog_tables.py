@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.render import gib, params, rate
-from advisor.uses import LABELS
+from advisor.plan.uses import LABELS
+from advisor.present.tables import gib, params, rate
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from advisor.plan.uses import UseScore
     from advisor.specs import GpuSpec, ModelSpec
-    from advisor.uses import UseScore
 
 
 def layout_label(model: ModelSpec) -> str:
@@ -52,7 +52,7 @@ def model_rows(models: list[tuple[ModelSpec, UseScore | None]], use: str | None)
 
 
 def render_models(console: Console, models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> None:
-    from advisor.render import render_table
+    from advisor.present.tables import render_table
 
     headers, rows = model_rows(models, use)
     render_table(console, headers, rows, title=f"{len(models)} models",
@@ -68,7 +68,7 @@ def gpu_rows(gpus: list[GpuSpec]) -> tuple[list[str], list[list[str]]]:
 
 
 def render_gpus(console: Console, gpus: list[GpuSpec]) -> None:
-    from advisor.render import render_table
+    from advisor.present.tables import render_table
 
     headers, rows = gpu_rows(gpus)
     render_table(console, headers, rows, title=f"{len(gpus)} GPUs and unified-memory machines",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
+from advisor.estimate.constants import Constants, band_range, constants
 from advisor.estimate.kv import KvEstimate
+from advisor.estimate.machine import Machine
 from advisor.estimate.placement import Placement
 from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, attention_flops, estimate_speed
 from advisor.estimate.weights import WeightEstimate, active_expert_params
-from advisor.lanes import Constants, band_range, constants
-from advisor.machine import Machine
 from advisor.specs import ModelSpec, QuantRecipe
 
 

@@ -9,8 +9,8 @@ from advisor.units import GIB
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from advisor.machine import Machine
-    from advisor.recommend import Estimate
+    from advisor.estimate.machine import Machine
+    from advisor.plan.recommend import Estimate
 
 _PLACEMENT = {"gpu": "GPU", "gpu+cpu": "GPU+CPU", "cpu": "CPU", "none": "does not fit"}
 
@@ -159,7 +159,7 @@ def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> l
     else:
         row += [rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
     if show_score:
-        from advisor.render_catalog import score_label
+        from advisor.present.catalog_tables import score_label
 
         row.append(score_label(e.use_score))
     return row

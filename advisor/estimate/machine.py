@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from advisor.catalog import Catalog, normalize
+from advisor.catalog.load import Catalog, normalize
 from advisor.errors import UsageError
 from advisor.specs import Device, GpuSpec, Hardware
 from advisor.units import GIB, parse_size

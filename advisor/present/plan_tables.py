@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.render import gib, rate, render_notes, render_table
+from advisor.present.tables import gib, rate, render_notes, render_table
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from advisor.compare import Comparison, PlanOption
-    from advisor.recommend import Estimate
+    from advisor.plan.compare import Comparison, PlanOption
+    from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
 
 _SHORT = {"gpu": "GPU", "gpu+cpu": "GPU+CPU", "cpu": "CPU", "none": "—"}
@@ -29,7 +29,7 @@ def compare_rows(result: Comparison) -> tuple[list[str], list[list[str]]]:
 
 def render_compare(console: Console, result: Comparison, context: int) -> None:
     for label, machine in zip(result.labels, result.machines, strict=True):
-        from advisor.render import summary
+        from advisor.present.tables import summary
 
         console.print(f"{label}: {summary(machine)}", highlight=False)
     headers, rows = compare_rows(result)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.calibration import SHIPPED, Case, DecodeFit, Fit, Variant, cases, fit, prior_for, priors
-from advisor.catalog import Catalog
-from advisor.specs_measure import Measurement
+from advisor.catalog.load import Catalog
+from advisor.specs.measured import Measurement
+from advisor.speed.fit import SHIPPED, Case, DecodeFit, Fit, Variant, cases, fit, prior_for, priors
 
 
 @dataclass(frozen=True, slots=True)

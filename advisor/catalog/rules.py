@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from advisor.catalog_fields import Fields
+from advisor.catalog.fields import Fields
 from advisor.specs import (
     Defaults,
     QuantRecipe,
@@ -13,7 +13,7 @@ from advisor.specs import (
     RecipeRule,
     SpeedClass,
 )
-from advisor.specs_measure import ErrorBand, FittedClass, SpeedFit
+from advisor.specs.measured import ErrorBand, FittedClass, SpeedFit
 
 CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",

@@ -14,13 +14,13 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from advisor.catalog import Catalog
+from advisor.catalog.load import Catalog
+from advisor.estimate.constants import near, speed_key
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import attention_flops, kv_read_bytes
 from advisor.estimate.weights import active_expert_params, estimate_weights
-from advisor.lanes import near, speed_key
 from advisor.specs import Defaults
-from advisor.specs_measure import Measurement
+from advisor.specs.measured import Measurement
 
 _BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}
 MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)

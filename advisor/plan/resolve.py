@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advisor.catalog import Catalog
-from advisor.catalog_files import MAX_FILE_BYTES
+from advisor.catalog.files import MAX_FILE_BYTES
+from advisor.catalog.load import Catalog
 from advisor.errors import UsageError
-from advisor.estimator import Estimate, Request, estimate
-from advisor.machine import Machine
-from advisor.recommend import estimate_recipes
+from advisor.estimate.estimator import Estimate, Request, estimate
+from advisor.estimate.machine import Machine
+from advisor.plan.recommend import estimate_recipes
 from advisor.specs import ModelSpec, QuantRecipe
 
 
@@ -18,7 +18,7 @@ def resolve_model(catalog: Catalog, model: str | None, config: Path | None, quan
                   request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
     """The model spec, its estimates (one per file type, or the file's own), and notes."""
     if config is not None:
-        from advisor.hf_config import model_from_config
+        from advisor.models.hf_config import model_from_config
 
         spec = model_from_config(_json(config), model or config.parent.name or "config", str(config))
         return spec, _catalog_style(catalog, spec, quant, machine, request), [
@@ -38,8 +38,8 @@ def _catalog_style(catalog: Catalog, spec: ModelSpec, quant: str | None, machine
 
 def _from_gguf(catalog: Catalog, path: Path, machine: Machine,
                request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
-    from advisor.gguf_model import model_from_gguf
-    from advisor.gguf_read import read_gguf
+    from advisor.models.gguf import model_from_gguf
+    from advisor.models.gguf_read import read_gguf
 
     if not _is_file(str(path)):
         raise UsageError(f"{str(path)[:200]}: no such file")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from advisor.specs import Defaults
-from advisor.specs_measure import ErrorBand, SpeedFit
+from advisor.specs.measured import ErrorBand, SpeedFit
 
 T = TypeVar("T")
 

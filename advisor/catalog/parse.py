@@ -6,7 +6,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from advisor.catalog_fields import Fields
+from advisor.catalog.fields import Fields
 from advisor.estimate.weights import count_params
 from advisor.specs import (
     Arch,
@@ -21,7 +21,7 @@ from advisor.specs import (
     Moe,
     Score,
 )
-from advisor.specs_measure import Measurement
+from advisor.specs.measured import Measurement
 from advisor.units import GB, GIB
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from advisor.catalog import Catalog, normalize
+from advisor.catalog.load import Catalog, normalize
 from advisor.specs import ModelSpec
 
 MAX_FILES = 2000

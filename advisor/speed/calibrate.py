@@ -6,14 +6,14 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from advisor.catalog import Catalog, save_local_calibration
-from advisor.catalog_files import MAX_FILE_BYTES
+from advisor.catalog.files import MAX_FILE_BYTES
+from advisor.catalog.load import Catalog, save_local_calibration
 from advisor.errors import UsageError
-from advisor.localcal import BenchRow, device_label, factor, parse_bench
-from advisor.machine import hypothetical, match_spec, resolve
-from advisor.recommend import Request, estimate
+from advisor.estimate.machine import hypothetical, match_spec, resolve
+from advisor.plan.recommend import Request, estimate
 from advisor.specs import Device, ModelSpec
-from advisor.specs_measure import LocalCalibration
+from advisor.specs.measured import LocalCalibration
+from advisor.speed.bench_file import BenchRow, device_label, factor, parse_bench
 
 
 def _read(path: Path) -> str:

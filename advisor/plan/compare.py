@@ -5,9 +5,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.catalog import Catalog
-from advisor.machine import Machine, hypothetical, resolve
-from advisor.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Request, best_estimate, estimate
+from advisor.catalog.load import Catalog
+from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Request, best_estimate, estimate
 from advisor.specs import GpuSpec, ModelSpec
 from advisor.units import GIB
 

@@ -10,8 +10,8 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from advisor.machine import Machine
-    from advisor.recommend import Estimate
+    from advisor.estimate.machine import Machine
+    from advisor.plan.recommend import Estimate
 
 _OLLAMA_TAG = re.compile(r"^[a-z0-9][a-z0-9._\-]*:[a-z0-9][a-z0-9._\-]*$")
 _GGUF_PUBLISHERS = ("ggml-org/", "unsloth/", "bartowski/", "lmstudio-community/")

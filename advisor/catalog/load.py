@@ -12,9 +12,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from advisor.catalog_fields import Fields
-from advisor.catalog_files import catalog_files, read_all
-from advisor.catalog_parse import (
+from advisor.catalog.fields import Fields
+from advisor.catalog.files import catalog_files, read_all
+from advisor.catalog.parse import (
     parse_gguf_row,
     parse_gpu,
     parse_measurement,
@@ -22,7 +22,7 @@ from advisor.catalog_parse import (
     parse_model,
     parse_score_row,
 )
-from advisor.catalog_rules import parse_defaults, parse_recipe, parse_speed_fit, parse_type
+from advisor.catalog.rules import parse_defaults, parse_recipe, parse_speed_fit, parse_type
 from advisor.errors import CatalogError, UnknownNameError
 from advisor.specs import (
     Defaults,
@@ -34,15 +34,15 @@ from advisor.specs import (
     QuantType,
     Score,
 )
-from advisor.specs_measure import LocalCalibration, Measurement, SpeedFit
+from advisor.specs.measured import LocalCalibration, Measurement, SpeedFit
 
 
 def catalog_root() -> Path:
     """The packaged catalog (wheel) or, in an editable install, the repository's catalog/."""
-    packaged = Path(__file__).parent / "_catalog"
+    packaged = Path(__file__).parent.parent / "_catalog"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "catalog"
+    return Path(__file__).resolve().parent.parent.parent / "catalog"
 
 
 def user_catalog_dirs(extra: Path | None = None) -> tuple[Path, ...]:
@@ -75,7 +75,7 @@ def calibration_path() -> Path:
 
 def load_local_calibration(path: Path | None = None) -> dict[str, LocalCalibration]:
     """The user's own calibration factors per device (advisor calibrate), if any."""
-    from advisor.catalog_files import read_yaml
+    from advisor.catalog.files import read_yaml
 
     path = path or calibration_path()
     if not path.is_file():

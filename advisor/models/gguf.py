@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.estimate.weights import WeightEstimate
-from advisor.gguf_read import GgufFile, GgufTensor
+from advisor.models.gguf_read import GgufFile, GgufTensor
 from advisor.specs import Arch, Layout, Mamba, Mla, ModelSpec, Moe
 
 # llama.cpp: every Nth layer is global, the rest use the sliding window (src/llama-model.cpp)

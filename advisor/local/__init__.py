@@ -1,0 +1,1 @@
+"""Models already on this machine (Ollama, LM Studio, llama.cpp and Hugging Face caches)."""

@@ -1,0 +1,1 @@
+"""Presentation: result objects -> table, JSON envelope, CSV or Markdown, through one emitter."""
