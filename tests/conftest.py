@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from advisor.catalog.load import Catalog, load_catalog
+from advisor.catalog.load import load_catalog
 from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.specs.facts import Catalog
 from advisor.units import GIB
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.present.accuracy import accuracy_markdown
+from advisor.specs.facts import Catalog
 from advisor.speed.validate import Validation, ablation, summarize, validate
 from tests.conftest import load_script
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog.load import Catalog, catalog_root, load_catalog, normalize
+from advisor.catalog.load import catalog_root, load_catalog
 from advisor.errors import CatalogError, UnknownNameError
+from advisor.specs.facts import Catalog, normalize
 
 FOUNDATION_MODELS = ["qwen3.5-27b", "qwen3.5-35b-a3b", "qwen3.5-122b-a10b", "qwen3.5-397b-a17b",
                      "nemotron-3-super", "glm-4.7-flash", "gemma-3-27b", "gemma-3-27b-qat", "mistral-small-4",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.machine import resolve
 from advisor.hardware import apple, host
 from advisor.specs import Hardware
+from advisor.specs.facts import Catalog
 from tests.conftest import load_fixture
 
 GIB = 1024**3

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.machine import resolve
 from advisor.hardware import nvml
 from advisor.specs import Hardware
+from advisor.specs.facts import Catalog
 from tests.conftest import load_fixture
 
 

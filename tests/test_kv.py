@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.kv import estimate_kv, per_token_bytes, recurrent_state_bytes
+from advisor.specs.facts import Catalog
 from advisor.units import GIB, MIB
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.estimator import Request, estimate
 from advisor.plan.recommend import best_estimate
+from advisor.specs.facts import Catalog
 from advisor.units import GIB, MIB
 from tests.test_cli import run_json
 

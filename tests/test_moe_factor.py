@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.plan.recommend import Request, estimate
+from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement
 from advisor.speed import fit as cal
 

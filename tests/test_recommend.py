@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from advisor.catalog.load import Catalog
 from advisor.plan.recommend import Request, recommend
+from advisor.specs.facts import Catalog
 
 
 def test_nothing_placed_on_a_gpu_exceeds_its_usable_memory(catalog: Catalog, make_machine) -> None:

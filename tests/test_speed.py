@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import Lane, decode_seconds, estimate_speed, prefill_tokens_per_s
 from advisor.plan.recommend import Request, estimate
+from advisor.specs.facts import Catalog
 
 
 def test_decode_is_bytes_over_effective_bandwidth_plus_fixed_cost() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.weights import estimate_weights, layers_matching, param_groups
+from advisor.specs.facts import Catalog
 
 
 def test_bits_per_weight_derive_from_block_layouts(catalog: Catalog) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from advisor import __version__
 from advisor.errors import CatalogError
+from advisor.paths import cache_dir
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 TOP_FILES = ("quants.yaml", "defaults.yaml", "system_memory.yaml", "scores.yaml", "gguf_sizes.yaml",
@@ -27,13 +28,6 @@ def catalog_files(folder: Path) -> list[Path]:
         if (folder / sub).is_dir():
             files += sorted((folder / sub).glob("*.yaml"))
     return files
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("ADVISOR_CACHE_DIR")
-    if base:
-        return Path(base)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "advisor"
 
 
 def read_all(files: list[Path]) -> dict[Path, Any]:

@@ -5,10 +5,7 @@ The only module that reads catalog files. Errors name file › entry › field.
 
 from __future__ import annotations
 
-import difflib
-import re
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +20,11 @@ from advisor.catalog.parse import (
     parse_score_row,
 )
 from advisor.catalog.rules import parse_defaults, parse_recipe, parse_speed_fit, parse_type
-from advisor.errors import CatalogError, UnknownNameError
-from advisor.specs import (
-    Defaults,
-    GgufFile,
-    GpuSpec,
-    MemorySpec,
-    ModelSpec,
-    QuantRecipe,
-    QuantType,
-    Score,
-)
-from advisor.specs.measured import LocalCalibration, Measurement, SpeedFit
+from advisor.errors import CatalogError
+from advisor.paths import config_dir
+from advisor.specs import GgufFile, GpuSpec, ModelSpec, Score
+from advisor.specs.facts import Catalog
+from advisor.specs.measured import Measurement
 
 
 def catalog_root() -> Path:
@@ -59,150 +49,6 @@ def user_catalog_dirs(extra: Path | None = None) -> tuple[Path, ...]:
     return tuple(found)
 
 
-def config_dir() -> Path:
-    """$ADVISOR_CONFIG_DIR, else $XDG_CONFIG_HOME/advisor, else ~/.config/advisor."""
-    import os
-
-    base = os.environ.get("ADVISOR_CONFIG_DIR")
-    if base:
-        return Path(base)
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "advisor"
-
-
-def calibration_path() -> Path:
-    return config_dir() / "calibration.yaml"
-
-
-def load_local_calibration(path: Path | None = None) -> dict[str, LocalCalibration]:
-    """The user's own calibration factors per device (advisor calibrate), if any."""
-    from advisor.catalog.files import read_yaml
-
-    path = path or calibration_path()
-    if not path.is_file():
-        return {}
-    f = Fields(read_yaml(path) or {}, str(path))
-    out = {}
-    for device in list(f.data):
-        item = f.mapping(device, required=True)
-        assert item is not None
-        out[device] = LocalCalibration(device, item.number("decode_factor", required=False, minimum=0.01),
-                                       item.number("prefill_factor", required=False, minimum=0.01),
-                                       item.req_int("rows"), item.req_text("source"))
-        item.text("date", required=False)
-        item.done()
-    return out
-
-
-def save_local_calibration(entry: LocalCalibration, date: str, path: Path | None = None) -> Path:
-    import yaml
-
-    path = path or calibration_path()
-    current = {k: {"decode_factor": v.decode_factor, "prefill_factor": v.prefill_factor, "rows": v.rows,
-                   "source": v.source} for k, v in load_local_calibration(path).items()}
-    current[entry.device] = {"decode_factor": entry.decode_factor, "prefill_factor": entry.prefill_factor,
-                             "rows": entry.rows, "source": entry.source, "date": date}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("# Written by `advisor calibrate`: your own llama-bench results, as factors on estimates.\n"
-                        + yaml.safe_dump(current, sort_keys=True), encoding="utf-8")
-    except OSError as err:
-        msg = f"cannot write {path} ({err.strerror or err})"
-        raise CatalogError(msg) from err
-    return path
-
-
-def normalize(name: str) -> str:
-    """Lowercase, with spaces, underscores and dashes folded: 'RTX 4090' == 'rtx-4090'."""
-    return re.sub(r"[\s_\-]+", "-", name.strip().lower())
-
-
-@dataclass(frozen=True)
-class Catalog:
-    models: tuple[ModelSpec, ...]
-    gpus: tuple[GpuSpec, ...]
-    types: dict[str, QuantType]
-    recipes: dict[str, QuantRecipe]
-    defaults: Defaults
-    memories: tuple[MemorySpec, ...] = ()
-    measurements: tuple[Measurement, ...] = ()
-    speed_fit: SpeedFit | None = None
-    local_calibration: dict[str, LocalCalibration] = field(default_factory=dict, compare=False)
-    # results of pure functions of catalog facts (weights per model x file type), shared by every estimate
-    memo: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @cached_property
-    def _model_index(self) -> dict[str, ModelSpec]:
-        return _index(self.models, "model")
-
-    @cached_property
-    def _gpu_index(self) -> dict[str, GpuSpec]:
-        return _index(self.gpus, "GPU")
-
-    def model(self, name: str) -> ModelSpec:
-        """The model with this id or alias; UnknownNameError lists the closest names."""
-        found = self._model_index.get(normalize(name))
-        if found is None:
-            raise UnknownNameError("model", name, _closest(name, self._model_index))
-        return found
-
-    def find_model(self, name: str) -> ModelSpec | None:
-        return self._model_index.get(normalize(name))
-
-    def gpu(self, name: str) -> GpuSpec:
-        found = self._gpu_index.get(normalize(name))
-        if found is None:
-            raise UnknownNameError("GPU", name, _closest(name, self._gpu_index))
-        return found
-
-    def find_gpu(self, name: str) -> GpuSpec | None:
-        return self._gpu_index.get(normalize(name))
-
-    @cached_property
-    def _memory_index(self) -> dict[str, MemorySpec]:
-        return _index(self.memories, "memory")
-
-    def memory(self, name: str) -> MemorySpec:
-        """A system RAM configuration by id or alias ('ddr5-6000-2ch', 'ddr5')."""
-        found = self._memory_index.get(normalize(name))
-        if found is None:
-            raise UnknownNameError("memory configuration", name, _closest(name, self._memory_index))
-        return found
-
-    def recipe(self, name: str) -> QuantRecipe:
-        exact = self.recipes.get(name)
-        if exact is not None:
-            return exact
-        for key, recipe in self.recipes.items():
-            if key.lower() == name.strip().lower():
-                return recipe
-        raise UnknownNameError("quantization", name, tuple(difflib.get_close_matches(
-            name.upper(), list(self.recipes), n=3, cutoff=0.4)))
-
-
-def _index(entries: tuple[Any, ...], what: str) -> dict[str, Any]:
-    index: dict[str, Any] = {}
-    for entry in entries:
-        for key in (entry.id, entry.name, *entry.aliases):
-            norm = normalize(key)
-            other = index.get(norm)
-            if other is not None and other is not entry:
-                msg = f"{what} name {key!r} is used by both {other.id!r} and {entry.id!r}"
-                raise CatalogError(msg)
-            index[norm] = entry
-    return index
-
-
-def _closest(name: str, index: dict[str, Any]) -> tuple[str, ...]:
-    query = normalize(name)
-    # a name the user cut short ("qwen3.5-35b" for qwen3.5-35b-a3b) first, then the closest spellings
-    prefixed = sorted((k for k in index if k.startswith(query)), key=len)[:4]
-    keys = prefixed + difflib.get_close_matches(query, list(index), n=8, cutoff=0.5)
-    names: list[str] = []
-    for key in keys:
-        label = index[key].name
-        if label not in names:
-            names.append(label)
-    return tuple(names[:4])
 
 
 def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) -> Catalog:

@@ -12,9 +12,9 @@ from advisor import __version__
 from advisor.errors import UsageError
 
 if TYPE_CHECKING:
-    from advisor.catalog.load import Catalog
     from advisor.estimate.machine import Machine
     from advisor.plan.recommend import Request
+    from advisor.specs.facts import Catalog
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Which LLMs fit on your hardware, and how fast they will run (llama.cpp estimates).")
@@ -72,7 +72,8 @@ def _root(ctx: typer.Context,
 def load(ctx: typer.Context) -> Catalog:
     from dataclasses import replace
 
-    from advisor.catalog.load import load_catalog, load_local_calibration, user_catalog_dirs
+    from advisor.catalog.load import load_catalog, user_catalog_dirs
+    from advisor.speed.store import load_local_calibration
     from advisor.units import parse_size
 
     options = ctx.find_root().obj or {}
@@ -117,8 +118,8 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
 
 def measured_ram_bandwidth(measure: bool = False) -> tuple[float, str] | None:
     """This machine's RAM read bandwidth from `advisor hardware --measure-ram` (cached), if it was measured."""
-    from advisor.catalog.files import cache_dir
     from advisor.hardware import rambw
+    from advisor.paths import cache_dir
 
     found = rambw.measure_and_cache(cache_dir()) if measure else rambw.cached(cache_dir())
     if found is None:

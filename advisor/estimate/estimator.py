@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.kv import KvEstimate, estimate_kv
 from advisor.estimate.lanes import speed_for
 from advisor.estimate.machine import Machine
@@ -21,6 +20,7 @@ from advisor.estimate.speed import SpeedEstimate
 from advisor.estimate.weights import WeightEstimate, estimate_weights
 from advisor.plan.uses import UseScore, use_score
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs.facts import Catalog
 
 T = TypeVar("T")
 MIN_AUTO_CONTEXT = 4096  # llama.cpp --fit shrinks an unpinned context no further than this

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.constants import Constants, band_range, constants
 from advisor.estimate.kv import KvEstimate
 from advisor.estimate.machine import Machine
@@ -12,6 +11,7 @@ from advisor.estimate.placement import Placement
 from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, attention_flops, estimate_speed
 from advisor.estimate.weights import WeightEstimate, active_expert_params
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs.facts import Catalog
 
 
 def _lanes(placement: Placement, machine: Machine, catalog: Catalog, moe: bool,

@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from advisor.catalog.load import Catalog, normalize
 from advisor.errors import UsageError
 from advisor.specs import Device, GpuSpec, Hardware
+from advisor.specs.facts import Catalog, normalize
 from advisor.units import GIB, parse_size
 
 _COUNT = re.compile(r"^\s*(\d+)\s*[x×]\s*(.+)$", re.IGNORECASE)

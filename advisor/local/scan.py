@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from advisor.catalog.load import Catalog, normalize
 from advisor.specs import ModelSpec
+from advisor.specs.facts import Catalog, normalize
 
 MAX_FILES = 2000
 _QUANT_SUFFIX = re.compile(r"[-._](ud-)?(i?q\d[\w]*|f16|bf16|f32|mxfp4)(-\d{5}-of-\d{5})?$", re.IGNORECASE)

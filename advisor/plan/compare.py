@@ -5,10 +5,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.machine import Machine, hypothetical, resolve
 from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Request, best_estimate, estimate
 from advisor.specs import GpuSpec, ModelSpec
+from advisor.specs.facts import Catalog
 from advisor.units import GIB
 
 MAX_PAIRWISE = 8  # beyond this many machines, pairwise speed lines would bury the summary

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import math
 
-from advisor.catalog.load import Catalog
 from advisor.errors import UsageError
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Request, estimate, fitted
 from advisor.estimate.machine import Machine
 from advisor.plan.uses import eligible
 from advisor.plan.uses import sort_key as score_sort_key
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs.facts import Catalog
 
 __all__ = ["INTERACTIVE_TOKENS_PER_S", "Estimate", "Request", "best_estimate", "estimate", "recommend"]
 _PLACEMENT_ORDER = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}

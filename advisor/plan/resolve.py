@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from advisor.catalog.files import MAX_FILE_BYTES
-from advisor.catalog.load import Catalog
 from advisor.errors import UsageError
 from advisor.estimate.estimator import Estimate, Request, estimate
 from advisor.estimate.machine import Machine
 from advisor.plan.recommend import estimate_recipes
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs.facts import Catalog
 
 
 def resolve_model(catalog: Catalog, model: str | None, config: Path | None, quant: str | None, machine: Machine,

@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from advisor.catalog.files import MAX_FILE_BYTES
-from advisor.catalog.load import Catalog, save_local_calibration
 from advisor.errors import UsageError
 from advisor.estimate.machine import hypothetical, match_spec, resolve
 from advisor.plan.recommend import Request, estimate
 from advisor.specs import Device, ModelSpec
+from advisor.specs.facts import Catalog
 from advisor.specs.measured import LocalCalibration
 from advisor.speed.bench_file import BenchRow, device_label, factor, parse_bench
+from advisor.speed.store import save_local_calibration
 
 
 def _read(path: Path) -> str:

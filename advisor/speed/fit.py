@@ -14,12 +14,12 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from advisor.catalog.load import Catalog
 from advisor.estimate.constants import near, speed_key
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import attention_flops, kv_read_bytes
 from advisor.estimate.weights import active_expert_params, estimate_weights
 from advisor.specs import Defaults
+from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement
 
 _BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.catalog.load import Catalog
+from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement
 from advisor.speed.fit import SHIPPED, Case, DecodeFit, Fit, Variant, cases, fit, prior_for, priors
 
