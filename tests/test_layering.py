@@ -74,7 +74,7 @@ def test_imports_go_down_the_layers_only() -> None:
             if not name.startswith("advisor"):
                 continue
             other = unit(name)
-            if other == me or other == "advisor":
+            if other in (me, "advisor"):
                 continue
             if LAYERS[other] >= LAYERS[me]:
                 wrong.append(f"{module_name(path)} imports {name} (layer {LAYERS[other]} >= {LAYERS[me]})")
