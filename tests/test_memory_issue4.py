@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.estimate.estimator import Request, estimate
-from advisor.plan.recommend import best_estimate
+from advisor.estimate.estimator import Request
 from advisor.specs.facts import Catalog
 from advisor.units import GIB, MIB
+from tests.core import best_estimate, estimate
 from tests.test_cli import run_json
 
 

@@ -7,10 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from advisor.plan.recommend import Request, estimate
+from advisor.estimate.constants import SpeedTable
+from advisor.estimate.speed import Work
+from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement
 from advisor.speed import fit as cal
+from tests.core import estimate
 
 BYTES, LAYERS, BW = 2_000_000_000, 48, 500.0
 A, TAU = 1 / 0.8, 30e-6
@@ -22,33 +25,34 @@ def _case(backend: str, device: str, moe: bool, moe_cost: float, scale: float) -
     seconds = A * nbytes / (BW * 1e9) + TAU * LAYERS * (moe_cost if moe else 1.0)
     m = Measurement(device=device, device_count=1, backend=backend, engine="llama.cpp", model="m", quant="Q4_0",
                     test="tg128", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
-    return cal.Case(m, device, f"{backend}:consumer", f"{backend}:consumer", BW, None, nbytes, LAYERS, moe, 1e9)
+    return cal.Case(m, device, backend, "consumer", None, BW, None, Work(nbytes, 0, 0, LAYERS, moe, 10**9, 0))
 
 
 def _rows(backend: str, devices: tuple[str, ...], moe_cost: float) -> list[cal.Case]:
     return [_case(backend, d, moe, moe_cost, scale) for d in devices for moe in (False, True) for scale in (0.5, 1, 2)]
 
 
-def test_each_backend_gets_the_moe_factor_its_measurements_show() -> None:
+def test_each_backend_gets_the_moe_factor_its_measurements_show(catalog: Catalog) -> None:
     rows = _rows("cuda", ("a", "b"), 1.0) + _rows("vulkan", ("c", "d"), 6.0)
-    fitted = cal.fit(rows, {}, {}, cal.Variant())
-    assert fitted.moe_by_backend == {"cuda": 1.0, "vulkan": 6.0}
-    # the lane constants come back too, give or take the light pull toward the starting values
+    fitted = cal.fit(rows, catalog.defaults, cal.Variant())
+    assert fitted.moe_layer_cost_factor_by_backend == {"cuda": 1.0, "vulkan": 6.0}
+    # the lane constants come back too, give or take the light pull toward the starting values and the rounding
+    table = SpeedTable(fitted, catalog.defaults)
     for c in rows:
-        assert fitted.decode_tps(c, cal.DecodeFit(A, TAU)) == pytest.approx(c.m.tokens_per_s, rel=0.1)
+        assert cal.predict(table, c) == pytest.approx(c.m.tokens_per_s, rel=0.1)
 
 
-def test_a_backend_with_moe_runs_on_one_device_uses_the_shared_factor() -> None:
+def test_a_backend_with_moe_runs_on_one_device_uses_the_shared_factor(catalog: Catalog) -> None:
     rows = _rows("cuda", ("a", "b"), 1.0) + _rows("vulkan", ("c",), 6.0)
-    fitted = cal.fit(rows, {}, {}, cal.Variant())
-    assert "vulkan" not in fitted.moe_by_backend
-    assert fitted.moe_for("vulkan:consumer") == fitted.moe_factor
+    fitted = cal.fit(rows, catalog.defaults, cal.Variant())
+    assert "vulkan" not in fitted.moe_layer_cost_factor_by_backend
+    assert fitted.moe_layer_cost("vulkan") == fitted.moe_layer_cost_factor
 
 
-def test_the_shipped_fit_shares_one_moe_factor() -> None:
+def test_the_shipped_fit_shares_one_moe_factor(catalog: Catalog) -> None:
     rows = _rows("cuda", ("a", "b"), 2.0) + _rows("vulkan", ("c", "d"), 2.0)
-    fitted = cal.fit(rows, {}, {})
-    assert fitted.moe_by_backend == {} and fitted.moe_factor == 2.0
+    fitted = cal.fit(rows, catalog.defaults)
+    assert fitted.moe_layer_cost_factor_by_backend == {} and fitted.moe_layer_cost_factor == 2.0
 
 
 def test_the_shipped_estimate_uses_the_backends_factor(catalog: Catalog, make_machine) -> None:
@@ -74,28 +78,30 @@ def _prefill(backend: str, device: str, moe: bool, efficiency: float, expert_rat
     seconds = (flops - experts + experts / expert_ratio) / (efficiency * tflops * 1e12)
     m = Measurement(device=device, device_count=1, backend=backend, engine="llama.cpp", model="m", quant="Q4_0",
                     test="pp512", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
-    return cal.Case(m, device, f"{backend}:consumer", f"{backend}:consumer", BW, tflops, BYTES, LAYERS, moe, flops,
-                    experts)
+    return cal.Case(m, device, backend, "consumer", None, BW, tflops, Work(BYTES, 0, 0, LAYERS, moe, int(flops),
+                                                                         int(experts)))
 
 
-def test_only_the_routed_expert_matmuls_run_at_the_moe_ratio() -> None:
+def test_only_the_routed_expert_matmuls_run_at_the_moe_ratio(catalog: Catalog) -> None:
     rows = [_prefill("cuda", d, moe, 0.6, 0.25) for d in ("a", "b") for moe in (False, True)]
-    fitted = cal.fit(rows, {}, {})
-    assert fitted.moe_prefill == pytest.approx(0.25)
+    fitted = cal.fit(rows, catalog.defaults)
+    assert fitted.moe_prefill_factor == pytest.approx(0.25)
     dense, moe = rows[0], rows[1]
+    table = SpeedTable(fitted, catalog.defaults)
     # half the work at a quarter of the efficiency: (0.5 + 0.5 / 0.25) = 2.5x the dense time, not 4x
-    assert fitted.prefill_tps(moe, 0.5) == pytest.approx(fitted.prefill_tps(dense, 0.5) / 2.5)
+    assert cal.predict(table, moe) == pytest.approx((cal.predict(table, dense) or 0) / 2.5)
 
 
-def test_moe_prefill_ratio_per_backend_in_the_variant() -> None:
+def test_moe_prefill_ratio_per_backend_in_the_variant(catalog: Catalog) -> None:
     rows = [_prefill("cuda", d, moe, 0.6, 0.8) for d in ("a", "b") for moe in (False, True)]
     rows += [_prefill("rocm", d, moe, 0.4, 0.3) for d in ("c", "d") for moe in (False, True)]
     rows += [_prefill("vulkan", "e", moe, 0.5, 0.1) for moe in (False, True)]
-    fitted = cal.fit(rows, {}, {}, cal.Variant())
-    assert fitted.moe_prefill_by_backend == pytest.approx({"cuda": 0.8, "rocm": 0.3})
-    assert fitted.moe_prefill_for("vulkan:consumer") == fitted.moe_prefill  # one device: the shared ratio
+    fitted = cal.fit(rows, catalog.defaults, cal.Variant())
+    assert fitted.moe_prefill_factor_by_backend == pytest.approx({"cuda": 0.8, "rocm": 0.3})
+    assert fitted.moe_prefill("vulkan") == fitted.moe_prefill_factor  # one device: the shared ratio
     moe_rocm = next(c for c in rows if c.moe and c.m.backend == "rocm")
-    assert fitted.prefill_tps(moe_rocm, 0.5) == pytest.approx(moe_rocm.m.tokens_per_s)
+    assert cal.predict(SpeedTable(fitted, catalog.defaults), moe_rocm) == pytest.approx(moe_rocm.m.tokens_per_s,
+                                                                                         rel=1e-3)
 
 
 def test_the_shipped_estimate_uses_the_backends_moe_prefill_factor(catalog: Catalog, make_machine) -> None:

@@ -8,11 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor.catalog.load import load_catalog
-from advisor.estimate.estimator import Request, estimate
+from advisor.estimate.estimator import Request
 from advisor.estimate.machine import Machine, hypothetical, resolve
 from advisor.present.envelope import dumps, envelope, estimate_dict
 from advisor.specs.facts import Catalog
 from advisor.units import GIB
+from tests.core import estimate
 
 CATALOG: Catalog = load_catalog()
 MODELS = st.sampled_from(CATALOG.models)

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from advisor.plan.recommend import Request, recommend
+from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
+from tests.core import recommend
 
 
 def test_nothing_placed_on_a_gpu_exceeds_its_usable_memory(catalog: Catalog, make_machine) -> None:

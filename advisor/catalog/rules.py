@@ -20,7 +20,7 @@ CATEGORIES = frozenset({
     "ffn_up", "ffn_gate", "ffn_down", "experts", "norm",
 })
 LAYER_RULE = re.compile(r"^(all|more_bits|first_eighth|first_sixteenth|first_\d+)$")
-RUNTIMES = ("llama.cpp", "mlx")
+RUNTIMES = ("llama.cpp", "mlx", "vllm")
 
 
 def parse_type(raw: object, where: str) -> QuantType:

@@ -12,6 +12,7 @@ from advisor import __version__
 from advisor.errors import UsageError
 
 if TYPE_CHECKING:
+    from advisor.estimate.estimator import Estimator
     from advisor.estimate.machine import Machine
     from advisor.plan.recommend import Request
     from advisor.specs.facts import Catalog
@@ -73,7 +74,6 @@ def load(ctx: typer.Context) -> Catalog:
     from dataclasses import replace
 
     from advisor.catalog.load import load_catalog, user_catalog_dirs
-    from advisor.speed.store import load_local_calibration
     from advisor.units import parse_size
 
     options = ctx.find_root().obj or {}
@@ -82,8 +82,16 @@ def load(ctx: typer.Context) -> Catalog:
         margin = options["gpu_margin"]
         margin_bytes = 0 if margin.strip() in ("0", "0GB", "0GiB") else parse_size(margin)
         catalog = replace(catalog, defaults=replace(catalog.defaults, gpu_margin_bytes=margin_bytes))
-    local = load_local_calibration()
-    return replace(catalog, local_calibration=local) if local else catalog
+    return catalog
+
+
+def estimator(catalog: Catalog) -> Estimator:
+    """The estimator every sizing command uses: the catalog's fitted constants and the user's own calibration."""
+    from advisor.estimate.constants import SpeedTable
+    from advisor.estimate.estimator import Estimator
+    from advisor.speed.store import load_local_calibration
+
+    return Estimator(catalog, SpeedTable(catalog.speed_fit, catalog.defaults, load_local_calibration()))
 
 
 def gpu_spec(gpu: str | None, vram: str | None, bandwidth: float | None) -> str | None:

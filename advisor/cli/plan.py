@@ -17,6 +17,7 @@ from advisor.cli.app import (
     console,
     emit,
     emit_rows,
+    estimator,
     load,
     machine,
     output_format,
@@ -41,7 +42,7 @@ def compare(ctx: typer.Context,
     fmt, req = output_format(json_, fmt), request(context, 0)
     chosen = tuple(catalog.model(m) for m in models) if models else catalog.models
     machines = tuple(machine(catalog, spec, ram, ram_bandwidth) for spec in specs)
-    result = run(tuple(specs), machines, catalog, req, chosen)
+    result = run(tuple(specs), machines, estimator(catalog), req, chosen)
     if fmt == "json":
         from advisor.present.envelope import comparison_dict
 
@@ -68,7 +69,7 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
     catalog = load(ctx)
     spec = catalog.model(model)
     fmt, req = output_format(json_, fmt), request(context, 0)
-    options = run(spec, catalog, req, quant=quant, min_tokens_per_s=min_tps)
+    options = run(spec, estimator(catalog), req, quant=quant, min_tokens_per_s=min_tps)
     if fmt == "json":
         from advisor.present.envelope import plan_dict
 

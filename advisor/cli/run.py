@@ -26,6 +26,7 @@ from advisor.cli.app import (
     console,
     emit,
     emit_rows,
+    estimator,
     gpu_spec,
     load,
     machine,
@@ -74,9 +75,10 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     from advisor.plan.uses import USES
 
     catalog = load(ctx)
+    est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
-    estimates = run(target, catalog, req)
+    estimates = run(target, est, req)
     local: dict[str, list[str]] = {}
     if installed:
         from advisor.local.scan import installed_ids, scan
@@ -87,7 +89,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
         from advisor.present.envelope import estimate_dict
 
         ranking = {"use": use, "benchmarks": list(USES[use]) if use else []}
-        results = [{**estimate_dict(e, depth, commands(e, target)), "installed": local.get(e.model.id, [])}
+        results = [{**estimate_dict(e, depth, commands(e, target, est)), "installed": local.get(e.model.id, [])}
                    for e in estimates]
         emit("recommend", target, results, ranking=ranking)
         return
@@ -100,7 +102,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     top = next((e for e in estimates if e.placement.kind != "none"), None)
     render_estimates(console(), target, estimates, show_model=True, show_score=bool(use), explain=explain,
                      title=f"Best quantization per model at {req.context_tokens:,} tokens of context{by}",
-                     run_line=commands(top, target)["llama.cpp"] if top else None)
+                     run_line=commands(top, target, est)["llama.cpp"] if top else None)
 
 
 @app.command()
@@ -121,21 +123,22 @@ def estimate(ctx: typer.Context,
     from advisor.plan.resolve import resolve_model
 
     catalog = load(ctx)
+    est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
-    spec, estimates, notes = resolve_model(catalog, model, config, quant, target, req)
+    spec, estimates, notes = resolve_model(est, model, config, quant, target, req)
     if fmt == "json":
         from advisor.present.envelope import estimate_dict
 
-        emit("estimate", target, [estimate_dict(e, depth, commands(e, target)) for e in estimates], notes=notes)
+        emit("estimate", target, [estimate_dict(e, depth, commands(e, target, est)) for e in estimates], notes=notes)
         return
     from advisor.present.tables import estimate_rows, render_estimates, render_notes
 
     if fmt in ("csv", "markdown"):
         emit_rows(fmt, *estimate_rows(estimates, show_model=False, explain=explain))
         return
-    best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, catalog, req)
+    best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, est, req)
     render_estimates(console(), target, estimates, show_model=False, explain=explain,
                      title=f"{spec.name} at {estimates[0].context_tokens:,} tokens of context (depth {depth:,})",
-                     run_line=commands(best, target)["llama.cpp"] if best.placement.kind != "none" else None)
+                     run_line=commands(best, target, est)["llama.cpp"] if best.placement.kind != "none" else None)
     render_notes(console(), notes)

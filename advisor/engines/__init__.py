@@ -1,1 +1,43 @@
-"""Inference engines (llama.cpp, MLX, vLLM): which devices and file types each runs, and its command line."""
+"""Inference engines: which devices and file types each runs, the speed-constant key it is fitted under, and the
+command line that runs an estimate. Pure.
+
+The speed model (advisor.estimate) has one engine dimension: constants are fitted and looked up per
+`backend:class`, where the backend is the engine's own (llama.cpp: the vendor's GPU backend, cuda/rocm/metal/...;
+MLX: mlx; vLLM: vllm). Adding an engine: one module here with backend() and command(), and one entry below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from advisor.engines import llamacpp, mlx, vllm
+from advisor.engines.run import RunSpec
+
+__all__ = ["ENGINES", "Engine", "RunSpec", "engine_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    name: str  # as printed and in JSON: llama.cpp | mlx | vllm
+    runtime: str  # the QuantRecipe.runtime of the files it runs
+    backend: Callable[[str, str], str | None]  # (vendor, device class) -> constants backend, None: not on it
+    cpu_offload: bool  # whether layers or experts may run from system RAM
+    command: Callable[[RunSpec], str | None]
+
+
+ENGINES: Final = (
+    Engine("llama.cpp", "llama.cpp", llamacpp.backend, True, llamacpp.command),
+    Engine("mlx", "mlx", mlx.backend, False, mlx.command),
+    Engine("vllm", "vllm", vllm.backend, False, vllm.command),
+)
+
+
+def engine_for(runtime: str) -> Engine:
+    """The engine that runs files of `runtime` (a quantization recipe's runtime)."""
+    found = next((e for e in ENGINES if e.runtime == runtime), None)
+    if found is None:
+        msg = f"no engine runs {runtime!r} files"
+        raise ValueError(msg)
+    return found

@@ -1,36 +1,41 @@
-"""Which speed constants apply to a device, and the error band that goes with them. Pure.
+"""Which speed constants apply to a device under an engine, and the error band that goes with them. Pure.
 
-Order: the user's own calibration (advisor calibrate) scales the result; the constants come from the fit on
-published measurements for the device's backend:class (catalog/speed_fit.yaml), else from the fit of the same
-backend or the same class, else from the starting values in catalog/defaults.yaml.
+One lookup, used by the shipped estimate and by the fit's cross-validation alike (advisor.speed), so the constants
+`validate` scores are the constants that ship. Order: the fit on published measurements for the device's
+backend:class (catalog/speed_fit.yaml; the backend is the engine's, see advisor.engines), else the fits of the same
+backend or the same class, else the starting values in catalog/defaults.yaml. The user's own calibration
+(`advisor calibrate`) is kept beside the fit and scales a finished estimate (advisor.estimate.lanes).
 """
 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from advisor.specs import Defaults
-from advisor.specs.measured import ErrorBand, SpeedFit
+from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
 T = TypeVar("T")
+MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a band of its own
 
 
 @dataclass(frozen=True, slots=True)
 class Constants:
     stream_efficiency: float
-    per_layer_s: float
+    per_layer_s: float  # a dense layer's fixed cost per token
     prefill_efficiency: float | None
     basis: str
     decode_band: ErrorBand | None
     prefill_band: ErrorBand | None
+    moe_layer_factor: float = 1.0  # a MoE layer's fixed cost over a dense layer's
+    expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
 
 
-def near(key: str, table: dict[str, T]) -> tuple[list[T], str]:
+def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
     """Stand-ins for a backend:class with no fit of its own: the fits of the same backend, else of the same
-    class, with a label for the basis; ([], "") when neither has any. Shared by the shipped estimate and by
-    the cross-validation, so what is validated is what ships."""
+    class, with a label for the basis; ([], "") when neither has any."""
     backend, device_class = key.split(":", 1)
     for group, label in (([v for k, v in table.items() if k.startswith(f"{backend}:")], f"{backend}:*"),
                          ([v for k, v in table.items() if k.endswith(f":{device_class}")], f"*:{device_class}")):
@@ -47,36 +52,53 @@ def speed_key(backend: str, device_class: str, gpu_id: str | None = None) -> str
     return f"{backend}:{device_class}"
 
 
-def constants(fit: SpeedFit | None, defaults: Defaults, backend: str, device_class: str,
-              gpu_id: str | None = None) -> Constants:
-    """Decode and prefill constants for one device, and the basis to report."""
-    key = speed_key(backend, device_class, gpu_id)
-    start = defaults.speed_classes.get(device_class) or defaults.speed_classes["consumer"]
-    if fit is None:
-        return Constants(start.stream_efficiency, start.per_layer_s, start.prefill_efficiency,
-                         f"starting values for {device_class} (no fit available)", None, None)
-    own = fit.decode.get(key)
-    if own is not None:
-        eff, tau = own.stream_efficiency, own.per_layer_s
-        basis = f"fitted for {key} on {own.rows} measurements from {own.devices} devices"
-    else:
+@dataclass(frozen=True)
+class SpeedTable:
+    """The speed constants in force: the fit (shipped, or a cross-validation fold's), the starting values, and the
+    user's own calibration factors per device (empty when fitting or validating)."""
+
+    fit: SpeedFit | None
+    defaults: Defaults
+    local: Mapping[str, LocalCalibration] = field(default_factory=dict)
+
+    def without_local(self) -> SpeedTable:
+        return SpeedTable(self.fit, self.defaults)
+
+    def constants(self, backend: str, device_class: str, gpu_id: str | None = None) -> Constants:
+        """Decode and prefill constants for one device under one engine's backend, and the basis to report."""
+        key = speed_key(backend, device_class, gpu_id)
+        start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
+        fit = self.fit
+        if fit is None:
+            return Constants(start.stream_efficiency, start.per_layer_s, start.prefill_efficiency,
+                             f"starting values for {device_class} (no fit available)", None, None,
+                             self.defaults.moe_layer_cost_factor, self.defaults.moe_prefill_factor)
+        eff, tau, basis = self._decode(fit, key, device_class)
+        base = f"{backend}:{device_class}"
+        prefill = fit.prefill.get(base)
+        if prefill is None and start.prefill_efficiency is not None:
+            same = near(base, fit.prefill)[0]
+            prefill = statistics.median(same) if same else start.prefill_efficiency
+        band = fit.decode_bands.get(key)
+        pband = fit.prefill_bands.get(base)
+        return Constants(eff, tau, prefill, basis,
+                         band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
+                         pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
+                         fit.moe_layer_cost(backend), fit.moe_prefill(backend))
+
+    def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
+        own = fit.decode.get(key)
+        if own is not None:
+            return (own.stream_efficiency, own.per_layer_s,
+                    f"fitted for {key} on {own.rows} measurements from {own.devices} devices")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
-            eff = statistics.median(f.stream_efficiency for f in stand_ins)
-            tau = statistics.median(f.per_layer_s for f in stand_ins)
-            basis = f"no measurements for {key}; constants of {label} (median of {len(stand_ins)} fits)"
-        else:
-            eff, tau = start.stream_efficiency, start.per_layer_s
-            basis = f"no measurements for {key}; starting values for {device_class}"
-    prefill = fit.prefill.get(f"{backend}:{device_class}")
-    if prefill is None and start.prefill_efficiency is not None:
-        same = near(f"{backend}:{device_class}", fit.prefill)[0]
-        prefill = statistics.median(same) if same else start.prefill_efficiency
-    band = fit.decode_bands.get(key) if key in fit.decode_bands and fit.decode_bands[key].n >= 8 else None
-    base = f"{backend}:{device_class}"
-    pband = fit.prefill_bands.get(base) if base in fit.prefill_bands and fit.prefill_bands[base].n >= 8 else None
-    return Constants(eff, tau, prefill, basis, band or fit.decode_bands.get("all"),
-                     pband or fit.prefill_bands.get("all"))
+            return (statistics.median(f.stream_efficiency for f in stand_ins),
+                    statistics.median(f.per_layer_s for f in stand_ins),
+                    f"no measurements for {key}; constants of {label} (median of {len(stand_ins)} fits)")
+        start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
+        return start.stream_efficiency, start.per_layer_s, f"no measurements for {key}; starting values for " \
+            f"{device_class}"
 
 
 def band_range(value: float | None, band: ErrorBand | None) -> tuple[float, float] | None:

@@ -2,30 +2,34 @@
 
 Placement follows llama.cpp's --fit order (docs/estimation.md): all on the GPUs; a smaller context when the user
 did not pin one; MoE experts of the first N layers to system RAM (--n-cpu-moe N); whole layers to system RAM
-(-ngl K); CPU only; otherwise it does not fit (llama.cpp could still page the weights from disk with mmap).
+(-ngl K); CPU only; otherwise it does not fit (llama.cpp could still page the weights from disk with mmap). Engines
+other than llama.cpp (MLX, vLLM) run all on their GPUs or not at all.
+
+An Estimator holds the catalog's facts, the speed constants in force and its own memo of pure results (weights per
+model x file type, KV per context): a cache owned by the object that fills it, never by the facts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import cached_property
+from typing import Any, TypeVar
 
+from advisor.engines import Engine, engine_for
+from advisor.estimate.constants import SpeedTable
 from advisor.estimate.kv import KvEstimate, estimate_kv
-from advisor.estimate.lanes import speed_for
+from advisor.estimate.lanes import MeasuredIndex, speed_for
 from advisor.estimate.machine import Machine
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
-from advisor.estimate.speed import SpeedEstimate
-from advisor.estimate.weights import WeightEstimate, estimate_weights
-from advisor.plan.uses import UseScore, use_score
-from advisor.specs import ModelSpec, QuantRecipe
+from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, work_for
+from advisor.estimate.weights import WeightEstimate, active_expert_params, estimate_weights
+from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
 
 T = TypeVar("T")
 MIN_AUTO_CONTEXT = 4096  # llama.cpp --fit shrinks an unpinned context no further than this
-
-
 INTERACTIVE_TOKENS_PER_S = 10.0  # below this, chat feels slow (docs/ranking.md)
 
 
@@ -50,106 +54,174 @@ class Estimate:
     placement: Placement
     speed: SpeedEstimate
     notes: tuple[str, ...]
-    use_score: UseScore | None = None
+    use_score: UseScore | None = None  # the published score ranking uses (recommend --use)
     max_gpu_context_tokens: int | None = None  # the longest context that still fits all on the GPUs
     sequences: int = 1
+    engine: str = "llama.cpp"
 
 
-def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog,
-             request: Request, weights: WeightEstimate | None = None) -> Estimate:
-    """Memory, placement and speed of one model in one file type on `machine` (exact `weights` if known)."""
-    context, weights, kv, placement, notes = fitted(model, recipe, machine, catalog, request, weights)
-    on_gpu = placement.kind in ("gpu", "gpu+cpu") or (placement.kind == "none" and bool(machine.devices))
-    backend = machine.devices[0].backend if machine.devices else "cpu"
-    memory = estimate_memory(model, weights, kv, catalog.defaults, backend=backend if on_gpu else "cpu",
-                             devices=len(machine.devices) if on_gpu else 0)
-    speed = speed_for(model, recipe, weights, kv, placement, machine=machine, catalog=catalog,
-                      depth=request.depth_tokens, notes=notes)
-    score = use_score(model, request.use) if request.use else None
-    return Estimate(model, recipe, context, weights, kv, memory, placement, speed, tuple(notes), score,
-                    max_gpu_context(model, weights, machine, catalog, request), request.sequences)
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """The cheap part of an estimate: context, weights, cache and placement, with notes on what changed."""
+
+    context_tokens: int
+    weights: WeightEstimate
+    kv: KvEstimate
+    placement: Placement
+    notes: list[str]
 
 
-def fitted(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog, request: Request,
-           known: WeightEstimate | None = None) -> tuple[int, WeightEstimate, KvEstimate, Placement, list[str]]:
-    """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed."""
-    notes: list[str] = []
-    context = request.context_tokens
-    limit = model.arch.max_context_tokens
-    if limit is not None and context > limit:
-        context = limit
-        notes.append(f"context capped at the model's maximum, {context} tokens")
-    elif limit is None:
-        notes.append("the model's maximum context is not in the catalog; not checked")
-    weights = known or _memo(catalog, ("weights", model.id, recipe.name),
-                             lambda: estimate_weights(model, recipe, catalog.types, catalog.recipes))
-    kv, placement = _placed(model, weights, machine, catalog, request, context)
-    while (placement.kind != "gpu" and not request.context_pinned and machine.devices
-           and context // 2 >= max(MIN_AUTO_CONTEXT, request.depth_tokens)):
-        smaller_kv, smaller = _placed(model, weights, machine, catalog, request, context // 2)
-        if smaller.kind == "gpu":
+class Estimator:
+    """Estimates against one catalog and one set of speed constants."""
+
+    def __init__(self, catalog: Catalog, speeds: SpeedTable | None = None) -> None:
+        self.catalog = catalog
+        self.speeds = speeds or SpeedTable(catalog.speed_fit, catalog.defaults)
+        self._memo: dict[tuple[Any, ...], tuple[object, Any]] = {}
+
+    def _memoized(self, model: ModelSpec, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """A pure function of (model, key), computed once; keyed by the model object itself, so two models that
+        share an id (a catalog entry and a file) never share a result."""
+        full = (id(model), *key)
+        hit = self._memo.get(full)
+        if hit is None or hit[0] is not model:
+            hit = self._memo[full] = (model, compute())
+        value: T = hit[1]
+        return value
+
+    def weights(self, model: ModelSpec, recipe: QuantRecipe) -> WeightEstimate:
+        c = self.catalog
+        return self._memoized(model, ("weights", recipe.name),
+                              lambda: estimate_weights(model, recipe, c.types, c.recipes))
+
+    def kv(self, model: ModelSpec, request: Request, context: int) -> KvEstimate:
+        d = self.catalog.defaults
+        return self._memoized(model, ("kv", request.kv_cache_type, context, request.sequences),
+                              lambda: estimate_kv(model, self.catalog.types[request.kv_cache_type],
+                                                  context_tokens=context, sequences=request.sequences,
+                                                  ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
+
+    def work(self, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, depth_tokens: int) -> Work:
+        return work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
+                        self._memoized(model, ("active-experts",), lambda: active_expert_params(model)))
+
+    @cached_property
+    def measured(self) -> MeasuredIndex:
+        """Published tg128 / pp512 runs at depth 0 by (device, model, file type, device count)."""
+        index: dict[tuple[str, str, str, int], dict[str, MeasuredSpeed]] = {}
+        for m in self.catalog.measurements:
+            if m.depth_tokens == 0 and m.test in ("tg128", "pp512"):
+                slot = index.setdefault((m.device, m.model, m.quant, m.device_count), {})
+                slot.setdefault(m.test, MeasuredSpeed(m.tokens_per_s, m.test, m.source, m.quote))
+        return index
+
+    def estimate(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+                 weights: WeightEstimate | None = None) -> Estimate:
+        """Memory, placement and speed of one model in one file type on `machine` (exact `weights` if known)."""
+        engine = engine_for(recipe.runtime)
+        f = self.fitted(model, recipe, machine, request, weights)
+        placement, notes = f.placement, f.notes
+        on_gpu = placement.kind in ("gpu", "gpu+cpu") or (placement.kind == "none" and bool(machine.devices))
+        memory = estimate_memory(model, f.weights, f.kv, self.catalog.defaults,
+                                 backend=_backend(engine, machine) if on_gpu else "cpu",
+                                 devices=len(machine.devices) if on_gpu else 0)
+        speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens), placement,
+                          machine=machine, engine=engine, table=self.speeds, measured=self.measured,
+                          cpu_read_share=_cpu_read_share(model, f.weights, placement), notes=notes)
+        return Estimate(model, recipe, f.context_tokens, f.weights, f.kv, memory, placement, speed, tuple(notes),
+                        None, self.max_gpu_context(model, f.weights, machine, request, engine), request.sequences,
+                        engine.name)
+
+    def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+               known: WeightEstimate | None = None) -> Fitted:
+        """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed."""
+        engine = engine_for(recipe.runtime)
+        notes: list[str] = []
+        context = _capped_context(model, request.context_tokens, notes)
+        weights = known or self.weights(model, recipe)
+        kv, placement = self._placed(model, weights, machine, request, context, engine)
+        while (placement.kind != "gpu" and not request.context_pinned and machine.devices
+               and context // 2 >= max(MIN_AUTO_CONTEXT, request.depth_tokens)):
+            smaller_kv, smaller = self._placed(model, weights, machine, request, context // 2, engine)
+            if smaller.kind != "gpu":
+                break
             notes.append(f"context reduced from {context} to {context // 2} tokens to fit on the GPU "
                          "(pass --context to keep it)")
             context, kv, placement = context // 2, smaller_kv, smaller
-        else:
-            break
-    if placement.kind == "none":
-        notes.append("does not fit in GPU memory and RAM together; llama.cpp could still page the weights from disk "
-                     "(mmap), at a small fraction of a token per second")
-    return context, weights, kv, placement, notes
+        if placement.kind == "none":
+            notes.append(_none_note(engine, machine))
+        return Fitted(context, weights, kv, placement, notes)
+
+    def _placed(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
+                context: int, engine: Engine) -> tuple[KvEstimate, Placement]:
+        d = self.catalog.defaults
+        kv = self.kv(model, request, context)
+        runs_here = bool(machine.devices) and all(
+            engine.backend(x.device.vendor, x.speed_class) for x in machine.devices)
+        if not engine.cpu_offload and not runs_here:
+            return kv, Placement("none", (), 0, 0.0, f"{engine.name} does not run on this machine's devices")
+        buffer = compute_buffer_bytes(model, d)
+        experts = model.moe.moe_layers if model.moe and engine.cpu_offload else 0
+        return kv, place(layer_bytes=weights.weights_bytes + kv.total_bytes,
+                         gpu_overhead_bytes=d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer,
+                         cpu_overhead_bytes=buffer, gpu_usable=tuple(x.memory_usable_bytes for x in machine.devices),
+                         unified=machine.unified or not engine.cpu_offload,
+                         ram_usable=machine.ram_usable_bytes if engine.cpu_offload else 0,
+                         expert_bytes_per_layer=weights.routed_expert_bytes // experts if experts else 0,
+                         moe_layers=experts)
+
+    def max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
+                        engine: Engine | None = None) -> int | None:
+        """The longest context (256-token steps, up to the model's maximum) that keeps everything on the GPUs.
+
+        Memory beyond the weights grows by the full-attention layers' bytes per token; windowed layers and recurrent
+        state are charged at their largest size.
+        """
+        if not machine.devices:
+            return None
+        d = self.catalog.defaults
+        overhead = d.runtime_context_bytes.get(_backend(engine or engine_for("llama.cpp"), machine), 0) \
+            + compute_buffer_bytes(model, d)
+        room = sum(max(0, x.memory_usable_bytes - overhead) for x in machine.devices)
+        cap = model.arch.max_context_tokens or 1_048_576
+        largest = self.kv(model, request, cap)
+        fixed = weights.weights_bytes + largest.recurrent_state_bytes + largest.kv_cache_bytes \
+            - largest.full_bytes_per_token * -(-cap // d.kv_pad_tokens) * d.kv_pad_tokens
+        if largest.full_bytes_per_token == 0:
+            return cap if fixed <= room else None
+        tokens = (room - fixed) // largest.full_bytes_per_token // d.kv_pad_tokens * d.kv_pad_tokens
+        return min(cap, int(tokens)) if tokens >= d.kv_pad_tokens else None
 
 
-def _kv(model: ModelSpec, catalog: Catalog, request: Request, context: int) -> KvEstimate:
-    d = catalog.defaults
-    key = ("kv", model.id, request.kv_cache_type, str(context), str(request.sequences))
-    return _memo(catalog, key, lambda: estimate_kv(model, catalog.types[request.kv_cache_type],
-                                                   context_tokens=context, sequences=request.sequences,
-                                                   ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
-
-
-def _placed(model: ModelSpec, weights: WeightEstimate, machine: Machine, catalog: Catalog, request: Request,
-            context: int) -> tuple[KvEstimate, Placement]:
-    d = catalog.defaults
-    kv = _kv(model, catalog, request, context)
-    backend = machine.devices[0].backend if machine.devices else "cpu"
-    buffer = compute_buffer_bytes(model, d)
-    experts = model.moe.moe_layers if model.moe else 0
-    return kv, place(layer_bytes=weights.weights_bytes + kv.total_bytes,
-                     gpu_overhead_bytes=d.runtime_context_bytes.get(backend, 0) + buffer, cpu_overhead_bytes=buffer,
-                     gpu_usable=tuple(x.memory_usable_bytes for x in machine.devices), unified=machine.unified,
-                     ram_usable=machine.ram_usable_bytes,
-                     expert_bytes_per_layer=weights.routed_expert_bytes // experts if experts else 0,
-                     moe_layers=experts)
-
-
-def max_gpu_context(model: ModelSpec, weights: WeightEstimate, machine: Machine, catalog: Catalog,
-                    request: Request) -> int | None:
-    """The longest context (256-token steps, up to the model's maximum) that keeps everything on the GPUs.
-
-    Memory beyond the weights grows by the full-attention layers' bytes per token; windowed layers and recurrent
-    state are charged at their largest size.
-    """
+def _backend(engine: Engine, machine: Machine) -> str:
+    """The engine's backend on the machine's first GPU ('cpu' without one): it picks the runtime's own overhead."""
     if not machine.devices:
+        return "cpu"
+    first = machine.devices[0]
+    return engine.backend(first.device.vendor, first.speed_class) or first.backend
+
+
+def _capped_context(model: ModelSpec, context: int, notes: list[str]) -> int:
+    limit = model.arch.max_context_tokens
+    if limit is not None and context > limit:
+        notes.append(f"context capped at the model's maximum, {limit} tokens")
+        return limit
+    if limit is None:
+        notes.append("the model's maximum context is not in the catalog; not checked")
+    return context
+
+
+def _cpu_read_share(model: ModelSpec, weights: WeightEstimate, placement: Placement) -> float | None:
+    """With --n-cpu-moe, the share of the bytes read per token that the CPU streams (its layers' active experts)."""
+    if not placement.n_cpu_moe or model.moe is None:
         return None
-    d = catalog.defaults
-    backend = machine.devices[0].backend
-    overhead = d.runtime_context_bytes.get(backend, 0) + compute_buffer_bytes(model, d)
-    room = sum(max(0, x.memory_usable_bytes - overhead) for x in machine.devices)
-    cap = model.arch.max_context_tokens or 1_048_576
-    largest = _kv(model, catalog, request, cap)
-    fixed = weights.weights_bytes + largest.recurrent_state_bytes + largest.kv_cache_bytes \
-        - largest.full_bytes_per_token * -(-cap // d.kv_pad_tokens) * d.kv_pad_tokens
-    if largest.full_bytes_per_token == 0:
-        return cap if fixed <= room else None
-    tokens = (room - fixed) // largest.full_bytes_per_token // d.kv_pad_tokens * d.kv_pad_tokens
-    return min(cap, int(tokens)) if tokens >= d.kv_pad_tokens else None
+    active = model.moe.experts_per_token / model.moe.experts
+    cpu_read = placement.n_cpu_moe / model.moe.moe_layers * weights.routed_expert_bytes * active
+    return cpu_read / weights.read_per_token_bytes
 
 
-def _memo(catalog: Catalog, key: tuple[str, ...], compute: Callable[[], T]) -> T:
-    """A pure function of catalog facts, computed once per catalog."""
-    if key not in catalog.memo:
-        catalog.memo[key] = compute()
-    value: T = catalog.memo[key]
-    return value
-
-
+def _none_note(engine: Engine, machine: Machine) -> str:
+    if engine.cpu_offload:
+        return ("does not fit in GPU memory and RAM together; llama.cpp could still page the weights from disk "
+                "(mmap), at a small fraction of a token per second")
+    return f"{engine.name} runs all on the GPU: it does not fit in this machine's GPU memory, or does not run on it"

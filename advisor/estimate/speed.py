@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.estimate.constants import Constants
 from advisor.estimate.kv import KvEstimate
 from advisor.specs import ModelSpec
 
@@ -109,23 +110,54 @@ def attention_flops(model: ModelSpec, depth_tokens: int) -> int:
     return width * (lay.full_attention_layers * depth_tokens + (lay.sliding_layers + lay.chunked_layers) * windowed)
 
 
-def estimate_speed(*, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int, layers: int,
-                   active_params: int, lanes: tuple[Lane, ...], offloaded: bool,
-                   attention_flops_per_token: int = 0, active_expert_params: int = 0) -> SpeedEstimate:
+@dataclass(frozen=True, slots=True)
+class Work:
+    """What one token costs, from the model alone: bytes a decode step reads, layers, FLOPs of a prefill token."""
+
+    weights_read_bytes: int
+    kv_read_bytes: int
+    depth_tokens: int
+    layers: int
+    moe: bool
+    flops_per_token: int
+    expert_flops_per_token: int  # the routed-expert part of flops_per_token
+
+    @property
+    def bytes_per_token(self) -> int:
+        return self.weights_read_bytes + self.kv_read_bytes
+
+
+def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
+             active_expert_params: int) -> Work:
+    """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
+    return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers, model.is_moe,
+                2 * (model.params_active or model.params_total) + attention_flops(model, depth_tokens),
+                2 * active_expert_params)
+
+
+def make_lane(name: str, share: float, bandwidth_gbps: float, fp16_tflops: float | None, c: Constants, *,
+              moe: bool, layer_share: float | None = None) -> Lane:
+    """A lane with an engine's constants; a MoE layer's fixed cost and expert prefill take the MoE factors."""
+    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, c.per_layer_s * (c.moe_layer_factor if moe else 1.0),
+                fp16_tflops, c.prefill_efficiency, layer_share, c.expert_prefill_ratio if moe else 1.0)
+
+
+def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
+    return 1.0 / decode_seconds(work.bytes_per_token, work.layers, lanes)
+
+
+def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool) -> SpeedEstimate:
     """Tokens/s for one placement. Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
-    kv_bytes = kv_read_bytes(kv, depth_tokens)
-    per_token = weights_read_bytes + kv_bytes
-    flops = 2 * active_params + attention_flops_per_token
     notes: list[str] = []
-    expert_flops = 2 * active_expert_params
-    prefill = None if offloaded else prefill_tokens_per_s(flops, lanes, expert_flops)
+    prefill = None if offloaded else prefill_tokens_per_s(work.flops_per_token, lanes, work.expert_flops_per_token)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
         notes.append("prefill not estimated: no FP16 throughput figure for this device")
-    basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=per_token,
-                       weights_read_bytes=weights_read_bytes, kv_read_bytes=kv_bytes, depth_tokens=depth_tokens,
-                       layers=layers, lanes=lanes, flops_per_token=flops,
+    basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=work.bytes_per_token,
+                       weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,
+                       depth_tokens=work.depth_tokens, layers=work.layers, lanes=lanes,
+                       flops_per_token=work.flops_per_token,
                        confidence="estimated: starting constants, not yet validated against measurements",
-                       notes=tuple(notes), expert_flops_per_token=expert_flops)
-    return SpeedEstimate(1.0 / decode_seconds(per_token, layers, lanes), prefill, basis)
+                       notes=tuple(notes), expert_flops_per_token=work.expert_flops_per_token)
+    return SpeedEstimate(decode_tokens_per_s(work, lanes), prefill, basis)

@@ -10,19 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from advisor.hardware.vendors import probes_for
 from advisor.specs import Device, Hardware
 
 Found = tuple[tuple[Device, ...], tuple[str, ...]]
-
-
-def _backends(platform: str) -> list[tuple[str, str]]:
-    """(label, module) of the GPU backends that apply on `platform`, in probing order."""
-    backends = [("NVIDIA", "nvml")]
-    if platform.startswith("linux"):
-        backends += [("AMD", "amd"), ("Intel", "intel")]
-    if platform == "darwin":
-        backends.append(("Apple", "apple"))
-    return backends
 
 
 def _run(label: str, module: str) -> Found:
@@ -51,8 +42,8 @@ def probe(*, gpus: bool = True, platform: str | None = None) -> Hardware:
     platform = platform or sys.platform
     devices: tuple[Device, ...] = ()
     notes: tuple[str, ...] = ()
-    for label, module in _backends(platform) if gpus else []:
-        found, found_notes = _run(label, module)
+    for v in probes_for(platform) if gpus else ():
+        found, found_notes = _run(v.label, v.probe)
         devices += found
         notes += found_notes
     if gpus and not platform.startswith("linux") and not devices:

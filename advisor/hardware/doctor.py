@@ -16,8 +16,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from advisor.hardware.vendors import HOST_PROBE, probes_for
+
 PACKAGES = ("advisor", "typer", "rich", "nvidia-ml-py", "psutil", "pyyaml", "gguf", "numpy")
-PROBES = ("nvml", "amd", "intel", "apple", "host")
 
 
 def _version(package: str) -> str | None:
@@ -29,9 +30,7 @@ def _version(package: str) -> str | None:
 
 def _raw_probes() -> dict[str, Any]:
     raw: dict[str, Any] = {}
-    for name in PROBES:
-        if name == "apple" and sys.platform != "darwin":
-            continue
+    for name in (*(v.probe for v in probes_for(sys.platform)), HOST_PROBE):
         try:
             module = importlib.import_module(f"advisor.hardware.{name}")
             reader = getattr(module, "read", None)

@@ -99,9 +99,7 @@ def _match(label: str, catalog: Catalog, repo: str = "") -> str | None:
     found = catalog.find_model(label)
     if found is not None:
         return found.id
-    index = catalog.memo.get(("short-names",))
-    if index is None:
-        index = catalog.memo[("short-names",)] = _short_names(catalog)
+    index = _short_names(catalog)
     for candidate in (repo.removeprefix("models--").split("--")[-1], _QUANT_SUFFIX.sub("", label), label):
         key = normalize(candidate).removesuffix("-gguf")
         if key and key in index:

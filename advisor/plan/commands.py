@@ -1,93 +1,64 @@
-"""The command lines that run an estimate's choice: llama.cpp, Ollama, MLX, vLLM. Pure.
-
-Repository names and tags come from the catalog (a model's aliases): a Hugging Face repo ending in -GGUF for
-llama.cpp's -hf, an Ollama tag (name:tag), an mlx-community repo for MLX.
-"""
+"""The command lines that run an estimate's choice, per engine (advisor.engines), and the other engines' commands
+for the same model where their own file fits on this machine. Pure."""
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
+from advisor.engines import ENGINES, RunSpec, engine_for
+from advisor.engines.llamacpp import ollama
+from advisor.estimate.estimator import Estimate, Estimator, Request
+from advisor.estimate.machine import Machine
+from advisor.specs import QuantRecipe
 
-if TYPE_CHECKING:
-    from advisor.estimate.machine import Machine
-    from advisor.plan.recommend import Estimate
-
-_OLLAMA_TAG = re.compile(r"^[a-z0-9][a-z0-9._\-]*:[a-z0-9][a-z0-9._\-]*$")
-_GGUF_PUBLISHERS = ("ggml-org/", "unsloth/", "bartowski/", "lmstudio-community/")
-
-
-def gguf_repo(aliases: tuple[str, ...]) -> str | None:
-    repos = [a for a in aliases if "/" in a and a.lower().endswith("-gguf")]
-    repos.sort(key=lambda r: next((i for i, p in enumerate(_GGUF_PUBLISHERS) if r.startswith(p)), 9))
-    return repos[0] if repos else None
+NAMES = ("llama.cpp", "ollama", "mlx", "vllm")
+# the other engine's file a llama.cpp row is offered as, by the row's bits (MLX on Apple, vLLM on data-centre GPUs)
+ALTERNATIVES = {"mlx": (("MLX-8bit", 80), ("MLX-4bit", 0)), "vllm": (("vLLM-BF16", 0),)}
 
 
-def ollama_tag(aliases: tuple[str, ...]) -> str | None:
-    return next((a for a in aliases if _OLLAMA_TAG.match(a)), None)
+def run_spec(e: Estimate, machine: Machine) -> RunSpec:
+    used = machine.devices if e.placement.kind in ("gpu", "gpu+cpu") else ()
+    return RunSpec(e.model, e.recipe, e.context_tokens, e.placement.kind, e.placement.gpu_bytes,
+                   e.placement.gpu_fraction, e.placement.n_cpu_moe, e.sequences, e.kv.cache_type,
+                   tuple(d.device.vendor for d in used), tuple(d.speed_class for d in used))
 
 
-def mlx_repo(aliases: tuple[str, ...]) -> str | None:
-    return next((a for a in aliases if a.startswith("mlx-community/")), None)
-
-
-def llama_cpp(e: Estimate, machine: Machine) -> str:
-    """llama-server with the context, offload and cache settings that fit."""
-    repo = gguf_repo(e.model.aliases)
-    if e.model.source.startswith("file://"):
-        source = f"-m {e.model.source.removeprefix('file://')}"
-    else:
-        source = f"-hf {repo}:{e.recipe.name}" if repo else f"-m <{e.model.id}-{e.recipe.name}.gguf>"
-    parts = ["llama-server", source, f"-c {e.context_tokens}"]
-    p = e.placement
-    if p.kind == "gpu":
-        parts.append("-ngl 99")
-    elif p.n_cpu_moe:
-        parts.append(f"-ngl 99 --n-cpu-moe {p.n_cpu_moe}")
-    elif p.kind == "gpu+cpu":
-        parts.append(f"-ngl {int(p.gpu_fraction * e.model.arch.layers)}")
-    else:
-        parts.append("-ngl 0")
-    if p.kind in ("gpu", "gpu+cpu") and len(p.gpu_bytes) > 1:
-        parts.append("-ts " + ",".join(str(round(b / 2**30)) for b in p.gpu_bytes))
-    if e.sequences > 1:
-        parts.append(f"-np {e.sequences}")
-    if e.kv.cache_type != "F16":
-        kind = e.kv.cache_type.lower()
-        parts.append(f"-ctk {kind} -ctv {kind}")
-    parts.append("-fa on")
-    return " ".join(parts)
-
-
-def ollama(e: Estimate) -> str | None:
-    tag = ollama_tag(e.model.aliases)
-    if tag is None:
-        return None
-    return f"ollama run {tag}  # then: /set parameter num_ctx {e.context_tokens}"
-
-
-def mlx(e: Estimate, machine: Machine) -> str | None:
-    repo = mlx_repo(e.model.aliases)
-    if repo is None or not any(d.device.vendor == "apple" for d in machine.devices):
-        return None
-    return f"mlx_lm.server --model {repo}"
-
-
-def vllm(e: Estimate, machine: Machine) -> str | None:
-    """vLLM serves the original weights: only on NVIDIA data-centre GPUs whose memory holds them."""
-    devices = machine.devices
-    if not devices or any(d.device.vendor != "nvidia" or d.speed_class != "datacenter" for d in devices):
-        return None
-    if e.model.hf_repo is None or e.placement.kind != "gpu":
-        return None
-    bf16_bytes = 2 * e.model.params_total + e.kv.total_bytes
-    if bf16_bytes > sum(d.memory_usable_bytes for d in devices):
-        return None
-    return f"vllm serve {e.model.hf_repo} --max-model-len {e.context_tokens} --tensor-parallel-size {len(devices)}"
-
-
-def commands(e: Estimate, machine: Machine) -> dict[str, str | None]:
-    """Every runtime's command for an estimate that fits; nothing for one that does not."""
+def commands(e: Estimate, machine: Machine, est: Estimator | None = None) -> dict[str, str | None]:
+    """Each engine's command for an estimate that fits (nothing for one that does not). The estimate's own engine
+    runs its own file; another engine's command is given when `est` shows that engine's file fits here too."""
+    out: dict[str, str | None] = dict.fromkeys(NAMES)
     if e.placement.kind == "none":
-        return {"llama.cpp": None, "ollama": None, "mlx": None, "vllm": None}
-    return {"llama.cpp": llama_cpp(e, machine), "ollama": ollama(e), "mlx": mlx(e, machine), "vllm": vllm(e, machine)}
+        return out
+    spec = run_spec(e, machine)
+    out[e.engine] = engine_for(e.recipe.runtime).command(spec)
+    if e.engine == "llama.cpp":
+        out["ollama"] = ollama(spec)
+        for name, recipe in _alternatives(e, machine, est):
+            out[name] = recipe
+    return out
+
+
+def _alternatives(e: Estimate, machine: Machine, est: Estimator | None) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    if est is None or e.model.native_quant or not machine.devices:
+        return found
+    for engine in ENGINES:
+        if engine.name == e.engine or not all(engine.backend(d.device.vendor, d.speed_class)
+                                              for d in machine.devices):
+            continue
+        recipe = _matching(engine.name, e.recipe, est)
+        if recipe is None:
+            continue
+        request = Request(context_tokens=e.context_tokens, kv_cache_type=e.kv.cache_type, sequences=e.sequences)
+        other = est.fitted(e.model, recipe, machine, request)
+        if other.placement.kind == "gpu":
+            alt = Estimate(e.model, recipe, other.context_tokens, other.weights, other.kv, e.memory,
+                           other.placement, e.speed, (), None, None, e.sequences, engine.name)
+            found.append((engine.name, engine.command(run_spec(alt, machine))))
+    return found
+
+
+def _matching(engine: str, recipe: QuantRecipe, est: Estimator) -> QuantRecipe | None:
+    """The engine's file type closest to the row's (8-bit rows: 8-bit files; the rest: the smaller one)."""
+    for name, min_rank in ALTERNATIVES.get(engine, ()):
+        if recipe.quality_rank >= min_rank and name in est.catalog.recipes:
+            return est.catalog.recipes[name]
+    return None

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 
 from advisor.estimate.machine import Machine, hypothetical, resolve
-from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Request, best_estimate, estimate
+from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request, best_estimate
 from advisor.specs import GpuSpec, ModelSpec
 from advisor.specs.facts import Catalog
 from advisor.units import GIB
@@ -27,10 +27,10 @@ def runs_well(e: Estimate) -> bool:
     return e.placement.kind == "gpu" and decode is not None and decode >= INTERACTIVE_TOKENS_PER_S
 
 
-def compare(labels: tuple[str, ...], machines: tuple[Machine, ...], catalog: Catalog, request: Request,
+def compare(labels: tuple[str, ...], machines: tuple[Machine, ...], est: Estimator, request: Request,
             models: tuple[ModelSpec, ...]) -> Comparison:
     """Each model's best option on each machine, and what each machine adds over the others."""
-    rows = tuple((m, tuple(best_estimate(m, machine, catalog, request) for machine in machines)) for m in models)
+    rows = tuple((m, tuple(best_estimate(m, machine, est, request) for machine in machines)) for m in models)
     return Comparison(labels, machines, rows, _summary(labels, rows))
 
 
@@ -91,16 +91,17 @@ def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]
     return configs
 
 
-def plan(model: ModelSpec, catalog: Catalog, request: Request, *, quant: str | None,
+def plan(model: ModelSpec, est: Estimator, request: Request, *, quant: str | None,
          min_tokens_per_s: float | None) -> list[PlanOption]:
     """Catalog hardware that runs `model` all on its GPU(s) at the target speed, cheapest first."""
+    catalog = est.catalog
     recipe = catalog.recipe(quant or model.native_quant or "Q4_K_M")
     options = []
     for label, gpu, count, memory in plan_configurations(catalog):
         spec = gpu.id if gpu.kind == "discrete" else f"{gpu.id} {memory // GIB}GB"
         hw = hypothetical(None, catalog, gpu=f"{count}x {spec}", ram_bytes=None if gpu.kind == "unified"
                           else PLAN_RAM_BYTES)
-        e = estimate(model, recipe, resolve(hw, catalog), catalog, request)
+        e = est.estimate(model, recipe, resolve(hw, catalog), request)
         decode = e.speed.decode_tokens_per_s
         if e.placement.kind != "gpu" or (min_tokens_per_s and (decode is None or decode < min_tokens_per_s)):
             continue

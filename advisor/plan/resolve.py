@@ -7,36 +7,35 @@ from pathlib import Path
 
 from advisor.catalog.files import MAX_FILE_BYTES
 from advisor.errors import UsageError
-from advisor.estimate.estimator import Estimate, Request, estimate
+from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.plan.recommend import estimate_recipes
 from advisor.specs import ModelSpec, QuantRecipe
-from advisor.specs.facts import Catalog
 
 
-def resolve_model(catalog: Catalog, model: str | None, config: Path | None, quant: str | None, machine: Machine,
+def resolve_model(est: Estimator, model: str | None, config: Path | None, quant: str | None, machine: Machine,
                   request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
     """The model spec, its estimates (one per file type, or the file's own), and notes."""
     if config is not None:
         from advisor.models.hf_config import model_from_config
 
         spec = model_from_config(_json(config), model or config.parent.name or "config", str(config))
-        return spec, _catalog_style(catalog, spec, quant, machine, request), [
+        return spec, _catalog_style(est, spec, quant, machine, request), [
             "parameter count derived from the config's dimensions"]
     if model is None:
         raise UsageError("name a model (advisor models lists them), a .gguf file, or pass --config config.json")
     if model.lower().endswith(".gguf") or _is_file(model):
-        return _from_gguf(catalog, Path(model), machine, request)
-    spec = catalog.model(model)
-    return spec, _catalog_style(catalog, spec, quant, machine, request), []
+        return _from_gguf(est, Path(model), machine, request)
+    spec = est.catalog.model(model)
+    return spec, _catalog_style(est, spec, quant, machine, request), []
 
 
-def _catalog_style(catalog: Catalog, spec: ModelSpec, quant: str | None, machine: Machine,
+def _catalog_style(est: Estimator, spec: ModelSpec, quant: str | None, machine: Machine,
                    request: Request) -> list[Estimate]:
-    return [estimate(spec, r, machine, catalog, request) for r in estimate_recipes(spec, machine, catalog, quant)]
+    return [est.estimate(spec, r, machine, request) for r in estimate_recipes(spec, machine, est, quant)]
 
 
-def _from_gguf(catalog: Catalog, path: Path, machine: Machine,
+def _from_gguf(est: Estimator, path: Path, machine: Machine,
                request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
     from advisor.models.gguf import model_from_gguf
     from advisor.models.gguf_read import read_gguf
@@ -45,10 +44,10 @@ def _from_gguf(catalog: Catalog, path: Path, machine: Machine,
         raise UsageError(f"{str(path)[:200]}: no such file")
     file = read_gguf(path)
     spec, weights, notes = model_from_gguf(file, path.stem)
-    known = catalog.recipes.get(file.file_type or "")
+    known = est.catalog.recipes.get(file.file_type or "")
     recipe = QuantRecipe(name=file.file_type or "file", base="F16", rules=(), runtime="llama.cpp",
                          quality_rank=known.quality_rank if known else 50, source=str(path))
-    return spec, [estimate(spec, recipe, machine, catalog, request, weights=weights)], notes
+    return spec, [est.estimate(spec, recipe, machine, request, weights=weights)], notes
 
 
 def _json(path: Path) -> object:

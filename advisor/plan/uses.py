@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Final
 
 from advisor.errors import UsageError
-from advisor.specs import ModelSpec, Score
+from advisor.specs import ModelSpec, Score, UseScore
 
 # Benchmarks in order of preference for each use; a model is ranked by the first one it has published.
 USES: Final[dict[str, tuple[str, ...]]] = {
@@ -20,16 +19,6 @@ LABELS: Final[dict[str, str]] = {
     "swe_bench_verified": "SWE-bench Verified", "livecodebench": "LiveCodeBench", "gpqa_diamond": "GPQA Diamond",
     "aime": "AIME", "mmlu_pro": "MMLU-Pro", "ifeval": "IFEval",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class UseScore:
-    """The score a model is ranked by for a use, or the model's context for long-context use."""
-
-    benchmark: str
-    value: float
-    source: str | None
-    preference: int  # index of the benchmark in USES[use]; lower ranks first
 
 
 def check_use(use: str | None) -> str | None:

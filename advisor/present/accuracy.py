@@ -16,10 +16,11 @@ def validation_dict(v: Validation) -> dict[str, Any]:
         "by_class": {kind: v.by(kind, "class") for kind in ("decode", "prefill")},
         "by_device": {kind: v.by(kind, "device") for kind in ("decode", "prefill")},
         "skipped": dict(Counter(reason for _, reason in v.skipped)),
-        "fitted": {"moe_layer_cost_factor": v.fitted.moe_factor, "moe_prefill_factor": round(v.fitted.moe_prefill, 4),
-                   "moe_layer_cost_factor_by_backend": dict(sorted(v.fitted.moe_by_backend.items())),
-                   "moe_prefill_factor_by_backend": {k: round(x, 4)
-                                                     for k, x in sorted(v.fitted.moe_prefill_by_backend.items())}},
+        "fitted": {"moe_layer_cost_factor": v.fitted.moe_layer_cost_factor,
+                   "moe_prefill_factor": round(v.fitted.moe_prefill_factor, 4),
+                   "moe_layer_cost_factor_by_backend": dict(sorted(v.fitted.moe_layer_cost_factor_by_backend.items())),
+                   "moe_prefill_factor_by_backend": {k: round(x, 4) for k, x in
+                                                     sorted(v.fitted.moe_prefill_factor_by_backend.items())}},
     }
 
 

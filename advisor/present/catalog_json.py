@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from advisor.plan.uses import UseScore
-from advisor.specs import GpuSpec, ModelSpec
+from advisor.specs import GpuSpec, ModelSpec, UseScore
 
 
 def model_dict(model: ModelSpec, score: UseScore | None = None) -> dict[str, Any]:

@@ -10,8 +10,7 @@ from advisor.present.tables import gib, params, rate
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from advisor.plan.uses import UseScore
-    from advisor.specs import GpuSpec, ModelSpec
+    from advisor.specs import GpuSpec, ModelSpec, UseScore
 
 
 def layout_label(model: ModelSpec) -> str:

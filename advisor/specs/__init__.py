@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Runtime = Literal["llama.cpp", "mlx"]
+Runtime = Literal["llama.cpp", "mlx", "vllm"]
 DeviceKind = Literal["discrete", "unified"]
 
 
@@ -152,6 +152,16 @@ class Score:
     benchmark: str
     value: float
     source: str
+
+
+@dataclass(frozen=True, slots=True)
+class UseScore:
+    """The score a model is ranked by for a use, or the model's context for long-context use."""
+
+    benchmark: str
+    value: float
+    source: str | None
+    preference: int  # index of the benchmark in USES[use]; lower ranks first
 
 
 @dataclass(frozen=True, slots=True)

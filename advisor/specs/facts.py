@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -34,11 +34,6 @@ class Catalog:
     memories: tuple[MemorySpec, ...] = ()
     measurements: tuple[Measurement, ...] = ()
     speed_fit: SpeedFit | None = None
-    local_calibration: dict[str, Any] = field(default_factory=dict, compare=False)  # TEMP
-
-    @cached_property
-    def memo(self) -> dict[tuple[str, ...], Any]:  # TEMP
-        return {}
 
     @cached_property
     def _model_index(self) -> dict[str, ModelSpec]:

@@ -8,8 +8,8 @@ from typing import Any
 
 from advisor.catalog.files import MAX_FILE_BYTES
 from advisor.errors import UsageError
+from advisor.estimate.estimator import Estimator, Request
 from advisor.estimate.machine import hypothetical, match_spec, resolve
-from advisor.plan.recommend import Request, estimate
 from advisor.specs import Device, ModelSpec
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import LocalCalibration
@@ -49,6 +49,7 @@ def run_calibration(catalog: Catalog, path: Path, device: str | None) -> dict[st
     rows = parse_bench(_read(path))
     device_id = _device_id(rows, catalog, device)
     machine = resolve(hypothetical(None, catalog, gpu=device_id, ram_bytes=64 * 1024**3), catalog)
+    est = Estimator(catalog)  # the shipped constants without any local calibration: a rerun fits the same factors
     pairs: dict[str, list[tuple[float, float]]] = {"decode": [], "prefill": []}
     table, skipped = [], []
     for row in rows:
@@ -58,8 +59,8 @@ def run_calibration(catalog: Catalog, path: Path, device: str | None) -> dict[st
                            "or not on the GPU")
             continue
         depth = row.depth_tokens + (row.tokens // 2 if row.kind == "decode" else 0)
-        e = estimate(model, catalog.recipe(row.quant), machine, catalog,
-                     Request(context_tokens=max(depth + row.tokens, 512), depth_tokens=depth))
+        e = est.estimate(model, catalog.recipe(row.quant), machine,
+                         Request(context_tokens=max(depth + row.tokens, 512), depth_tokens=depth))
         value = e.speed.decode_tokens_per_s if row.kind == "decode" else e.speed.prefill_tokens_per_s
         if value is None:
             skipped.append(f"{row.model_type}: no estimate to compare ({e.placement.kind})")

@@ -9,9 +9,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from advisor.estimate.constants import SpeedTable
+from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
-from advisor.specs.measured import Measurement
-from advisor.speed.fit import SHIPPED, Case, DecodeFit, Fit, Variant, cases, fit, prior_for, priors
+from advisor.specs.measured import Measurement, SpeedFit
+from advisor.speed.fit import SHIPPED, Case, Variant, cases, fit, predict
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,24 +26,16 @@ class Prediction:
         return self.predicted_tokens_per_s / self.case.m.tokens_per_s - 1
 
 
-def leave_one_device_out(rows: list[Case], priors: dict[str, DecodeFit], prefill_priors: dict[str, float],
-                         variant: Variant = SHIPPED) -> list[Prediction]:
-    """Each device predicted by constants fitted without any of its measurements."""
+def leave_one_device_out(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> list[Prediction]:
+    """Each device predicted by constants fitted without any of its measurements, through the shipped lookup."""
     out = []
     for group in sorted({c.group for c in rows}):
-        train = [c for c in rows if c.group != group]
-        fitted = fit(train, priors, prefill_priors, variant)
+        table = SpeedTable(fit([c for c in rows if c.group != group], defaults, variant), defaults)
         for c in (c for c in rows if c.group == group):
-            out += _predict(fitted, c, priors, prefill_priors)
+            value = predict(table, c)
+            if value is not None:
+                out.append(Prediction(c, value))
     return out
-
-
-def _predict(fitted: Fit, c: Case, priors: dict[str, DecodeFit], prefill_priors: dict[str, float]) -> list[Prediction]:
-    if c.m.kind == "decode":
-        return [Prediction(c, fitted.decode_tps(c, prior_for(c.key, priors)))]
-    value = fitted.prefill_tps(c, prefill_priors.get(c.prefill_key,
-                                                      prefill_priors.get(c.prefill_key.split(":")[-1], 0.5)))
-    return [] if value is None else [Prediction(c, value)]
 
 
 def summarize(predictions: list[Prediction]) -> dict[str, float | int]:
@@ -66,7 +60,7 @@ class Validation:
 
     predictions: tuple[Prediction, ...]
     skipped: tuple[tuple[Measurement, str], ...]
-    fitted: Fit
+    fitted: SpeedFit
 
     def of(self, kind: str) -> list[Prediction]:
         return [p for p in self.predictions if p.case.m.kind == kind]
@@ -83,9 +77,8 @@ class Validation:
 def validate(catalog: Catalog) -> Validation:
     """Fit on everything (the constants we ship) and predict each device from a fit without it."""
     rows, skipped = cases(catalog)
-    decode_priors, prefill_priors = priors(catalog.defaults)
-    predictions = leave_one_device_out(rows, decode_priors, prefill_priors)
-    return Validation(tuple(predictions), tuple(skipped), fit(rows, decode_priors, prefill_priors))
+    predictions = leave_one_device_out(rows, catalog.defaults)
+    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults))
 
 
 VARIANTS = {
@@ -98,10 +91,9 @@ VARIANTS = {
 def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
     """Decode and prefill errors of each variant, by the same leave-one-device-out procedure."""
     rows, _ = cases(catalog)
-    decode_priors, prefill_priors = priors(catalog.defaults)
     out = {}
     for label, variant in VARIANTS.items():
-        predictions = leave_one_device_out(rows, decode_priors, prefill_priors, variant)
+        predictions = leave_one_device_out(rows, catalog.defaults, variant)
         out[label] = {kind: summarize([p for p in predictions if p.case.m.kind == kind])
                       for kind in ("decode", "prefill")}
     return out

@@ -1,0 +1,18 @@
+"""vLLM on data-centre GPUs (CUDA, ROCm): the original safetensors weights (BF16) or their FP8 release, all on
+the GPUs (no CPU offload), split by tensor parallelism."""
+
+from __future__ import annotations
+
+from advisor.engines.run import RunSpec
+
+
+def backend(vendor: str, device_class: str) -> str | None:
+    return "vllm" if vendor in ("nvidia", "amd") and device_class == "datacenter" else None
+
+
+def command(run: RunSpec) -> str | None:
+    if run.model.hf_repo is None or run.placement != "gpu":
+        return None
+    online_fp8 = " --quantization fp8" if run.recipe.base == "FP8" else ""  # vLLM quantizes BF16 weights on load
+    return (f"vllm serve {run.model.hf_repo} --max-model-len {run.context_tokens} "
+            f"--tensor-parallel-size {len(run.gpu_bytes)}{online_fp8}")
