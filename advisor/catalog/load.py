@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.catalog.fields import Fields
-from advisor.catalog.files import catalog_files, read_all
+from advisor.catalog.files import Snapshot, catalog_files, user_files
 from advisor.catalog.parse import (
     parse_gguf_row,
     parse_gpu,
@@ -55,7 +55,8 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
     """Read and validate every catalog file; user directories add models, GPUs, scores and sizes."""
     root = root or catalog_root()
     files = [f for folder in (root, *extra_dirs) for f in catalog_files(folder)]
-    data = read_all(files)
+    snapshot = Snapshot(files, root)
+    data = snapshot.data()
     quants = Fields(data[root / "quants.yaml"], "quants.yaml")
     types = {t.name: t for t in (parse_type(r, f"quants.yaml › types[{i}]")
                                  for i, r in enumerate(quants.items("types")))}
@@ -84,7 +85,14 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
     catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories, tuple(measured), speed_fit)
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
     _check_measurements(catalog)
+    snapshot.remember(data)  # only a catalog that passed every check is cached
     return catalog
+
+
+def unread_files(extra_dirs: tuple[Path, ...]) -> list[Path]:
+    """YAML files in the user's catalog folders that the loader does not read (a misplaced models file)."""
+    read = {f for folder in extra_dirs for f in catalog_files(folder)}
+    return [f for folder in extra_dirs for f in user_files(folder) if f not in read]
 
 
 def _check_measurements(catalog: Catalog) -> None:

@@ -73,11 +73,15 @@ def _root(ctx: typer.Context,
 def load(ctx: typer.Context) -> Catalog:
     from dataclasses import replace
 
-    from advisor.catalog.load import load_catalog, user_catalog_dirs
+    from advisor.catalog.load import load_catalog, unread_files, user_catalog_dirs
     from advisor.units import parse_size
 
     options = ctx.find_root().obj or {}
-    catalog = load_catalog(extra_dirs=user_catalog_dirs(options.get("catalog")))
+    dirs = user_catalog_dirs(options.get("catalog"))
+    catalog = load_catalog(extra_dirs=dirs)
+    for path in unread_files(dirs):
+        sys.stderr.write(f"advisor: warning: {path} is not read: catalog files go in models/, gpus/ or "
+                         "measurements/, or are one of scores.yaml, gguf_sizes.yaml (docs/catalog.md)\n")
     if options.get("gpu_margin") is not None:
         margin = options["gpu_margin"]
         margin_bytes = 0 if margin.strip() in ("0", "0GB", "0GiB") else parse_size(margin)

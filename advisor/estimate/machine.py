@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, replace
 
 from advisor.errors import UsageError
+from advisor.hardware.vendors import llama_cpp_backend
 from advisor.specs import Device, GpuSpec, Hardware
 from advisor.specs.facts import Catalog, normalize
 from advisor.units import GIB, parse_size
@@ -132,9 +133,6 @@ def hypothetical(probed: Hardware | None, catalog: Catalog, *, gpu: str | None, 
                    ram_available_bytes=ram_avail, notes=tuple(notes))
 
 
-_BACKENDS = {"nvidia": "cuda", "amd": "rocm", "intel": "sycl", "apple": "metal"}
-
-
 def ram_bandwidth_from(text: str, catalog: Catalog) -> tuple[float, str]:
     """'90' (GB/s) or a catalog memory configuration ('ddr5-6000-2ch') -> (GB/s, basis)."""
     try:
@@ -197,7 +195,7 @@ def _resolve_device(device: Device, catalog: Catalog, notes: list[str]) -> Machi
     speed_class = spec.device_class if spec else ("apple" if device.vendor == "apple" else "consumer")
     return MachineDevice(device, spec, usable, basis, bandwidth, bw_basis, spec.fp16_tflops if spec else None,
                          speed_class if speed_class in d.speed_classes else "consumer",
-                         _BACKENDS.get(device.vendor, "vulkan"))
+                         llama_cpp_backend(device.vendor))
 
 
 def _unified_cap(device: Device, catalog: Catalog) -> tuple[int, str]:

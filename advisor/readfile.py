@@ -1,0 +1,42 @@
+"""The one way advisor reads a file the user can point it at: regular files only, at most a set number of bytes.
+
+A FIFO would block forever and /dev/zero never ends; `st_size` is 0 for both, so the check is on the opened file
+itself (fstat) and the read stops one byte past the limit whatever the size claims.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+class FileRefused(OSError):
+    """Not a regular file, or larger than allowed; the message says which."""
+
+
+def read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes; FileRefused for anything but a regular file of at most `limit` bytes."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            msg = f"{path}: not a regular file"
+            raise FileRefused(msg)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > limit:
+        msg = f"{path}: larger than {limit} bytes; not read"
+        raise FileRefused(msg)
+    return b"".join(chunks)
+
+
+def read_text(path: Path, limit: int) -> str:
+    """UTF-8 text of a regular file of at most `limit` bytes (UnicodeDecodeError when it is not UTF-8)."""
+    return read_bytes(path, limit).decode("utf-8")
