@@ -25,12 +25,17 @@ class Engine:
     backend: Callable[[str, str], str | None]  # (vendor, device class) -> constants backend, None: not on it
     cpu_offload: bool  # whether layers or experts may run from system RAM
     command: Callable[[RunSpec], str | None]
+    # the engine's own file offered beside a llama.cpp estimate, by the estimate's quality rank (first match)
+    offers: tuple[tuple[str, int], ...] = ()
+
+    def offer_for(self, quality_rank: int) -> str | None:
+        return next((name for name, floor in self.offers if quality_rank >= floor), None)
 
 
 ENGINES: Final = (
     Engine("llama.cpp", "llama.cpp", llamacpp.backend, True, llamacpp.command),
-    Engine("mlx", "mlx", mlx.backend, False, mlx.command),
-    Engine("vllm", "vllm", vllm.backend, False, vllm.command),
+    Engine("mlx", "mlx", mlx.backend, False, mlx.command, (("MLX-8bit", 80), ("MLX-4bit", 0))),
+    Engine("vllm", "vllm", vllm.backend, False, vllm.command, (("vLLM-BF16", 0),)),
 )
 
 

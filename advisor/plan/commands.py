@@ -7,11 +7,8 @@ from advisor.engines import ENGINES, RunSpec, engine_for
 from advisor.engines.llamacpp import ollama
 from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
-from advisor.specs import QuantRecipe
 
-NAMES = ("llama.cpp", "ollama", "mlx", "vllm")
-# the other engine's file a llama.cpp row is offered as, by the row's bits (MLX on Apple, vLLM on data-centre GPUs)
-ALTERNATIVES = {"mlx": (("MLX-8bit", 80), ("MLX-4bit", 0)), "vllm": (("vLLM-BF16", 0),)}
+NAMES = ("llama.cpp", "ollama", *(e.name for e in ENGINES if e.name != "llama.cpp"))
 
 
 def run_spec(e: Estimate, machine: Machine) -> RunSpec:
@@ -44,7 +41,8 @@ def _alternatives(e: Estimate, machine: Machine, est: Estimator | None) -> list[
         if engine.name == e.engine or not all(engine.backend(d.device.vendor, d.speed_class)
                                               for d in machine.devices):
             continue
-        recipe = _matching(engine.name, e.recipe, est)
+        name = engine.offer_for(e.recipe.quality_rank)
+        recipe = est.catalog.recipes.get(name) if name else None
         if recipe is None:
             continue
         request = Request(context_tokens=e.context_tokens, kv_cache_type=e.kv.cache_type, sequences=e.sequences)
@@ -54,11 +52,3 @@ def _alternatives(e: Estimate, machine: Machine, est: Estimator | None) -> list[
                            other.placement, e.speed, (), None, None, e.sequences, engine.name)
             found.append((engine.name, engine.command(run_spec(alt, machine))))
     return found
-
-
-def _matching(engine: str, recipe: QuantRecipe, est: Estimator) -> QuantRecipe | None:
-    """The engine's file type closest to the row's (8-bit rows: 8-bit files; the rest: the smaller one)."""
-    for name, min_rank in ALTERNATIVES.get(engine, ()):
-        if recipe.quality_rank >= min_rank and name in est.catalog.recipes:
-            return est.catalog.recipes[name]
-    return None
