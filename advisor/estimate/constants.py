@@ -9,7 +9,6 @@ backend or the same class, else the starting values in catalog/defaults.yaml. Th
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -31,6 +30,12 @@ class Constants:
     prefill_band: ErrorBand | None
     moe_layer_factor: float = 1.0  # a MoE layer's fixed cost over a dense layer's
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
+
+
+def _median(values: list[float]) -> float:
+    import statistics  # lazily: it pulls in fractions and decimal
+
+    return statistics.median(values)
 
 
 def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
@@ -60,12 +65,20 @@ class SpeedTable:
     fit: SpeedFit | None
     defaults: Defaults
     local: Mapping[str, LocalCalibration] = field(default_factory=dict)
+    _memo: dict[tuple[str, str, str | None], Constants] = field(default_factory=dict, compare=False, repr=False)
 
     def without_local(self) -> SpeedTable:
         return SpeedTable(self.fit, self.defaults)
 
     def constants(self, backend: str, device_class: str, gpu_id: str | None = None) -> Constants:
         """Decode and prefill constants for one device under one engine's backend, and the basis to report."""
+        memo_key = (backend, device_class, gpu_id)
+        found = self._memo.get(memo_key)
+        if found is None:
+            found = self._memo[memo_key] = self._constants(backend, device_class, gpu_id)
+        return found
+
+    def _constants(self, backend: str, device_class: str, gpu_id: str | None) -> Constants:
         key = speed_key(backend, device_class, gpu_id)
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         fit = self.fit
@@ -78,7 +91,7 @@ class SpeedTable:
         prefill = fit.prefill.get(base)
         if prefill is None and start.prefill_efficiency is not None:
             same = near(base, fit.prefill)[0]
-            prefill = statistics.median(same) if same else start.prefill_efficiency
+            prefill = _median(same) if same else start.prefill_efficiency
         band = fit.decode_bands.get(key)
         pband = fit.prefill_bands.get(base)
         return Constants(eff, tau, prefill, basis,
@@ -93,8 +106,8 @@ class SpeedTable:
                     f"fitted for {key} on {own.rows} measurements from {own.devices} devices")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
-            return (statistics.median(f.stream_efficiency for f in stand_ins),
-                    statistics.median(f.per_layer_s for f in stand_ins),
+            return (_median([f.stream_efficiency for f in stand_ins]),
+                    _median([f.per_layer_s for f in stand_ins]),
                     f"no measurements for {key}; constants of {label} (median of {len(stand_ins)} fits)")
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         return start.stream_efficiency, start.per_layer_s, f"no measurements for {key}; starting values for " \

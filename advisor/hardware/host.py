@@ -28,16 +28,50 @@ def _text(path: Path) -> str | None:
 
 def read(root: Path = Path("/")) -> Raw:
     """psutil figures plus the raw cgroup and cpuinfo text (recordable as a fixture)."""
-    import psutil
+    fast = _linux_figures(root)
+    if fast is None:
+        import psutil
 
-    memory = psutil.virtual_memory()
-    raw: Raw = {"ram_total_bytes": memory.total, "ram_available_bytes": memory.available,
-                "cpu_logical": psutil.cpu_count(logical=True), "cpu_physical": psutil.cpu_count(logical=False),
+        memory = psutil.virtual_memory()
+        fast = (memory.total, memory.available, psutil.cpu_count(logical=True), psutil.cpu_count(logical=False))
+    raw: Raw = {"ram_total_bytes": fast[0], "ram_available_bytes": fast[1],
+                "cpu_logical": fast[2], "cpu_physical": fast[3],
                 "cpuinfo": _text(root / "proc/cpuinfo"), "proc_cgroup": _text(root / "proc/self/cgroup")}
     raw["cgroup"] = _read_cgroup(root, raw["proc_cgroup"] or "")
     raw["cpu_quota"] = read_cpu_cgroup(root, raw["proc_cgroup"] or "")
     raw["affinity_cpus"] = _affinity()
     return raw
+
+
+def linux_meminfo(root: Path = Path("/")) -> tuple[int, int] | None:
+    """(MemTotal, MemAvailable) in bytes from /proc/meminfo, as psutil reads them; None elsewhere."""
+    text = _text(root / "proc/meminfo") if os.name == "posix" else None
+    if not text:
+        return None
+    fields = {k: v.split() for k, _, v in (line.partition(":") for line in text.splitlines())}
+    try:
+        return int(fields["MemTotal"][0]) * 1024, int(fields["MemAvailable"][0]) * 1024
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def _linux_figures(root: Path) -> tuple[int, int, int | None, int | None] | None:
+    """RAM and CPU counts without importing psutil (Linux /proc and /sys, psutil's own sources), else None."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    memory = linux_meminfo(root)
+    cpus = root / "sys/devices/system/cpu"
+    cores: set[str] = set()
+    for topology in cpus.glob("cpu[0-9]*/topology"):
+        siblings = _text(topology / "core_cpus_list") or _text(topology / "thread_siblings_list")
+        if siblings is None:
+            return None
+        cores.add(siblings.strip())
+    if memory is None or not cores:
+        return None
+    return memory[0], memory[1], os.cpu_count(), len(cores)
 
 
 def _affinity() -> int | None:

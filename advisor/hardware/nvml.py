@@ -21,6 +21,8 @@ _MIG_ENABLE: Final = 1  # NVML_DEVICE_MIG_ENABLE
 
 def read(module: ModuleType | None = None, root: Path = Path("/")) -> Raw:
     """Everything NVML tells about each GPU, as plain data (recordable as a JSON fixture)."""
+    if module is None and not _driver_present():  # no driver: skip importing pynvml (8,000 lines of ctypes classes)
+        return _failed("NVMLError_LibraryNotFound", "NVML Shared Library Not Found", root)
     try:
         pynvml = module or _import()
     except ImportError as err:
@@ -43,6 +45,23 @@ def _failed(error: str, detail: str, root: Path) -> Raw:
     except OSError:  # an unreadable /usr/lib/wsl says nothing either way
         pass
     return raw
+
+
+def _driver_present() -> bool:
+    """Whether libnvidia-ml loads (what pynvml.nvmlInit tries first on Linux); elsewhere, when pynvml is already
+    imported (or faked) or not installed at all, let pynvml decide as before."""
+    import sys
+    from importlib.util import find_spec
+
+    if not sys.platform.startswith("linux") or "pynvml" in sys.modules or find_spec("pynvml") is None:
+        return True
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
 
 
 def _import() -> ModuleType:

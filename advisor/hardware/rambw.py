@@ -60,9 +60,14 @@ def measure(workers: int | None = None, buffer_bytes: int = BUFFER_BYTES) -> flo
 
 
 def _cache_file(cache_dir: Path) -> Path:
-    import psutil
+    from advisor.hardware.host import linux_meminfo
 
-    shape = f"{psutil.virtual_memory().total}-{os.cpu_count()}"
+    memory = linux_meminfo()
+    if memory is None:
+        import psutil
+
+        memory = (psutil.virtual_memory().total, 0)
+    shape = f"{memory[0]}-{os.cpu_count()}"
     return cache_dir / f"ram-bandwidth-{shape}.json"
 
 
