@@ -130,3 +130,36 @@ def test_layer_patterns(extra: dict[str, Any], full: int, other: tuple[str, int]
     spec = model_from_config(_base(**extra), "config.json")
     assert spec.layout.full_attention_layers == full
     assert getattr(spec.layout, other[0]) == other[1]
+
+
+def test_a_gguf_goes_through_the_same_builder(tmp_path: Path) -> None:
+    """Sliding layers follow llama.cpp's pattern; the name is general.name; impossible counts name the key."""
+    import gguf
+    import numpy as np
+
+    from advisor.models.gguf import gguf_name, model_from_gguf
+    from advisor.models.gguf_read import GgufError, read_gguf
+    from tests.test_gguf import write_model
+
+    path = tmp_path / "gemma-00001-of-00001.gguf"
+    write_model(path, arch="gemma3", layers=12, window=1024, experts=4)
+    spec, weights, _ = model_from_gguf(read_gguf(path))
+    assert (spec.layout.full_attention_layers, spec.layout.sliding_layers) == (2, 10)
+    assert spec.moe is not None and spec.moe.moe_layers == 12 and spec.name == "tiny-gemma3"
+    assert weights.weights_bytes == sum(t.n_bytes for t in read_gguf(path).tensors)
+    assert gguf_name(Path("Qwen3-8B-UD-Q4_K_XL-00001-of-00003.gguf")) == "Qwen3-8B"
+    assert gguf_name(Path("llama-3.1-8b-instruct.Q8_0.gguf")) == "llama-3.1-8b-instruct"
+
+    bad = tmp_path / "bad.gguf"
+    w = gguf.GGUFWriter(str(bad), "llama")
+    w.add_block_count(5000)
+    w.add_embedding_length(256)
+    w.add_head_count(8)
+    w.add_tensor("token_embd.weight", np.zeros((4, 256), dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with pytest.raises(GgufError) as err:
+        model_from_gguf(read_gguf(bad))
+    assert f"{bad}: llama.block_count: must be between 1 and 1,000" in err.value.message
