@@ -1,19 +1,24 @@
-"""A GGUF file's metadata and tensors -> a ModelSpec and its exact weight bytes. Pure.
+"""A GGUF file's metadata and tensors -> ModelRecord -> ModelSpec, and its exact weight bytes. Pure.
 
-Weights are exact (the tensors' own sizes). The KV layout comes from the architecture metadata: per-layer
+Weights are exact (the tensors' own sizes). The layer kinds come from the architecture metadata: per-layer
 head_count_kv arrays mark recurrent layers (0), and sliding-window architectures use llama.cpp's layer patterns.
+The model is named by general.name, else by the file name without its split suffix and quant.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import re
+from pathlib import Path
+from typing import Any, NoReturn
 
-from advisor.estimate.weights import WeightEstimate
-from advisor.models.gguf_read import GgufFile, GgufTensor
-from advisor.specs import Arch, Layout, Mamba, Mla, ModelSpec, Moe
+from advisor.models.gguf_read import GgufError, GgufFile, GgufTensor
+from advisor.models.record import SLIDING_PATTERN, Fail, ModelRecord, as_int, build_model, repeat
+from advisor.specs import Arch, Mamba, Mla, ModelSpec, Moe
+from advisor.specs.sizes import WeightEstimate
 
-# llama.cpp: every Nth layer is global, the rest use the sliding window (src/llama-model.cpp)
-SLIDING_PATTERN = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2, "cohere2": 4, "gemma3n": 5}
+_SPLIT_SUFFIX = re.compile(r"-\d{5}-of-\d{5}$")
+_QUANT_SUFFIX = re.compile(r"[-.](?:UD-)?(?:I?Q\d\w*|BF16|F16|F32|MXFP4\w*|TQ\d\w*)$", re.IGNORECASE)
 
 
 def _get(meta: dict[str, Any], arch: str, key: str) -> Any:
@@ -28,51 +33,87 @@ def _scalar(value: Any, default: int = 0) -> int:
     return int(value) if isinstance(value, int | float) else default
 
 
-def model_from_gguf(file: GgufFile, name: str) -> tuple[ModelSpec, WeightEstimate, list[str]]:
+def gguf_name(path: Path) -> str:
+    """A file's model name: the file name without .gguf, the split suffix (-00001-of-00003) and the quant."""
+    stem = _SPLIT_SUFFIX.sub("", path.name.removesuffix(".gguf"))
+    return _QUANT_SUFFIX.sub("", stem) or stem
+
+
+def model_from_gguf(file: GgufFile, name: str | None = None) -> tuple[ModelSpec, WeightEstimate, list[str]]:
     """The ModelSpec advisor estimates with, its exact weights, and notes on what was assumed."""
     meta, notes = file.metadata, []
     arch = str(meta.get("general.architecture") or "unknown")
+    source = str(file.paths[0])
+
+    def fail(key: str, problem: str) -> NoReturn:
+        raise GgufError(f"{source}: {key}: {problem}")
+
+    _check_numbers(meta, arch, fail)
     layers = _scalar(_get(meta, arch, "block_count"))
     heads = _scalar(_get(meta, arch, "attention.head_count"), 1)
     hidden = _scalar(_get(meta, arch, "embedding_length"))
     if not layers or not hidden:
         notes.append(f"architecture {arch!r}: block_count or embedding_length missing; estimates are rough")
     kv_array = _get(meta, arch, "attention.head_count_kv")
-    kv_heads = _scalar(kv_array, heads)
-    head_dim = _scalar(_get(meta, arch, "attention.key_length"), hidden // max(1, heads))
-    vocab = _scalar(meta.get("tokenizer.ggml.tokens"), _scalar(_get(meta, arch, "vocab_size")))
-    arch_spec = Arch(layers=max(1, layers), hidden_size=max(1, hidden), attention_heads=heads, kv_heads=kv_heads,
-                     head_dim=head_dim, vocab_size=vocab or 1,
+    arch_spec = Arch(layers=max(1, layers), hidden_size=max(1, hidden), attention_heads=heads,
+                     kv_heads=_scalar(kv_array, heads),
+                     head_dim=_scalar(_get(meta, arch, "attention.key_length"), hidden // max(1, heads)),
+                     vocab_size=_scalar(meta.get("tokenizer.ggml.tokens"),
+                                        _scalar(_get(meta, arch, "vocab_size"))) or 1,
                      tied_embeddings=not any(t.name == "output.weight" for t in file.tensors),
                      max_context_tokens=_scalar(_get(meta, arch, "context_length")) or None,
                      intermediate_size=_scalar(_get(meta, arch, "feed_forward_length")) or None,
                      v_head_dim=_scalar(_get(meta, arch, "attention.value_length")) or None)
-    layout = _layout(meta, arch, layers, kv_array, notes)
-    moe = _moe(meta, arch, layers)
-    weights = _weights(file.tensors, moe)
-    total = sum(t.n_elements for t in file.tensors)
-    spec = ModelSpec(id=name, name=str(meta.get("general.name") or name), family=arch, params_total=total,
-                     params_active=None if moe is None else _active(file.tensors, moe), arch=arch_spec,
-                     layout=layout, moe=moe, source=f"file://{file.paths[0]}", params_derived=True)
-    return spec, weights, notes
+    moe = _moe(meta, arch, arch_spec.layers)
+    label = name or gguf_name(file.paths[0])
+    record = ModelRecord(id=label, name=str(meta.get("general.name") or label), family=arch,
+                         source=f"file://{file.paths[0]}", arch=arch_spec, moe=moe,
+                         params_total=sum(t.n_elements for t in file.tensors),
+                         params_active=None if moe is None else _active(file.tensors, moe), params_derived=True,
+                         keys=_keys(arch), **_layout(meta, arch, arch_spec.layers, kv_array, notes))
+    return build_model(record, fail), _weights(file.tensors, moe), notes
 
 
-def _layout(meta: dict[str, Any], arch: str, layers: int, kv_array: Any, notes: list[str]) -> Layout:
+def _keys(arch: str) -> dict[str, str]:
+    names = {"layers": "block_count", "hidden_size": "embedding_length", "attention_heads": "attention.head_count",
+             "kv_heads": "attention.head_count_kv", "head_dim": "attention.key_length", "kinds": "block_count",
+             "max_context": "context_length", "intermediate_size": "feed_forward_length",
+             "v_head_dim": "attention.value_length", "sliding_window": "attention.sliding_window",
+             "experts": "expert_count", "experts_per_token": "expert_used_count",
+             "expert_ffn": "expert_feed_forward_length", "dense_layers": "leading_dense_block_count",
+             "moe_layers": "leading_dense_block_count", "mla": "attention.kv_lora_rank", "mamba": "ssm.inner_size"}
+    return {k: f"{arch}.{v}" for k, v in names.items()} | {"vocab_size": "tokenizer.ggml.tokens"}
+
+
+def _check_numbers(meta: dict[str, Any], arch: str, fail: Fail) -> None:
+    """The architecture's numbers are finite, and its whole numbers non-negative."""
+    for key, value in meta.items():
+        if not key.startswith(f"{arch}."):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, float) and not math.isfinite(item):
+                fail(key, "not a finite number")
+            if isinstance(item, int) and not isinstance(item, bool):
+                as_int(item, key, fail)
+
+
+def _layout(meta: dict[str, Any], arch: str, layers: int, kv_array: Any, notes: list[str]) -> dict[str, Any]:
     mla = _mla(meta, arch)
     recurrent = sum(1 for v in kv_array if v == 0) if isinstance(kv_array, list) else 0
     mamba = _mamba(meta, arch) if recurrent else None
     if recurrent and mamba is None:
         notes.append("recurrent layers without readable state sizes: their fixed state is not counted")
+    kinds = list(repeat("mamba" if mamba else "ffn", recurrent))
     window = _scalar(_get(meta, arch, "attention.sliding_window")) or None
     pattern = SLIDING_PATTERN.get(arch)
-    attention = layers - recurrent
+    attention = max(0, layers - recurrent)
     if window and pattern:
         full = attention // pattern
-        return Layout(full_attention_layers=full, sliding_layers=attention - full, sliding_window=window,
-                      mamba_layers=recurrent if mamba else 0, mamba=mamba, mla=mla)
+        kinds += [*repeat("full", full), *repeat("sliding", attention - full)]
+        return {"kinds": tuple(kinds), "sliding_window": window, "mamba": mamba, "mla": mla}
     if window:
         notes.append(f"{arch}: sliding window {window} with an unknown layer pattern; every layer counted as full")
-    return Layout(full_attention_layers=attention, mamba_layers=recurrent if mamba else 0, mamba=mamba, mla=mla)
+    return {"kinds": (*kinds, *repeat("full", attention)), "mamba": mamba, "mla": mla}
 
 
 def _mla(meta: dict[str, Any], arch: str) -> Mla | None:

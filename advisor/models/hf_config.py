@@ -1,74 +1,126 @@
-"""A Hugging Face config.json -> ModelSpec, for `advisor estimate --config config.json`. Pure.
+"""A Hugging Face config.json -> ModelRecord -> ModelSpec, for `advisor estimate --config config.json`. Pure.
 
-Multimodal configs nest the language model under text_config. The parameter count is derived from the dims.
+Multimodal configs nest the language model under text_config. A config holds no parameter count: pass the
+published (or measured) total when known; otherwise it is derived from the dims. Layer kinds: hf_layers.
+Errors are UsageErrors naming `path: key: problem`.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Final
 
 from advisor.errors import UsageError
-from advisor.estimate.weights import count_params
-from advisor.specs import Arch, Layout, Mla, ModelSpec, Moe
+from advisor.models.hf_keys import Config
+from advisor.models.hf_layers import layer_record
+from advisor.models.record import ModelRecord, build_model
+from advisor.specs import Arch, Mla, ModelSpec, Moe
+
+NON_GATED: Final = frozenset({"gpt2", "gpt_bigcode", "starcoder2", "phi", "nemotron", "falcon", "gpt_neox"})
+LLAMA4: Final = frozenset({"llama4", "llama4_text"})
+GEMMA4: Final = frozenset({"gemma4", "gemma4_text"})
 
 
-def _int(cfg: dict[str, Any], *keys: str, default: int | None = None) -> int | None:
-    for key in keys:
-        value = cfg.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-    return default
+def config_name(data: Any, path: Path | None) -> str:
+    """The model's name: `_name_or_path`, else the config's folder (resolved), else its architecture."""
+    raw = data.get("_name_or_path") if isinstance(data, dict) else None
+    if isinstance(raw, str) and raw.strip().rstrip("/\\"):
+        text = raw.strip().rstrip("/\\")
+        name = Path(text).name if text.startswith(("/", ".", "~")) or "\\" in text else text
+        if name not in ("", ".", ".."):
+            return name
+    if path is not None:
+        folder = path.resolve().parent.name
+        if folder not in ("", ".", ".."):
+            return folder
+    archs = data.get("architectures") if isinstance(data, dict) else None
+    if isinstance(archs, list) and archs and isinstance(archs[0], str):
+        return archs[0]
+    kind = data.get("model_type") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) and kind else "config"
 
 
-def model_from_config(data: Any, name: str, source: str) -> ModelSpec:
+def model_from_config(data: Any, source: str, *, name: str | None = None, params_total: int | None = None,
+                      params_active: int | None = None) -> ModelSpec:
+    """The ModelSpec of a config.json's language model; `params_*` are published or measured counts."""
     if not isinstance(data, dict):
         raise UsageError(f"{source}: a config.json is a JSON object")
     nested = data.get("text_config")
-    cfg: dict[str, Any] = nested if isinstance(nested, dict) else data
-    layers, hidden = _int(cfg, "num_hidden_layers", "n_layer"), _int(cfg, "hidden_size", "n_embd")
-    heads = _int(cfg, "num_attention_heads", "n_head")
-    if not (layers and hidden and heads):
+    c = Config(nested, source, "text_config.") if isinstance(nested, dict) else Config(data, source)
+    model_type = str(c.data.get("model_type") or data.get("model_type") or "custom")
+    layers = c.whole("layers", "num_hidden_layers", "n_layer", "num_layers")
+    hidden = c.whole("hidden_size", "hidden_size", "n_embd", "d_model")
+    heads = c.whole("attention_heads", "num_attention_heads", "n_head")
+    if layers is None or hidden is None or heads is None:
         raise UsageError(f"{source}: needs num_hidden_layers, hidden_size and num_attention_heads")
+    layout = layer_record(c, layers, model_type)
+    moe, intermediate = _moe(c, layers, model_type)
     arch = Arch(layers=layers, hidden_size=hidden, attention_heads=heads,
-                kv_heads=_int(cfg, "num_key_value_heads", default=heads) or heads,
-                head_dim=_int(cfg, "head_dim", default=hidden // heads) or hidden // heads,
-                vocab_size=_int(cfg, "vocab_size", default=32000) or 32000,
-                tied_embeddings=bool(cfg.get("tie_word_embeddings", False)),
-                max_context_tokens=_int(cfg, "max_position_embeddings"),
-                intermediate_size=_int(cfg, "intermediate_size"))
-    spec = ModelSpec(id=name, name=name, family=str(cfg.get("model_type") or "custom"), params_total=0,
-                     params_active=None, arch=arch, layout=_layout(cfg, layers), moe=_moe(cfg, layers),
-                     source=source, params_derived=True)
-    total, active = count_params(spec)
-    return replace(spec, params_total=total, params_active=active if spec.moe else None)
+                kv_heads=c.whole("kv_heads", "num_key_value_heads", "num_kv_heads", "n_head_kv", default=heads) or 0,
+                head_dim=c.whole("head_dim", "head_dim", default=_head_dim(layout["mla"], hidden, heads)) or 0,
+                vocab_size=c.whole("vocab_size", "vocab_size", default=32000) or 0,
+                tied_embeddings=_tied(c, data), intermediate_size=intermediate,
+                max_context_tokens=c.whole("max_context", "max_position_embeddings", "n_positions",
+                                           "max_sequence_length", "seq_length") or None,
+                ffn_matrices=_ffn_matrices(c, model_type), v_head_dim=c.whole("v_head_dim", "v_head_dim") or None)
+    label = name or config_name(data, None)
+    record = ModelRecord(id=label, name=label, family=model_type, source=source, arch=arch, moe=moe,
+                         params_total=params_total, params_active=params_active, keys=c.keys, **layout)
+    return build_model(record, c.fail)
 
 
-def _layout(cfg: dict[str, Any], layers: int) -> Layout:
-    mla = None
-    if _int(cfg, "kv_lora_rank"):
-        mla = Mla(kv_lora_rank=_int(cfg, "kv_lora_rank") or 512, rope_head_dim=_int(cfg, "qk_rope_head_dim") or 64,
-                  nope_head_dim=_int(cfg, "qk_nope_head_dim"), v_head_dim=_int(cfg, "v_head_dim"),
-                  q_lora_rank=_int(cfg, "q_lora_rank"))
-    types = cfg.get("layer_types")
-    window = _int(cfg, "sliding_window")
-    if isinstance(types, list) and window:
-        sliding = sum(1 for t in types if t == "sliding_attention")
-        return Layout(full_attention_layers=layers - sliding, sliding_layers=sliding, sliding_window=window, mla=mla)
-    pattern = _int(cfg, "sliding_window_pattern")
-    if window and pattern:
-        full = layers // pattern
-        return Layout(full_attention_layers=full, sliding_layers=layers - full, sliding_window=window, mla=mla)
-    return Layout(full_attention_layers=layers, mla=mla)
+def _head_dim(mla: Mla | None, hidden: int, heads: int) -> int:
+    if mla is not None and mla.nope_head_dim:
+        return mla.nope_head_dim + mla.rope_head_dim
+    return hidden // max(1, heads)
 
 
-def _moe(cfg: dict[str, Any], layers: int) -> Moe | None:
-    experts = _int(cfg, "num_experts", "num_local_experts", "n_routed_experts")
-    if not experts or experts < 2:
-        return None
-    dense = _int(cfg, "first_k_dense_replace", default=0) or 0
-    shared_ffn = _int(cfg, "shared_expert_intermediate_size")
-    shared = _int(cfg, "n_shared_experts", default=1 if shared_ffn else 0) or 0
-    return Moe(experts=experts, experts_per_token=_int(cfg, "num_experts_per_tok", default=2) or 2,
-               expert_ffn=_int(cfg, "moe_intermediate_size", "intermediate_size", default=1) or 1,
-               moe_layers=layers - dense, shared_experts=shared, shared_ffn=shared_ffn, dense_layers=dense)
+def _tied(c: Config, data: dict[str, Any]) -> bool:
+    if c.data.get("tie_word_embeddings") is None and data is not c.data:
+        return Config(data, c.source).flag("tie_word_embeddings")
+    return c.flag("tie_word_embeddings")
+
+
+def _ffn_matrices(c: Config, model_type: str) -> int:
+    """2 for plain MLPs (up, down), 3 for gated ones (up, gate, down)."""
+    act = c.data.get("mlp_hidden_act") or c.data.get("hidden_act")
+    return 2 if act == "relu2" or model_type in NON_GATED else 3
+
+
+def _moe(c: Config, layers: int, model_type: str) -> tuple[Moe | None, int | None]:
+    """The MoE block (or None) and the dense FFN width."""
+    intermediate = c.whole("intermediate_size", "intermediate_size", "n_inner", "ffn_hidden_size")
+    experts = c.whole("experts", "num_experts", "n_routed_experts", "num_local_experts")
+    if not experts or experts < 2 or not c.flag("enable_moe_block", default=True):
+        return None, intermediate
+    shared_ffn = c.whole("shared_ffn", "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size",
+                         "shared_intermediate_size")
+    dense = c.whole("dense_layers", "first_k_dense_replace", default=0) or 0
+    moe = Moe(experts=experts, experts_per_token=c.whole(
+                  "experts_per_token", "num_experts_per_tok", "num_experts_per_token", "experts_per_token",
+                  "top_k_experts", default=2) or 0,
+              expert_ffn=c.whole("expert_ffn", "moe_intermediate_size", default=intermediate) or 1,
+              moe_layers=layers - dense, dense_layers=dense,
+              shared_experts=c.whole("shared_experts", "n_shared_experts", "num_shared_experts",
+                                     default=1 if shared_ffn else 0) or 0,
+              shared_ffn=shared_ffn, latent_size=c.whole("latent_size", "moe_latent_size") or None)
+    if model_type in LLAMA4:
+        return _llama4(c, layers, moe, intermediate)
+    if model_type in GEMMA4:  # the dense MLP runs beside the experts in every layer: a shared expert
+        return replace(moe, shared_experts=1, shared_ffn=intermediate), None
+    pattern = c.data.get("hybrid_override_pattern")
+    if isinstance(pattern, str):  # Nemotron-H: E layers hold the experts
+        return replace(moe, moe_layers=pattern.count("E"), dense_layers=0), intermediate
+    return moe, intermediate
+
+
+def _llama4(c: Config, layers: int, moe: Moe, intermediate: int | None) -> tuple[Moe, int | None]:
+    """Llama 4: experts and the shared expert are intermediate_size wide; dense layers use intermediate_size_mlp."""
+    listed = c.items("moe_layers", "moe_layers")
+    step = c.whole("moe_layers", "interleave_moe_layer_step", default=1) or 1
+    moe_layers = len(listed) if listed is not None else layers // step
+    dense_ffn = c.whole("intermediate_size", "intermediate_size_mlp") if moe_layers < layers else None
+    return replace(moe, moe_layers=moe_layers, dense_layers=layers - moe_layers, shared_experts=1,
+                   shared_ffn=intermediate), dense_ffn
+

@@ -17,9 +17,10 @@ def resolve_model(est: Estimator, model: str | None, config: Path | None, quant:
                   request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
     """The model spec, its estimates (one per file type, or the file's own), and notes."""
     if config is not None:
-        from advisor.models.hf_config import model_from_config
+        from advisor.models.hf_config import config_name, model_from_config
 
-        spec = model_from_config(_json(config), model or config.parent.name or "config", str(config))
+        data = _json(config)
+        spec = model_from_config(data, str(config), name=model or config_name(data, config))
         return spec, _catalog_style(est, spec, quant, machine, request), [
             "parameter count derived from the config's dimensions"]
     if model is None:
@@ -43,7 +44,7 @@ def _from_gguf(est: Estimator, path: Path, machine: Machine,
     if not _is_file(str(path)):
         raise UsageError(f"{str(path)[:200]}: no such file")
     file = read_gguf(path)
-    spec, weights, notes = model_from_gguf(file, path.stem)
+    spec, weights, notes = model_from_gguf(file)
     known = est.catalog.recipes.get(file.file_type or "")
     recipe = QuantRecipe(name=file.file_type or "file", base="F16", rules=(), runtime="llama.cpp",
                          quality_rank=known.quality_rank if known else 50, source=str(path))

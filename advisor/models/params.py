@@ -1,0 +1,147 @@
+"""Parameter groups of a ModelSpec as llama.cpp lays them out in a GGUF file, and counts from the dims. Pure.
+
+Groups are computed from the config dims (embeddings, attention, linear attention, Mamba, FFN, experts); what a
+published total holds beyond them is one residual group, "other". See docs/estimation.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.specs import ModelSpec
+
+
+@dataclass(frozen=True, slots=True)
+class ParamGroup:
+    """`params_per_layer` weights in each of `layers` layers; rows of `row_length` elements."""
+
+    name: str
+    categories: frozenset[str]
+    params_per_layer: int
+    layers: int
+    row_length: int
+    routed: bool = False  # routed experts: only experts_per_token/experts of them are read per token
+
+    @property
+    def params(self) -> int:
+        return self.params_per_layer * self.layers
+
+
+def param_groups(model: ModelSpec) -> tuple[ParamGroup, ...]:
+    """Groups of weights as llama.cpp lays them out in a GGUF file."""
+    a = model.arch
+    groups = [ParamGroup("token_embd", frozenset({"token_embd", "output"} if a.tied_embeddings
+                                                  else {"token_embd"}), a.vocab_size * a.hidden_size, 1,
+                         a.hidden_size)]
+    if not a.tied_embeddings:
+        groups.append(ParamGroup("output", frozenset({"output"}), a.vocab_size * a.hidden_size, 1,
+                                 a.hidden_size))
+    groups += _attention_groups(model) + _recurrent_groups(model) + _ffn_groups(model)
+    counted = sum(g.params for g in groups)
+    rest = model.params_total - counted
+    if rest > 0:
+        groups.append(ParamGroup("other", frozenset({"attn_other"}), rest, 1, a.hidden_size))
+    return tuple(groups)
+
+
+def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
+    a, lay = model.arch, model.layout
+    n = lay.full_attention_layers + lay.sliding_layers + lay.chunked_layers
+    h = a.hidden_size
+    if lay.mla is not None:
+        m = lay.mla
+        qk = (m.nope_head_dim or 0) + m.rope_head_dim
+        v = m.v_head_dim or a.value_head_dim
+        q = (h * m.q_lora_rank + m.q_lora_rank * a.attention_heads * qk) if m.q_lora_rank \
+            else h * a.attention_heads * qk
+        return [
+            ParamGroup("attn_q", frozenset({"attn_other"}), q, n, h),
+            ParamGroup("attn_kv_a", frozenset({"attn_other"}), h * (m.kv_lora_rank + m.rope_head_dim), n, h),
+            ParamGroup("attn_kv_b", frozenset({"attn_v"}),
+                       m.kv_lora_rank * a.attention_heads * ((m.nope_head_dim or 0) + v), n, m.kv_lora_rank),
+            ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * v * h, n,
+                       a.attention_heads * v),
+        ]
+    gate = 2 if lay.attention_gate else 1  # an output gate doubles the query projection (Qwen3-Next, Qwen3.5)
+    if lay.global_kv_heads and lay.global_head_dim:
+        windowed = n - lay.full_attention_layers
+        full = _attention(h, a.attention_heads, lay.global_kv_heads, lay.global_head_dim, lay.global_head_dim,
+                          lay.full_attention_layers, gate=gate, shared_kv=lay.global_shared_kv, prefix="global_")
+        return full + _attention(h, a.attention_heads, a.kv_heads, a.head_dim, a.value_head_dim, windowed, gate=gate)
+    return _attention(h, a.attention_heads, a.kv_heads, a.head_dim, a.value_head_dim, n, gate=gate)
+
+
+def _attention(h: int, heads: int, kv_heads: int, head_dim: int, v_dim: int, n: int, *, gate: int,
+               shared_kv: bool = False, prefix: str = "") -> list[ParamGroup]:
+    groups = [
+        ParamGroup(f"{prefix}attn_q", frozenset({"attn_q"}), h * heads * head_dim * gate, n, h),
+        ParamGroup(f"{prefix}attn_k", frozenset({"attn_k"}), h * kv_heads * head_dim, n, h),
+        ParamGroup(f"{prefix}attn_v", frozenset({"attn_v"}), h * kv_heads * v_dim, n, h),
+        ParamGroup(f"{prefix}attn_output", frozenset({"attn_output"}), heads * v_dim * h, n, heads * v_dim),
+    ]
+    return [g for g in groups if not (shared_kv and g.name.endswith("attn_v"))]
+
+
+def _recurrent_groups(model: ModelSpec) -> list[ParamGroup]:
+    """Projections of Gated DeltaNet and Mamba-2 layers, named as llama.cpp names them."""
+    h, lay, groups = model.arch.hidden_size, model.layout, []
+    if lay.linear_layers and lay.linear is not None:
+        g, n = lay.linear, lay.linear_layers
+        qkv = 2 * g.key_heads * g.key_head_dim + g.value_heads * g.value_head_dim
+        value = g.value_heads * g.value_head_dim
+        groups += [
+            ParamGroup("linear_qkv", frozenset({"attn_v"}), h * qkv, n, h),  # attn_qkv: an attn_v-like tensor
+            ParamGroup("linear_gate", frozenset({"attn_other"}), h * value + h * 2 * g.value_heads, n, h),
+            ParamGroup("linear_out", frozenset({"attn_other"}), value * h, n, value),
+            ParamGroup("linear_conv", frozenset({"norm"}), qkv * g.conv_kernel, n, g.conv_kernel),
+        ]
+    if lay.mamba_layers and lay.mamba is not None:
+        m, n = lay.mamba, lay.mamba_layers
+        d_inner, xbc = m.heads * m.head_dim, m.heads * m.head_dim + 2 * m.groups * m.state_size
+        groups += [
+            ParamGroup("ssm_in", frozenset({"attn_other"}), h * (d_inner + xbc + m.heads), n, h),
+            ParamGroup("ssm_out", frozenset({"attn_other"}), d_inner * h, n, d_inner),
+            ParamGroup("ssm_conv", frozenset({"norm"}), xbc * m.conv_kernel, n, m.conv_kernel),
+        ]
+    return groups
+
+
+def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
+    a, moe = model.arch, model.moe
+    h, groups = a.hidden_size, []
+    dense_layers = moe.dense_layers if moe else a.layers
+    if a.intermediate_size and dense_layers:
+        groups += _mlp("ffn", frozenset(), h, a.intermediate_size, dense_layers, a.ffn_matrices, copies=1)
+    if moe is not None:
+        groups += _mlp("exps", frozenset({"experts"}), moe.latent_size or h, moe.expert_ffn, moe.moe_layers,
+                       a.ffn_matrices, copies=moe.experts, routed=True)
+        if moe.shared_experts:
+            groups += _mlp("shexp", frozenset(), h, moe.shared_ffn or moe.expert_ffn, moe.moe_layers,
+                           a.ffn_matrices, copies=moe.shared_experts)
+        groups.append(ParamGroup("router", frozenset({"norm"}), h * moe.experts, moe.moe_layers, h))
+        if moe.latent_size:
+            groups.append(ParamGroup("latent_proj", frozenset({"attn_other"}), 2 * h * moe.latent_size,
+                                     moe.moe_layers, h))
+    return groups
+
+
+def _mlp(prefix: str, extra: frozenset[str], hidden: int, ffn: int, layers: int, matrices: int, *,
+         copies: int, routed: bool = False) -> list[ParamGroup]:
+    names = ("up", "gate", "down") if matrices == 3 else ("up", "down")
+    return [ParamGroup(f"{prefix}_{name}", extra | {f"ffn_{name}"}, hidden * ffn * copies, layers,
+                       ffn if name == "down" else hidden, routed) for name in names]
+
+
+def active_expert_params(model: ModelSpec) -> int:
+    """Routed-expert parameters one token runs through (experts_per_token / experts of them); 0 for dense models."""
+    if model.moe is None:
+        return 0
+    routed = sum(g.params for g in param_groups(model) if g.routed)
+    return round(routed * model.moe.experts_per_token / model.moe.experts)
+
+
+def count_params(model: ModelSpec) -> tuple[int, int]:
+    """(total, active) parameters computed from the config dims alone (no residual group)."""
+    groups = [g for g in param_groups(model) if g.name != "other"]
+    total = sum(g.params for g in groups)
+    return total, total - sum(g.params for g in groups if g.routed) + active_expert_params(model)
