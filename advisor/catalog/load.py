@@ -66,25 +66,29 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
     defaults = parse_defaults(data[root / "defaults.yaml"], "defaults.yaml")
     models: list[ModelSpec] = []
     gpus: list[GpuSpec] = []
-    measured: list[Measurement] = []
     for path in files:
         label = _label(path, root)
         if path.parent.name == "models":
             models += [parse_model(raw, f"{label} › models[{i}]") for i, raw in enumerate(_section(data, path))]
         elif path.parent.name == "gpus":
             gpus += [parse_gpu(raw, f"{label} › gpus[{i}]") for i, raw in enumerate(_section(data, path))]
-        elif path.parent.name == "measurements":
-            measured += [parse_measurement(raw, f"{label} › measurements[{i}]")
-                         for i, raw in enumerate(_section(data, path))]
     for folder in (root, *extra_dirs):
         models = _attach(models, folder, data)
     memories = tuple(parse_memory(raw, f"system_memory.yaml › memory[{i}]")
                      for i, raw in enumerate(_section(data, root / "system_memory.yaml", "memory")))
     fit_path = root / "speed_fit.yaml"
     speed_fit = parse_speed_fit(data[fit_path], "speed_fit.yaml") if fit_path in data else None
-    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories, tuple(measured), speed_fit)
+    def measured() -> tuple[Measurement, ...]:
+        return tuple(parse_measurement(raw, f"{_label(path, root)} › measurements[{i}]")
+                     for path in files if path.parent.name == "measurements"
+                     for i, raw in enumerate(_section(data, path)))
+
+    # data cached after an earlier validation: its measurements are parsed when something reads them
+    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories,
+                      measured if snapshot.cached else measured(), speed_fit)
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
-    _check_measurements(catalog)
+    if not snapshot.cached:
+        _check_measurements(catalog)
     snapshot.remember(data)  # only a catalog that passed every check is cached
     return catalog
 

@@ -24,7 +24,7 @@ from advisor.estimate.machine import Machine
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
 from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, work_for
-from advisor.estimate.weights import WeightEstimate, active_expert_params, estimate_weights
+from advisor.estimate.weights import WeightEstimate, active_expert_params, estimate_weights, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
 
@@ -91,8 +91,9 @@ class Estimator:
 
     def weights(self, model: ModelSpec, recipe: QuantRecipe) -> WeightEstimate:
         c = self.catalog
+        groups = self._memoized(model, ("groups",), lambda: param_groups(model))
         return self._memoized(model, ("weights", recipe.name),
-                              lambda: estimate_weights(model, recipe, c.types, c.recipes))
+                              lambda: estimate_weights(model, recipe, c.types, c.recipes, groups))
 
     def kv(self, model: ModelSpec, request: Request, context: int) -> KvEstimate:
         d = self.catalog.defaults
@@ -126,7 +127,7 @@ class Estimator:
                                  backend=_backend(engine, machine) if on_gpu else "cpu",
                                  devices=len(machine.devices) if on_gpu else 0)
         speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens), placement,
-                          machine=machine, engine=engine, table=self.speeds, measured=self.measured,
+                          machine=machine, engine=engine, table=self.speeds, measured=lambda: self.measured,
                           cpu_read_share=_cpu_read_share(model, f.weights, placement), notes=notes)
         return Estimate(model, recipe, f.context_tokens, f.weights, f.kv, memory, placement, speed, tuple(notes),
                         None, self.max_gpu_context(model, f.weights, machine, request, engine), request.sequences,

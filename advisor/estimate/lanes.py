@@ -3,7 +3,7 @@ device, model and file type, and the user's own calibration. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from advisor.engines import Engine
@@ -14,6 +14,7 @@ from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, Work, est
 from advisor.specs import ModelSpec, QuantRecipe
 
 MeasuredIndex = Mapping[tuple[str, str, str, int], Mapping[str, MeasuredSpeed]]
+MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only machine never reads measurements
 
 
 def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, moe: bool,
@@ -44,7 +45,7 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
 
 
 def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Placement, *, machine: Machine,
-              engine: Engine, table: SpeedTable, measured: MeasuredIndex, cpu_read_share: float | None,
+              engine: Engine, table: SpeedTable, measured: MeasuredLookup, cpu_read_share: float | None,
               notes: list[str]) -> SpeedEstimate:
     """Decode and prefill for a placed estimate, with ranges, measurements and local calibration."""
     if placement.kind == "none":
@@ -82,13 +83,13 @@ def _locally_calibrated(speed: SpeedEstimate, machine: Machine, table: SpeedTabl
                    basis=replace(speed.basis, constants=(*speed.basis.constants, note), confidence=note))
 
 
-def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machine: Machine, index: MeasuredIndex,
-              placement: Placement) -> SpeedEstimate:
+def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machine: Machine,
+              index: MeasuredLookup, placement: Placement) -> SpeedEstimate:
     """A published tg128 / pp512 of this very device, model and file type, shown beside the estimate."""
     ids = {d.spec.id if d.spec else "" for d in machine.devices}
     if placement.kind != "gpu" or len(ids) != 1 or "" in ids:
         return speed
-    found = index.get((ids.pop(), model.id, recipe.name, len(machine.devices)), {})
+    found = index().get((ids.pop(), model.id, recipe.name, len(machine.devices)), {})
     if not found:
         return speed
     return replace(speed, measured_decode=found.get("tg128"), measured_prefill=found.get("pp512"))

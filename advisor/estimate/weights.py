@@ -56,15 +56,17 @@ def _tensor_bytes(group: ParamGroup, type_name: str, types: dict[str, QuantType]
 
 
 def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, QuantType],
-                     recipes: dict[str, QuantRecipe] | None = None) -> WeightEstimate:
-    """Weight bytes of `model` in file type `recipe` (a scaled recipe needs the `recipes` it refers to)."""
+                     recipes: dict[str, QuantRecipe] | None = None,
+                     groups: tuple[ParamGroup, ...] | None = None) -> WeightEstimate:
+    """Weight bytes of `model` in file type `recipe` (a scaled recipe needs the `recipes` it refers to; `groups`
+    are param_groups(model) when the caller already has them)."""
     if recipe.scale_of is not None:
         if recipes is None or recipe.scale_of not in recipes:
             msg = f"{recipe.name} is sized from {recipe.scale_of}, which is not among the recipes given"
             raise ValueError(msg)
-        base = estimate_weights(model, recipes[recipe.scale_of], types)
+        base = estimate_weights(model, recipes[recipe.scale_of], types, groups=groups)
         return _scaled(base, recipe)
-    groups = param_groups(model)
+    groups = groups or param_groups(model)
     by_group = {g.name: _group_bytes(g, recipe, types) for g in groups}
     routed = sum(by_group[g.name] for g in groups if g.routed)
     active = 1.0 if model.moe is None else model.moe.experts_per_token / model.moe.experts

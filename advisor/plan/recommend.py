@@ -80,7 +80,11 @@ def best_estimate(model: ModelSpec, machine: Machine, est: Estimator, request: R
     """
     best: tuple[tuple[int, int], QuantRecipe] | None = None
     floor = 0 if machine.devices else 4  # the best tier this machine can reach (CPU only: 4)
-    for recipe in candidate_recipes(model, est, machine):  # highest quality first
+    candidates = candidate_recipes(model, est, machine)  # highest quality first
+    if not machine.devices:  # CPU only: above Q4_K_M is tier 5 at best, and a smaller file fits whenever it does
+        q4 = est.catalog.recipe("Q4_K_M").quality_rank
+        candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
+    for recipe in candidates:
         key = _choice_key(model, recipe, est.fitted(model, recipe, machine, request).placement.kind, est)
         if best is None or key < best[0]:
             best = (key, recipe)

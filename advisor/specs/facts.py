@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -32,8 +33,13 @@ class Catalog:
     recipes: dict[str, QuantRecipe]
     defaults: Defaults
     memories: tuple[MemorySpec, ...] = ()
-    measurements: tuple[Measurement, ...] = ()
+    # the published measurements, or how to read them: parsed on first use when they were validated before
+    measured: tuple[Measurement, ...] | Callable[[], tuple[Measurement, ...]] = field(default=(), compare=False)
     speed_fit: SpeedFit | None = None
+
+    @cached_property
+    def measurements(self) -> tuple[Measurement, ...]:
+        return self.measured if isinstance(self.measured, tuple) else self.measured()
 
     @cached_property
     def _model_index(self) -> dict[str, ModelSpec]:
