@@ -16,7 +16,7 @@ import time
 from advisor.catalog.load import load_catalog
 from advisor.estimate.machine import hypothetical, resolve
 from advisor.plan.compare import compare
-from advisor.plan.recommend import Request
+from advisor.plan.recommend import Estimator, Request
 from advisor.units import GIB
 
 
@@ -27,7 +27,7 @@ def in_process(runs: int) -> tuple[float, int]:
         start = time.perf_counter()
         labels = tuple(g.id for g in catalog.gpus)
         machines = tuple(resolve(hypothetical(None, catalog, gpu=g, ram_bytes=64 * GIB), catalog) for g in labels)
-        result = compare(labels, machines, catalog, Request(8192), catalog.models)
+        result = compare(labels, machines, Estimator(catalog), Request(8192), catalog.models)
         times.append(time.perf_counter() - start)
         cells = len(result.rows) * len(labels)
     return statistics.median(times), cells

@@ -39,9 +39,12 @@ ENGINES: Final = (
 )
 
 
+_BY_RUNTIME: Final = {e.runtime: e for e in ENGINES}
+
+
 def engine_for(runtime: str) -> Engine:
     """The engine that runs files of `runtime` (a quantization recipe's runtime)."""
-    found = next((e for e in ENGINES if e.runtime == runtime), None)
+    found = _BY_RUNTIME.get(runtime)
     if found is None:
         msg = f"no engine runs {runtime!r} files"
         raise ValueError(msg)

@@ -68,7 +68,7 @@ class Fitted:
     weights: WeightEstimate
     kv: KvEstimate
     placement: Placement
-    notes: list[str]
+    notes: tuple[str, ...]
 
 
 class Estimator:
@@ -86,6 +86,14 @@ class Estimator:
         hit = self._memo.get(full)
         if hit is None or hit[0] is not model:
             hit = self._memo[full] = (model, compute())
+        value: T = hit[1]
+        return value
+
+    def shared(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """A pure function of catalog facts alone (no model), computed once per estimator."""
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = (None, compute())
         value: T = hit[1]
         return value
 
@@ -117,11 +125,12 @@ class Estimator:
         return index
 
     def estimate(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
-                 weights: WeightEstimate | None = None) -> Estimate:
-        """Memory, placement and speed of one model in one file type on `machine` (exact `weights` if known)."""
+                 weights: WeightEstimate | None = None, fitted: Fitted | None = None) -> Estimate:
+        """Memory, placement and speed of one model in one file type on `machine` (exact `weights` if known;
+        `fitted`: this very model, file type, machine and request's fitted() result, when the caller has it)."""
         engine = engine_for(recipe.runtime)
-        f = self.fitted(model, recipe, machine, request, weights)
-        placement, notes = f.placement, f.notes
+        f = fitted or self.fitted(model, recipe, machine, request, weights)
+        placement, notes = f.placement, list(f.notes)
         on_gpu = placement.kind in ("gpu", "gpu+cpu") or (placement.kind == "none" and bool(machine.devices))
         memory = estimate_memory(model, f.weights, f.kv, self.catalog.defaults,
                                  backend=_backend(engine, machine) if on_gpu else "cpu",
@@ -151,15 +160,14 @@ class Estimator:
             context, kv, placement = context // 2, smaller_kv, smaller
         if placement.kind == "none":
             notes.append(_none_note(engine, machine))
-        return Fitted(context, weights, kv, placement, notes)
+        return Fitted(context, weights, kv, placement, tuple(notes))
 
     def _placed(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                 context: int, engine: Engine) -> tuple[KvEstimate, Placement]:
         d = self.catalog.defaults
         kv = self.kv(model, request, context)
-        runs_here = bool(machine.devices) and all(
-            engine.backend(x.device.vendor, x.speed_class) for x in machine.devices)
-        if not engine.cpu_offload and not runs_here:
+        if not engine.cpu_offload and not (machine.devices and all(
+                engine.backend(x.device.vendor, x.speed_class) for x in machine.devices)):
             return kv, Placement("none", (), 0, 0.0, f"{engine.name} does not run on this machine's devices")
         buffer = compute_buffer_bytes(model, d)
         experts = model.moe.moe_layers if model.moe and engine.cpu_offload else 0

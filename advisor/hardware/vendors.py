@@ -28,13 +28,16 @@ FALLBACK_BACKEND: Final = "vulkan"  # llama.cpp's backend for any other GPU (and
 HOST_PROBE: Final = "host"  # CPU and RAM, probed last on every machine
 
 
+_BY_ID: Final = {v.id: v for v in VENDORS}
+_LLAMA_CPP: Final = {v.id: v.llama_cpp_backend for v in VENDORS}
+
+
 def vendor(vendor_id: str) -> Vendor | None:
-    return next((v for v in VENDORS if v.id == vendor_id), None)
+    return _BY_ID.get(vendor_id)
 
 
 def llama_cpp_backend(vendor_id: str) -> str:
-    found = vendor(vendor_id)
-    return found.llama_cpp_backend if found else FALLBACK_BACKEND
+    return _LLAMA_CPP.get(vendor_id, FALLBACK_BACKEND)
 
 
 def probes_for(platform: str) -> tuple[Vendor, ...]:

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from advisor.engines import ENGINES
 from advisor.errors import UsageError
-from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request
+from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Fitted, Request
 from advisor.estimate.machine import Machine
 from advisor.plan.uses import eligible, use_score
 from advisor.plan.uses import sort_key as score_sort_key
@@ -29,12 +29,15 @@ def engines_here(machine: Machine) -> frozenset[str]:
 def candidate_recipes(model: ModelSpec, est: Estimator, machine: Machine) -> tuple[QuantRecipe, ...]:
     """File types considered for `model`: its native format if it ships one, else the common GGUF mixes and, on
     Apple GPUs, MLX files (vLLM's are offered as an alternative command, advisor.plan.commands)."""
-    recipes = est.catalog.recipes
     if model.native_quant:
         return (est.catalog.recipe(model.native_quant),)
     runtimes = engines_here(machine) - {"vllm"}  # vLLM serves many users; for one person it is an alternative
-    # MLX's own file types are candidates where it runs; GGUF ones when the catalog recommends them
-    return tuple(sorted((r for r in recipes.values() if r.runtime in runtimes
+    return est.shared(("candidates", runtimes), lambda: _candidates(est, runtimes))
+
+
+def _candidates(est: Estimator, runtimes: frozenset[str]) -> tuple[QuantRecipe, ...]:
+    """MLX's own file types where it runs; GGUF ones when the catalog recommends them; highest quality first."""
+    return tuple(sorted((r for r in est.catalog.recipes.values() if r.runtime in runtimes
                          and (r.recommend or r.runtime != "llama.cpp")), key=lambda r: -r.quality_rank))
 
 
@@ -78,20 +81,21 @@ def best_estimate(model: ModelSpec, machine: Machine, est: Estimator, request: R
 
     Placements are cheap and decide the choice; the full estimate (speed, ranges) is made for the winner only.
     """
-    best: tuple[tuple[int, int], QuantRecipe] | None = None
+    best: tuple[tuple[int, int], QuantRecipe, Fitted] | None = None
     floor = 0 if machine.devices else 4  # the best tier this machine can reach (CPU only: 4)
     candidates = candidate_recipes(model, est, machine)  # highest quality first
     if not machine.devices:  # CPU only: above Q4_K_M is tier 5 at best, and a smaller file fits whenever it does
         q4 = est.catalog.recipe("Q4_K_M").quality_rank
         candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
     for recipe in candidates:
-        key = _choice_key(model, recipe, est.fitted(model, recipe, machine, request).placement.kind, est)
+        fitted = est.fitted(model, recipe, machine, request)
+        key = _choice_key(model, recipe, fitted.placement.kind, est)
         if best is None or key < best[0]:
-            best = (key, recipe)
+            best = (key, recipe, fitted)
         if key[0] == floor:
             break  # the best-quality file type in the best reachable tier: nothing later can rank above it
     assert best is not None
-    chosen = est.estimate(model, best[1], machine, request)
+    chosen = est.estimate(model, best[1], machine, request, fitted=best[2])
     return replace(chosen, use_score=use_score(model, request.use)) if request.use else chosen
 
 
