@@ -10,16 +10,17 @@ import typer
 
 from advisor import __version__
 from advisor.errors import UsageError
+from advisor.present.emit import FORMATS
 
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
     from advisor.plan.recommend import Request
+    from advisor.present.view import View
     from advisor.specs.facts import Catalog
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Which LLMs fit on your hardware, and how fast they will run (llama.cpp estimates).")
 
-FORMATS = ("table", "json", "csv", "markdown")
 # typer reads Optional[...] on Python 3.10, so the UP045 rewrite to `X | None` is not applied in option types
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope (docs/json.md); same as --format json.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")]
@@ -152,6 +153,7 @@ def request(context: int | None, depth: int, use: str | None = None, kv_cache: s
 
 
 def output_format(json_: bool, fmt: str) -> str:
+    """--json, or --format's value checked; the format every writer of present.emit knows."""
     fmt = "json" if json_ else fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -183,17 +185,11 @@ def broken_pipe() -> None:
     sys.exit(0)
 
 
-def emit(command: str, machine: Machine | None, results: list[dict[str, Any]] | None = None, **extra: Any) -> None:
-    from advisor.present.envelope import dumps, envelope
+def show(view: View, fmt: str) -> None:
+    """Every command's output goes through here: the one emitter, on stdout, with this CLI's console."""
+    from advisor.present.emit import emit
 
-    sys.stdout.write(dumps(envelope(command, machine=machine, results=results, **extra),
-                           pretty=sys.stdout.isatty()) + "\n")
-
-
-def emit_rows(fmt: str, headers: list[str], rows: list[list[str]]) -> None:
-    from advisor.present.tables import rows_text
-
-    sys.stdout.write(rows_text(fmt, headers, rows))
+    emit(view, fmt, out=sys.stdout, console=console)
 
 
 def command_name(argv: list[str]) -> str:
