@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad option value, unknown model or GPU name
     CATALOG = 3  # the catalog (shipped or user-supplied) is invalid
     PROBE = 4  # hardware probing failed in a way that leaves nothing to work with
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
 class AdvisorError(Exception):

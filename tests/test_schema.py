@@ -8,8 +8,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from advisor.present.registry import REGISTRY
 from tests.conftest import load_script
+from tests.test_calibrate import bench_rows
 from tests.test_cli import HYPOTHETICAL, run_json
+from tests.test_gguf import fake_home
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_DIR = ROOT / "docs" / "schema"
@@ -23,14 +26,36 @@ CASES = {
     "models": ["models", "--moe"],
     "gpus": ["gpus", "--vendor", "apple"],
     "model": ["model", "qwen3.5-35b-a3b"],
+    "validate": ["validate"],
+    "calibrate": ["calibrate", "{bench}"],
+    "local": ["local"],
+    "doctor": ["doctor"],
 }
 
 
+@pytest.fixture
+def machine_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A llama-bench file for calibrate, and a home with Ollama, LM Studio and llama.cpp models for local."""
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps(bench_rows(decode_ts=120.0, prefill_ts=5000.0)))
+    monkeypatch.setenv("HOME", str(fake_home(tmp_path)))
+    for var in ("OLLAMA_MODELS", "HF_HOME", "LLAMA_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+    return {"bench": str(bench)}
+
+
 @pytest.mark.parametrize("command", sorted(CASES))
-def test_output_validates_against_its_schema(capsys: pytest.CaptureFixture[str], command: str) -> None:
+def test_output_validates_against_its_schema(capsys: pytest.CaptureFixture[str], machine_files: dict[str, str],
+                                             command: str) -> None:
     schema = json.loads((SCHEMA_DIR / f"{command}.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.validate(run_json(capsys, *CASES[command]), schema)
+    data = run_json(capsys, *(arg.format(**machine_files) for arg in CASES[command]))
+    jsonschema.validate(data, schema)
+    assert data["results"] or command == "hardware", "a case whose results show something (hardware has none)"
+
+
+def test_every_registered_command_has_a_schema_case() -> None:
+    assert sorted(CASES) == sorted(c.name for c in REGISTRY)
 
 
 def test_schema_files_are_current() -> None:

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from advisor import __version__
-from advisor.errors import UsageError
+from advisor.errors import ExitCode, UsageError
+from advisor.present.emit import FORMATS
 
 if TYPE_CHECKING:
     from advisor.estimate.estimator import Estimator
     from advisor.estimate.machine import Machine
     from advisor.plan.recommend import Request
+    from advisor.present.view import View
     from advisor.specs.facts import Catalog
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Which LLMs fit on your hardware, and how fast they will run (llama.cpp estimates).")
 
-FORMATS = ("table", "json", "csv", "markdown")
 # typer reads Optional[...] on Python 3.10, so the UP045 rewrite to `X | None` is not applied in option types
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope (docs/json.md); same as --format json.")]
 FormatOpt = Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")]
@@ -52,7 +54,7 @@ DepthOpt = Annotated[int, typer.Option(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"advisor {__version__}")
+        guarded(lambda: sys.stdout.write(f"advisor {__version__}\n"))
         raise typer.Exit()
 
 
@@ -164,6 +166,7 @@ def request(context: int | None, depth: int, use: str | None = None, kv_cache: s
 
 
 def output_format(json_: bool, fmt: str) -> str:
+    """--json, or --format's value checked; the format every writer of present.emit knows."""
     fmt = "json" if json_ else fmt.lower()
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -188,35 +191,83 @@ def console() -> Any:
 
 def broken_pipe() -> None:
     """stdout's reader went away: point stdout at devnull so the exit flush stays quiet, and exit 0."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    _stdout_to_devnull()
     sys.exit(0)
 
 
-def emit(command: str, machine: Machine | None, results: list[dict[str, Any]] | None = None, **extra: Any) -> None:
-    from advisor.present.envelope import dumps, envelope
+def unwritable(err: OSError) -> None:
+    """stdout cannot be written (a full disk, /dev/full): one line on stderr and exit 1, never a traceback."""
+    _stdout_to_devnull()
+    sys.stderr.write(f"advisor: error: cannot write the output: {err.strerror or err}\n")
+    sys.exit(int(ExitCode.ERROR))
 
-    sys.stdout.write(dumps(envelope(command, machine=machine, results=results, **extra),
-                           pretty=sys.stdout.isatty()) + "\n")
+
+def _stdout_to_devnull() -> None:
+    import contextlib
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    with contextlib.suppress(OSError, ValueError):  # no file descriptor (a test's capture): nothing left to flush
+        os.dup2(devnull, sys.stdout.fileno())
 
 
-def emit_rows(fmt: str, headers: list[str], rows: list[list[str]]) -> None:
-    from advisor.present.tables import rows_text
+def show(view: View, fmt: str) -> None:
+    """Every command's output goes through here: the one emitter, on stdout, with this CLI's console.
 
-    sys.stdout.write(rows_text(fmt, headers, rows))
+    Write errors end here too, before typer's own handler (which exits 1 on a closed pipe) sees them.
+    """
+    from advisor.present.emit import emit
+
+    guarded(lambda: emit(view, fmt, out=sys.stdout, console=console))
+
+
+def guarded(write: Callable[[], object]) -> None:
+    """Run a write to stdout and flush it: a closed reader exits 0 quietly, an unwritable stdout exits 1."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        broken_pipe()
+    except OSError as err:
+        unwritable(err)
+
+
+ROOT_OPTIONS_WITH_VALUES = ("--catalog", "--gpu-margin")
 
 
 def command_name(argv: list[str]) -> str:
-    return next((a for a in argv if not a.startswith("-")), "advisor")
+    """The command in argv, skipping the root options and their values."""
+    skip = False
+    for arg in argv:
+        if skip or arg.startswith("-"):
+            skip = arg in ROOT_OPTIONS_WITH_VALUES
+            continue
+        return arg
+    return "advisor"
+
+
+def wants_json(argv: list[str]) -> bool:
+    """--json, --format json, --format=json, or a command whose default output is JSON (doctor)."""
+    from advisor.present.registry import BY_NAME
+
+    formats = [value.lower() for flag, value in zip(argv, [*argv[1:], ""], strict=True) if flag == "--format"]
+    formats += [arg.split("=", 1)[1].lower() for arg in argv if arg.startswith("--format=")]
+    if "--json" in argv or "json" in formats:
+        return True
+    entry = BY_NAME.get(command_name(argv))
+    return not formats and entry is not None and entry.default_format == "json"
 
 
 def fail(args: list[str], kind: str, message: str, code: int) -> None:
-    if "--json" in args or ("json" in args and "--format" in args):
+    """A user error: the envelope on stdout when JSON was asked for, one line on stderr, and the exit code."""
+    if wants_json(args):
         from advisor.present.envelope import dumps, envelope, error_dict
 
-        sys.stdout.write(dumps(envelope(command_name(args), machine=None, results=[],
-                                        errors=[error_dict(kind, message, int(code))])) + "\n")
+        data = envelope(command_name(args), machine=None, results=[], errors=[error_dict(kind, message, int(code))])
+        try:
+            sys.stdout.write(dumps(data) + "\n")
+            sys.stdout.flush()
+        except OSError:  # stdout is gone or full: the line on stderr still says what went wrong
+            _stdout_to_devnull()
     sys.stderr.write(f"advisor: error: {message}\n")
     sys.exit(int(code))

@@ -1,10 +1,11 @@
-"""`advisor validate`: the speed model's cross-validated error, as JSON or as docs/accuracy.md."""
+"""`advisor validate`: the speed model's cross-validated error, as a View or as docs/accuracy.md."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
+from advisor.present.view import Line, Section, View, table
 from advisor.speed.validate import Prediction, Validation, summarize
 
 
@@ -101,3 +102,25 @@ def accuracy_markdown(v: Validation, variants: dict[str, dict[str, dict[str, flo
         *[f"| {reason} | {n} |" for reason, n in Counter(r for _, r in v.skipped).most_common()], "",
     ]
     return "\n".join(out)
+
+
+def validation_view(v: Validation, variants: dict[str, dict[str, dict[str, float | int]]] | None = None) -> View:
+    """Per kind a line and the error by backend and class; with `variants`, docs/accuracy.md as the document."""
+    data = validation_dict(v)
+    sections = []
+    for kind in ("decode", "prefill"):
+        s = data[kind]
+        line = Line(f"{kind}: {s['n']} measurements, leave-one-device-out median |error| "
+                    f"{100 * s['median_abs_error']:.1f} %, 90th percentile {100 * s['p90_abs_error']:.1f} %, "
+                    f"median signed {100 * s['median_error']:+.1f} %")
+        rows = [[k, str(g["n"]), f"{100 * g['median_abs_error']:.1f} %", f"{100 * g['p90_abs_error']:.1f} %"]
+                for k, g in data["by_class"][kind].items()]
+        sections.append(Section(before=(line,), table=table(["backend:class", "n", "median |err|", "p90 |err|"],
+                                                            rows, left=frozenset({"backend:class"}))))
+    left_out = Line(f"left out: {sum(data['skipped'].values())} measurements (see --json or docs/accuracy.md)")
+    sections.append(Section(after=(left_out,)))
+    main = table(["kind", "backend:class", "n", "median |err|", "p90 |err|"],
+                 [[kind, *row] for section, kind in zip(sections, ("decode", "prefill"), strict=False)
+                  if section.table is not None for row in section.table.rows])
+    return View("validate", results=tuple(prediction_rows(v)), extra={"summary": data}, sections=tuple(sections),
+                main=main, document=None if variants is None else accuracy_markdown(v, variants))

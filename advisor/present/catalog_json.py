@@ -1,4 +1,4 @@
-"""Catalog entries -> JSON-ready dicts (advisor models / gpus / model). Same envelope as report.py."""
+"""Catalog entries -> JSON-ready dicts (advisor models / gpus / model), the results of their views."""
 
 from __future__ import annotations
 

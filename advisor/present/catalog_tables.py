@@ -1,15 +1,15 @@
-"""Rich tables for browsing the catalog (advisor models / gpus / model)."""
+"""Presenters for browsing the catalog (advisor models / gpus / model): catalog entries -> View."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from advisor.plan.uses import LABELS
+from advisor.present.catalog_json import gpu_dict, model_dict
 from advisor.present.tables import gib, params, rate
+from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from advisor.specs import GpuSpec, ModelSpec, UseScore
 
 
@@ -50,12 +50,12 @@ def model_rows(models: list[tuple[ModelSpec, UseScore | None]], use: str | None)
     return headers, rows
 
 
-def render_models(console: Console, models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> None:
-    from advisor.present.tables import render_table
-
+def models_view(models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> View:
+    """The catalog's models (with the score each was ranked by, for a use)."""
     headers, rows = model_rows(models, use)
-    render_table(console, headers, rows, title=f"{len(models)} models",
+    grid = table(headers, rows, title=f"{len(models)} models",
                  left=frozenset({"Id", "Layout", "Released", f"Score ({use})"}))
+    return View("models", results=tuple(model_dict(m, score) for m, score in models), sections=(Section(table=grid),))
 
 
 def gpu_rows(gpus: list[GpuSpec]) -> tuple[list[str], list[list[str]]]:
@@ -66,12 +66,10 @@ def gpu_rows(gpus: list[GpuSpec]) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def render_gpus(console: Console, gpus: list[GpuSpec]) -> None:
-    from advisor.present.tables import render_table
-
-    headers, rows = gpu_rows(gpus)
-    render_table(console, headers, rows, title=f"{len(gpus)} GPUs and unified-memory machines",
+def gpus_view(gpus: list[GpuSpec]) -> View:
+    grid = table(*gpu_rows(gpus), title=f"{len(gpus)} GPUs and unified-memory machines",
                  left=frozenset({"Id", "Name", "Class"}), widths={"Name": 40})
+    return View("gpus", results=tuple(gpu_dict(g) for g in gpus), sections=(Section(table=grid),))
 
 
 def fact_rows(model: ModelSpec) -> tuple[list[str], list[list[str]]]:
@@ -90,17 +88,12 @@ def fact_rows(model: ModelSpec) -> tuple[list[str], list[list[str]]]:
     return ["Fact", "Value", "Source"], rows
 
 
-def render_model(console: Console, model: ModelSpec) -> None:
-    from rich.table import Table
-
-    console.print(f"{model.name} ({model.id}) · {model.vendor or 'vendor ?'} · released {model.release or '?'} · "
-                  f"license {model.license or '?'} · {', '.join(model.modalities)}", highlight=False)
-    table = Table(box=None, pad_edge=False, show_header=True)
-    table.add_column("Fact", no_wrap=True)
-    table.add_column("Value", max_width=46)
-    table.add_column("Source", overflow="fold")
-    for row in fact_rows(model)[1]:
-        table.add_row(*row)
-    console.print(table)
-    if model.note:
-        console.print(f"[dim]note: {model.note}[/dim]", highlight=False)
+def model_view(model: ModelSpec) -> View:
+    """One model: a line of who and when, then every fact with its source."""
+    head = Line(f"{model.name} ({model.id}) · {model.vendor or 'vendor ?'} · released {model.release or '?'} · "
+                f"license {model.license or '?'} · {', '.join(model.modalities)}")
+    headers, rows = fact_rows(model)
+    grid = table(headers, rows, left=frozenset(headers), widths={"Value": 46}, wrap=frozenset({"Value"}),
+                 fold=frozenset({"Source"}))
+    return View("model", results=(model_dict(model),), sections=(Section(before=(head,), table=grid),),
+                notes=(model.note,) if model.note else ())

@@ -1,14 +1,13 @@
-"""Rich tables for compare and plan."""
+"""Presenters for compare and plan: the comparison and the plan options -> View."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.present.tables import gib, rate, render_notes, render_table
+from advisor.present.tables import gib, rate, summary
+from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from advisor.plan.compare import Comparison, PlanOption
     from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
@@ -27,18 +26,20 @@ def compare_rows(result: Comparison) -> tuple[list[str], list[list[str]]]:
     return headers, [[model.name, *(cell(e) for e in estimates)] for model, estimates in result.rows]
 
 
-def render_compare(console: Console, result: Comparison, context: int) -> None:
-    for label, machine in zip(result.labels, result.machines, strict=True):
-        from advisor.present.tables import summary
+def compare_view(result: Comparison, context: int) -> View:
+    """Each machine's summary, then per model one cell per machine, then what the comparison found."""
+    from advisor.present.envelope import comparison_dict
 
-        console.print(f"{label}: {summary(machine)}", highlight=False)
+    machines = tuple(Line(f"{label}: {summary(m)}") for label, m in zip(result.labels, result.machines, strict=True))
     headers, rows = compare_rows(result)
     width = max(18, (120 - 32) // max(1, len(result.labels)) - 2)
-    render_table(console, headers, rows, title=f"Best quantization, placement and decode speed at {context:,} tokens",
+    grid = table(headers, rows, title=f"Best quantization, placement and decode speed at {context:,} tokens",
                  left=frozenset(headers), widths={"Model": 30, **{label: width for label in result.labels}})
-    for line in result.summary:
-        console.print(f"• {line}", highlight=False)
-    render_notes(console, tuple(n for m in result.machines for n in m.notes))
+    found = tuple(Line(f"• {line}") for line in result.summary)
+    parts = comparison_dict(result)
+    return View("compare", results=tuple(parts.pop("results")), extra=parts,
+                sections=(Section(before=machines, table=grid, after=found),),
+                notes=tuple(n for m in result.machines for n in m.notes))
 
 
 def plan_rows(options: list[PlanOption]) -> tuple[list[str], list[list[str]]]:
@@ -49,14 +50,19 @@ def plan_rows(options: list[PlanOption]) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def render_plan(console: Console, model: ModelSpec, options: list[PlanOption], context: int,
-                min_tps: float | None) -> None:
+def plan_view(model: ModelSpec, options: list[PlanOption], context: int, min_tps: float | None) -> View:
+    """The hardware that runs a model all on GPU, cheapest first, after one line on what it needs."""
+    from advisor.present.envelope import plan_dict
+
     target = f" at ≥ {min_tps:g} t/s" if min_tps else ""
+    grid = table(*plan_rows(options), left=frozenset({"Hardware", "Quant"}), widths={"Hardware": 44})
+    parts = plan_dict(model, options, min_tps)
+    results = tuple(parts.pop("results"))
     if not options:
-        console.print(f"No catalog hardware runs {model.name} entirely on its GPU(s){target} at {context:,} tokens.")
-        return
+        line = f"No catalog hardware runs {model.name} entirely on its GPU(s){target} at {context:,} tokens."
+        return View("plan", results=results, extra=parts, sections=(Section(before=(Line(line),)),), main=grid)
     need = min(o.estimate.memory.total_bytes for o in options)
-    console.print(f"{model.name} needs at least {gib(need)} GiB of GPU memory at {context:,} tokens "
-                  f"({options[0].estimate.recipe.name}); {len(options)} configurations run it all on GPU{target}, "
-                  "cheapest first where a launch price is known.", highlight=False)
-    render_table(console, *plan_rows(options), left=frozenset({"Hardware", "Quant"}), widths={"Hardware": 44})
+    line = (f"{model.name} needs at least {gib(need)} GiB of GPU memory at {context:,} tokens "
+            f"({options[0].estimate.recipe.name}); {len(options)} configurations run it all on GPU{target}, "
+            "cheapest first where a launch price is known.")
+    return View("plan", results=results, extra=parts, sections=(Section(before=(Line(line),), table=grid),))

@@ -1,14 +1,12 @@
-"""Rich tables for people, built from the same result objects as the JSON."""
+"""Table cells for people (GiB, rates, placements), built from the same result objects as the JSON."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from advisor.units import GIB
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from advisor.estimate.machine import Machine
     from advisor.plan.recommend import Estimate
 
@@ -44,9 +42,6 @@ def summary(machine: Machine) -> str:
     return f"{machine.hardware.source.capitalize()}: {gpus} · {ram_text}"
 
 
-def render_notes(console: Console, notes: tuple[str, ...] | list[str]) -> None:
-    for note in dict.fromkeys(notes):
-        console.print(f"[dim]note: {note}[/dim]", highlight=False)
 
 
 def hardware_rows(machine: Machine) -> tuple[list[str], list[list[str]]]:
@@ -57,44 +52,10 @@ def hardware_rows(machine: Machine) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def render_hardware(console: Console, machine: Machine) -> None:
-    console.print(summary(machine), highlight=False)
-    if machine.devices:
-        render_table(console, *hardware_rows(machine), left=frozenset({"GPU", "Catalog"}))
-    hw = machine.hardware
-    console.print(f"CPU: {hw.cpu_name or 'unknown'} · {hw.cpu_physical_cores or '?'} cores "
-                  f"({hw.cpu_logical_cores or '?'} threads) · RAM bandwidth {machine.ram_bandwidth_gbps:g} GB/s "
-                  f"({machine.ram_bandwidth_basis})", highlight=False)
-    render_notes(console, machine.notes)
 
 
-def rows_text(fmt: str, headers: list[str], rows: list[list[str]]) -> str:
-    """CSV or Markdown text of a table (the same cells the rich table shows)."""
-    if fmt == "csv":
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return buffer.getvalue()
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
 
 
-def render_table(console: Console, headers: list[str], rows: list[list[str]], *, title: str | None = None,
-                 left: frozenset[str] = frozenset(), widths: dict[str, int] | None = None) -> None:
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
-    for header in headers:
-        table.add_column(header, justify="left" if header in left else "right", no_wrap=True,
-                         max_width=(widths or {}).get(header), overflow="ellipsis")
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
 
 
 ESTIMATE_LEFT = frozenset({"Model", "Quant", "Runs on", "Ranked by", "Basis"})
@@ -112,25 +73,6 @@ def estimate_rows(estimates: list[Estimate], *, show_model: bool, show_score: bo
     return headers, [_row(e, show_model=show_model, show_score=show_score, explain=explain) for e in estimates]
 
 
-def render_estimates(console: Console, machine: Machine, estimates: list[Estimate], *, title: str,
-                     show_model: bool, show_score: bool = False, explain: bool = False,
-                     run_line: str | None = None) -> None:
-    console.print(summary(machine), highlight=False)
-    headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score, explain=explain)
-    render_table(console, headers, rows, title=title, left=ESTIMATE_LEFT,
-                 widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26, "Basis": 34})
-    console.print("[dim]Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at "
-                  "batch 1, estimated" + ("" if explain else "; --explain shows ranges and basis")
-                  + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".[/dim]",
-                  highlight=False)
-    for e in estimates:
-        for measured in (e.speed.measured_decode, e.speed.measured_prefill):
-            if measured is not None:
-                console.print(f"Measured: {e.model.name} {e.recipe.name} {measured.test} {rate(measured.tokens_per_s)} "
-                              f"t/s on this GPU ({measured.source})", highlight=False, soft_wrap=True)
-    if run_line:
-        console.print(f"Run it: {run_line}", highlight=False, soft_wrap=True)
-    render_notes(console, machine.notes)
 
 
 def span(value: tuple[float, float] | None) -> str:
@@ -179,16 +121,3 @@ def _placement_cell(e: Estimate) -> str:
         return f"{label} {e.placement.gpu_fraction:.0%}"
     return label
 
-
-def render_validation(console: Console, summary_data: dict[str, Any]) -> None:
-    for kind in ("decode", "prefill"):
-        s = summary_data[kind]
-        console.print(f"{kind}: {s['n']} measurements, leave-one-device-out median |error| "
-                      f"{100 * s['median_abs_error']:.1f} %, 90th percentile {100 * s['p90_abs_error']:.1f} %, "
-                      f"median signed {100 * s['median_error']:+.1f} %", highlight=False)
-        rows = [[k, str(v["n"]), f"{100 * v['median_abs_error']:.1f} %", f"{100 * v['p90_abs_error']:.1f} %"]
-                for k, v in summary_data["by_class"][kind].items()]
-        render_table(console, ["backend:class", "n", "median |err|", "p90 |err|"], rows,
-                     left=frozenset({"backend:class"}))
-    console.print(f"left out: {sum(summary_data['skipped'].values())} measurements (see --json or docs/accuracy.md)",
-                  highlight=False)

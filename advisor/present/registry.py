@@ -1,0 +1,51 @@
+"""The command registry: every command, in --help order, with the JSON Schema of its --json output.
+
+scripts/gen_schemas.py writes docs/schema/ from it, scripts/gen_cli_docs.py documents the commands typer
+registers, and tests fail when the two lists differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from advisor.present import schemas as s
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command: its name, the schema of its envelope, and the format it prints without --json/--format."""
+
+    name: str
+    schema: dict[str, Any]
+    default_format: str = "table"
+
+
+def _model_schema() -> dict[str, Any]:
+    models = s.envelope("models", s.CATALOG_MODEL, hardware=s.NULL)
+    return {**models, "title": "advisor model --json", "properties": {**models["properties"],
+                                                                       "command": {"const": "model"}}}
+
+
+REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
+    Command("hardware", s.envelope("hardware", {})),
+    Command("recommend", s.envelope("recommend", s.ESTIMATE,
+                                    ranking=s.obj({"use": s.NSTR, "benchmarks": {"type": "array"}}))),
+    Command("estimate", s.envelope("estimate", s.ESTIMATE)),
+    Command("models", s.envelope("models", s.CATALOG_MODEL, hardware=s.NULL)),
+    Command("gpus", s.envelope("gpus", s.CATALOG_GPU, hardware=s.NULL)),
+    Command("model", _model_schema()),
+    Command("validate", s.envelope("validate", s.PREDICTION, hardware=s.NULL, summary=s.VALIDATION)),
+    Command("local", s.envelope("local", s.LOCAL_MODEL, hardware=s.NULL)),
+    Command("doctor", s.envelope("doctor", s.DOCTOR, hardware=s.NULL), default_format="json"),
+    Command("compare", s.envelope("compare", s.obj({"model": s.MODEL_REF, "machines": {"type": "array",
+                                                                                        "items": s.CELL}}),
+                                  hardware=s.NULL, machines={"type": "array", "items": s.HARDWARE},
+                                  summary=s.STRINGS)),
+    Command("plan", s.envelope("plan", {**s.ESTIMATE, "required": sorted([*s.ESTIMATE["required"], "hardware",
+                                                                         "count"])},
+                               hardware=s.NULL, min_memory_bytes=s.NBYTES, model=s.MODEL_REF)),
+    Command("calibrate", s.envelope("calibrate", s.CALIBRATION_ROW, hardware=s.NULL, calibration=s.CALIBRATION,
+                                    skipped=s.STRINGS)),
+)
+BY_NAME: Final[dict[str, Command]] = {c.name: c for c in REGISTRY}

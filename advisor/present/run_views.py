@@ -1,0 +1,75 @@
+"""Presenters for hardware, recommend and estimate: machine and estimates -> View."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from advisor.present.envelope import estimate_dict
+from advisor.present.tables import ESTIMATE_LEFT, estimate_rows, hardware_rows, rate, summary
+from advisor.present.view import Line, Section, View, notes_lines, table
+
+if TYPE_CHECKING:
+    from advisor.estimate.machine import Machine
+    from advisor.plan.recommend import Estimate, Estimator
+    from advisor.specs import ModelSpec
+
+
+def hardware_view(machine: Machine) -> View:
+    """The machine every estimate assumes: a summary line, its GPUs, its CPU and RAM bandwidth."""
+    hw = machine.hardware
+    headers, rows = hardware_rows(machine)
+    cpu = Line(f"CPU: {hw.cpu_name or 'unknown'} · {hw.cpu_physical_cores or '?'} cores "
+               f"({hw.cpu_logical_cores or '?'} threads) · RAM bandwidth {machine.ram_bandwidth_gbps:g} GB/s "
+               f"({machine.ram_bandwidth_basis})")
+    grid = table(headers, rows, left=frozenset({"GPU", "Catalog"}))
+    section = Section(before=(Line(summary(machine)),), table=grid if machine.devices else None, after=(cpu,))
+    return View("hardware", machine=machine, sections=(section,), notes=tuple(machine.notes), main=grid)
+
+
+def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, *, context_tokens: int, depth: int,
+                   use: str | None, explain: bool, installed: dict[str, list[str]]) -> View:
+    """One row per model (its best option), ranked; the first fitting one's llama.cpp command."""
+    from advisor.plan.commands import commands
+    from advisor.plan.uses import USES
+
+    results = tuple({**estimate_dict(e, depth, commands(e, machine, est)), "installed": installed.get(e.model.id, [])}
+                    for e in estimates)
+    by = f", ranked for {use} by {' then '.join(USES[use]) or 'context length'}" if use else ", best first"
+    top = next((e for e in estimates if e.placement.kind != "none"), None)
+    section = estimates_section(machine, estimates, show_model=True, show_score=bool(use), explain=explain,
+                                title=f"Best quantization per model at {context_tokens:,} tokens of context{by}",
+                                run_line=commands(top, machine)[top.engine] if top else None)
+    ranking = {"use": use, "benchmarks": list(USES[use]) if use else []}
+    return View("recommend", machine=machine, results=results, extra={"ranking": ranking}, sections=(section,),
+                notes=tuple(machine.notes))
+
+
+def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate], est: Estimator, notes: list[str], *,
+                  depth: int, explain: bool, best: Estimate) -> View:
+    """One row per file type of one model; `best` is the one whose command is shown."""
+    from advisor.plan.commands import commands
+
+    results = tuple(estimate_dict(e, depth, commands(e, machine, est)) for e in estimates)
+    section = estimates_section(
+        machine, estimates, show_model=False, explain=explain,
+        title=f"{model.name} at {estimates[0].context_tokens:,} tokens of context (depth {depth:,})",
+        run_line=commands(best, machine)[best.engine] if best.placement.kind != "none" else None)
+    section = Section(section.before, section.table, section.after + notes_lines(machine.notes))
+    return View("estimate", machine=machine, results=results, extra={"notes": notes}, sections=(section,),
+                notes=tuple(notes))
+
+
+def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str, show_model: bool,
+                      show_score: bool = False, explain: bool = False, run_line: str | None = None) -> Section:
+    """The machine's summary, the estimates table, the legend, measured speeds and the command to run."""
+    headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score, explain=explain)
+    grid = table(headers, rows, title=title, left=ESTIMATE_LEFT,
+                 widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26, "Basis": 34})
+    legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at batch 1, "
+                  "estimated" + ("" if explain else "; --explain shows ranges and basis")
+                  + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
+    measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
+                     f"({m.source})", wrap=True)
+                for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]
+    run = [Line(f"Run it: {run_line}", wrap=True)] if run_line else []
+    return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *measured, *run))

@@ -1,0 +1,41 @@
+"""The command registry (advisor/present/registry.py) and typer's commands are the same list, and every command
+takes --json and --format with every format the emitter writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import typer.main
+
+from advisor.cli import command_names
+from advisor.cli.app import app
+from advisor.present.emit import FORMATS, WRITERS
+from advisor.present.registry import BY_NAME, REGISTRY
+
+
+def options(name: str) -> dict[str, Any]:
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    return {opt: p for p in command.params for opt in getattr(p, "opts", [])}
+
+
+def test_typer_and_the_registry_list_the_same_commands_in_the_same_order() -> None:
+    assert command_names() == [c.name for c in REGISTRY]
+
+
+def test_the_emitter_writes_every_format() -> None:
+    assert set(WRITERS) == set(FORMATS)
+
+
+@pytest.mark.parametrize("name", [c.name for c in REGISTRY])
+def test_every_command_takes_json_and_format(name: str) -> None:
+    found = options(name)
+    assert "--json" in found and "--format" in found
+    assert found["--format"].default == BY_NAME[name].default_format
+
+
+@pytest.mark.parametrize("name", [c.name for c in REGISTRY])
+def test_every_schema_names_its_command(name: str) -> None:
+    schema = BY_NAME[name].schema
+    assert schema["properties"]["command"] == {"const": name}
+    assert {"schema_version", "command", "hardware", "results", "errors"} <= set(schema["required"])
