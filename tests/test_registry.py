@@ -39,3 +39,17 @@ def test_every_schema_names_its_command(name: str) -> None:
     schema = BY_NAME[name].schema
     assert schema["properties"]["command"] == {"const": name}
     assert {"schema_version", "command", "hardware", "results", "errors"} <= set(schema["required"])
+
+
+def test_the_module_table_names_each_modules_own_commands() -> None:
+    """main() imports only the module of the command being run; MODULES must say which module defines which."""
+    from advisor.cli import MODULES, command_names
+    from advisor.cli.app import app
+
+    command_names()
+    defined = {}
+    for command in app.registered_commands:
+        assert command.callback is not None
+        module = command.callback.__module__.rsplit(".", 1)[-1]
+        defined.setdefault(module, []).append(command.callback.__name__.rstrip("_"))
+    assert {m: tuple(names) for m, names in defined.items()} == MODULES

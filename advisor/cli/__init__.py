@@ -6,6 +6,7 @@ One error funnel, main(): a user error is one line on stderr (and an envelope wi
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from advisor.errors import AdvisorError, ExitCode
 
@@ -15,14 +16,36 @@ def command_names() -> list[str]:
     from advisor.cli.app import app
 
     _register()
-    return [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    return [_name(c) for c in app.registered_commands]
 
 
-def _register() -> None:
+# the module that defines each command, in the order --help lists them (a test keeps it equal to what typer holds)
+MODULES: dict[str, tuple[str, ...]] = {
+    "run": ("hardware", "recommend", "estimate"),
+    "browse": ("models", "gpus", "model", "validate", "local", "doctor"),
+    "plan": ("compare", "plan", "calibrate"),
+}
+
+
+def _register(args: list[str] | None = None) -> None:
+    """Import the command modules: only the one that defines the command being run (typer builds every registered
+    command at start-up), or all of them for --help and anything unexpected."""
     from importlib import import_module
 
-    for module in ("run", "browse", "plan"):  # registers the commands, in the order --help lists them
+    from advisor.cli.app import app
+
+    first = next((a for a in args or () if not a.startswith("-")), None)
+    only = [m for m, names in MODULES.items() if first in names]
+    if not only or "--help" in (args or ()):
+        only = list(MODULES)
+    for module in only:
         import_module(f"advisor.cli.{module}")
+    order = [name for names in MODULES.values() for name in names]
+    app.registered_commands.sort(key=lambda c: order.index(_name(c)) if _name(c) in order else len(order))
+
+
+def _name(command: Any) -> str:
+    return str(command.name or (command.callback.__name__ if command.callback else ""))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         from advisor.cli.app import app
 
-        _register()
+        _register(args)
         code = app(args=args, prog_name="advisor", standalone_mode=False) or 0  # typer returns Exit's code
     except BrokenPipeError:
         from advisor.cli.app import broken_pipe
