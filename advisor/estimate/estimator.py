@@ -71,6 +71,19 @@ class Fitted:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Room:
+    """What one placement may use: whether the engine runs here, usable bytes per GPU, per-GPU overhead."""
+
+    runs: bool
+    gpu_usable: tuple[int, ...]
+    gpu_overhead_bytes: int
+    buffer_bytes: int
+    unified: bool
+    ram_usable_bytes: int
+    gpu_free_bytes: int  # all GPUs' usable memory less their overhead
+
+
 class Estimator:
     """Estimates against one catalog and one set of speed constants."""
 
@@ -150,7 +163,9 @@ class Estimator:
         context = _capped_context(model, request.context_tokens, notes)
         weights = known or self.weights(model, recipe)
         kv, placement = self._placed(model, weights, machine, request, context, engine)
+        room = self._room(machine, engine, model)
         while (placement.kind != "gpu" and not request.context_pinned and machine.devices
+               and weights.weights_bytes < room.gpu_free_bytes  # else no shorter context can fit on the GPUs
                and context // 2 >= max(MIN_AUTO_CONTEXT, request.depth_tokens)):
             smaller_kv, smaller = self._placed(model, weights, machine, request, context // 2, engine)
             if smaller.kind != "gpu":
@@ -164,20 +179,36 @@ class Estimator:
 
     def _placed(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                 context: int, engine: Engine) -> tuple[KvEstimate, Placement]:
-        d = self.catalog.defaults
         kv = self.kv(model, request, context)
-        if not engine.cpu_offload and not (machine.devices and all(
-                engine.backend(x.device.vendor, x.speed_class) for x in machine.devices)):
+        room = self._room(machine, engine, model)
+        if not room.runs:
             return kv, Placement("none", (), 0, 0.0, f"{engine.name} does not run on this machine's devices")
-        buffer = compute_buffer_bytes(model, d)
         experts = model.moe.moe_layers if model.moe and engine.cpu_offload else 0
         return kv, place(layer_bytes=weights.weights_bytes + kv.total_bytes,
-                         gpu_overhead_bytes=d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer,
-                         cpu_overhead_bytes=buffer, gpu_usable=tuple(x.memory_usable_bytes for x in machine.devices),
-                         unified=machine.unified or not engine.cpu_offload,
-                         ram_usable=machine.ram_usable_bytes if engine.cpu_offload else 0,
+                         gpu_overhead_bytes=room.gpu_overhead_bytes, cpu_overhead_bytes=room.buffer_bytes,
+                         gpu_usable=room.gpu_usable, unified=room.unified, ram_usable=room.ram_usable_bytes,
                          expert_bytes_per_layer=weights.routed_expert_bytes // experts if experts else 0,
                          moe_layers=experts)
+
+    def _room(self, machine: Machine, engine: Engine, model: ModelSpec) -> Room:
+        """What a placement of `model` under `engine` may use on `machine` (computed once per machine and model)."""
+        def compute() -> Room:
+            d = self.catalog.defaults
+            runs = engine.cpu_offload or bool(machine.devices and all(
+                engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
+            buffer = compute_buffer_bytes(model, d)
+            overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
+            usable = tuple(x.memory_usable_bytes for x in machine.devices)
+            return Room(runs, usable, overhead, buffer, machine.unified or not engine.cpu_offload,
+                        machine.ram_usable_bytes if engine.cpu_offload else 0,
+                        sum(max(0, u - overhead) for u in usable))
+
+        found: tuple[Machine, Room] = self._memoized(model, ("room", id(machine), engine.name),
+                                                     lambda: (machine, compute()))
+        if found[0] is not machine:  # another machine now has that id: compute afresh
+            found = (machine, compute())
+            self._memo[(id(model), "room", id(machine), engine.name)] = (model, found)
+        return found[1]
 
     def max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                         engine: Engine | None = None) -> int | None:
