@@ -75,6 +75,8 @@ class Fitted:
 class Room:
     """What one placement may use: whether the engine runs here, usable bytes per GPU, per-GPU overhead."""
 
+    engine: str
+    cpu_offload: bool
     runs: bool
     gpu_usable: tuple[int, ...]
     gpu_overhead_bytes: int
@@ -157,33 +159,41 @@ class Estimator:
 
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:
-        """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed."""
+        """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed.
+
+        It depends on the machine only through what a placement may use (Room), so machines with the same memory
+        share it: comparing 150 GPUs places each model once per memory size, not once per card."""
         engine = engine_for(recipe.runtime)
+        room = self._room(machine, engine, model)
+        if known is not None:
+            return self._fit(model, recipe, room, request, engine, known)
+        return self._memoized(model, ("fitted", recipe.name, request, room),
+                              lambda: self._fit(model, recipe, room, request, engine, self.weights(model, recipe)))
+
+    def _fit(self, model: ModelSpec, recipe: QuantRecipe, room: Room, request: Request, engine: Engine,
+             weights: WeightEstimate) -> Fitted:
         notes: list[str] = []
         context = _capped_context(model, request.context_tokens, notes)
-        weights = known or self.weights(model, recipe)
-        kv, placement = self._placed(model, weights, machine, request, context, engine)
-        room = self._room(machine, engine, model)
-        while (placement.kind != "gpu" and not request.context_pinned and machine.devices
+        kv, placement = self._placed(model, weights, room, request, context)
+        while (placement.kind != "gpu" and not request.context_pinned and room.gpu_usable
                and weights.weights_bytes < room.gpu_free_bytes  # else no shorter context can fit on the GPUs
                and context // 2 >= max(MIN_AUTO_CONTEXT, request.depth_tokens)):
-            smaller_kv, smaller = self._placed(model, weights, machine, request, context // 2, engine)
+            smaller_kv, smaller = self._placed(model, weights, room, request, context // 2)
             if smaller.kind != "gpu":
                 break
             notes.append(f"context reduced from {context} to {context // 2} tokens to fit on the GPU "
                          "(pass --context to keep it)")
             context, kv, placement = context // 2, smaller_kv, smaller
         if placement.kind == "none":
-            notes.append(_none_note(engine, machine))
+            notes.append(_none_note(engine))
         return Fitted(context, weights, kv, placement, tuple(notes))
 
-    def _placed(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
-                context: int, engine: Engine) -> tuple[KvEstimate, Placement]:
+    def _placed(self, model: ModelSpec, weights: WeightEstimate, room: Room, request: Request,
+                context: int) -> tuple[KvEstimate, Placement]:
         kv = self.kv(model, request, context)
-        room = self._room(machine, engine, model)
         if not room.runs:
-            return kv, Placement("none", (), 0, 0.0, f"{engine.name} does not run on this machine's devices")
-        experts = model.moe.moe_layers if model.moe and engine.cpu_offload else 0
+            return kv, Placement("none", (), 0, 0.0, f"{room.engine} does not run on this machine's devices")
+        experts = model.moe.moe_layers if model.moe and room.cpu_offload else 0
         return kv, place(layer_bytes=weights.weights_bytes + kv.total_bytes,
                          gpu_overhead_bytes=room.gpu_overhead_bytes, cpu_overhead_bytes=room.buffer_bytes,
                          gpu_usable=room.gpu_usable, unified=room.unified, ram_usable=room.ram_usable_bytes,
@@ -199,9 +209,9 @@ class Estimator:
             buffer = compute_buffer_bytes(model, d)
             overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
             usable = tuple(x.memory_usable_bytes for x in machine.devices)
-            return Room(runs, usable, overhead, buffer, machine.unified or not engine.cpu_offload,
-                        machine.ram_usable_bytes if engine.cpu_offload else 0,
-                        sum(max(0, u - overhead) for u in usable))
+            return Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
+                        machine.unified or not engine.cpu_offload, machine.ram_usable_bytes if engine.cpu_offload
+                        else 0, sum(max(0, u - overhead) for u in usable))
 
         found: tuple[Machine, Room] = self._memoized(model, ("room", id(machine), engine.name),
                                                      lambda: (machine, compute()))
@@ -260,7 +270,7 @@ def _cpu_read_share(model: ModelSpec, weights: WeightEstimate, placement: Placem
     return cpu_read / weights.read_per_token_bytes
 
 
-def _none_note(engine: Engine, machine: Machine) -> str:
+def _none_note(engine: Engine) -> str:
     if engine.cpu_offload:
         return ("does not fit in GPU memory and RAM together; llama.cpp could still page the weights from disk "
                 "(mmap), at a small fraction of a token per second")
