@@ -11,6 +11,11 @@ from advisor.specs import ModelSpec, QuantRecipe
 from advisor.specs.facts import Catalog
 
 
+def kv_args(catalog: Catalog) -> dict[str, int]:
+    """estimate_kv's runtime knobs as catalog/defaults.yaml sets them."""
+    return {"ubatch_tokens": catalog.defaults.ubatch_tokens, "pad_tokens": catalog.defaults.kv_pad_tokens}
+
+
 def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: Catalog, request: Request,
              weights: WeightEstimate | None = None) -> Estimate:
     return Estimator(catalog).estimate(model, recipe, machine, request, weights)

@@ -17,6 +17,7 @@ from advisor.models.hf_config import config_name, model_from_config
 from advisor.specs import ModelSpec
 from advisor.specs.facts import Catalog
 from advisor.units import GIB
+from tests.core import kv_args
 from tests.model_configs import config_json
 
 QUANTS = ("Q4_K_M", "Q8_0")
@@ -40,7 +41,7 @@ def test_every_catalog_model_reads_back_from_its_config_json(catalog: Catalog, t
             assert estimate_weights(spec, *args) == estimate_weights(model, *args), (model.id, quant)
         for tokens in CONTEXTS:
             cache = catalog.types["F16"]
-            read, known = (estimate_kv(m, cache, context_tokens=tokens) for m in (spec, model))
+            read, known = (estimate_kv(m, cache, context_tokens=tokens, **kv_args(catalog)) for m in (spec, model))
             assert read == known, (model.id, tokens)
 
 
@@ -54,7 +55,7 @@ def test_a_qwen35_27b_config_counts_its_linear_attention_layers(catalog: Catalog
     """48 Gated DeltaNet + 16 full-attention layers: 16 x 4 KV heads x 256 x K,V x 2 bytes x 32k = 2 GiB, not 8."""
     spec = _read_back(catalog.model("qwen3.5-27b"), tmp_path)
     assert (spec.layout.linear_layers, spec.layout.full_attention_layers) == (48, 16)
-    kv = estimate_kv(spec, catalog.types["F16"], context_tokens=32768)
+    kv = estimate_kv(spec, catalog.types["F16"], context_tokens=32768, **kv_args(catalog))
     assert kv.kv_cache_bytes == 2 * GIB
 
 

@@ -6,7 +6,7 @@ from advisor.estimate.kv import estimate_kv
 from advisor.estimate.speed import Lane, decode_seconds, estimate_speed, prefill_tokens_per_s, work_for
 from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
-from tests.core import estimate
+from tests.core import estimate, kv_args
 
 
 def test_decode_is_bytes_over_effective_bandwidth_plus_fixed_cost() -> None:
@@ -29,7 +29,7 @@ def test_layer_split_runs_devices_one_after_another() -> None:
 
 
 def test_speed_grows_with_bandwidth(catalog: Catalog) -> None:
-    kv = estimate_kv(catalog.model("llama-3.1-8b"), catalog.types["F16"], context_tokens=8192)
+    kv = estimate_kv(catalog.model("llama-3.1-8b"), catalog.types["F16"], context_tokens=8192, **kv_args(catalog))
     work = work_for(catalog.model("llama-3.1-8b"), 4 * 10**9, kv, 0, 0)
     speeds = [estimate_speed(work, (Lane("g", 1.0, bw, 0.85, 0.000025, 100.0, 1.0),), offloaded=False)
               .decode_tokens_per_s for bw in (300.0, 600.0, 1200.0)]

@@ -39,7 +39,6 @@ BandwidthOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
 CoresOpt = Annotated[Optional[int], typer.Option("--cpu-cores", help="Assume this many CPU cores.")]  # noqa: UP045
 ContextOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
     "--context", help="Context length in tokens [default: 8192, or enough for --depth].")]
-DEFAULT_CONTEXT = 8192
 UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
 KvOpt = Annotated[str, typer.Option(
@@ -152,7 +151,7 @@ def request(context: int | None, depth: int, use: str | None = None, kv_cache: s
 
     pinned = context is not None
     if context is None:  # room for the tokens already there and a reply
-        context = max(DEFAULT_CONTEXT, depth + 1024)
+        context = max(Request().context_tokens, depth + 1024)
     if kv_cache.lower() not in KV_TYPES:
         raise UsageError(f"--kv-cache must be one of {', '.join(KV_TYPES)}, got {kv_cache!r}")
     if not 1 <= parallel <= 256:

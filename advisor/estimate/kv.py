@@ -69,8 +69,9 @@ def recurrent_state_bytes(model: ModelSpec, sequences: int = 1) -> int:
 
 
 def estimate_kv(model: ModelSpec, cache: QuantType, *, context_tokens: int, sequences: int = 1,
-                ubatch_tokens: int = 512, pad_tokens: int = 256) -> KvEstimate:
-    """KV cache for `context_tokens` shared by `sequences` (llama-server's unified cache)."""
+                ubatch_tokens: int, pad_tokens: int) -> KvEstimate:
+    """KV cache for `context_tokens` shared by `sequences` (llama-server's unified cache); the micro-batch and the
+    cell padding come from catalog/defaults.yaml (Defaults.ubatch_tokens, kv_pad_tokens), never from here."""
     lay = model.layout
     cells = pad(context_tokens, pad_tokens)
     full_one, win_one = per_token_bytes(model, cache)

@@ -73,7 +73,6 @@ class PlanOption:
     estimate: Estimate
 
 
-PLAN_RAM_BYTES = 64 * GIB  # system RAM assumed for discrete-GPU plans; only all-on-GPU options are kept
 
 
 def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]:
@@ -100,7 +99,7 @@ def plan(model: ModelSpec, est: Estimator, request: Request, *, quant: str | Non
     for label, gpu, count, memory in plan_configurations(catalog):
         spec = gpu.id if gpu.kind == "discrete" else f"{gpu.id} {memory // GIB}GB"
         hw = hypothetical(None, catalog, gpu=f"{count}x {spec}", ram_bytes=None if gpu.kind == "unified"
-                          else PLAN_RAM_BYTES)
+                          else catalog.defaults.hypothetical_ram_bytes)
         e = est.estimate(model, recipe, resolve(hw, catalog), request)
         decode = e.speed.decode_tokens_per_s
         if e.placement.kind != "gpu" or (min_tokens_per_s and (decode is None or decode < min_tokens_per_s)):

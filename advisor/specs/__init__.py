@@ -256,6 +256,7 @@ class Defaults:
     unified_cap_large_fraction: float
     unified_cap_threshold_bytes: int
     cpu_ram_bandwidth_gbps: float
+    hypothetical_ram_bytes: int
     moe_layer_cost_factor: float
     moe_prefill_factor: float
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)

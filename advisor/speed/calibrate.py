@@ -48,7 +48,8 @@ def _model(row: BenchRow, catalog: Catalog) -> ModelSpec | None:
 def run_calibration(catalog: Catalog, path: Path, device: str | None) -> dict[str, Any]:
     rows = parse_bench(_read(path))
     device_id = _device_id(rows, catalog, device)
-    machine = resolve(hypothetical(None, catalog, gpu=device_id, ram_bytes=64 * 1024**3), catalog)
+    ram = catalog.defaults.hypothetical_ram_bytes
+    machine = resolve(hypothetical(None, catalog, gpu=device_id, ram_bytes=ram), catalog)
     est = Estimator(catalog)  # the shipped constants without any local calibration: a rerun fits the same factors
     pairs: dict[str, list[tuple[float, float]]] = {"decode": [], "prefill": []}
     table, skipped = [], []
