@@ -104,3 +104,9 @@ def test_importing_the_estimator_loads_no_heavy_modules() -> None:
             "print(sorted({'typer', 'rich', 'pynvml', 'psutil', 'yaml'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_docs_architecture_names_every_layer() -> None:
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    missing = [name for name in LAYERS if f"`{name}`" not in text]
+    assert not missing, f"docs/architecture.md does not name {missing}"

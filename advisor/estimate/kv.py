@@ -1,4 +1,6 @@
-"""KV cache and recurrent state, per layer kind, as llama.cpp allocates them.
+"""KV cache and recurrent state as llama.cpp allocates them: how many cells each kind of layer gets.
+
+What one token (or one sequence) costs in each kind of layer is the architecture's: advisor.models.cache.
 
 full attention: cells = pad(context, 256); bytes/cell = kv_heads x (head_dim + v_head_dim) x elem
 sliding / chunked: cells = min(pad(context), pad(window x sequences + ubatch))
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.models.cache import per_token_bytes, recurrent_state_bytes
 from advisor.specs import ModelSpec, QuantType
 
-STATE_BYTES_PER_VALUE = 4  # recurrent states are kept in fp32
-
+__all__ = ["KvEstimate", "estimate_kv", "pad", "per_token_bytes", "recurrent_state_bytes"]
 
 @dataclass(frozen=True, slots=True)
 class KvEstimate:
@@ -32,40 +34,6 @@ class KvEstimate:
 
 def pad(tokens: int, multiple: int) -> int:
     return -(-tokens // multiple) * multiple
-
-
-def elem_bytes(cache: QuantType, count: int) -> int:
-    """Bytes of `count` cache values stored as `cache` (quantized types in whole blocks)."""
-    return cache.tensor_bytes(count)
-
-
-def per_token_bytes(model: ModelSpec, cache: QuantType) -> tuple[int, int]:
-    """(bytes per token of one full-attention layer, of one windowed layer)."""
-    a, lay = model.arch, model.layout
-    if lay.mla is not None:
-        return elem_bytes(cache, lay.mla.kv_lora_rank + lay.mla.rope_head_dim), 0
-    one = elem_bytes(cache, a.kv_heads * a.head_dim) + elem_bytes(cache, a.kv_heads * a.value_head_dim)
-    if lay.global_kv_heads and lay.global_head_dim:
-        width = lay.global_kv_heads * lay.global_head_dim
-        full = elem_bytes(cache, width) * (1 if lay.global_shared_kv else 2)
-        return full, one
-    return one, one
-
-
-def recurrent_state_bytes(model: ModelSpec, sequences: int = 1) -> int:
-    """Fixed per-sequence state of linear-attention and Mamba layers (fp32)."""
-    lay, total = model.layout, 0
-    if lay.linear_layers and lay.linear is not None:
-        g = lay.linear
-        conv = (g.conv_kernel - 1) * (2 * g.key_heads * g.key_head_dim + g.value_heads * g.value_head_dim)
-        ssm = g.value_heads * g.key_head_dim * g.value_head_dim
-        total += lay.linear_layers * (conv + ssm)
-    if lay.mamba_layers and lay.mamba is not None:
-        m = lay.mamba
-        d_inner = m.heads * m.head_dim
-        conv = (m.conv_kernel - 1) * (d_inner + 2 * m.groups * m.state_size)
-        total += lay.mamba_layers * (conv + m.state_size * d_inner)
-    return total * STATE_BYTES_PER_VALUE * sequences
 
 
 def estimate_kv(model: ModelSpec, cache: QuantType, *, context_tokens: int, sequences: int = 1,

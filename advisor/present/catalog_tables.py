@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from advisor.plan.uses import LABELS
 from advisor.present.catalog_json import gpu_dict, model_dict
-from advisor.present.tables import gib, params, rate
+from advisor.present.tables import gib, params, rate, score_label
 from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
@@ -28,14 +28,6 @@ def layout_label(model: ModelSpec) -> str:
     if model.moe is not None:
         parts.append(f"MoE {model.moe.experts_per_token}/{model.moe.experts}")
     return ", ".join(parts) or "dense, full attention"
-
-
-def score_label(score: UseScore | None) -> str:
-    if score is None:
-        return "—"
-    if score.benchmark == "max_context_tokens":
-        return f"{score.value:,.0f} tokens"
-    return f"{LABELS.get(score.benchmark, score.benchmark)} {score.value:g}"
 
 
 def model_rows(models: list[tuple[ModelSpec, UseScore | None]], use: str | None) -> tuple[list[str], list[list[str]]]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from advisor.plan.uses import LABELS
 from advisor.units import GIB
 
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
     from advisor.plan.recommend import Estimate
+    from advisor.specs import UseScore
 
 _PLACEMENT = {"gpu": "GPU", "gpu+cpu": "GPU+CPU", "cpu": "CPU", "none": "does not fit"}
 
@@ -101,8 +103,6 @@ def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> l
     else:
         row += [rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
     if show_score:
-        from advisor.present.catalog_tables import score_label
-
         row.append(score_label(e.use_score))
     return row
 
@@ -121,3 +121,10 @@ def _placement_cell(e: Estimate) -> str:
         return f"{label} {e.placement.gpu_fraction:.0%}"
     return label
 
+
+def score_label(score: UseScore | None) -> str:
+    if score is None:
+        return "—"
+    if score.benchmark == "max_context_tokens":
+        return f"{score.value:,.0f} tokens"
+    return f"{LABELS.get(score.benchmark, score.benchmark)} {score.value:g}"
