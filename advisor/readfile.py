@@ -40,3 +40,28 @@ def read_bytes(path: Path, limit: int) -> bytes:
 def read_text(path: Path, limit: int) -> str:
     """UTF-8 text of a regular file of at most `limit` bytes (UnicodeDecodeError when it is not UTF-8)."""
     return read_bytes(path, limit).decode("utf-8")
+
+
+def read_bytes_prefix(path: Path, count: int) -> bytes:
+    """The first `count` bytes of a regular file (fewer if it is shorter); FileRefused for anything else."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            msg = f"{path}: not a regular file"
+            raise FileRefused(msg)
+        return os.read(fd, count)
+    finally:
+        os.close(fd)
+
+
+def read_json(path: Path, limit: int) -> object:
+    """A JSON document of at most `limit` bytes: OSError (FileRefused) for the file, ValueError for its content
+    (not UTF-8, not JSON, or nested deeper than the parser can follow)."""
+    import json
+
+    raw = read_bytes(path, limit)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except RecursionError as err:
+        msg = "nested too deeply to be a config or results file"
+        raise ValueError(msg) from err

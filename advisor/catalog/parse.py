@@ -22,6 +22,9 @@ GPU_KEYS = frozenset({
     "tflops_basis", "int8_tops", "tdp_w", "launch", "launch_price_usd", "aliases", "source", "note"})
 
 
+MAX_MEMORY_GIB = 65_536.0  # 64 TiB: more than any machine holds
+
+
 def parse_gguf_row(raw: object, where: str) -> tuple[str, GgufFile]:
     """A row of gguf_sizes.yaml: (model id, published file size)."""
     f = Fields(raw, where)
@@ -52,14 +55,14 @@ def parse_gpu(raw: object, where: str) -> GpuSpec:
     kind = f.req_text("kind")
     if kind not in ("discrete", "unified"):
         f.fail("kind", "must be 'discrete' or 'unified'", f.where)
-    memory = f.number("memory_gib", minimum=0.5)
-    options = f.items("memory_options_gib")
+    memory = f.number("memory_gib", minimum=0.5, maximum=MAX_MEMORY_GIB)
+    options = _memory_options(f)
     spec = GpuSpec(
         id=gpu_id, name=f.req_text("name"), vendor=f.req_text("vendor"), kind=kind,  # type: ignore[arg-type]
         device_class=f.req_text("device_class"), memory_bytes=round((memory or 0) * GIB),
-        bandwidth_gbps=f.number("bandwidth_gbps", required=False, minimum=1.0),
+        bandwidth_gbps=f.number("bandwidth_gbps", required=False, minimum=1.0, maximum=100_000.0),
         fp16_tflops=f.number("fp16_tflops", required=False, minimum=0.01, maximum=20000.0), source=f.source(),
-        aliases=f.strings("aliases"), memory_options_bytes=tuple(round(float(o) * GIB) for o in options),
+        aliases=f.strings("aliases"), memory_options_bytes=options,
         bus_width_bits=f.integer("bus_width_bits", required=False, minimum=8),
         memory_data_rate_gbps=f.number("memory_data_rate_gbps", required=False, minimum=0.1),
         launch_price_usd=f.number("launch_price_usd", required=False, minimum=1.0),
@@ -115,3 +118,15 @@ def _gpu_extras(f: Fields) -> None:
         f.text(key, required=False)
     f.number("int8_tops", required=False, maximum=40000.0)
     f.number("tdp_w", required=False, maximum=5000.0)
+
+
+
+def _memory_options(f: Fields) -> tuple[int, ...]:
+    """memory_options_gib: the sizes a machine is sold with, each a positive finite number of GiB."""
+    out = []
+    for item in f.items("memory_options_gib"):
+        if isinstance(item, bool) or not isinstance(item, int | float) or not 0 < item <= MAX_MEMORY_GIB:
+            f.fail("memory_options_gib", f"each size is a number of GiB between 0 and {MAX_MEMORY_GIB:g}, "
+                   f"got {item!r}", f.where)
+        out.append(round(float(item) * GIB))
+    return tuple(out)

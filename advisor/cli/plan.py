@@ -53,9 +53,12 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
          quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
              "--quant", help="File type to plan for (default Q4_K_M, or the model's own format).")] = None) -> None:
     """Which catalog hardware runs a model entirely on its GPU(s), cheapest first where a price is known."""
+    from advisor.errors import UsageError
     from advisor.plan.compare import plan as run
     from advisor.present.plan_tables import plan_view
 
+    if min_tps is not None and not 0 < min_tps < 1_000_000:  # also refuses nan
+        raise UsageError(f"--min-tps must be a positive number of tokens/s, got {min_tps}")
     catalog = load(ctx)
     spec = catalog.model(model)
     fmt, req = output_format(json_, fmt), request(context, 0)

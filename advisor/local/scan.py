@@ -6,15 +6,16 @@ catalog model by its Ollama tag or its file / repository name.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from advisor.readfile import read_json
 from advisor.specs import ModelSpec
 from advisor.specs.facts import Catalog, normalize
 
+MANIFEST_BYTES = 1024 * 1024  # an Ollama manifest is a few hundred bytes
 MAX_FILES = 2000
 _QUANT_SUFFIX = re.compile(r"[-._](ud-)?(i?q\d[\w]*|f16|bf16|f32|mxfp4)(-\d{5}-of-\d{5})?$", re.IGNORECASE)
 
@@ -53,7 +54,7 @@ def _ollama(root: Path, catalog: Catalog) -> list[LocalModel]:
     manifests = root / "manifests"
     for manifest in sorted(manifests.glob("*/*/*/*"))[:MAX_FILES] if manifests.is_dir() else []:
         try:
-            layers = json.loads(manifest.read_text(encoding="utf-8"))["layers"]
+            layers = read_json(manifest, MANIFEST_BYTES)["layers"]  # type: ignore[index]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         model = next((layer for layer in layers if isinstance(layer, dict)

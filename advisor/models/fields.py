@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any, NoReturn, TypeVar
 
@@ -73,6 +74,8 @@ class Fields:
         value = self._get(key, (int, float), required)
         if value is None:
             return None
+        if not math.isfinite(value):
+            self.fail(key, f"must be a finite number, got {value}", self.where)
         if value < minimum or (maximum is not None and value > maximum):
             bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
             self.fail(key, f"must be {bounds}, got {value}", self.where)

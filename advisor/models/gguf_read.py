@@ -1,21 +1,26 @@
-"""Read a local GGUF file's header with the `gguf` package (llama.cpp's own reader), safely.
+"""Read a local GGUF file's header, safely: the only module that opens GGUF files.
 
-The only module that opens GGUF files. A cheap check of the fixed header (magic, version, counts) runs first, so
-a file that is not GGUF, is truncated, or claims absurd counts gives one clear error in bounded time and memory.
+A cheap check of the fixed header (magic, version, counts) runs first, then the header is streamed
+(advisor.models.gguf_header): metadata and tensor shapes only, vocabularies walked but not decoded, every count and
+length bounded. The tensor types' block sizes come from the `gguf` package (llama.cpp's own constants).
 """
 
 from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from advisor.errors import UsageError
+from advisor.models.gguf_header import HeaderError, read_header
+from advisor.readfile import FileRefused, read_bytes_prefix
 
 MAX_TENSORS = 100_000
 MAX_KV = 100_000
+MAX_PARTS = 1000
 _SPLIT = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$")
 
 
@@ -44,21 +49,25 @@ def split_parts(path: Path) -> tuple[Path, ...]:
     match = _SPLIT.match(path.name)
     if not match:
         return (path,)
-    total = int(match.group(3))
+    index, total = int(match.group(2)), int(match.group(3))
+    if not 1 <= index <= total <= MAX_PARTS:
+        raise GgufError(f"{path.name[:120]}: part {index} of {total} is not a split GGUF name (1 <= part <= total "
+                        f"<= {MAX_PARTS})")
     parts = tuple(path.with_name(f"{match.group(1)}-{i:05d}-of-{total:05d}.gguf") for i in range(1, total + 1))
     missing = [p.name for p in parts if not p.is_file()]
     if missing:
-        raise GgufError(f"{path}: split GGUF is missing {', '.join(missing)}")
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise GgufError(f"{path.name[:120]}: split GGUF is missing {shown}")
     return parts
 
 
 def check_header(path: Path) -> None:
-    """Magic, version and counts of the fixed 24-byte header, before any real parsing."""
+    """Magic, version and counts of the fixed 24-byte header, before any real parsing (regular files only)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(24)
+        head = read_bytes_prefix(path, 24)
     except OSError as err:
-        raise GgufError(f"cannot read {path} ({err.strerror or err})") from err
+        raise GgufError(str(err) if isinstance(err, FileRefused) else f"cannot read {path} ({err.strerror or err})") \
+            from err
     if len(head) < 24 or head[:4] != b"GGUF":
         raise GgufError(f"{path}: not a GGUF file (no GGUF magic at the start)")
     version, tensors, kvs = struct.unpack("<IQQ", head[4:24])
@@ -79,34 +88,40 @@ def read_gguf(path: Path) -> GgufFile:
         if index == 0:
             metadata = fields
         tensors += part_tensors
+    if not tensors:
+        raise GgufError(f"{path}: the file has no tensors, so there are no weights to size")
     file_type = metadata.get("general.file_type")
     return GgufFile(parts, metadata, tuple(tensors), _file_type(file_type))
 
 
 def _parse(path: Path) -> tuple[dict[str, Any], list[GgufTensor]]:
+    sizes = _type_sizes()
+    try:
+        with path.open("rb") as handle:
+            fields, found = read_header(handle, sizes)
+    except HeaderError as err:
+        raise GgufError(f"{path}: not a valid GGUF file ({err})") from err
+    except OSError as err:
+        raise GgufError(f"cannot read {path} ({err.strerror or err})") from err
+    return fields, [GgufTensor(*t) for t in found]
+
+
+def _type_sizes() -> Callable[[int], tuple[str, int, int]]:
     try:
         import gguf
     except ImportError as err:
         msg = "reading GGUF files needs the gguf package: pip install 'advisor[gguf]'"
         raise GgufError(msg) from err
-    try:
-        reader = gguf.GGUFReader(str(path))
-        fields = {name: _value(field) for name, field in reader.fields.items()}
-        tensors = [GgufTensor(t.name, t.tensor_type.name, int(t.n_elements), int(t.n_bytes)) for t in reader.tensors]
-    except Exception as err:  # the reader raises many kinds on corrupt input; all mean the same to a user
-        raise GgufError(f"{path}: not a valid GGUF file ({type(err).__name__}: {err})") from err
-    return fields, tensors
 
+    def sizes(type_id: int) -> tuple[str, int, int]:
+        try:
+            kind = gguf.GGMLQuantizationType(type_id)
+            block, block_bytes = gguf.GGML_QUANT_SIZES[kind]
+        except (ValueError, KeyError) as err:
+            raise HeaderError(f"unknown tensor type {type_id}") from err
+        return str(kind.name), int(block), int(block_bytes)
 
-def _value(field: Any) -> Any:
-    """A field's value, keeping only what the estimators need (long token lists become their length)."""
-    try:
-        contents = field.contents()
-    except Exception:
-        return None
-    if isinstance(contents, list) and len(contents) > 4096:
-        return len(contents)
-    return contents
+    return sizes
 
 
 def _file_type(value: Any) -> str | None:

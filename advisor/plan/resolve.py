@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from advisor.catalog.files import MAX_FILE_BYTES
@@ -10,6 +9,7 @@ from advisor.errors import UsageError
 from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.plan.recommend import estimate_recipes
+from advisor.readfile import FileRefused, read_json
 from advisor.specs import ModelSpec, QuantRecipe
 
 
@@ -53,9 +53,9 @@ def _from_gguf(est: Estimator, path: Path, machine: Machine,
 
 def _json(path: Path) -> object:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UsageError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path, MAX_FILE_BYTES)
+    except FileRefused as err:
+        raise UsageError(str(err)) from err
     except OSError as err:
         raise UsageError(f"cannot read {path} ({err.strerror or err})") from err
     except (ValueError, UnicodeDecodeError) as err:
