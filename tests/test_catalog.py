@@ -171,6 +171,7 @@ def test_a_duplicate_alias_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as err:
         load_catalog(extra_dirs=(tmp_path,))
     assert "'4090'" in err.value.message and "rtx-4090" in err.value.message
+    assert "gpus/mine.yaml" in err.value.message and "gpus/nvidia.yaml" in err.value.message  # both files named
 
 
 def test_the_data_cache_gives_the_same_catalog_and_survives_corruption(tmp_path: Path,

@@ -23,7 +23,7 @@ from advisor.catalog.rules import parse_defaults, parse_recipe, parse_speed_fit,
 from advisor.errors import CatalogError
 from advisor.paths import config_dir
 from advisor.specs import GgufFile, GpuSpec, ModelSpec, Score
-from advisor.specs.facts import Catalog
+from advisor.specs.facts import Catalog, normalize
 from advisor.specs.measured import Measurement
 
 
@@ -64,20 +64,14 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
                                    for i, raw in enumerate(quants.items("recipes")))}
     quants.done()
     defaults = parse_defaults(data[root / "defaults.yaml"], "defaults.yaml")
-    models: list[ModelSpec] = []
-    gpus: list[GpuSpec] = []
-    for path in files:
-        label = _label(path, root)
-        if path.parent.name == "models":
-            models += [parse_model(raw, f"{label} › models[{i}]") for i, raw in enumerate(_section(data, path))]
-        elif path.parent.name == "gpus":
-            gpus += [parse_gpu(raw, f"{label} › gpus[{i}]") for i, raw in enumerate(_section(data, path))]
+    models, gpus = _entries(files, data, root, check=not snapshot.cached)
     for folder in (root, *extra_dirs):
         models = _attach(models, folder, data)
     memories = tuple(parse_memory(raw, f"system_memory.yaml › memory[{i}]")
                      for i, raw in enumerate(_section(data, root / "system_memory.yaml", "memory")))
     fit_path = root / "speed_fit.yaml"
     speed_fit = parse_speed_fit(data[fit_path], "speed_fit.yaml") if fit_path in data else None
+
     def measured() -> tuple[Measurement, ...]:
         return tuple(parse_measurement(raw, f"{_label(path, root)} › measurements[{i}]")
                      for path in files if path.parent.name == "measurements"
@@ -91,6 +85,29 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
         _check_measurements(catalog)
     snapshot.remember(data)  # only a catalog that passed every check is cached
     return catalog
+
+
+def _entries(files: list[Path], data: dict[Path, Any], root: Path, *, check: bool) -> tuple[
+        list[ModelSpec], list[GpuSpec]]:
+    """Every model and GPU entry; with `check`, a name used twice is an error naming both files."""
+    models: list[ModelSpec] = []
+    gpus: list[GpuSpec] = []
+    seen: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, normalized name) -> (entry id, file)
+    for path in files:
+        label, kind = _label(path, root), path.parent.name
+        if kind not in ("models", "gpus"):
+            continue
+        parse = parse_model if kind == "models" else parse_gpu
+        found = [parse(raw, f"{label} › {kind}[{i}]") for i, raw in enumerate(_section(data, path))]
+        (models if kind == "models" else gpus).extend(found)  # type: ignore[arg-type]
+        for entry in found if check else ():
+            for name in (entry.id, entry.name, *entry.aliases):
+                other = seen.setdefault((kind, normalize(name)), (entry.id, label))
+                if other[0] != entry.id:
+                    msg = (f"{label} › {entry.id}: the name {name!r} is already used by {other[0]!r} in "
+                           f"{other[1]}")
+                    raise CatalogError(msg)
+    return models, gpus
 
 
 def unread_files(extra_dirs: tuple[Path, ...]) -> list[Path]:
