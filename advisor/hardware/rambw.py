@@ -12,6 +12,8 @@ import os
 import time
 from pathlib import Path
 
+from advisor.readfile import read_json
+
 BUFFER_BYTES = 512 * 1024 * 1024  # large against any L3 cache
 PASSES = 4
 
@@ -73,17 +75,22 @@ def _cache_file(cache_dir: Path) -> Path:
 
 def cached(cache_dir: Path) -> dict[str, float | str] | None:
     try:
-        data = json.loads(_cache_file(cache_dir).read_text())
+        data = read_json(_cache_file(cache_dir), 4096)
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and isinstance(data.get("gbps"), float) else None
+    if not isinstance(data, dict) or not isinstance(data.get("gbps"), float) or not 0.1 <= data["gbps"] <= 100_000:
+        return None  # not ours, or a value no RAM has: measure again
+    return data
 
 
 def measure_and_cache(cache_dir: Path) -> dict[str, float | str]:
     result: dict[str, float | str] = {"gbps": round(measure(), 1), "date": time.strftime("%Y-%m-%d")}
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _cache_file(cache_dir).write_text(json.dumps(result))
+        target = _cache_file(cache_dir)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(result))
+        tmp.replace(target)
     except OSError:
         pass
     return result
