@@ -261,8 +261,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            with contextlib.suppress(OSError):
-                os.fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+            fchmod = getattr(os, "fchmod", None)  # not on Windows before Python 3.13
+            if fchmod is not None:  # mkstemp makes 0600; keep the old file's mode
+                with contextlib.suppress(OSError):
+                    fchmod(fd, path.stat().st_mode & 0o777 if path.exists() else 0o644)
             os.fsync(fd)
         finally:
             os.close(fd)
