@@ -91,7 +91,10 @@ def load(ctx: typer.Context) -> Catalog:
 
 
 def estimator(catalog: Catalog) -> Estimator:
-    """The estimator every sizing command uses: the catalog's fitted constants and the user's own calibration."""
+    """The estimator every sizing command uses: the catalog's fitted constants and the user's own calibration.
+
+    A calibration store that cannot be used never stops a command: it is set aside with one warning on stderr
+    (advisor.speed.store) and the estimates go on uncalibrated."""
     from advisor.estimate.constants import SpeedTable
     from advisor.estimate.estimator import Estimator
     from advisor.speed.store import load_local_calibration

@@ -61,10 +61,18 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
 
 def _locally_calibrated(speed: SpeedEstimate, machine: Machine, table: SpeedTable, placement: Placement,
                         engine: Engine) -> SpeedEstimate:
-    """Scale by the user's own llama-bench factors when every GPU used is the calibrated device (llama.cpp)."""
-    keys = {d.spec.id if d.spec else d.device.name for d in machine.devices}
-    local = table.local.get(next(iter(keys))) if len(keys) == 1 else None
-    if local is None or placement.kind != "gpu" or speed.basis is None or engine.name != "llama.cpp":
+    """Scale by the user's own llama-bench factors (llama.cpp): a GPU's when every GPU used is the calibrated device
+    and the model is all on it, the CPU's ("cpu", from runs with n_gpu_layers 0) when it runs on the CPU alone."""
+    if speed.basis is None or engine.name != "llama.cpp":
+        return speed
+    if placement.kind == "cpu":
+        local, where = table.local.get("cpu"), "for the CPU "
+    elif placement.kind == "gpu":
+        keys = {d.spec.id if d.spec else d.device.name for d in machine.devices}
+        local, where = (table.local.get(next(iter(keys))) if len(keys) == 1 and "cpu" not in keys else None), ""
+    else:
+        return speed
+    if local is None:
         return speed
     d, p = local.decode_factor or 1.0, local.prefill_factor or 1.0
 
@@ -74,7 +82,7 @@ def _locally_calibrated(speed: SpeedEstimate, machine: Machine, table: SpeedTabl
     def scale2(value: tuple[float, float] | None, k: float) -> tuple[float, float] | None:
         return None if value is None else (value[0] * k, value[1] * k)
 
-    note = (f"calibrated locally on {local.rows} llama-bench runs ({local.source}): decode x{d:.2f}, "
+    note = (f"calibrated locally {where}on {local.rows} llama-bench runs ({local.source}): decode x{d:.2f}, "
             f"prefill x{p:.2f}")
     return replace(speed, decode_tokens_per_s=scale(speed.decode_tokens_per_s, d),
                    prefill_tokens_per_s=scale(speed.prefill_tokens_per_s, p),

@@ -3,12 +3,15 @@
 llama-bench -o json (a list) or -o jsonl (one object per line) rows carry gpu_info, model_type (architecture, size
 and file type), model_size (bytes), model_n_params, n_prompt, n_gen, n_depth and avg_ts. Each row is matched to the
 catalog model with the nearest parameter count (within 5 %) and its file type; the device's factor is the median of
-measured / estimated, separately for decode (tg) and prefill (pp).
+measured / estimated, separately for decode (tg) and prefill (pp). Rows run with n_gpu_layers 0 calibrate the CPU
+lane instead of the GPU. A row with a value out of bounds (non-finite, avg_ts outside 1e-3..1e6 t/s, n_prompt/n_gen
+outside 1..1e7, n_depth outside 0..1e8) is skipped with a reason naming the row and the field.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 from dataclasses import dataclass
@@ -34,35 +37,90 @@ class BenchRow:
     ngl: int
 
 
-def parse_bench(text: str) -> list[BenchRow]:
-    """Rows of llama-bench JSON or JSONL output; an unreadable file is a UsageError naming what is wrong."""
+# what a llama-bench row may hold; a row outside these is skipped with a reason naming it
+AVG_TS_RANGE = (1e-3, 1e6)  # tokens per second
+TOKENS_RANGE = (1, 10_000_000)  # n_prompt or n_gen of the test (the other one is 0)
+DEPTH_RANGE = (0, 100_000_000)  # n_depth
+LAYERS_RANGE = (0, 100_000)  # n_gpu_layers; 0 = the CPU only
+
+
+class RowSkipped(ValueError):
+    """A llama-bench row that cannot be used; the message says which field and why."""
+
+
+def parse_bench(text: str) -> tuple[list[BenchRow], list[str]]:
+    """Rows of llama-bench JSON or JSONL output, and a reason for each row skipped ("row 3 (llama 8B ...): avg_ts
+    nan is not a finite number within 0.001..1e+06"); an unreadable file, or one with no usable row, is a UsageError
+    naming what is wrong."""
     text = text.strip()
     try:
         data = json.loads(text) if text.startswith("[") else [json.loads(line) for line in text.splitlines() if line]
     except ValueError as err:
         msg = f"not llama-bench JSON or JSONL output ({err})"
         raise UsageError(msg) from err
-    rows = [row for item in data if (row := _row(item)) is not None]
+    if not isinstance(data, list):
+        data = [data]
+    rows, skipped = [], []
+    for number, item in enumerate(data, start=1):
+        try:
+            rows.append(_row(item))
+        except RowSkipped as err:
+            skipped.append(f"row {number}{_label(item)}: {err}")
     if not rows:
-        raise UsageError("no usable llama-bench rows (each needs gpu_info, model_type, n_prompt/n_gen and avg_ts)")
-    return rows
+        why = f": {'; '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}" if skipped else ""
+        msg = f"no usable llama-bench rows (each needs gpu_info, model_type, n_prompt/n_gen and avg_ts){why}"
+        raise UsageError(msg)
+    return rows, skipped
 
 
-def _row(item: Any) -> BenchRow | None:
-    if not isinstance(item, dict):
-        return None
+def _label(item: Any) -> str:
+    name = item.get("model_type") if isinstance(item, dict) else None
+    return f" ({name[:60]})" if isinstance(name, str) and name.strip() else ""
+
+
+def _number(item: dict[str, Any], key: str, bounds: tuple[float, float], default: float | None = None) -> float:
+    """item[key] as a finite number within bounds; RowSkipped naming the field and value otherwise."""
+    value = item.get(key)
+    if value is None:
+        value = default
+    if value is None:
+        msg = f"no {key}"
+        raise RowSkipped(msg)
     try:
-        n_prompt, n_gen, speed = int(item["n_prompt"]), int(item["n_gen"]), float(item["avg_ts"])
-        gpu, model_type, params = str(item.get("gpu_info") or ""), str(item["model_type"]), int(item["model_n_params"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if speed <= 0 or (n_prompt > 0) == (n_gen > 0):
-        return None
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    low, high = bounds
+    if not math.isfinite(number) or not low <= number <= high:
+        shown = f"{value:g}" if isinstance(value, float) else repr(value)
+        msg = f"{key} {shown} is not a finite number within {low:g}..{high:g}"
+        raise RowSkipped(msg)
+    return number
+
+
+def _row(item: Any) -> BenchRow:
+    if not isinstance(item, dict):
+        msg = "not a JSON object"
+        raise RowSkipped(msg)
+    model_type = item.get("model_type")
+    if not isinstance(model_type, str) or not model_type.strip():
+        msg = "no model_type"
+        raise RowSkipped(msg)
+    n_prompt = int(_number(item, "n_prompt", (0, TOKENS_RANGE[1]), 0))
+    n_gen = int(_number(item, "n_gen", (0, TOKENS_RANGE[1]), 0))
+    if (n_prompt > 0) == (n_gen > 0):
+        msg = f"n_prompt {n_prompt} and n_gen {n_gen}: exactly one of them must be at least {TOKENS_RANGE[0]}"
+        raise RowSkipped(msg)
+    speed = _number(item, "avg_ts", AVG_TS_RANGE)
+    params = int(_number(item, "model_n_params", (1, 1e14)))
+    depth = int(_number(item, "n_depth", DEPTH_RANGE, 0))
+    ngl = int(_number(item, "n_gpu_layers", LAYERS_RANGE, 99))
+    gpu = item.get("gpu_info")
+    gpu = gpu if isinstance(gpu, str) else ""
     quant = next((q for key, q in _FTYPES.items() if model_type.lower().endswith(key)), None)
     return BenchRow(gpu=gpu.split(",", maxsplit=1)[0].strip(), model_type=model_type, quant=quant, params=params,
-                    kind="decode" if n_gen else "prefill", tokens=n_gen or n_prompt,
-                    depth_tokens=int(item.get("n_depth") or 0), tokens_per_s=speed,
-                    ngl=int(item.get("n_gpu_layers") or 99))
+                    kind="decode" if n_gen else "prefill", tokens=n_gen or n_prompt, depth_tokens=depth,
+                    tokens_per_s=speed, ngl=ngl)
 
 
 def factor(pairs: list[tuple[float, float]]) -> float | None:
