@@ -32,8 +32,42 @@ it is stale. Exit codes and the JSON envelope are in [json.md](json.md).
 `--ram-bandwidth 90` or `--ram-bandwidth ddr5-6000-2ch` sets the system RAM bandwidth, `--cpu-cores 16` the core
 count. An unknown or mistyped name exits with code 2 and lists the closest catalog names.
 
-Output: tables by default (plain text when stdout is not a terminal or `NO_COLOR` is set, at most 120 columns);
+Output: tables by default (plain text when stdout is not a terminal or `NO_COLOR` is set);
 `--json` or `--format json|csv|markdown` on every command. Shell completion: `advisor --install-completion`.
+
+### Width
+
+- **A terminal:** tables and lines follow the terminal's width, however wide (no cap). Lines wrap at words; the
+  `Run it:` command breaks between its words with ` \\` continuations, so it still pastes into a shell.
+- **A pipe or file:** every line is written whole (never wrapped mid-sentence); a table takes its natural width, at
+  most 200 columns.
+- **Too narrow for a table:** first the names shorten (model, GPU and hardware names, down to 16 characters, ending
+  in `…`; names are the only cells ever cut), then whole columns drop, in this order:
+
+  | table | columns dropped, first to last |
+  |---|---|
+  | `recommend`, `estimate` | Basis, Range (`--explain`), KV GiB, Prefill, Params, Max ctx |
+  | `gpus` | FP16 TFLOPS, Class, Name |
+  | `hardware` | FP16 TFLOPS, Catalog, Usable GiB |
+  | `plan` | Prefill, Needs GiB, Quant |
+  | `models` | Released, Context |
+
+  Numbers (memory, speeds, contexts, prices) are never cut; `compare`'s machine columns and `models`' Layout wrap
+  at spaces instead. `--json`, `--format csv` and `--format markdown` always hold every column.
+
+### Text from files and catalogs
+
+Names and notes from a GGUF header, a config.json or a user catalog are shown as plain text: control characters
+(C0, DEL, C1, so every escape sequence) are written as `\\x1b`, and `[bold]` prints as those six characters (rich
+markup is never read from data). JSON keeps the raw string (JSON escapes it). Run commands shell-quote every path
+and name (`-m '/my models/a b.gguf'`).
+
+### CSV
+
+One header row, then one row per table row (every column, whatever the width): numbers plain (`1752`, not
+`1,752`), a missing value an empty cell (not `—` or `?`), units in the headers (`Memory GiB`, `Decode t/s`,
+`Prefill t/s`, `Max ctx tokens`), and a `Model id` column after `Model` where a row is a model (`recommend`,
+`compare`; `models` and `gpus` lead with their ids). Markdown keeps the cells the table shows.
 
 ## Commands
 """

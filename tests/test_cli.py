@@ -79,7 +79,7 @@ def test_estimate_json_covers_each_quant(capsys: pytest.CaptureFixture[str]) -> 
 def test_estimate_golden_text(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "Q4_K_M", *HYPOTHETICAL)
     assert code == 0
-    assert max(len(line) for line in out.splitlines()) <= 120
+    assert max(len(line) for line in out.splitlines()) <= 200  # piped: lines whole, tables up to 200 (docs/cli.md)
     expected = (GOLDEN / "estimate_llama_8b_4090.txt").read_text()
     assert [line.rstrip() for line in out.splitlines()] == expected.splitlines()
 

@@ -180,15 +180,18 @@ def console() -> Any:
 
     from rich.console import Console
 
+    from advisor.present.emit import PIPE_WIDTH
+
     class QuietConsole(Console):
         def on_broken_pipe(self) -> None:  # rich's own handler exits 1; a closed reader (`| head`) is no failure
             broken_pipe()
 
     plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
-    out = QuietConsole(highlight=False, no_color=plain, color_system=None if plain else "auto")
-    # a pipe or file gets the full 120 columns; a terminal keeps its own width up to 120
-    out.width = min(out.width, 120) if out.is_terminal else 120
-    return out
+    out = QuietConsole(highlight=False, markup=False, emoji=False, no_color=plain,
+                       color_system=None if plain else "auto")
+    if not out.is_terminal:  # a pipe or file: lines whole, tables at their natural width up to PIPE_WIDTH
+        out.width = PIPE_WIDTH
+    return out  # a terminal keeps its own width, however wide (present/emit.py)
 
 
 def broken_pipe() -> None:

@@ -7,6 +7,7 @@ an Ollama tag (name:tag).
 from __future__ import annotations
 
 import re
+from shlex import quote
 from typing import Final
 
 from advisor.engines.run import RunSpec
@@ -32,12 +33,14 @@ def ollama_tag(aliases: tuple[str, ...]) -> str | None:
 
 
 def command(run: RunSpec) -> str:
-    """llama-server with the context, offload and cache settings that fit."""
+    """llama-server with the context, offload and cache settings that fit; every path and name shell-quoted."""
     repo = gguf_repo(run.model.aliases)
     if run.model.source.startswith("file://"):
-        source = f"-m {run.model.source.removeprefix('file://')}"
-    else:
-        source = f"-hf {repo}:{run.recipe.name}" if repo else f"-m <{run.model.id}-{run.recipe.name}.gguf>"
+        source = f"-m {quote(run.model.source.removeprefix('file://'))}"
+    elif repo:
+        source = f"-hf {quote(f'{repo}:{run.recipe.name}')}"
+    else:  # a placeholder for the file the user downloads
+        source = f"-m <{quote(f'{run.model.id}-{run.recipe.name}.gguf')}>"
     parts = ["llama-server", source, f"-c {run.context_tokens}", _offload(run)]
     if run.placement in ("gpu", "gpu+cpu") and len(run.gpu_bytes) > 1:
         parts.append("-ts " + ",".join(str(round(b / 2**30)) for b in run.gpu_bytes))
@@ -64,4 +67,4 @@ def ollama(run: RunSpec) -> str | None:
     tag = ollama_tag(run.model.aliases)
     if tag is None:
         return None
-    return f"ollama run {tag}  # then: /set parameter num_ctx {run.context_tokens}"
+    return f"ollama run {quote(tag)}  # then: /set parameter num_ctx {run.context_tokens}"

@@ -3,6 +3,8 @@ the GPUs (no CPU offload), split by tensor parallelism."""
 
 from __future__ import annotations
 
+from shlex import quote
+
 from advisor.engines.run import RunSpec
 
 
@@ -14,5 +16,5 @@ def command(run: RunSpec) -> str | None:
     if run.model.hf_repo is None or run.placement != "gpu":
         return None
     online_fp8 = " --quantization fp8" if run.recipe.base == "FP8" else ""  # vLLM quantizes BF16 weights on load
-    return (f"vllm serve {run.model.hf_repo} --max-model-len {run.context_tokens} "
+    return (f"vllm serve {quote(run.model.hf_repo)} --max-model-len {run.context_tokens} "
             f"--tensor-parallel-size {len(run.gpu_bytes)}{online_fp8}")

@@ -46,7 +46,9 @@ def models_view(models: list[tuple[ModelSpec, UseScore | None]], use: str | None
     """The catalog's models (with the score each was ranked by, for a use)."""
     headers, rows = model_rows(models, use)
     grid = table(headers, rows, title=f"{len(models)} models",
-                 left=frozenset({"Id", "Layout", "Released", f"Score ({use})"}))
+                 left=frozenset({"Id", "Layout", "Released", f"Score ({use})"}),
+                 wrap=frozenset({"Layout", f"Score ({use})"}), drop=("Released", "Context"),
+                 csv_headers={"Context": "Context tokens"})
     return View("models", results=tuple(model_dict(m, score) for m, score in models), sections=(Section(table=grid),))
 
 
@@ -60,7 +62,8 @@ def gpu_rows(gpus: list[GpuSpec]) -> tuple[list[str], list[list[str]]]:
 
 def gpus_view(gpus: list[GpuSpec]) -> View:
     grid = table(*gpu_rows(gpus), title=f"{len(gpus)} GPUs and unified-memory machines",
-                 left=frozenset({"Id", "Name", "Class"}), widths={"Name": 40})
+                 left=frozenset({"Id", "Name", "Class"}), widths={"Name": 40}, names=frozenset({"Name"}),
+                 drop=("FP16 TFLOPS", "Class", "Name"))
     return View("gpus", results=tuple(gpu_dict(g) for g in gpus), sections=(Section(table=grid),))
 
 

@@ -32,9 +32,10 @@ def compare_view(result: Comparison, context: int) -> View:
 
     machines = tuple(Line(f"{label}: {summary(m)}") for label, m in zip(result.labels, result.machines, strict=True))
     headers, rows = compare_rows(result)
-    width = max(18, (120 - 32) // max(1, len(result.labels)) - 2)
     grid = table(headers, rows, title=f"Best quantization, placement and decode speed at {context:,} tokens",
-                 left=frozenset(headers), widths={"Model": 30, **{label: width for label in result.labels}})
+                 left=frozenset(headers), widths={"Model": 30}, names=frozenset({"Model"}),
+                 wrap=frozenset(result.labels), id_column=("Model", "Model id"),
+                 ids=[model.id for model, _ in result.rows])
     found = tuple(Line(f"• {line}") for line in result.summary)
     parts = comparison_dict(result)
     return View("compare", results=tuple(parts.pop("results")), extra=parts,
@@ -55,7 +56,9 @@ def plan_view(model: ModelSpec, options: list[PlanOption], context: int, min_tps
     from advisor.present.envelope import plan_dict
 
     target = f" at ≥ {min_tps:g} t/s" if min_tps else ""
-    grid = table(*plan_rows(options), left=frozenset({"Hardware", "Quant"}), widths={"Hardware": 44})
+    grid = table(*plan_rows(options), left=frozenset({"Hardware", "Quant"}), widths={"Hardware": 44},
+                 names=frozenset({"Hardware"}), drop=("Prefill", "Needs GiB", "Quant"),
+                 csv_headers={"Decode": "Decode t/s", "Prefill": "Prefill t/s"})
     parts = plan_dict(model, options, min_tps)
     results = tuple(parts.pop("results"))
     if not options:

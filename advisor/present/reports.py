@@ -17,7 +17,8 @@ def local_view(found: list[LocalModel]) -> View:
                      "model_id": f.model_id} for f in found)
     grid = table(["Source", "Name", "GiB", "Catalog model"],
                  [[f.source, f.name, f"{f.size_bytes / 2**30:.1f}", f.model_id or "—"] for f in found],
-                 left=frozenset({"Source", "Name", "Catalog model"}), widths={"Name": 60})
+                 left=frozenset({"Source", "Name", "Catalog model"}), widths={"Name": 60},
+                 names=frozenset({"Name"}))
     if not found:
         none = Line("No GGUF models found in Ollama's store, LM Studio, or the llama.cpp / Hugging Face caches.")
         return View("local", results=results, sections=(Section(before=(none,)),), main=grid)
@@ -29,7 +30,7 @@ def calibration_view(outcome: dict[str, Any]) -> View:
     cal = outcome["calibration"]
     saved = Line(f"{cal['device']}: decode x{cal['decode_factor'] or 1:.2f}, prefill x{cal['prefill_factor'] or 1:.2f} "
                  f"from {cal['rows']} rows; saved to {outcome['path']}. Later estimates for this GPU say "
-                 "'calibrated locally'.", wrap=True)
+                 "'calibrated locally'.")
     skipped = tuple(Line(f"skipped: {reason}", dim=True) for reason in outcome["skipped"])
     rows = [[r["model"], r["quant"], r["kind"], f"{r['measured_tokens_per_s']:g}", f"{r['estimated_tokens_per_s']:g}"]
             for r in outcome["rows"]]

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from advisor.present.envelope import estimate_dict
-from advisor.present.tables import ESTIMATE_LEFT, estimate_rows, hardware_rows, rate, summary
+from advisor.present.tables import (
+    ESTIMATE_CSV,
+    ESTIMATE_DROP,
+    ESTIMATE_LEFT,
+    estimate_rows,
+    hardware_rows,
+    rate,
+    summary,
+)
 from advisor.present.view import Line, Section, View, notes_lines, table
 
 if TYPE_CHECKING:
@@ -21,7 +29,8 @@ def hardware_view(machine: Machine) -> View:
     cpu = Line(f"CPU: {hw.cpu_name or 'unknown'} · {hw.cpu_physical_cores or '?'} cores "
                f"({hw.cpu_logical_cores or '?'} threads) · RAM bandwidth {machine.ram_bandwidth_gbps:g} GB/s "
                f"({machine.ram_bandwidth_basis})")
-    grid = table(headers, rows, left=frozenset({"GPU", "Catalog"}))
+    grid = table(headers, rows, left=frozenset({"GPU", "Catalog"}), names=frozenset({"GPU"}),
+                 drop=("FP16 TFLOPS", "Catalog", "Usable GiB"))
     section = Section(before=(Line(summary(machine)),), table=grid if machine.devices else None, after=(cpu,))
     return View("hardware", machine=machine, sections=(section,), notes=tuple(machine.notes), main=grid)
 
@@ -64,12 +73,15 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
     """The machine's summary, the estimates table, the legend, measured speeds and the command to run."""
     headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score, explain=explain)
     grid = table(headers, rows, title=title, left=ESTIMATE_LEFT,
-                 widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26, "Basis": 34})
+                 widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26},
+                 names=frozenset({"Model"}), wrap=frozenset({"Ranked by"}), drop=ESTIMATE_DROP,
+                 csv_headers=ESTIMATE_CSV, id_column=("Model", "Model id") if show_model else None,
+                 ids=[e.model.id for e in estimates])
     legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at batch 1, "
                   "estimated" + ("" if explain else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
     measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
-                     f"({m.source})", wrap=True)
+                     f"({m.source})")
                 for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]
-    run = [Line(f"Run it: {run_line}", wrap=True)] if run_line else []
+    run = [Line(f"Run it: {run_line}", command=True)] if run_line else []
     return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *measured, *run))

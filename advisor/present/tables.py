@@ -61,6 +61,11 @@ def hardware_rows(machine: Machine) -> tuple[list[str], list[list[str]]]:
 
 
 ESTIMATE_LEFT = frozenset({"Model", "Quant", "Runs on", "Ranked by", "Basis"})
+# the order columns go on a narrow terminal, after the model names have shortened (docs/cli.md)
+ESTIMATE_DROP = ("Basis", "Range", "KV GiB", "Prefill", "Params", "Max ctx")
+# CSV headers carry the units the table's legend gives
+ESTIMATE_CSV = {"Memory GiB": "Memory GiB", "GiB": "Memory GiB", "Decode": "Decode t/s", "Prefill": "Prefill t/s",
+                "Range": "Decode range t/s", "Max ctx": "Max ctx tokens"}
 
 
 def estimate_rows(estimates: list[Estimate], *, show_model: bool, show_score: bool = False,

@@ -2,6 +2,9 @@
 
 The JSON side holds the envelope parts (command, machine, results, extra keys); the people side holds sections
 (lines before, a table, lines after) and notes; csv and markdown write the main table.
+
+Every string here is plain text, never rich markup: the emitter escapes control characters (`emit.safe`) and shows
+`[bold]` as written.
 """
 
 from __future__ import annotations
@@ -16,17 +19,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One line for people, printed with rich markup; dim lines are asides, wrap lines run past the width."""
+    """One line for people (plain text); dim lines are asides. On a terminal a line wraps at words; a `command`
+    line breaks between its words with ` \\` continuations, so that it still pastes into a shell."""
 
     text: str
     dim: bool = False
-    wrap: bool = False
+    command: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
     """Cells as shown. Columns are right-aligned unless in `left`; they never wrap unless in `wrap` (long words end
-    in an ellipsis) or `fold` (long words fold); `widths` caps a column's width in characters."""
+    in an ellipsis) or `fold` (long words fold). On a narrow terminal, `names` columns shorten first (ending in an
+    ellipsis, the only cells that ever do), then the columns in `drop` go, first to last; `widths` caps a names,
+    wrap or fold column's width in characters. Numbers are never cut.
+
+    CSV: `csv_headers` renames a header (to carry its unit); `id_column` = (after, header) adds a column of `ids`
+    (one per row: a model's or GPU's catalog id) after the column named `after`."""
 
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -35,6 +44,11 @@ class Table:
     widths: Mapping[str, int] = field(default_factory=dict)
     wrap: frozenset[str] = frozenset()
     fold: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    drop: tuple[str, ...] = ()
+    csv_headers: Mapping[str, str] = field(default_factory=dict)
+    id_column: tuple[str, str] | None = None
+    ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +79,13 @@ class View:
 
 def table(headers: list[str] | tuple[str, ...], rows: list[list[str]] | tuple[tuple[str, ...], ...], *,
           title: str | None = None, left: frozenset[str] = frozenset(), widths: Mapping[str, int] | None = None,
-          wrap: frozenset[str] = frozenset(), fold: frozenset[str] = frozenset()) -> Table:
-    """A Table from lists (the row builders' shape)."""
+          wrap: frozenset[str] = frozenset(), fold: frozenset[str] = frozenset(), names: frozenset[str] = frozenset(),
+          drop: tuple[str, ...] | list[str] = (), csv_headers: Mapping[str, str] | None = None,
+          id_column: tuple[str, str] | None = None, ids: tuple[str, ...] | list[str] = ()) -> Table:
+    """A Table from lists (the row builders' shape); `drop` names not among the headers are left out."""
     return Table(tuple(headers), tuple(tuple(row) for row in rows), title=title, left=left, widths=dict(widths or {}),
-                 wrap=wrap, fold=fold)
+                 wrap=wrap, fold=fold, names=names, drop=tuple(h for h in drop if h in headers),
+                 csv_headers=dict(csv_headers or {}), id_column=id_column, ids=tuple(ids))
 
 
 def notes_lines(notes: tuple[str, ...] | list[str]) -> tuple[Line, ...]:
