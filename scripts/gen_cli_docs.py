@@ -21,16 +21,22 @@ it is stale. Exit codes and the JSON envelope are in [json.md](json.md).
 
 | you write | means |
 |---|---|
-| `RTX 4090`, `4090`, `rtx-4090`, `H100 SXM` | one catalog GPU, by id, name or alias (`advisor gpus` lists them) |
+| `RTX 4090`, `4090`, `rtx-4090`, `rtx4090`, `H100 SXM` | one catalog GPU, by id, name or alias (`advisor gpus` lists them) |
 | `2x RTX 3090`, `2x3090`, `4×4090` | several of the same card (1 to 16); llama.cpp splits layers across them |
-| `4090+3090` | a mix of cards |
-| `M4 Max 128GB`, `m3-ultra-512`, `M4 Max` | an Apple machine with that unified memory; without one, the largest |
-| `24GB@1008GBps`, `--vram 24GB --bandwidth 1008` | a custom GPU: memory and bandwidth only (no prefill estimate) |
+| `4090+3090` | a mix of cards; at most 16 GPUs in all parts together |
+| `Ryzen AI Max+ 395` | a '+' inside a product name stays in it: `+` splits only where both sides name a device |
+| `M4 Max 128GB`, `M4 Max 36GB`, `m3-ultra-512`, `M4 Max` | a unified-memory machine with that memory (the bin of the chip sold with it); without one, the largest |
+| `24GB@1008GBps`, `--vram 24GB --bandwidth 1008` | a custom GPU: memory and bandwidth (0 to 100000 GB/s) only (no prefill estimate) |
 | `none` | no GPU: CPU only |
 
 `--ram 64GB` replaces the probed RAM (not for unified-memory machines, whose RAM is their unified memory),
 `--ram-bandwidth 90` or `--ram-bandwidth ddr5-6000-2ch` sets the system RAM bandwidth, `--cpu-cores 16` the core
-count. An unknown or mistyped name exits with code 2 and lists the closest catalog names.
+count. An unknown or mistyped name exits with code 2 and lists the closest catalog names; a bad part of a `+` spec
+is named in the message. `--context` and `--depth` take `8192`, `8k`, `128k` or `1M` (k = 1024, M = 1048576).
+
+Unified memory (Apple, Jetson, DGX Spark, Ryzen AI Max and other APUs) is one pool: the GPU's usable share leaves
+an OS reserve (macOS's GPU working-set cap; on Linux APUs the reserve in `catalog/defaults.yaml`), and the RAM
+usable for the CPU is what is left after the GPU's share, so the two never add up to more than the memory there is.
 
 Output: tables by default (plain text when stdout is not a terminal or `NO_COLOR` is set);
 `--json` or `--format json|csv|markdown` on every command. Shell completion: `advisor --install-completion`.

@@ -84,6 +84,50 @@ def test_every_bad_invocation_fails_cleanly(capsys: pytest.CaptureFixture[str], 
     assert not failures, failures
 
 
+# issue 15 / issue 11: each exits 2 with one short line, never "internal error" and never "unknown GPU" for a number
+NEW_BAD = [
+    ["hardware", "--gpu", "16x4090+16x3090", "--ram", "64GB"],
+    ["hardware", "--gpu", "4090+" * 5000 + "4090", "--ram", "64GB"],
+    ["hardware", "--gpu", "+" * 10_000, "--ram", "64GB"],
+    ["hardware", "--gpu", "9" * 900 + "x 4090", "--ram", "64GB"],
+    ["hardware", "--gpu", "24GB", "--ram", "64GB"],
+    ["hardware", "--gpu", "24GB@1e308", "--ram", "64GB"],
+    ["hardware", "--gpu", "24GB@nan", "--ram", "64GB"],
+    ["hardware", "--gpu", "24GB@100001", "--ram", "64GB"],
+    ["hardware", "--gpu", "24GB@-5", "--ram", "64GB"],
+    ["hardware", "--gpu", "9" * 500 + "GB@100", "--ram", "64GB"],
+    ["hardware", "--gpu", "4090+RTX 9999", "--ram", "64GB"],
+    ["hardware", "--gpu", "M4 Max 40-core 36GB", "--ram", "64GB"],
+    ["hardware", "--gpu", "4090+", "--ram", "64GB"],
+    ["hardware", "--vram", "24GB", "--bandwidth", "-5"],
+    ["hardware", "--vram", "24GB", "--bandwidth", "1e308"],
+    ["hardware", "--vram", "24GB", "--bandwidth", "0"],
+    ["hardware", "--vram", "24GB", "--bandwidth", "nan"],
+    ["hardware", "--vram", "24GB", "--bandwidth", "inf"],
+    ["hardware", "--vram", "9" * 5000 + "GB", "--bandwidth", "100"],
+    ["hardware", "--vram", "lots", "--bandwidth", "100"],
+    ["hardware", "--ram", "9" * 5000 + "GB"],
+    ["recommend", "--context", "9" * 5000],
+    ["recommend", "--context", "8q"],
+    ["recommend", "--context", "1.5k"],
+    ["recommend", "--context", "-8k"],
+    ["recommend", "--context", "17M"],
+    ["estimate", "llama-3.1-8b", "--context", "4k", "--depth", "8k"],
+    ["estimate", "llama-3.1-8b", "--depth", "9" * 5000],
+]
+
+
+def test_new_bad_invocations_exit_2_with_one_short_line(capsys: pytest.CaptureFixture[str]) -> None:
+    failures = []
+    for args in NEW_BAD:
+        code, out, err = run(capsys, *args)
+        line = err.strip()
+        if code != 2 or "Traceback" in err + out or "internal error" in err or not line or "\n" in line \
+                or len(line) > 400 or "unknown GPU '24GB@" in line:
+            failures.append(([a[:40] for a in args], code, err[-300:]))
+    assert not failures, failures
+
+
 def test_good_commands_run_with_the_network_blocked(capsys: pytest.CaptureFixture[str]) -> None:
     for args in (["hardware"], ["recommend", "--json"], ["models"], ["gpus"], ["validate"]):
         assert run(capsys, *args)[0] == 0, args

@@ -28,17 +28,31 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope (
 FormatOpt = Annotated[str, typer.Option("--format", help="table, json, csv or markdown.")]
 GpuOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--gpu", help='Assume these GPUs instead of probing: "RTX 4090", "2x RTX 3090", "4090+3090", "M4 Max 128GB", '
-                  '"24GB@1008GBps", "none" (docs/cli.md).')]
+                  '"Ryzen AI Max+ 395", "24GB@1008GBps", "none"; at most 16 GPUs in all (docs/cli.md).')]
 RamOpt = Annotated[Optional[str], typer.Option("--ram", help="Assume this much system RAM, e.g. 64GB.")]  # noqa: UP045
 RamBwOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--ram-bandwidth", help="System RAM bandwidth: GB/s (e.g. 90) or a configuration such as ddr5-6000-2ch.")]
 VramOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--vram", help="A custom GPU's memory, e.g. 24GB (with --bandwidth).")]
 BandwidthOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
-    "--bandwidth", help="A custom GPU's memory bandwidth in GB/s (with --vram).")]
+    "--bandwidth", help="A custom GPU's memory bandwidth in GB/s, above 0 and at most 100000 (with --vram).")]
 CoresOpt = Annotated[Optional[int], typer.Option("--cpu-cores", help="Assume this many CPU cores.")]  # noqa: UP045
+def _tokens(text: str | int) -> int:
+    """--context and --depth: 8192, 8k, 128k or 1M; the option's own default arrives as an int."""
+    from advisor.units import parse_tokens
+
+    if isinstance(text, int):
+        return text
+    try:
+        return parse_tokens(text)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from None
+
+
 ContextOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
-    "--context", help="Context length in tokens [default: 8192, or enough for --depth].")]
+    "--context", parser=_tokens, metavar="TOKENS",
+    help="Context length in tokens: 8192, 8k, 128k or 1M (k = 1024, M = 1048576) "
+         "[default: 8192, or enough for --depth].")]
 UseOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--use", help="Rank by published scores for: coding, reasoning, general, vision, long-context.")]
 KvOpt = Annotated[str, typer.Option(
@@ -48,7 +62,8 @@ ParallelOpt = Annotated[int, typer.Option(
 ExplainOpt = Annotated[bool, typer.Option(
     "--explain", help="Show each speed's range and basis (bytes per token, bandwidth, efficiency, fixed cost).")]
 DepthOpt = Annotated[int, typer.Option(
-    "--depth", help="Tokens already in context when decoding starts (0 = llama-bench tg128).")]
+    "--depth", parser=_tokens, metavar="TOKENS",
+    help="Tokens already in context when decoding starts, like --context: 4096 or 4k (0 = llama-bench tg128).")]
 
 
 def _version(value: bool) -> None:
@@ -103,12 +118,20 @@ def estimator(catalog: Catalog) -> Estimator:
 
 
 def gpu_spec(gpu: str | None, vram: str | None, bandwidth: float | None) -> str | None:
-    """--vram/--bandwidth are another spelling of a custom --gpu 'SIZE@BW'."""
+    """--vram/--bandwidth are another spelling of a custom --gpu 'SIZE@BW'; each is checked under its own name."""
+    from advisor.estimate.machine import check_bandwidth
+    from advisor.units import GIB, parse_size
+
     if vram is None and bandwidth is None:
         return gpu
     if vram is None or bandwidth is None or gpu is not None:
         raise UsageError("--vram and --bandwidth go together, and replace --gpu")
-    return f"{vram}@{bandwidth:g}"
+    try:
+        size = parse_size(vram)
+    except UsageError as err:
+        raise UsageError(f"--vram: {err.message}") from None
+    check_bandwidth(bandwidth, "--bandwidth")
+    return f"{size / GIB!r}GiB@{bandwidth!r}"
 
 
 def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: str | None,

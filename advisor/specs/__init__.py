@@ -255,6 +255,8 @@ class Defaults:
     unified_cap_small_fraction: float
     unified_cap_large_fraction: float
     unified_cap_threshold_bytes: int
+    unified_os_reserve_bytes: int  # unified memory on Linux (Jetson, DGX Spark, APUs) kept for the OS ...
+    unified_os_reserve_fraction: float  # ... plus this share of it
     cpu_ram_bandwidth_gbps: float
     hypothetical_ram_bytes: int
     moe_layer_cost_factor: float
