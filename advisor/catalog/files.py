@@ -40,47 +40,64 @@ def user_files(folder: Path) -> list[Path]:
     return sorted(p for pattern in ("*.yaml", "*.yml", "*/*.yaml", "*/*.yml") for p in folder.glob(pattern))
 
 
-class Snapshot:
-    """The catalog files' bytes, read once: the cache key, and the parsed data from the cache or from YAML."""
+class _Folder:
+    """One catalog folder's files: their bytes, the cache key of their content, and that folder's cache file."""
 
-    def __init__(self, files: list[Path], install: Path) -> None:
+    def __init__(self, folder: Path, files: list[Path]) -> None:
         self.files = files
         self.raw = {path: _read(path) for path in files}
         digest = hashlib.sha256(__version__.encode())
         for path, raw in self.raw.items():
             digest.update(f"{path}\0{len(raw)}\0".encode())
             digest.update(raw)
-        self.install = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:12]
-        self.key = digest.hexdigest()[:32]
-        self.cached = False
+        self.owner = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+        self.path = cache_dir() / f"catalog-{self.owner}-{digest.hexdigest()[:32]}.json"
+        self.cached: dict[Path, Any] | None = None
 
     def data(self) -> dict[Path, Any]:
-        """Parsed YAML of every file, from the cache when this exact content was cached after validation."""
-        cached = _cache_read(self._path())
-        if cached is not None and set(cached) == {str(p) for p in self.files}:
-            self.cached = True
-            return {Path(p): data for p, data in cached.items()}
+        found = _cache_read(self.path)
+        if found is not None and set(found) == {str(p) for p in self.files}:
+            self.cached = {Path(p): data for p, data in found.items()}
+            return self.cached
         return {path: parse_yaml(self.raw[path], path) for path in self.files}
 
     def remember(self, data: dict[Path, Any]) -> None:
-        """Cache data the loader has validated (best effort: a read-only home or a full disk only costs speed)."""
-        if self.cached:
+        if self.cached is not None:
             return
-        folder = cache_dir()
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        own = re.compile(rf"^catalog-{self.owner}-[0-9a-f]{{32}}\.json$")
+        for old in folder.iterdir():
+            if own.match(old.name) and old.name != self.path.name:
+                old.unlink(missing_ok=True)
+        tmp = folder / f".{self.path.stem}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({str(p): data[p] for p in self.files}, default=str), encoding="utf-8")
+        tmp.replace(self.path)
+
+
+class Snapshot:
+    """The catalog folders' bytes, read once, and their parsed data: from each folder's cache when that folder's
+    exact content was cached after a validation, else from YAML. One cache file per folder, so the shipped catalog
+    stays cached while a user edits their own folder, and two installs never evict each other."""
+
+    def __init__(self, folders: list[tuple[Path, list[Path]]]) -> None:
+        self.folders = [_Folder(folder, files) for folder, files in folders]
+
+    @property
+    def cached(self) -> bool:
+        """Every folder came from the cache (so all of it passed validation before)."""
+        return all(f.cached is not None for f in self.folders)
+
+    def data(self) -> dict[Path, Any]:
+        return {path: value for f in self.folders for path, value in f.data().items()}
+
+    def remember(self, data: dict[Path, Any]) -> None:
+        """Cache data the loader has validated (best effort: a read-only home or a full disk only costs speed)."""
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            own = re.compile(rf"^catalog-{self.install}-[0-9a-f]{{32}}\.json$")
-            for old in folder.iterdir():
-                if own.match(old.name) and old.name != self._path().name:
-                    old.unlink(missing_ok=True)
-            tmp = folder / f".catalog-{self.install}-{self.key}.{os.getpid()}.tmp"
-            tmp.write_text(json.dumps({str(p): d for p, d in data.items()}, default=str), encoding="utf-8")
-            tmp.replace(self._path())
+            for f in self.folders:
+                f.remember(data)
         except OSError:
             return
-
-    def _path(self) -> Path:
-        return cache_dir() / f"catalog-{self.install}-{self.key}.json"
 
 
 def _read(path: Path) -> bytes:

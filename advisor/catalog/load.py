@@ -54,8 +54,9 @@ def user_catalog_dirs(extra: Path | None = None) -> tuple[Path, ...]:
 def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) -> Catalog:
     """Read and validate every catalog file; user directories add models, GPUs, scores and sizes."""
     root = root or catalog_root()
-    files = [f for folder in (root, *extra_dirs) for f in catalog_files(folder)]
-    snapshot = Snapshot(files, root)
+    folders = [(folder, catalog_files(folder)) for folder in (root, *extra_dirs)]
+    files = [f for _, found in folders for f in found]
+    snapshot = Snapshot(folders)
     data = snapshot.data()
     quants = Fields(data[root / "quants.yaml"], "quants.yaml")
     types = {t.name: t for t in (parse_type(r, f"quants.yaml › types[{i}]")
