@@ -135,3 +135,9 @@ def test_help_states_the_token_units(capsys: pytest.CaptureFixture[str]) -> None
     code, out, _ = run(capsys, "estimate", "--help")
     words = " ".join(out.split())
     assert code == 0 and "8k, 128k or 1M (k = 1024, M = 1048576)" in words
+
+
+@pytest.mark.parametrize("spec", ["M4 Max 128GB + RTX 4090", "2x M4 Max", "RTX 4090+M3 Ultra"])
+def test_an_apple_machine_takes_no_other_gpu(catalog: Catalog, spec: str) -> None:
+    with pytest.raises(UsageError, match="Apple M-series machine has one GPU"):
+        hypothetical_devices(spec, catalog)

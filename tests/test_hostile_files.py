@@ -114,3 +114,8 @@ def test_an_mlx_file_on_nvidia_gets_no_command_and_plan_lists_only_apple(capsys:
     assert result["placement"] == "none" and not any(result["commands"].values())
     plan = run_json(capsys, "plan", "llama-3.1-8b", "--quant", "MLX-4bit")["results"]
     assert plan and all(row["gpu"]["id"].startswith("m") for row in plan)
+
+
+def test_error_messages_escape_control_characters(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "estimate", "--config", str(tmp_path / "a\x1b[2J\x07b" / "config.json"))
+    assert code == 2 and "\x1b" not in err and "\x07" not in err and "\\x1b[2J" in err and err.count("\n") == 1

@@ -12,6 +12,7 @@ import typer
 from advisor import __version__
 from advisor.errors import ExitCode, UsageError
 from advisor.present.emit import FORMATS
+from advisor.text import safe
 
 if TYPE_CHECKING:
     from advisor.estimate.estimator import Estimator
@@ -96,7 +97,7 @@ def load(ctx: typer.Context) -> Catalog:
     dirs = user_catalog_dirs(options.get("catalog"))
     catalog = load_catalog(extra_dirs=dirs)
     for path in unread_files(dirs):
-        sys.stderr.write(f"advisor: warning: {path} is not read: catalog files go in models/, gpus/ or "
+        sys.stderr.write(f"advisor: warning: {safe(str(path))} is not read: catalog files go in models/, gpus/ or "
                          "measurements/, or are one of scores.yaml, gguf_sizes.yaml (docs/catalog.md)\n")
     if options.get("gpu_margin") is not None:
         margin = options["gpu_margin"]
@@ -297,5 +298,6 @@ def fail(args: list[str], kind: str, message: str, code: int) -> None:
             sys.stdout.flush()
         except OSError:  # stdout is gone or full: the line on stderr still says what went wrong
             _stdout_to_devnull()
-    sys.stderr.write(f"advisor: error: {message}\n")
+    line = safe(message)  # a name or path from a file never drives the terminal, and stays on one line
+    sys.stderr.write(f"advisor: error: {line[:2000]}{'…' if len(line) > 2000 else ''}\n")
     sys.exit(int(code))

@@ -82,7 +82,12 @@ def hypothetical_devices(text: str, catalog: Catalog) -> tuple[Device, ...]:
             msg = (f"at most {MAX_GPUS} GPUs in all, got {sum(len(p) for p in parts)} in {cut(text)!r}; "
                    "count every '+' part")
             raise UsageError(msg)
-    return tuple(replace(d, index=i) for i, d in enumerate(d for p in parts for d in p))
+    devices = tuple(replace(d, index=i) for i, d in enumerate(d for p in parts for d in p))
+    if len(devices) > 1 and any(d.vendor == "apple" for d in devices):
+        msg = (f"an Apple M-series machine has one GPU and takes no other: {cut(text)!r} is not one machine "
+               "(compare them side by side with advisor compare)")
+        raise UsageError(msg)
+    return devices
 
 
 def _part(part: str, catalog: Catalog, whole: str, *, strict: bool) -> list[Device] | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Final, TextIO
 
 from advisor.present.view import Line, Table, View, notes_lines
+from advisor.text import safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -27,16 +28,9 @@ NAME_MIN: Final = 16  # a names column shortens to this (or its header) before a
 WRAP_MIN: Final = 12  # a wrap or fold column narrows to this
 PIPE_WIDTH: Final = 200  # the widest table when stdout is not a terminal
 
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1
 _GROUPED: Final = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _MISSING: Final = frozenset({"—", "?", ""})
 _WORD: Final = re.compile(r"""(?:'[^']*'|"[^"]*"|\S)+""")
-
-
-def safe(text: str) -> str:
-    """Text from files and the catalog as it may be shown: every control character (C0, DEL, C1, so every escape
-    sequence's ESC) written as \\xNN."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def emit(view: View, fmt: str, *, out: TextIO, console: Callable[[], Console]) -> None:

@@ -35,6 +35,7 @@ from advisor.errors import AdvisorError, CatalogError, ExitCode
 from advisor.paths import config_dir
 from advisor.readfile import read_bytes
 from advisor.specs.measured import LocalCalibration
+from advisor.text import safe
 
 CPU_DEVICE = "cpu"  # the store's key for llama-bench runs with n_gpu_layers 0
 FACTOR_RANGE = (0.05, 20.0)  # measured / estimated; outside it the match (model, file type, device) is wrong
@@ -61,7 +62,7 @@ def calibration_path() -> Path:
 
 def _stderr(message: str) -> None:
     with contextlib.suppress(OSError, ValueError):
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(safe(message) + "\n")
         sys.stderr.flush()
 
 
