@@ -201,24 +201,24 @@ class Estimator:
                          moe_layers=experts)
 
     def _room(self, machine: Machine, engine: Engine, model: ModelSpec) -> Room:
-        """What a placement of `model` under `engine` may use on `machine` (computed once per machine and model)."""
-        def compute() -> Room:
-            d = self.catalog.defaults
-            runs = engine.cpu_offload or bool(machine.devices and all(
-                engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
-            buffer = compute_buffer_bytes(model, d)
-            overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
-            usable = tuple(x.memory_usable_bytes for x in machine.devices)
-            return Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
-                        machine.unified or not engine.cpu_offload, machine.ram_usable_bytes if engine.cpu_offload
-                        else 0, sum(max(0, u - overhead) for u in usable))
-
-        found: tuple[Machine, Room] = self._memoized(model, ("room", id(machine), engine.name),
-                                                     lambda: (machine, compute()))
-        if found[0] is not machine:  # another machine now has that id: compute afresh
-            found = (machine, compute())
-            self._memo[(id(model), "room", id(machine), engine.name)] = (model, found)
-        return found[1]
+        """What a placement of `model` under `engine` may use on `machine`: computed once per machine, engine and
+        compute-buffer size (models of one hidden size share it)."""
+        d = self.catalog.defaults
+        buffer = compute_buffer_bytes(model, d)
+        key = ("room", id(machine), engine.name, buffer)
+        hit = self._memo.get(key)
+        if hit is not None and hit[0] is machine:
+            room: Room = hit[1]
+            return room
+        runs = engine.cpu_offload or bool(machine.devices and all(
+            engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
+        overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
+        usable = tuple(x.memory_usable_bytes for x in machine.devices)
+        room = Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
+                    machine.unified or not engine.cpu_offload, machine.ram_usable_bytes if engine.cpu_offload else 0,
+                    sum(max(0, u - overhead) for u in usable))
+        self._memo[key] = (machine, room)  # the machine kept alive beside its id, and checked on every hit
+        return room
 
     def max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                         engine: Engine | None = None) -> int | None:
@@ -230,9 +230,7 @@ class Estimator:
         if not machine.devices:
             return None
         d = self.catalog.defaults
-        overhead = d.runtime_context_bytes.get(_backend(engine or engine_for("llama.cpp"), machine), 0) \
-            + compute_buffer_bytes(model, d)
-        room = sum(max(0, x.memory_usable_bytes - overhead) for x in machine.devices)
+        room = self._room(machine, engine or engine_for("llama.cpp"), model).gpu_free_bytes
         cap = model.arch.max_context_tokens or 1_048_576
         largest = self.kv(model, request, cap)
         fixed = weights.weights_bytes + largest.recurrent_state_bytes + largest.kv_cache_bytes \

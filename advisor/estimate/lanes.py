@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from advisor.engines import Engine
-from advisor.estimate.constants import Constants, SpeedTable, band_range
+from advisor.estimate.constants import Constants, SpeedTable
 from advisor.estimate.machine import Machine
 from advisor.estimate.placement import Placement
 from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, Work, estimate_speed, make_lane
@@ -54,7 +54,7 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
-    speed = _with_ranges(estimate_speed(work, found[0], offloaded=placement.kind != "gpu"), found[1])
+    speed = estimate_speed(work, found[0], offloaded=placement.kind != "gpu", used=found[1])
     speed = _locally_calibrated(speed, machine, table, placement, engine)
     return _measured(speed, model, recipe, machine, measured, placement)
 
@@ -101,17 +101,3 @@ def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machi
     if not found:
         return speed
     return replace(speed, measured_decode=found.get("tg128"), measured_prefill=found.get("pp512"))
-
-
-def _with_ranges(speed: SpeedEstimate, used: tuple[Constants, ...]) -> SpeedEstimate:
-    """Attach the error band of the lanes' constants (the widest one when several apply)."""
-    decode_band = max((c.decode_band for c in used if c.decode_band), key=lambda b: b.high - b.low, default=None)
-    prefill_band = max((c.prefill_band for c in used if c.prefill_band), key=lambda b: b.high - b.low, default=None)
-    basis = speed.basis
-    if basis is not None:
-        basis = replace(basis, constants=tuple(dict.fromkeys(c.basis for c in used)),
-                        confidence="fitted to published measurements; range = leave-one-device-out error band"
-                        if any(c.decode_band for c in used) else basis.confidence)
-    return replace(speed, basis=basis,
-                   decode_range_tokens_per_s=band_range(speed.decode_tokens_per_s, decode_band),
-                   prefill_range_tokens_per_s=band_range(speed.prefill_tokens_per_s, prefill_band))

@@ -13,11 +13,13 @@ See docs/estimation.md for the constants' sources.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from advisor.estimate.constants import Constants
+from advisor.estimate.constants import Constants, band_range
 from advisor.estimate.kv import KvEstimate
 from advisor.specs import ModelSpec
+from advisor.specs.measured import ErrorBand
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +148,29 @@ def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
     return 1.0 / decode_seconds(work.bytes_per_token, work.layers, lanes)
 
 
-def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool) -> SpeedEstimate:
-    """Tokens/s for one placement. Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
+def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = ()
+                   ) -> SpeedEstimate:
+    """Tokens/s for one placement, with the range of the lanes' constants (`used`: the widest band when several
+    apply). Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
     notes: list[str] = []
     prefill = None if offloaded else prefill_tokens_per_s(work.flops_per_token, lanes, work.expert_flops_per_token)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
         notes.append("prefill not estimated: no FP16 throughput figure for this device")
+    fitted = any(c.decode_band for c in used)
     basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=work.bytes_per_token,
                        weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,
                        depth_tokens=work.depth_tokens, layers=work.layers, lanes=lanes,
                        flops_per_token=work.flops_per_token,
-                       confidence="estimated: starting constants, not yet validated against measurements",
-                       notes=tuple(notes), expert_flops_per_token=work.expert_flops_per_token)
-    return SpeedEstimate(decode_tokens_per_s(work, lanes), prefill, basis)
+                       confidence="fitted to published measurements; range = leave-one-device-out error band"
+                       if fitted else "estimated: starting constants, not yet validated against measurements",
+                       notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
+                       expert_flops_per_token=work.expert_flops_per_token)
+    decode = decode_tokens_per_s(work, lanes)
+    return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest(c.decode_band for c in used)),
+                         band_range(prefill, _widest(c.prefill_band for c in used)))
+
+
+def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:
+    return max((b for b in bands if b), key=lambda b: b.high - b.low, default=None)

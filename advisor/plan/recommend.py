@@ -62,8 +62,8 @@ def estimate_recipes(model: ModelSpec, machine: Machine, est: Estimator,
 
 def _choice_key(model: ModelSpec, recipe: QuantRecipe, kind: str, est: Estimator) -> tuple[int, int]:
     """Lower is better: full GPU at Q3_K_M or better, then offload at Q4_K_M or below, then the rest."""
-    q3 = est.catalog.recipe("Q3_K_M").quality_rank
-    q4 = est.catalog.recipe("Q4_K_M").quality_rank
+    q3, q4 = est.shared(("q3-q4",), lambda: (est.catalog.recipe("Q3_K_M").quality_rank,
+                                              est.catalog.recipe("Q4_K_M").quality_rank))
     rank, native = recipe.quality_rank, model.native_quant is not None
     if kind == "gpu":
         tier = 0 if rank >= q3 or native else 2
