@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -15,22 +17,30 @@ class FileRefused(OSError):
     """Not a regular file, or larger than allowed; the message says which."""
 
 
-def read_bytes(path: Path, limit: int) -> bytes:
-    """The file's bytes; FileRefused for anything but a regular file of at most `limit` bytes."""
+@contextmanager
+def _regular(path: Path) -> Iterator[int]:
+    """A descriptor of `path` opened without blocking (a FIFO would wait for a writer), refused unless the opened
+    file itself is a regular file."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             msg = f"{path}: not a regular file"
             raise FileRefused(msg)
-        chunks, size = [], 0
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: Path, limit: int) -> bytes:
+    """The file's bytes; FileRefused for anything but a regular file of at most `limit` bytes."""
+    chunks, size = [], 0
+    with _regular(path) as fd:
         while size <= limit:
             chunk = os.read(fd, min(1 << 20, limit + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
-    finally:
-        os.close(fd)
     if size > limit:
         msg = f"{path}: larger than {limit} bytes; not read"
         raise FileRefused(msg)
@@ -44,14 +54,8 @@ def read_text(path: Path, limit: int) -> str:
 
 def read_bytes_prefix(path: Path, count: int) -> bytes:
     """The first `count` bytes of a regular file (fewer if it is shorter); FileRefused for anything else."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            msg = f"{path}: not a regular file"
-            raise FileRefused(msg)
+    with _regular(path) as fd:
         return os.read(fd, count)
-    finally:
-        os.close(fd)
 
 
 def read_json(path: Path, limit: int) -> object:
