@@ -22,9 +22,8 @@ def test_what_does_not_fit_has_no_speed(catalog: Catalog, make_machine) -> None:
         assert e.speed.decode_tokens_per_s is None and e.speed.prefill_tokens_per_s is None
 
 
-def test_fitting_models_come_first_and_gpu_before_offload(catalog: Catalog, make_machine) -> None:
-    order = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
-    kinds = [order[e.placement.kind] for e in recommend(make_machine("RTX 4090"), catalog, Request(8192))]
+def test_fitting_models_come_first(catalog: Catalog, make_machine) -> None:
+    kinds = [e.placement.kind == "none" for e in recommend(make_machine("RTX 4090"), catalog, Request(8192))]
     assert kinds == sorted(kinds)
 
 
