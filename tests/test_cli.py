@@ -251,3 +251,20 @@ def test_plan_labels_name_each_size_once() -> None:
     assert len(labels) == len(set(labels))
     assert not [label for label in labels if re.search(r"(\d+GB) \1$", label)]  # not "Orin 64GB 64GB"
     assert any(label.startswith("Apple M4 Max") and label.endswith("GB") for label in labels)
+
+
+def test_recommend_limit_and_quality_json(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "recommend", "--limit", "3", *HYPOTHETICAL)
+    assert len(data["results"]) == 3 and data["ranking"]["total"] > 3
+    first = data["results"][0]
+    assert first["usable"] is True and first["why_not_usable"] is None
+    assert set(first["quality"]) >= {"index", "value", "adjusted", "source"}
+    everything = run_json(capsys, "recommend", *HYPOTHETICAL)["results"]
+    assert len(everything) == data["ranking"]["total"]
+    assert any(r["quality"] is None for r in everything)  # quality unknown
+    _, out, _ = run(capsys, "recommend", *HYPOTHETICAL)
+    assert "(--limit 0 for all)" in out and " Quality" in out
+    code, _, err = run(capsys, "recommend", "--min-tps", "nan", *HYPOTHETICAL)
+    assert code == 2 and "--min-tps" in err
+    code, _, err = run(capsys, "recommend", "--limit", "-1", *HYPOTHETICAL)
+    assert code == 2 and "--limit" in err
