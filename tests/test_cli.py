@@ -146,7 +146,8 @@ def test_model_shows_every_fact_with_its_source(capsys: pytest.CaptureFixture[st
 
 def test_recommend_for_a_use_says_which_score_ranked_it(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "recommend", "--use", "coding", *HYPOTHETICAL)
-    assert data["ranking"] == {"use": "coding", "benchmarks": ["swe_bench_verified", "livecodebench"]}
+    assert data["ranking"]["use"] == "coding"
+    assert data["ranking"]["benchmarks"] == ["swe_bench_verified", "livecodebench"]
     scored = [r for r in data["results"] if r["use_score"]]
     assert scored and all(r["use_score"]["benchmark"] in ("swe_bench_verified", "livecodebench") for r in scored)
     gpu = [r for r in data["results"] if r["placement"] == "gpu"]
@@ -250,3 +251,20 @@ def test_plan_labels_name_each_size_once() -> None:
     assert len(labels) == len(set(labels))
     assert not [label for label in labels if re.search(r"(\d+GB) \1$", label)]  # not "Orin 64GB 64GB"
     assert any(label.startswith("Apple M4 Max") and label.endswith("GB") for label in labels)
+
+
+def test_recommend_limit_and_quality_json(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "recommend", "--limit", "3", *HYPOTHETICAL)
+    assert len(data["results"]) == 3 and data["ranking"]["total"] > 3
+    first = data["results"][0]
+    assert first["usable"] is True and first["why_not_usable"] is None
+    assert set(first["quality"]) >= {"index", "value", "adjusted", "source"}
+    everything = run_json(capsys, "recommend", *HYPOTHETICAL)["results"]
+    assert len(everything) == data["ranking"]["total"]
+    assert any(r["quality"] is None for r in everything)  # quality unknown
+    _, out, _ = run(capsys, "recommend", *HYPOTHETICAL)
+    assert "(--limit 0 for all)" in out and " Quality" in out
+    code, _, err = run(capsys, "recommend", "--min-tps", "nan", *HYPOTHETICAL)
+    assert code == 2 and "--min-tps" in err
+    code, _, err = run(capsys, "recommend", "--limit", "-1", *HYPOTHETICAL)
+    assert code == 2 and "--limit" in err

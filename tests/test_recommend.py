@@ -22,9 +22,8 @@ def test_what_does_not_fit_has_no_speed(catalog: Catalog, make_machine) -> None:
         assert e.speed.decode_tokens_per_s is None and e.speed.prefill_tokens_per_s is None
 
 
-def test_fitting_models_come_first_and_gpu_before_offload(catalog: Catalog, make_machine) -> None:
-    order = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
-    kinds = [order[e.placement.kind] for e in recommend(make_machine("RTX 4090"), catalog, Request(8192))]
+def test_fitting_models_come_first(catalog: Catalog, make_machine) -> None:
+    kinds = [e.placement.kind == "none" for e in recommend(make_machine("RTX 4090"), catalog, Request(8192))]
     assert kinds == sorted(kinds)
 
 
@@ -47,3 +46,64 @@ def test_context_beyond_a_models_maximum_is_capped_with_a_note(catalog: Catalog,
     e = best["llama-3.1-8b"]
     assert e.context_tokens == 131072
     assert any("capped" in note for note in e.notes)
+
+
+def _ranked(catalog: Catalog, machine, request: Request, **kw):  # type: ignore[no-untyped-def]
+    from advisor.plan.recommend import Estimator, usefulness
+    from advisor.plan.recommend import recommend as rec
+
+    est = Estimator(catalog)
+    return [(e, usefulness(e, est, request, kw.get("min_tps", 5.0))) for e in rec(machine, est, request, **kw)]
+
+
+def test_rtx_4090_leads_with_current_high_quality_usable_models(catalog: Catalog, make_machine) -> None:
+    ranked = _ranked(catalog, make_machine("RTX 4090", 64), Request(8192, context_pinned=False))
+    top = ranked[:5]
+    assert all(u.usable and e.model.quality and e.model.quality.value >= 35 for e, u in top)
+    ids = [e.model.id for e, _ in top]
+    assert "qwen3.6-27b" in ids and "qwen3.6-35b-a3b" in ids
+    assert ids.index("qwen3.6-27b") < [e.model.id for e, _ in ranked].index("seed-oss-36b")
+
+
+def test_cpu_only_no_slow_model_above_a_usable_one(catalog: Catalog, make_machine) -> None:
+    ranked = _ranked(catalog, make_machine("none", 32), Request(8192, context_pinned=False))
+    usable = [u.usable for _, u in ranked]
+    assert usable == sorted(usable, reverse=True)
+    assert all((e.speed.decode_tokens_per_s or 0) >= 5 for e, u in ranked if u.usable)
+
+
+def test_a_model_capped_below_the_asked_context_is_marked_and_demoted(catalog: Catalog, make_machine) -> None:
+    ranked = _ranked(catalog, make_machine("RTX 4090", 64), Request(131072))
+    capped = [i for i, (_, u) in enumerate(ranked) if u.capped]
+    olmo = next(u for e, u in ranked if e.model.id == "olmo-2-1124-13b")
+    assert olmo.capped and not olmo.usable and "context" in (olmo.why_not_usable or "")
+    uncapped_running = [i for i, (e, u) in enumerate(ranked) if u.usable]
+    assert capped and max(uncapped_running) < min(capped)
+
+
+def test_min_tps_and_sort_options(catalog: Catalog, make_machine) -> None:
+    import pytest
+
+    from advisor.errors import UsageError
+
+    machine = make_machine("RTX 4090", 64)
+    fast = _ranked(catalog, machine, Request(8192, context_pinned=False), min_tps=50.0)
+    assert all((e.speed.decode_tokens_per_s or 0) >= 50 for e, u in fast if u.usable)
+    by_speed = [e.speed.decode_tokens_per_s or -1 for e, _ in _ranked(catalog, machine, Request(8192), sort="speed")]
+    assert by_speed == sorted(by_speed, reverse=True)
+    names = [e.model.name.lower() for e, _ in _ranked(catalog, machine, Request(8192), sort="name")]
+    assert names == sorted(names)
+    for bad in ({"min_tps": float("nan")}, {"min_tps": 0.0}, {"min_tps": float("inf")}, {"sort": "vibes"}):
+        with pytest.raises(UsageError):
+            _ranked(catalog, machine, Request(8192), **bad)
+
+
+def test_quant_loss_lowers_quality_and_native_formats_keep_it(catalog: Catalog, make_machine) -> None:
+    from advisor.plan.recommend import Estimator, quant_kld
+
+    est = Estimator(catalog)
+    llama = catalog.model("llama-3.1-8b")
+    assert quant_kld(catalog.recipe("Q8_0"), llama, est) < quant_kld(catalog.recipe("Q4_K_M"), llama, est) < \
+        quant_kld(catalog.recipe("Q2_K"), llama, est)
+    gpt = catalog.model("gpt-oss-120b")
+    assert quant_kld(catalog.recipe("MXFP4"), gpt, est) == 0.0

@@ -45,8 +45,8 @@ def test_csv_cells(cell: str, plain: str) -> None:
     assert csv_cell(cell) == plain
 
 
-COMMANDS = [["recommend", *HYPOTHETICAL], ["recommend", "--explain", *HYPOTHETICAL],
-            ["recommend", "--use", "general", *HYPOTHETICAL], ["estimate", "evil-8b", *HYPOTHETICAL],
+COMMANDS = [["recommend", "--limit", "0", *HYPOTHETICAL], ["recommend", "--explain", "--limit", "0", *HYPOTHETICAL],
+            ["recommend", "--use", "general", "--limit", "0", *HYPOTHETICAL], ["estimate", "evil-8b", *HYPOTHETICAL],
             ["estimate", "evil-8b", "--explain", *HYPOTHETICAL], ["models"],
             ["model", "evil-8b"], ["compare", "RTX 4090", "M4 Max 128GB", "--model", "evil-8b"],
             ["plan", "evil-8b"]]

@@ -17,12 +17,14 @@ from advisor.catalog.parse import (
     parse_measurement,
     parse_memory,
     parse_model,
+    parse_quality_row,
+    parse_quant_loss_row,
     parse_score_row,
 )
 from advisor.catalog.rules import parse_defaults, parse_recipe, parse_speed_fit, parse_type
 from advisor.errors import CatalogError
 from advisor.paths import config_dir
-from advisor.specs import GgufFile, GpuSpec, ModelSpec, Score
+from advisor.specs import GgufFile, GpuSpec, ModelSpec, Quality, QuantLoss, Score
 from advisor.specs.facts import Catalog, normalize
 from advisor.specs.measured import Measurement
 
@@ -80,7 +82,7 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
 
     # data cached after an earlier validation: its measurements are parsed when something reads them
     catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories,
-                      measured if snapshot.cached else measured(), speed_fit)
+                      measured if snapshot.cached else measured(), speed_fit, _quant_loss(root, data))
     _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
     if not snapshot.cached:
         _check_measurements(catalog)
@@ -131,21 +133,37 @@ def _attach(models: list[ModelSpec], folder: Path, data: dict[Path, Any]) -> lis
     """Add the published scores and GGUF sizes kept in their own files to the models they name."""
     scores: dict[str, list[Score]] = {}
     sizes: dict[str, list[GgufFile]] = {}
+    quality: dict[str, list[Quality]] = {}
     known = {m.id for m in models}
     for name, key, parse, into in (("scores.yaml", "scores", parse_score_row, scores),
                                    ("gguf_sizes.yaml", "gguf_files", parse_gguf_row, sizes),
-                                   ("gguf_sizes_unsloth.yaml", "gguf_files", parse_gguf_row, sizes)):
+                                   ("gguf_sizes_unsloth.yaml", "gguf_files", parse_gguf_row, sizes),
+                                   ("quality.yaml", "quality", parse_quality_row, quality)):
         path = folder / name
         if path not in data:
             continue
-        for i, raw in enumerate(_section(data, path, key)):
+        for i, raw in enumerate(_section(data, path, key, also=("quant_loss",) if key == "quality" else ())):
             model_id, row = parse(raw, f"{name} › {key}[{i}]")
             if model_id not in known:
                 msg = f"{name} › {key}[{i}] › model: unknown model id {model_id!r}"
                 raise CatalogError(msg)
+            if name == "quality.yaml" and model_id in quality:
+                msg = f"{name} › {key}[{i}] › model: a second row for {model_id!r} (one index value per model)"
+                raise CatalogError(msg)
             into.setdefault(model_id, []).append(row)  # type: ignore[arg-type]
-    return [replace(m, scores=_merge_scores(m, scores.get(m.id, [])), gguf_files=(*m.gguf_files, *sizes.get(m.id, ())))
-            if m.id in scores or m.id in sizes else m for m in models]
+    return [replace(m, scores=_merge_scores(m, scores.get(m.id, [])), gguf_files=(*m.gguf_files, *sizes.get(m.id, ())),
+                    quality=quality[m.id][0] if m.id in quality else m.quality)
+            if m.id in scores or m.id in sizes or m.id in quality else m for m in models]
+
+
+def _quant_loss(root: Path, data: dict[Path, Any]) -> tuple[QuantLoss, ...]:
+    """The shipped quality.yaml's quant-loss rows the ranking uses (mean KLD against FP16)."""
+    path = root / "quality.yaml"
+    if path not in data:
+        return ()
+    rows = (parse_quant_loss_row(raw, f"quality.yaml › quant_loss[{i}]")
+            for i, raw in enumerate(Fields(data[path], "quality.yaml").items("quant_loss")))
+    return tuple(r for r in rows if r is not None)
 
 
 def _merge_scores(model: ModelSpec, extra: list[Score]) -> tuple[Score, ...]:
@@ -168,9 +186,11 @@ def _label(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _section(data: dict[Path, Any], path: Path, key: str | None = None) -> list[Any]:
-    """The one list a catalog file holds under its key (models/*.yaml: models, measurements/*.yaml: ...)."""
+def _section(data: dict[Path, Any], path: Path, key: str | None = None, also: tuple[str, ...] = ()) -> list[Any]:
+    """The one list a catalog file holds under its key (models/*.yaml: models, measurements/*.yaml: ...); `also`:
+    other keys the file may hold, read elsewhere."""
     f = Fields(data[path], str(path.name if path.parent.name not in ("models", "gpus", "measurements") else path))
     items = f.items(key or path.parent.name)
+    f.seen.update(also)
     f.done()
     return items

@@ -10,11 +10,12 @@ from typing import Any
 
 from advisor.models.catalog_entry import SCORE_KEYS, entry_id, gguf_file, parse_model
 from advisor.models.fields import Fields
-from advisor.specs import GgufFile, GpuSpec, MemorySpec, Score
+from advisor.specs import GgufFile, GpuSpec, MemorySpec, Quality, QuantLoss, Score
 from advisor.specs.measured import Measurement
 from advisor.units import GIB
 
-__all__ = ["parse_gguf_row", "parse_gpu", "parse_measurement", "parse_memory", "parse_model", "parse_score_row"]
+__all__ = ["parse_gguf_row", "parse_gpu", "parse_measurement", "parse_memory", "parse_model", "parse_quality_row",
+           "parse_quant_loss_row", "parse_score_row"]
 
 GPU_KEYS = frozenset({
     "id", "name", "vendor", "kind", "device_class", "architecture", "compute_capability", "memory_gib",
@@ -45,6 +46,40 @@ def parse_score_row(raw: object, where: str) -> tuple[str, Score]:
     f.text("note", required=False)
     f.done()
     return model_id, score
+
+
+def parse_quality_row(raw: object, where: str) -> tuple[str, Quality]:
+    """A `quality:` row of quality.yaml: (model id, its index value with source and quote)."""
+    f = Fields(raw, where)
+    model_id = f.req_text("model")
+    f.where = f"{where} › {model_id}"
+    quality = Quality(f.req_text("index"), f.number("value", maximum=100.0) or 0.0, f.source())
+    for key in ("date", "quote", "note"):
+        _text_or_number(f, key)
+    f.req_text("quote")
+    f.done()
+    return model_id, quality
+
+
+def parse_quant_loss_row(raw: object, where: str) -> QuantLoss | None:
+    """A `quant_loss:` row of quality.yaml; the ranking uses the mean-KLD rows measured against FP16 (None for the
+    others, which are validated and kept for people: FP16 against BF16, MLX perplexities)."""
+    f = Fields(raw, where)
+    quant = f.req_text("quant")
+    f.where = f"{where} › {quant}"
+    imatrix = _text_or_number(f, "imatrix")
+    metric, reference = f.req_text("metric"), f.req_text("reference")
+    value = f.number("value") or 0.0
+    source = f.source()
+    for key in ("delta_ppl", "ppl", "size_gib", "reference_value"):
+        f.number(key, required=False)
+    for key in ("model", "date", "note"):
+        _text_or_number(f, key)
+    f.req_text("quote")
+    f.done()
+    if metric != "mean_kld" or reference != "FP16":
+        return None
+    return QuantLoss(quant, imatrix not in (None, "none"), value, source)
 
 
 def parse_gpu(raw: object, where: str) -> GpuSpec:

@@ -59,24 +59,37 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               parallel: ParallelOpt = 1,
               installed: Annotated[bool, typer.Option(
                   "--installed", help="Only models found on this machine (Ollama, LM Studio, llama.cpp caches).")
-              ] = False) -> None:
-    """For each catalog model: the best quantization that fits, where it runs and how fast."""
+              ] = False,
+              sort: Annotated[str, typer.Option(
+                  "--sort", help="quality (usefulness: docs/ranking.md), speed, memory or name.")] = "quality",
+              limit: Annotated[Optional[int], typer.Option(  # noqa: UP045
+                  "--limit", metavar="N",
+                  help="Show the first N models (0: all) [default: 15 in a table, all in JSON].")] = None,
+              min_tps: Annotated[float, typer.Option(
+                  "--min-tps", help="Usable floor: models decoding slower rank below every usable one.")] = 5.0,
+              ) -> None:
+    """For each catalog model: the best quantization that fits, where it runs and how fast, most useful first."""
+    from advisor.errors import UsageError
     from advisor.plan.recommend import recommend as run
     from advisor.present.run_views import recommend_view
 
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
     est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
-    estimates = run(target, est, req)
+    estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower())
     local: dict[str, list[str]] = {}
     if installed:
         from advisor.local.scan import installed_ids, scan
 
         local = {k: [f"{f.source}: {f.name}" for f in v] for k, v in installed_ids(scan(catalog)).items()}
         estimates = [e for e in estimates if e.model.id in local]
-    show(recommend_view(target, estimates, est, context_tokens=req.context_tokens, depth=depth, use=use,
-                        explain=explain, installed=local), fmt)
+    if limit is None and fmt == "table":
+        limit = 15
+    show(recommend_view(target, estimates, est, request=req, depth=depth, use=use, explain=explain,
+                        installed=local, min_tps=min_tps, sort=sort.lower(), limit=limit or None), fmt)
 
 
 @app.command()

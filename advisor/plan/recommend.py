@@ -6,7 +6,7 @@ Ranking is described in docs/ranking.md.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from advisor.engines import ENGINES
 from advisor.errors import UsageError
@@ -16,8 +16,24 @@ from advisor.plan.uses import eligible, use_score
 from advisor.plan.uses import sort_key as score_sort_key
 from advisor.specs import ModelSpec, QuantRecipe
 
-__all__ = ["INTERACTIVE_TOKENS_PER_S", "Estimate", "Estimator", "Request", "best_estimate", "recommend"]
+__all__ = ["INTERACTIVE_TOKENS_PER_S", "MIN_USABLE_TOKENS_PER_S", "SORTS", "Estimate", "Estimator", "Request",
+           "Usefulness", "best_estimate", "quant_kld", "recommend", "usefulness"]
 _PLACEMENT_ORDER = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
+MIN_USABLE_TOKENS_PER_S = 5.0  # default usable floor for decode speed (recommend --min-tps; docs/ranking.md)
+SPEED_WEIGHT = 0.1  # each tenfold of decode speed above the floor adds this fraction of the quality (docs/ranking.md)
+SORTS = ("quality", "speed", "memory", "name")
+
+
+@dataclass(frozen=True, slots=True)
+class Usefulness:
+    """How useful one estimate is (docs/ranking.md): whether it is usable, and its quality and score."""
+
+    usable: bool
+    why_not_usable: str | None
+    capped: bool  # sized at a shorter context than asked (the model's maximum)
+    quant_kld: float | None  # the file type's mean KL divergence against 16-bit (0 for the model's own format)
+    adjusted: float | None  # the quality index less the quant's loss: index x exp(-KLD)
+    score: float | None  # adjusted x (1 + SPEED_WEIGHT x log10(decode / floor))
 
 
 def engines_here(machine: Machine) -> frozenset[str]:
@@ -124,7 +140,85 @@ def rank_key(e: Estimate, est: Estimator) -> tuple[int, int, int, tuple[int, flo
             -capability_size(e.model), newer)
 
 
-def recommend(machine: Machine, est: Estimator, request: Request) -> list[Estimate]:
-    """Every catalog model's best option on `machine`, best first (for `request.use`, if given)."""
+def quant_kld(recipe: QuantRecipe, model: ModelSpec, est: Estimator) -> float:
+    """The file type's mean KL divergence against 16-bit from llama.cpp's table (catalog/quality.yaml): its own row
+    (measured without an importance matrix when both exist), else the row of the type it scales (`scale_of`), else
+    that of the measured type nearest in the catalog's quality_rank (the lossier one on a tie). 0 for the format the
+    model is published in (the quality index measured that)."""
+    if model.native_quant is not None and est.catalog.recipe(model.native_quant) is recipe:
+        return 0.0
+    return est.shared(("kld", recipe.name), lambda: _kld(recipe, est))
+
+
+def _kld(recipe: QuantRecipe, est: Estimator) -> float:
+    rows: dict[str, float] = {}
+    for row in sorted(est.catalog.quant_loss, key=lambda r: not r.imatrix):  # plain rows last: they win
+        rows[row.quant] = row.kld
+    for name in (recipe.name, recipe.scale_of):
+        if name in rows:
+            return rows[name]
+    measured = [r for r in est.catalog.recipes.values() if r.name in rows]
+    if not measured:
+        return 0.0
+    near = min(measured, key=lambda r: (abs(r.quality_rank - recipe.quality_rank), r.quality_rank))
+    return rows[near.name]
+
+
+def usefulness(e: Estimate, est: Estimator, request: Request,
+               min_tps: float = MIN_USABLE_TOKENS_PER_S) -> Usefulness:
+    """The one usefulness rule (docs/ranking.md).
+
+    Usable: it fits, decodes at `min_tps` or more, and reaches the asked context (`--context`). Quality: the
+    model's index (catalog/quality.yaml) times exp(-KLD) of its file type. Score: that quality times
+    1 + SPEED_WEIGHT x log10(decode / min_tps), so speed counts mildly (tenfold faster: +10%).
+    """
+    decode = e.speed.decode_tokens_per_s
+    capped = request.context_pinned and e.context_tokens < request.context_tokens
+    why: str | None = None
+    if e.placement.kind == "none":
+        why = "does not fit"
+    elif capped:
+        why = f"context {e.context_tokens:,} < asked {request.context_tokens:,} (the model's maximum)"
+    elif decode is None or decode < min_tps:
+        why = f"decode {decode or 0:.1f} t/s < {min_tps:g} t/s"
+    kld = quant_kld(e.recipe, e.model, est)
+    adjusted = score = None
+    if e.model.quality is not None:
+        adjusted = e.model.quality.value * math.exp(-kld)
+        score = adjusted * (1 + SPEED_WEIGHT * math.log10(max(decode or 0.0, min_tps) / min_tps))
+    return Usefulness(why is None, why, capped, kld, adjusted, score)
+
+
+def usefulness_key(e: Estimate, u: Usefulness, est: Estimator) -> tuple[object, ...]:
+    """Usable first; then those that run (slow or short of the context) before those that do not fit; within each,
+    models with a quality index by score, then the rest as rank_key orders them (with --use: rank_key only)."""
+    group = 0 if u.usable else 2 if e.placement.kind == "none" else 1
+    if e.use_score is not None or u.score is None:
+        return (group, 1, 0.0, rank_key(e, est))
+    return (group, 0, -u.score, rank_key(e, est))
+
+
+def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
+              sort: str = "quality") -> list[Estimate]:
+    """Every catalog model's best option on `machine`, most useful first (for `request.use`, if given); `sort`:
+    quality (the usefulness rule), speed (fastest decode first), memory (smallest first) or name."""
+    if sort not in SORTS:
+        msg = f"--sort must be one of {', '.join(SORTS)}, got {sort!r}"
+        raise UsageError(msg)
+    if not (math.isfinite(min_tps) and min_tps > 0):
+        msg = f"--min-tps must be a finite number above 0, got {min_tps:g}"
+        raise UsageError(msg)
     models = [m for m in est.catalog.models if eligible(m, request.use)]
-    return sorted((best_estimate(m, machine, est, request) for m in models), key=lambda e: rank_key(e, est))
+    found = [best_estimate(m, machine, est, request) for m in models]
+    if request.use:
+        ranked = sorted(found, key=lambda e: (usefulness_key(e, usefulness(e, est, request, min_tps), est)[0],
+                                              rank_key(e, est)))
+    else:
+        ranked = sorted(found, key=lambda e: usefulness_key(e, usefulness(e, est, request, min_tps), est))
+    if sort == "speed":
+        return sorted(ranked, key=lambda e: -(e.speed.decode_tokens_per_s or -1.0))
+    if sort == "memory":
+        return sorted(ranked, key=lambda e: e.memory.total_bytes)
+    if sort == "name":
+        return sorted(ranked, key=lambda e: e.model.name.lower())
+    return ranked

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.present.envelope import estimate_dict
 from advisor.present.tables import (
@@ -18,8 +18,19 @@ from advisor.present.view import Line, Section, View, notes_lines, table
 
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
-    from advisor.plan.recommend import Estimate, Estimator
+    from advisor.plan.recommend import Estimate, Estimator, Request, Usefulness
     from advisor.specs import ModelSpec
+
+
+def short_why(e: Estimate, u: Usefulness) -> str:
+    """The table's reason a row is not usable: the context it was sized at, or its slow decode."""
+    if u.usable:
+        return ""
+    if e.placement.kind == "none":
+        return "does not fit"
+    if u.capped:
+        return f"ctx {e.context_tokens:,} max"
+    return "too slow"
 
 
 def hardware_view(machine: Machine) -> View:
@@ -35,22 +46,46 @@ def hardware_view(machine: Machine) -> View:
     return View("hardware", machine=machine, sections=(section,), notes=tuple(machine.notes), main=grid)
 
 
-def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, *, context_tokens: int, depth: int,
-                   use: str | None, explain: bool, installed: dict[str, list[str]]) -> View:
-    """One row per model (its best option), ranked; the first fitting one's llama.cpp command."""
+def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, *, request: Request, depth: int,
+                   use: str | None, explain: bool, installed: dict[str, list[str]], min_tps: float = 5.0,
+                   sort: str = "quality", limit: int | None = None) -> View:
+    """One row per model (its best option), ranked; the first `limit` of them (None: all); the first usable one's
+    llama.cpp command."""
     from advisor.plan.commands import commands
+    from advisor.plan.recommend import usefulness
     from advisor.plan.uses import USES
 
-    results = tuple({**estimate_dict(e, depth, commands(e, machine, est)), "installed": installed.get(e.model.id, [])}
-                    for e in estimates)
-    by = f", ranked for {use} by {' then '.join(USES[use]) or 'context length'}" if use else ", best first"
-    top = next((e for e in estimates if e.placement.kind != "none"), None)
-    section = estimates_section(machine, estimates, show_model=True, show_score=bool(use), explain=explain,
-                                title=f"Best quantization per model at {context_tokens:,} tokens of context{by}",
-                                run_line=commands(top, machine)[top.engine] if top else None)
-    ranking = {"use": use, "benchmarks": list(USES[use]) if use else []}
+    useful = [usefulness(e, est, request, min_tps) for e in estimates]
+    more = max(0, len(estimates) - limit) if limit else 0
+    shown, shown_useful = (estimates[:limit], useful[:limit]) if limit else (estimates, useful)
+    results = tuple({**estimate_dict(e, depth, commands(e, machine, est)), "installed": installed.get(e.model.id, []),
+                     **usefulness_dict(e, u)} for e, u in zip(shown, shown_useful, strict=True))
+    by = (f", ranked for {use} by {' then '.join(USES[use]) or 'context length'}" if use
+          else ", most useful first" if sort == "quality" else f", sorted by {sort}")
+    capped = sum(u.capped for u in useful)
+    at = (f" ({capped} sized at a shorter maximum, marked)" if capped else "")
+    top = next((e for e, u in zip(estimates, useful, strict=True) if u.usable),
+               next((e for e in estimates if e.placement.kind != "none"), None))
+    section = estimates_section(machine, shown, show_model=True, show_score=bool(use), explain=explain,
+                                title=f"Best quantization per model at {request.context_tokens:,} tokens of "
+                                      f"context{at}{by}",
+                                run_line=commands(top, machine)[top.engine] if top else None,
+                                useful=shown_useful)
+    if more:
+        section = Section(section.before, section.table,
+                          (Line(f"… and {more} more (--limit 0 for all)"), *section.after))
+    ranking = {"use": use, "benchmarks": list(USES[use]) if use else [], "sort": sort, "min_tps": min_tps,
+               "quality_index": "aa-intelligence-index-v4.0", "total": len(estimates)}
     return View("recommend", machine=machine, results=results, extra={"ranking": ranking}, sections=(section,),
                 notes=tuple(machine.notes))
+
+
+def usefulness_dict(e: Estimate, u: Usefulness) -> dict[str, Any]:
+    """The JSON of the usefulness rule for one result (docs/ranking.md); quality null: quality unknown."""
+    q = e.model.quality
+    quality = None if q is None else {"index": q.index, "value": q.value, "adjusted": round(u.adjusted or 0.0, 3),
+                                      "quant_kld": u.quant_kld, "source": q.source}
+    return {"quality": quality, "usable": u.usable, "why_not_usable": u.why_not_usable}
 
 
 def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate], est: Estimator, notes: list[str], *,
@@ -69,14 +104,27 @@ def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate],
 
 
 def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str, show_model: bool,
-                      show_score: bool = False, explain: bool = False, run_line: str | None = None) -> Section:
-    """The machine's summary, the estimates table, the legend, measured speeds and the command to run."""
+                      show_score: bool = False, explain: bool = False, run_line: str | None = None,
+                      useful: list[Usefulness] | None = None) -> Section:
+    """The machine's summary, the estimates table, the legend, measured speeds and the command to run; with
+    `useful`, the Quality column and, where a row is not usable, why."""
     headers, rows = estimate_rows(estimates, show_model=show_model, show_score=show_score, explain=explain)
+    if useful is not None:
+        headers.append("Quality")
+        for row, u in zip(rows, useful, strict=True):
+            row.append("?" if u.adjusted is None else f"{u.adjusted:.1f}")
+        if any(not u.usable for u in useful):
+            headers.append("Not usable")
+            for e, row, u in zip(estimates, rows, useful, strict=True):
+                row.append(short_why(e, u))
     grid = table(headers, rows, title=title, left=ESTIMATE_LEFT,
                  widths={"Model": 24 if explain else 30 if show_score else 34, "Ranked by": 26},
                  names=frozenset({"Model"}), wrap=frozenset({"Ranked by"}), drop=ESTIMATE_DROP,
                  csv_headers=ESTIMATE_CSV, id_column=("Model", "Model id") if show_model else None,
                  ids=[e.model.id for e in estimates])
+    quality = [Line("Quality: Artificial Analysis Intelligence Index v4.0 less the file type's loss (? = not "
+                    "scored); usable: decodes at --min-tps or more at the asked context (docs/ranking.md).", dim=True)
+               ] if useful is not None else []
     legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at batch 1, "
                   "estimated" + ("" if explain else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
@@ -84,4 +132,4 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
                      f"({m.source})")
                 for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]
     run = [Line(f"Run it: {run_line}", command=True)] if run_line else []
-    return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *measured, *run))
+    return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *quality, *measured, *run))

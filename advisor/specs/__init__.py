@@ -155,6 +155,25 @@ class Score:
 
 
 @dataclass(frozen=True, slots=True)
+class Quality:
+    """A model's answer-quality index from the one quality source (catalog/quality.yaml, docs/quality-source.md)."""
+
+    index: str  # which index and version, e.g. aa-intelligence-index-v4.0
+    value: float  # 0-100, higher is better
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuantLoss:
+    """How much a file type changes a model's output: mean KL divergence against 16-bit (catalog/quality.yaml)."""
+
+    quant: str
+    imatrix: bool  # measured with an importance matrix
+    kld: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class UseScore:
     """The score a model is ranked by for a use, or the model's context for long-context use."""
 
@@ -187,6 +206,7 @@ class ModelSpec:
     gguf_files: tuple[GgufFile, ...] = ()
     scores: tuple[Score, ...] = ()
     note: str | None = None
+    quality: Quality | None = None  # the answer-quality index the default ranking uses (catalog/quality.yaml)
 
     @property
     def is_moe(self) -> bool:

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from advisor.errors import CatalogError, UnknownNameError
-from advisor.specs import Defaults, GpuSpec, MemorySpec, ModelSpec, QuantRecipe, QuantType
+from advisor.specs import Defaults, GpuSpec, MemorySpec, ModelSpec, QuantLoss, QuantRecipe, QuantType
 from advisor.specs.measured import Measurement, SpeedFit
 
 
@@ -36,6 +36,7 @@ class Catalog:
     # the published measurements, or how to read them: parsed on first use when they were validated before
     measured: tuple[Measurement, ...] | Callable[[], tuple[Measurement, ...]] = field(default=(), compare=False)
     speed_fit: SpeedFit | None = None
+    quant_loss: tuple[QuantLoss, ...] = ()  # KL divergence per llama.cpp file type (catalog/quality.yaml)
 
     @cached_property
     def measurements(self) -> tuple[Measurement, ...]:
