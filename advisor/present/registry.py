@@ -29,7 +29,7 @@ def _model_schema() -> dict[str, Any]:
 
 REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
     Command("hardware", s.envelope("hardware", {})),
-    Command("recommend", s.envelope("recommend", s.ESTIMATE,
+    Command("recommend", s.envelope("recommend", s.RECOMMENDATION,
                                     ranking=s.obj({"use": s.NSTR, "benchmarks": {"type": "array"}}))),
     Command("estimate", s.envelope("estimate", s.ESTIMATE)),
     Command("models", s.envelope("models", s.CATALOG_MODEL, hardware=s.NULL)),

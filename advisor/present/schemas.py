@@ -33,6 +33,12 @@ MODEL_REF: Final = obj({"id": STR, "name": STR})
 ESTIMATE: Final = obj({"model": MODEL_REF, "quant": STR, "context_tokens": {"type": "integer", "minimum": 1},
                        "placement": PLACEMENT, "memory": MEMORY, "speed": SPEED},
                       commands={"type": "object", "additionalProperties": NSTR}, notes=STRINGS)
+QUALITY: Final = {"oneOf": [{"type": "null"}, obj({"index": STR, "value": {"type": "number"},
+                                                   "adjusted": {"type": "number"}, "source": STR},
+                                                  quant_kld=NUM)]}
+RECOMMENDATION: Final = {**ESTIMATE, "properties": {
+    **ESTIMATE["properties"], "quality": QUALITY, "usable": {"type": "boolean"}, "why_not_usable": NSTR,
+    "installed": {"type": "array", "items": STR}}}
 ERRORS: Final = {"type": "array", "items": obj({"kind": STR, "message": STR, "exit_code": INT})}
 CELL: Final = obj({"machine": STR, "quant": STR, "placement": PLACEMENT, "memory": obj({"total_bytes": BYTES}),
                    "speed": obj({"decode_tokens_per_s": NUM, "prefill_tokens_per_s": NUM})})
