@@ -250,3 +250,41 @@ def test_plan_labels_name_each_size_once() -> None:
     assert len(labels) == len(set(labels))
     assert not [label for label in labels if re.search(r"(\d+GB) \1$", label)]  # not "Orin 64GB 64GB"
     assert any(label.startswith("Apple M4 Max") and label.endswith("GB") for label in labels)
+
+
+def test_compare_assumes_the_catalog_ram_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "2x RTX 3090", "M4 Max 128GB", "--model", "gpt-oss-120b")
+    rtx, pair, mac = data["machines"]
+    assert rtx["ram_total_bytes"] == pair["ram_total_bytes"] == 64 * 1024**3  # not this machine's RAM
+    assert rtx["ram_assumed"] and pair["ram_assumed"] and not mac["ram_assumed"]
+    assert pair["gpu_memory_total_bytes"] == 48 * 1024**3
+    assert data["min_tokens_per_s"] == 10
+    code, out, _ = run(capsys, "compare", "RTX 4090", "2x RTX 3090", "M4 Max 128GB", "--model", "gpt-oss-120b")
+    assert code == 0
+    assert "RAM 64.0 GiB assumed (--ram to change" in out
+    assert "2× RTX 3090 (48.0 GiB in all" in out
+    assert "prefill" in out
+
+
+def test_compare_ram_once_per_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "none", "--ram", "32GB", "--ram", "128GB", "--model",
+                    "llama-3.1-8b")
+    assert [m["ram_total_bytes"] for m in data["machines"]] == [32 * 1024**3, 128 * 1024**3]
+    assert not any(m["ram_assumed"] for m in data["machines"])
+    assert run(capsys, "compare", "RTX 4090", "none", "4090", "--ram", "32GB", "--ram", "64GB")[0] == 2
+
+
+def test_compare_cells_carry_prefill_and_the_summary_counts_gpu_cpu(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "2x RTX 3090", "--model", "llama-3.3-70b", "--model",
+                    "llama-3.1-8b", "--model", "gpt-oss-120b", "--min-tps", "20")
+    cells = {r["model"]["id"]: r["machines"] for r in data["results"]}
+    assert cells["llama-3.1-8b"][0]["speed"]["prefill_tokens_per_s"] > 0
+    assert cells["gpt-oss-120b"][0]["placement"] == "gpu+cpu"
+    assert "RTX 4090: runs 1 of 3 model(s) all on GPU and 2 with GPU+CPU" in data["summary"]
+    assert data["min_tokens_per_s"] == 20
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_min_tps_must_be_positive_and_finite(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    assert run(capsys, "compare", "RTX 4090", "RTX 3090", "--min-tps", value)[0] == 2
+    assert run(capsys, "plan", "gpt-oss-120b", "--min-tps", value)[0] == 2

@@ -20,46 +20,63 @@ class Comparison:
     machines: tuple[Machine, ...]
     rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]
     summary: tuple[str, ...]
+    ram_assumed: tuple[bool, ...] = ()  # per machine: its RAM is the catalog's hypothetical_ram_bytes, not --ram
+    min_tokens_per_s: float = INTERACTIVE_TOKENS_PER_S  # what "runs well" means in the summary
 
 
-def runs_well(e: Estimate) -> bool:
+def runs_well(e: Estimate, min_tokens_per_s: float = INTERACTIVE_TOKENS_PER_S) -> bool:
     decode = e.speed.decode_tokens_per_s
-    return e.placement.kind == "gpu" and decode is not None and decode >= INTERACTIVE_TOKENS_PER_S
+    return e.placement.kind == "gpu" and decode is not None and decode >= min_tokens_per_s
+
+
+def runs(e: Estimate) -> bool:
+    """Placed on the GPU, or on the GPU and the CPU, with a decode speed."""
+    return e.placement.kind in ("gpu", "gpu+cpu") and e.speed.decode_tokens_per_s is not None
 
 
 def compare(labels: tuple[str, ...], machines: tuple[Machine, ...], est: Estimator, request: Request,
-            models: tuple[ModelSpec, ...]) -> Comparison:
+            models: tuple[ModelSpec, ...], *, ram_assumed: tuple[bool, ...] = (),
+            min_tokens_per_s: float | None = None) -> Comparison:
     """Each model's best option on each machine, and what each machine adds over the others."""
+    floor = min_tokens_per_s or INTERACTIVE_TOKENS_PER_S
     rows = tuple((m, tuple(best_estimate(m, machine, est, request) for machine in machines)) for m in models)
-    return Comparison(labels, machines, rows, _summary(labels, rows))
+    return Comparison(labels, machines, rows, _summary(labels, rows, floor),
+                      ram_assumed or (False,) * len(machines), floor)
 
 
-def _summary(labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]) -> tuple[str, ...]:
-    well = [[runs_well(e) for e in es] for _, es in rows]  # per model, per machine
+def _summary(labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...],
+             floor: float) -> tuple[str, ...]:
+    well = [[runs_well(e, floor) for e in es] for _, es in rows]  # per model, per machine
     lines = []
     for i, label in enumerate(labels):
+        on_gpu = sum(1 for _, es in rows if runs(es[i]) and es[i].placement.kind == "gpu")
+        split = sum(1 for _, es in rows if runs(es[i]) and es[i].placement.kind == "gpu+cpu")
+        lines.append(f"{label}: runs {on_gpu} of {len(rows)} model(s) all on GPU and {split} with GPU+CPU")
         only = [m.name for (m, _), ok in zip(rows, well, strict=True) if ok[i] and sum(ok) == 1]
         if only:
             shown = ", ".join(only[:5]) + (f" and {len(only) - 5} more" if len(only) > 5 else "")
-            lines.append(f"{label}: runs {len(only)} model(s) well (all on GPU, ≥ 10 t/s) that the others do not: "
-                         f"{shown}")
+            lines.append(f"{label}: runs {len(only)} model(s) well (all on GPU, ≥ {floor:g} t/s) that the others "
+                         f"do not: {shown}")
         if len(labels) <= MAX_PAIRWISE:
-            lines += _faster_than(i, labels, rows, well)
-    return tuple(lines) or ("No machine runs a model well that the others do not.",)
+            lines += _faster_than(i, labels, rows)
+    return tuple(lines)
 
 
-def _faster_than(i: int, labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...],
-                 well: list[list[bool]]) -> list[str]:
+def _faster_than(i: int, labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]
+                 ) -> list[str]:
+    """Decode speed against each other machine, over the models both run (GPU or GPU+CPU) at one quantization."""
     lines = []
     for j, other in enumerate(labels):
         if j == i:
             continue
         ratios = [es[i].speed.decode_tokens_per_s / es[j].speed.decode_tokens_per_s  # type: ignore[operator]
-                  for (_, es), ok in zip(rows, well, strict=True)
-                  if ok[i] and ok[j] and es[i].recipe is es[j].recipe]
+                  for _, es in rows
+                  if runs(es[i]) and runs(es[j]) and es[i].recipe is es[j].recipe
+                  and es[j].speed.decode_tokens_per_s]
         if ratios and statistics.median(ratios) > 1.05:
             lines.append(f"{labels[i]}: decodes {statistics.median(ratios):.1f}x as fast as {other} "
-                         f"(median over {len(ratios)} models both run at the same quantization)")
+                         f"(median over {len(ratios)} models both run, on GPU or GPU+CPU, at the same "
+                         "quantization)")
     return lines
 
 

@@ -133,11 +133,15 @@ def _round(value: float | None) -> float | None:
 
 def comparison_dict(result: Comparison) -> dict[str, Any]:
     """compare's envelope parts: one hardware block per machine, and per model one compact cell per machine."""
-    machines = [{"label": label, **hardware_dict(m)} for label, m in zip(result.labels, result.machines, strict=True)]
+    assumed = result.ram_assumed or (False,) * len(result.machines)
+    machines = [{"label": label, **hardware_dict(m), "ram_assumed": a,
+                 "gpu_memory_total_bytes": sum(d.device.memory_total_bytes for d in m.devices)}
+                for label, m, a in zip(result.labels, result.machines, assumed, strict=True)]
     results = [{"model": {"id": model.id, "name": model.name},
                 "machines": [_cell(label, e) for label, e in zip(result.labels, estimates, strict=True)]}
                for model, estimates in result.rows]
-    return {"machines": machines, "results": results, "summary": list(result.summary)}
+    return {"machines": machines, "results": results, "summary": list(result.summary),
+            "min_tokens_per_s": result.min_tokens_per_s}
 
 
 def _cell(label: str, e: Estimate) -> dict[str, Any]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.present.tables import gib, rate, summary
+from advisor.present.tables import gib, rate
 from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
+    from advisor.estimate.machine import Machine
     from advisor.plan.compare import Comparison, PlanOption
     from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
@@ -18,7 +19,35 @@ _SHORT = {"gpu": "GPU", "gpu+cpu": "GPU+CPU", "cpu": "CPU", "none": "—"}
 def cell(e: Estimate) -> str:
     if e.placement.kind == "none":
         return "does not fit"
-    return f"{e.recipe.name} {_SHORT[e.placement.kind]} {rate(e.speed.decode_tokens_per_s)} t/s"
+    prefill = e.speed.prefill_tokens_per_s
+    return (f"{e.recipe.name} {_SHORT[e.placement.kind]} {rate(e.speed.decode_tokens_per_s)} t/s"
+            + (f" (prefill {rate(prefill)})" if prefill is not None else ""))
+
+
+def machine_line(label: str, machine: Machine, ram_assumed: bool) -> str:
+    """One compared machine: its GPUs (several of one card with their memory in all) and its RAM, said to be
+    assumed when no --ram gave it."""
+    groups: dict[str, list[int]] = {}
+    usable: dict[str, int] = {}
+    for dev in machine.devices:
+        name = dev.device.name.removeprefix("NVIDIA ").removeprefix("GeForce ")
+        bw = f", {dev.bandwidth_gbps:,.0f} GB/s" if dev.bandwidth_gbps else ""
+        key = f"{name}\0{bw}"
+        groups.setdefault(key, []).append(dev.device.memory_total_bytes)
+        usable[key] = usable.get(key, 0) + dev.memory_usable_bytes
+    parts = []
+    for key, sizes in groups.items():
+        name, bw = key.split("\0")
+        if len(sizes) == 1:
+            parts.append(f"{name} ({gib(sizes[0])} GiB, {gib(usable[key])} usable{bw})")
+        else:
+            parts.append(f"{len(sizes)}× {name} ({gib(sum(sizes))} GiB in all, {gib(usable[key])} usable; "
+                         f"{gib(sizes[0])} GiB{bw} each)")
+    ram = machine.hardware.ram_total_bytes
+    ram_text = f"RAM {gib(ram)} GiB ({gib(machine.ram_usable_bytes)} usable)" if ram else "RAM unknown"
+    if ram_assumed:
+        ram_text = f"RAM {gib(ram)} GiB assumed (--ram to change; {gib(machine.ram_usable_bytes)} usable)"
+    return f"{label}: {' + '.join(parts) or 'no GPU'} · {ram_text}"
 
 
 def compare_rows(result: Comparison) -> tuple[list[str], list[list[str]]]:
@@ -30,9 +59,12 @@ def compare_view(result: Comparison, context: int) -> View:
     """Each machine's summary, then per model one cell per machine, then what the comparison found."""
     from advisor.present.envelope import comparison_dict
 
-    machines = tuple(Line(f"{label}: {summary(m)}") for label, m in zip(result.labels, result.machines, strict=True))
+    assumed = result.ram_assumed or (False,) * len(result.machines)
+    machines = tuple(Line(machine_line(label, m, a))
+                     for label, m, a in zip(result.labels, result.machines, assumed, strict=True))
     headers, rows = compare_rows(result)
-    grid = table(headers, rows, title=f"Best quantization, placement and decode speed at {context:,} tokens",
+    grid = table(headers, rows, title=f"Best quantization, placement, decode and prefill speed (t/s) at {context:,} "
+                                      "tokens",
                  left=frozenset(headers), widths={"Model": 30}, names=frozenset({"Model"}),
                  wrap=frozenset(result.labels), id_column=("Model", "Model id"),
                  ids=[model.id for model, _ in result.rows])
