@@ -197,9 +197,50 @@ def test_compare_needs_two_machines(capsys: pytest.CaptureFixture[str]) -> None:
 def test_plan_lists_hardware_cheapest_first(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "plan", "gpt-oss-120b", "--context", "32768", "--min-tps", "40")
     assert data["results"] and data["min_memory_bytes"] > 60e9
-    assert all(r["placement"] == "gpu" and r["speed"]["decode_tokens_per_s"] >= 40 for r in data["results"])
+    assert all(r["speed"]["decode_tokens_per_s"] >= 40 for r in data["results"])
+    assert all(r["placement"] == "gpu" or (r["placement"] == "gpu+cpu" and r["ram_bytes"]) for r in data["results"])
     prices = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None]
     assert prices == sorted(prices)
+
+
+def test_plan_shows_ten_and_says_how_many_more(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b")
+    assert len(data["results"]) == 10 and data["total"] > 10
+    assert len(run_json(capsys, "plan", "gpt-oss-120b", "--limit", "0")["results"]) == data["total"]
+    assert len(run_json(capsys, "plan", "gpt-oss-120b", "--limit", "3")["results"]) == 3
+    code, out, _ = run(capsys, "plan", "gpt-oss-120b")
+    assert code == 0 and f"… {data['total'] - 10} more (--limit 0 for all)" in out
+    assert "Run it on " in out and "llama-server " in out
+    assert run(capsys, "plan", "gpt-oss-120b", "--limit", "-1")[0] == 2
+
+
+def test_plan_proposes_a_gpu_and_system_ram(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b", "--limit", "0")
+    rtx = next(r for r in data["results"] if r["hardware"] == "NVIDIA GeForce RTX 4090 + 64 GB RAM")
+    assert rtx["placement"] == "gpu+cpu" and rtx["ram_bytes"] == 64 * 1024**3 and rtx["count"] == 1
+    assert 20 <= rtx["speed"]["decode_tokens_per_s"] <= 40  # advisor's own 4090 + 64 GB runs it at 24-35 t/s
+    assert rtx["placement_detail"]["n_cpu_moe"] > 0
+    assert "--n-cpu-moe" in rtx["commands"]["llama.cpp"]
+    split = [r for r in data["results"] if r["placement"] == "gpu+cpu"]
+    assert all(r["speed"]["decode_tokens_per_s"] >= data["offload_min_tokens_per_s"] == 5 for r in split)
+    assert all(r["commands"]["llama.cpp"].startswith("llama-server ") for r in data["results"])
+    speeds = [r["speed"]["decode_tokens_per_s"] for r in data["results"]]
+    assert speeds == sorted(speeds, key=lambda v: v is None)  # rows with no speed come last
+    priced = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None
+              and r["speed"]["decode_tokens_per_s"] is not None]
+    assert priced == sorted(priced)
+
+
+def test_plan_filters_by_price_and_vendor(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b", "--max-price", "2000", "--vendor", "NVIDIA", "--limit", "0")
+    assert data["results"]
+    assert all(r["price_usd"] is not None and r["price_usd"] <= 2000 for r in data["results"])
+    assert all(r["gpu"]["vendor"] == "nvidia" for r in data["results"])
+    apple = run_json(capsys, "plan", "gpt-oss-120b", "--vendor", "apple", "--limit", "0")["results"]
+    assert apple and all(r["placement"] == "gpu" for r in apple)
+    assert run(capsys, "plan", "gpt-oss-120b", "--vendor", "acme")[0] == 2
+    assert run(capsys, "plan", "gpt-oss-120b", "--max-price", "-5")[0] == 2
+    assert run(capsys, "plan", "gpt-oss-120b", "--max-price", "nan")[0] == 2
 
 
 @pytest.mark.parametrize(("spec", "memory", "count"), [

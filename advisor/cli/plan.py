@@ -25,10 +25,6 @@ if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
     from advisor.specs.facts import Catalog
 
-MinTpsOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
-    "--min-tps", help="Only hardware that decodes at least this many tokens/s.")]
-
-
 def check_min_tps(min_tps: float | None) -> None:
     from advisor.errors import UsageError
 
@@ -96,21 +92,37 @@ def compare(ctx: typer.Context,
 def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id or alias.")],
          json_: JsonOpt = False, fmt: FormatOpt = "table", context: ContextOpt = None,
          min_tps: Annotated[Optional[float], typer.Option(  # noqa: UP045
-             "--min-tps", help="Only hardware that decodes at least this many tokens/s.")] = None,
+             "--min-tps", help="Only hardware that decodes at least this many tokens/s [default: any speed all on "
+                               "GPU, 5 on one GPU + system RAM].")] = None,
          quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
-             "--quant", help="File type to plan for (default Q4_K_M, or the model's own format).")] = None) -> None:
-    """Which catalog hardware runs a model entirely on its GPU(s), cheapest first where a price is known."""
+             "--quant", help="File type to plan for (default Q4_K_M, or the model's own format).")] = None,
+         limit: Annotated[int, typer.Option(
+             "--limit", help="Show this many configurations, cheapest first; 0 shows all.")] = 10,
+         max_price: Annotated[Optional[float], typer.Option(  # noqa: UP045
+             "--max-price", help="Only configurations whose GPUs' launch price is known and at most this many USD.")
+         ] = None,
+         vendor: Annotated[Optional[str], typer.Option(  # noqa: UP045
+             "--vendor", help="Only this vendor's GPUs: nvidia, amd, intel or apple.")] = None) -> None:
+    """Which catalog hardware runs a model: all on its GPU(s), or on one GPU + system RAM (MoE experts in RAM) at a
+    usable speed; cheapest first where a price is known, each with its command."""
     from advisor.errors import UsageError
+    from advisor.plan.compare import VENDORS
     from advisor.plan.compare import plan as run
     from advisor.present.plan_tables import plan_view
 
-    if min_tps is not None and not 0 < min_tps < 1_000_000:  # also refuses nan
-        raise UsageError(f"--min-tps must be a positive number of tokens/s, got {min_tps}")
+    check_min_tps(min_tps)
+    if not 0 <= limit <= 1_000_000:
+        raise UsageError(f"--limit must be 0 (all) or a positive number, got {limit}")
+    if max_price is not None and not 0 < max_price < 1e12:  # also refuses nan and inf
+        raise UsageError(f"--max-price must be a positive number of USD, got {max_price}")
+    if vendor is not None and vendor.lower() not in VENDORS:
+        raise UsageError(f"--vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
     catalog = load(ctx)
     spec = catalog.model(model)
     fmt, req = output_format(json_, fmt), request(context, 0)
-    options = run(spec, estimator(catalog), req, quant=quant, min_tokens_per_s=min_tps)
-    show(plan_view(spec, options, req.context_tokens, min_tps), fmt)
+    result = run(spec, estimator(catalog), req, quant=quant, min_tokens_per_s=min_tps, max_price_usd=max_price,
+                 vendor=vendor.lower() if vendor else None, limit=limit)
+    show(plan_view(spec, result, req.context_tokens), fmt)
 
 
 @app.command()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.plan.commands import commands
 from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request, best_estimate
 from advisor.specs import GpuSpec, ModelSpec
 from advisor.specs.facts import Catalog
@@ -80,16 +81,29 @@ def _faster_than(i: int, labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, t
     return lines
 
 
+OFFLOAD_MIN_TOKENS_PER_S = 5.0  # the speed floor of a proposed GPU + system RAM configuration without --min-tps
+VENDORS = ("nvidia", "amd", "intel", "apple")
+
+
 @dataclass(frozen=True, slots=True)
 class PlanOption:
     label: str
     gpu: GpuSpec
     count: int
     memory_bytes: int  # the machine's GPU or unified memory in all
-    price_usd: float | None
+    price_usd: float | None  # the GPUs' launch price; system RAM is not counted
     estimate: Estimate
+    machine: Machine
+    ram_bytes: int | None = None  # a GPU + system RAM configuration (placement gpu+cpu): its assumed RAM
+    commands: dict[str, str | None] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    options: tuple[PlanOption, ...]  # the ones shown, cheapest first
+    total: int  # how many configurations qualify before --limit
+    min_tokens_per_s: float | None
+    offload_min_tokens_per_s: float  # the floor GPU + system RAM configurations reach
 
 
 def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]:
@@ -108,20 +122,36 @@ def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]
 
 
 def plan(model: ModelSpec, est: Estimator, request: Request, *, quant: str | None,
-         min_tokens_per_s: float | None) -> list[PlanOption]:
-    """Catalog hardware that runs `model` all on its GPU(s) at the target speed, cheapest first."""
+         min_tokens_per_s: float | None, max_price_usd: float | None = None, vendor: str | None = None,
+         limit: int = 10) -> Plan:
+    """Catalog hardware that runs `model` all on its GPU(s), or on one discrete GPU and the catalog's hypothetical
+    system RAM (placement gpu+cpu, MoE experts in RAM) at the speed floor, cheapest first among those with a
+    speed; `limit` 0 keeps all. The options shown carry each engine's command."""
     catalog = est.catalog
     recipe = catalog.recipe(quant or model.native_quant or "Q4_K_M")
+    ram = catalog.defaults.hypothetical_ram_bytes
+    offload_floor = min_tokens_per_s or OFFLOAD_MIN_TOKENS_PER_S
     options = []
     for label, gpu, count, memory in plan_configurations(catalog):
-        spec = gpu.id if gpu.kind == "discrete" else f"{gpu.id} {memory // GIB}GB"
-        hw = hypothetical(None, catalog, gpu=f"{count}x {spec}", ram_bytes=None if gpu.kind == "unified"
-                          else catalog.defaults.hypothetical_ram_bytes)
-        e = est.estimate(model, recipe, resolve(hw, catalog), request)
-        decode = e.speed.decode_tokens_per_s
-        if e.placement.kind != "gpu" or (min_tokens_per_s and (decode is None or decode < min_tokens_per_s)):
+        if vendor is not None and gpu.vendor.lower() != vendor:
             continue
         price = gpu.launch_price_usd * count if gpu.launch_price_usd else None
-        options.append(PlanOption(label, gpu, count, memory * count, price, e))
-    return sorted(options, key=lambda o: (o.price_usd is None, o.price_usd or 0, o.memory_bytes,
-                                          -(o.estimate.speed.decode_tokens_per_s or 0)))
+        if max_price_usd is not None and (price is None or price > max_price_usd):
+            continue
+        spec = gpu.id if gpu.kind == "discrete" else f"{gpu.id} {memory // GIB}GB"
+        hw = hypothetical(None, catalog, gpu=f"{count}x {spec}", ram_bytes=None if gpu.kind == "unified" else ram)
+        machine = resolve(hw, catalog)
+        e = est.estimate(model, recipe, machine, request)
+        decode = e.speed.decode_tokens_per_s
+        if e.placement.kind == "gpu":
+            if min_tokens_per_s and (decode is None or decode < min_tokens_per_s):
+                continue
+            options.append(PlanOption(label, gpu, count, memory * count, price, e, machine))
+        elif (e.placement.kind == "gpu+cpu" and gpu.kind == "discrete" and count == 1 and decode is not None
+              and decode >= offload_floor):
+            options.append(PlanOption(f"{label} + {ram // GIB} GB RAM", gpu, count, memory, price, e, machine, ram))
+    options.sort(key=lambda o: (o.estimate.speed.decode_tokens_per_s is None, o.price_usd is None, o.price_usd or 0,
+                                o.memory_bytes, -(o.estimate.speed.decode_tokens_per_s or 0)))
+    shown = options[:limit] if limit else options
+    shown = [replace(o, commands=commands(o.estimate, o.machine, est)) for o in shown]
+    return Plan(tuple(shown), len(options), min_tokens_per_s, offload_floor)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine, MachineDevice
     from advisor.estimate.speed import MeasuredSpeed
-    from advisor.plan.compare import Comparison, PlanOption
+    from advisor.plan.compare import Comparison, Plan
     from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
 
@@ -151,10 +151,13 @@ def _cell(label: str, e: Estimate) -> dict[str, Any]:
                       "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s)}}
 
 
-def plan_dict(model: ModelSpec, options: list[PlanOption], min_tps: float | None) -> dict[str, Any]:
-    needs = [o.estimate.memory.total_bytes for o in options]
-    results = [{"hardware": o.label, "gpu": {"id": o.gpu.id, "name": o.gpu.name}, "count": o.count,
-                "memory_total_bytes": o.memory_bytes, "price_usd": o.price_usd, **estimate_dict(o.estimate)}
-               for o in options]
-    return {"results": results, "model": {"id": model.id, "name": model.name}, "min_tokens_per_s": min_tps,
-            "min_memory_bytes": min(needs) if needs else None}
+def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
+    needs = [o.estimate.memory.total_bytes for o in result.options]
+    results = [{"hardware": o.label, "gpu": {"id": o.gpu.id, "name": o.gpu.name, "vendor": o.gpu.vendor},
+                "count": o.count, "memory_total_bytes": o.memory_bytes, "ram_bytes": o.ram_bytes,
+                "price_usd": o.price_usd, **estimate_dict(o.estimate, commands=o.commands)}
+               for o in result.options]
+    return {"results": results, "model": {"id": model.id, "name": model.name},
+            "min_tokens_per_s": result.min_tokens_per_s,
+            "offload_min_tokens_per_s": result.offload_min_tokens_per_s,
+            "total": result.total, "min_memory_bytes": min(needs) if needs else None}

@@ -9,7 +9,7 @@ from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
-    from advisor.plan.compare import Comparison, PlanOption
+    from advisor.plan.compare import Comparison, Plan, PlanOption
     from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
 
@@ -75,29 +75,46 @@ def compare_view(result: Comparison, context: int) -> View:
                 notes=tuple(n for m in result.machines for n in m.notes))
 
 
-def plan_rows(options: list[PlanOption]) -> tuple[list[str], list[list[str]]]:
-    headers = ["Hardware", "Memory GiB", "Price USD", "Quant", "Needs GiB", "Decode", "Prefill"]
-    rows = [[o.label, gib(o.memory_bytes), f"{o.price_usd:,.0f}" if o.price_usd else "?", o.estimate.recipe.name,
+def plan_rows(options: tuple[PlanOption, ...] | list[PlanOption]) -> tuple[list[str], list[list[str]]]:
+    headers = ["Hardware", "Runs on", "Memory GiB", "Price USD", "Quant", "Needs GiB", "Decode", "Prefill"]
+    rows = [[o.label, _SHORT[o.estimate.placement.kind], gib(o.memory_bytes),
+             f"{o.price_usd:,.0f}" if o.price_usd else "?", o.estimate.recipe.name,
              gib(o.estimate.memory.total_bytes), rate(o.estimate.speed.decode_tokens_per_s),
              rate(o.estimate.speed.prefill_tokens_per_s)] for o in options]
     return headers, rows
 
 
-def plan_view(model: ModelSpec, options: list[PlanOption], context: int, min_tps: float | None) -> View:
-    """The hardware that runs a model all on GPU, cheapest first, after one line on what it needs."""
+def plan_view(model: ModelSpec, result: Plan, context: int) -> View:
+    """The hardware that runs a model all on GPU or on one GPU + system RAM, cheapest first, after one line on
+    what it needs; then how many more there are and the first option's command."""
     from advisor.present.envelope import plan_dict
 
+    options, min_tps = result.options, result.min_tokens_per_s
     target = f" at ≥ {min_tps:g} t/s" if min_tps else ""
-    grid = table(*plan_rows(options), left=frozenset({"Hardware", "Quant"}), widths={"Hardware": 44},
+    grid = table(*plan_rows(options), left=frozenset({"Hardware", "Quant", "Runs on"}), widths={"Hardware": 44},
                  names=frozenset({"Hardware"}), drop=("Prefill", "Needs GiB", "Quant"),
-                 csv_headers={"Decode": "Decode t/s", "Prefill": "Prefill t/s"})
-    parts = plan_dict(model, options, min_tps)
+                 csv_headers={"Memory GiB": "GPU memory GiB", "Decode": "Decode t/s", "Prefill": "Prefill t/s"})
+    parts = plan_dict(model, result)
     results = tuple(parts.pop("results"))
     if not options:
-        line = f"No catalog hardware runs {model.name} entirely on its GPU(s){target} at {context:,} tokens."
+        line = (f"No catalog hardware runs {model.name} entirely on its GPU(s){target}, or on one GPU + system RAM "
+                f"at ≥ {result.offload_min_tokens_per_s:g} t/s, at {context:,} tokens (within the filters given).")
         return View("plan", results=results, extra=parts, sections=(Section(before=(Line(line),)),), main=grid)
     need = min(o.estimate.memory.total_bytes for o in options)
-    line = (f"{model.name} needs at least {gib(need)} GiB of GPU memory at {context:,} tokens "
-            f"({options[0].estimate.recipe.name}); {len(options)} configurations run it all on GPU{target}, "
-            "cheapest first where a launch price is known.")
-    return View("plan", results=results, extra=parts, sections=(Section(before=(Line(line),), table=grid),))
+    split = sum(1 for o in options if o.ram_bytes is not None)
+    line = (f"{model.name} needs at least {gib(need)} GiB at {context:,} tokens ({options[0].estimate.recipe.name}); "
+            f"{result.total} configurations run it all on GPU{target} or on one GPU + system RAM at "
+            f"≥ {result.offload_min_tokens_per_s:g} t/s, cheapest first where a launch price is known "
+            "(the GPUs' price; RAM not counted).")
+    after = []
+    if result.total > len(options):
+        after.append(Line(f"… {result.total - len(options)} more (--limit 0 for all)", dim=True))
+    if split:
+        after.append(Line("GPU+CPU: the model's MoE experts (or layers) in the assumed system RAM (--n-cpu-moe).",
+                          dim=True))
+    first = options[0]
+    run_line = first.commands.get(first.estimate.engine)
+    if run_line:
+        after.append(Line(f"Run it on {first.label}: {run_line}", command=True))
+    return View("plan", results=results, extra=parts,
+                sections=(Section(before=(Line(line),), table=grid, after=tuple(after)),))
