@@ -236,6 +236,7 @@ def test_plan_filters_by_price_and_vendor(capsys: pytest.CaptureFixture[str]) ->
     assert data["results"]
     assert all(r["price_usd"] is not None and r["price_usd"] <= 2000 for r in data["results"])
     assert all(r["gpu"]["vendor"] == "nvidia" for r in data["results"])
+    assert data["max_price_usd"] == 2000 and data["vendor"] == "nvidia"
     apple = run_json(capsys, "plan", "gpt-oss-120b", "--vendor", "apple", "--limit", "0")["results"]
     assert apple and all(r["placement"] == "gpu" for r in apple)
     assert run(capsys, "plan", "gpt-oss-120b", "--vendor", "acme")[0] == 2
@@ -329,3 +330,16 @@ def test_compare_cells_carry_prefill_and_the_summary_counts_gpu_cpu(capsys: pyte
 def test_min_tps_must_be_positive_and_finite(capsys: pytest.CaptureFixture[str], value: str) -> None:
     assert run(capsys, "compare", "RTX 4090", "RTX 3090", "--min-tps", value)[0] == 2
     assert run(capsys, "plan", "gpt-oss-120b", "--min-tps", value)[0] == 2
+
+
+def test_plan_offers_gpu_and_ram_only_where_one_gpu_is_not_enough(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "llama-3.1-8b", "--limit", "0")  # dense, and one small GPU holds it
+    assert data["results"] and all(r["placement"] == "gpu" and r["ram_bytes"] is None for r in data["results"])
+    code, out, _ = run(capsys, "plan", "llama-3.1-8b")
+    assert code == 0 and "system RAM" not in out
+
+
+def test_compare_counts_cpu_only_placements(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "none", "RTX 4090", "--model", "llama-3.1-8b")
+    assert data["machines"][0]["ram_assumed"] and data["results"][0]["machines"][0]["placement"] == "cpu"
+    assert "none: runs 0 of 1 model(s) all on GPU and 0 with GPU+CPU (1 more on the CPU alone)" in data["summary"]

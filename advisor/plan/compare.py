@@ -52,7 +52,9 @@ def _summary(labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimat
     for i, label in enumerate(labels):
         on_gpu = sum(1 for _, es in rows if runs(es[i]) and es[i].placement.kind == "gpu")
         split = sum(1 for _, es in rows if runs(es[i]) and es[i].placement.kind == "gpu+cpu")
-        lines.append(f"{label}: runs {on_gpu} of {len(rows)} model(s) all on GPU and {split} with GPU+CPU")
+        cpu = sum(1 for _, es in rows if es[i].placement.kind == "cpu")
+        lines.append(f"{label}: runs {on_gpu} of {len(rows)} model(s) all on GPU and {split} with GPU+CPU"
+                     + (f" ({cpu} more on the CPU alone)" if cpu else ""))
         only = [m.name for (m, _), ok in zip(rows, well, strict=True) if ok[i] and sum(ok) == 1]
         if only:
             shown = ", ".join(only[:5]) + (f" and {len(only) - 5} more" if len(only) > 5 else "")
@@ -104,6 +106,9 @@ class Plan:
     total: int  # how many configurations qualify before --limit
     min_tokens_per_s: float | None
     offload_min_tokens_per_s: float  # the floor GPU + system RAM configurations reach
+    offload: bool = True  # whether GPU + system RAM configurations were proposed (MoE, or no one GPU holds it)
+    max_price_usd: float | None = None
+    vendor: str | None = None
 
 
 def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]:
@@ -131,27 +136,33 @@ def plan(model: ModelSpec, est: Estimator, request: Request, *, quant: str | Non
     recipe = catalog.recipe(quant or model.native_quant or "Q4_K_M")
     ram = catalog.defaults.hypothetical_ram_bytes
     offload_floor = min_tokens_per_s or OFFLOAD_MIN_TOKENS_PER_S
-    options = []
+    found: list[PlanOption] = []
     for label, gpu, count, memory in plan_configurations(catalog):
-        if vendor is not None and gpu.vendor.lower() != vendor:
-            continue
-        price = gpu.launch_price_usd * count if gpu.launch_price_usd else None
-        if max_price_usd is not None and (price is None or price > max_price_usd):
-            continue
         spec = gpu.id if gpu.kind == "discrete" else f"{gpu.id} {memory // GIB}GB"
         hw = hypothetical(None, catalog, gpu=f"{count}x {spec}", ram_bytes=None if gpu.kind == "unified" else ram)
         machine = resolve(hw, catalog)
         e = est.estimate(model, recipe, machine, request)
-        decode = e.speed.decode_tokens_per_s
+        price = gpu.launch_price_usd * count if gpu.launch_price_usd else None
         if e.placement.kind == "gpu":
-            if min_tokens_per_s and (decode is None or decode < min_tokens_per_s):
-                continue
-            options.append(PlanOption(label, gpu, count, memory * count, price, e, machine))
-        elif (e.placement.kind == "gpu+cpu" and gpu.kind == "discrete" and count == 1 and decode is not None
-              and decode >= offload_floor):
-            options.append(PlanOption(f"{label} + {ram // GIB} GB RAM", gpu, count, memory, price, e, machine, ram))
+            found.append(PlanOption(label, gpu, count, memory * count, price, e, machine))
+        elif e.placement.kind == "gpu+cpu" and gpu.kind == "discrete" and count == 1:
+            found.append(PlanOption(f"{label} + {ram // GIB} GB RAM", gpu, count, memory, price, e, machine, ram))
+    # GPU + system RAM for a MoE model (its experts in RAM), or for a model that no one GPU holds
+    offload = model.is_moe or not any(o.count == 1 and o.ram_bytes is None for o in found)
+    options = []
+    for o in found:
+        decode = o.estimate.speed.decode_tokens_per_s
+        if vendor is not None and o.gpu.vendor.lower() != vendor:
+            continue
+        if max_price_usd is not None and (o.price_usd is None or o.price_usd > max_price_usd):
+            continue
+        if o.ram_bytes is None and min_tokens_per_s and (decode is None or decode < min_tokens_per_s):
+            continue
+        if o.ram_bytes is not None and not (offload and decode is not None and decode >= offload_floor):
+            continue
+        options.append(o)
     options.sort(key=lambda o: (o.estimate.speed.decode_tokens_per_s is None, o.price_usd is None, o.price_usd or 0,
                                 o.memory_bytes, -(o.estimate.speed.decode_tokens_per_s or 0)))
     shown = options[:limit] if limit else options
     shown = [replace(o, commands=commands(o.estimate, o.machine, est)) for o in shown]
-    return Plan(tuple(shown), len(options), min_tokens_per_s, offload_floor)
+    return Plan(tuple(shown), len(options), min_tokens_per_s, offload_floor, offload, max_price_usd, vendor)

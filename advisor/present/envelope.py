@@ -160,4 +160,5 @@ def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
     return {"results": results, "model": {"id": model.id, "name": model.name},
             "min_tokens_per_s": result.min_tokens_per_s,
             "offload_min_tokens_per_s": result.offload_min_tokens_per_s,
-            "total": result.total, "min_memory_bytes": min(needs) if needs else None}
+            "total": result.total, "max_price_usd": result.max_price_usd, "vendor": result.vendor,
+            "min_memory_bytes": min(needs) if needs else None}

@@ -91,21 +91,22 @@ def plan_view(model: ModelSpec, result: Plan, context: int) -> View:
 
     options, min_tps = result.options, result.min_tokens_per_s
     target = f" at ≥ {min_tps:g} t/s" if min_tps else ""
+    offload = (f" or on one GPU + system RAM at ≥ {result.offload_min_tokens_per_s:g} t/s" if result.offload
+               else "")
     grid = table(*plan_rows(options), left=frozenset({"Hardware", "Quant", "Runs on"}), widths={"Hardware": 44},
                  names=frozenset({"Hardware"}), drop=("Prefill", "Needs GiB", "Quant"),
                  csv_headers={"Memory GiB": "GPU memory GiB", "Decode": "Decode t/s", "Prefill": "Prefill t/s"})
     parts = plan_dict(model, result)
     results = tuple(parts.pop("results"))
     if not options:
-        line = (f"No catalog hardware runs {model.name} entirely on its GPU(s){target}, or on one GPU + system RAM "
-                f"at ≥ {result.offload_min_tokens_per_s:g} t/s, at {context:,} tokens (within the filters given).")
+        line = (f"No catalog hardware runs {model.name} entirely on its GPU(s){target}{offload} at {context:,} tokens"
+                + (" with the --max-price or --vendor given." if result.max_price_usd or result.vendor else "."))
         return View("plan", results=results, extra=parts, sections=(Section(before=(Line(line),)),), main=grid)
     need = min(o.estimate.memory.total_bytes for o in options)
     split = sum(1 for o in options if o.ram_bytes is not None)
     line = (f"{model.name} needs at least {gib(need)} GiB at {context:,} tokens ({options[0].estimate.recipe.name}); "
-            f"{result.total} configurations run it all on GPU{target} or on one GPU + system RAM at "
-            f"≥ {result.offload_min_tokens_per_s:g} t/s, cheapest first where a launch price is known "
-            "(the GPUs' price; RAM not counted).")
+            f"{result.total} configurations run it all on GPU{target}{offload}, cheapest first where a launch "
+            "price is known (the GPUs' price" + ("; RAM not counted)." if result.offload else ")."))
     after = []
     if result.total > len(options):
         after.append(Line(f"… {result.total - len(options)} more (--limit 0 for all)", dim=True))

@@ -48,7 +48,7 @@ REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
                                                        "price_usd": s.NUM, "hardware": s.STR, "count": s.INT}},
                                hardware=s.NULL, min_memory_bytes=s.NBYTES, model=s.MODEL_REF,
                                min_tokens_per_s=s.NUM, offload_min_tokens_per_s={"type": "number"},
-                               total={"type": "integer", "minimum": 0})),
+                               total={"type": "integer", "minimum": 0}, max_price_usd=s.NUM, vendor=s.NSTR)),
     Command("calibrate", s.envelope("calibrate", s.CALIBRATION_ROW, hardware=s.NULL, calibration=s.CALIBRATION,
                                     skipped=s.STRINGS)),
 )
