@@ -198,9 +198,51 @@ def test_compare_needs_two_machines(capsys: pytest.CaptureFixture[str]) -> None:
 def test_plan_lists_hardware_cheapest_first(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "plan", "gpt-oss-120b", "--context", "32768", "--min-tps", "40")
     assert data["results"] and data["min_memory_bytes"] > 60e9
-    assert all(r["placement"] == "gpu" and r["speed"]["decode_tokens_per_s"] >= 40 for r in data["results"])
+    assert all(r["speed"]["decode_tokens_per_s"] >= 40 for r in data["results"])
+    assert all(r["placement"] == "gpu" or (r["placement"] == "gpu+cpu" and r["ram_bytes"]) for r in data["results"])
     prices = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None]
     assert prices == sorted(prices)
+
+
+def test_plan_shows_ten_and_says_how_many_more(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b")
+    assert len(data["results"]) == 10 and data["total"] > 10
+    assert len(run_json(capsys, "plan", "gpt-oss-120b", "--limit", "0")["results"]) == data["total"]
+    assert len(run_json(capsys, "plan", "gpt-oss-120b", "--limit", "3")["results"]) == 3
+    code, out, _ = run(capsys, "plan", "gpt-oss-120b")
+    assert code == 0 and f"… {data['total'] - 10} more (--limit 0 for all)" in out
+    assert "Run it on " in out and "llama-server " in out
+    assert run(capsys, "plan", "gpt-oss-120b", "--limit", "-1")[0] == 2
+
+
+def test_plan_proposes_a_gpu_and_system_ram(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b", "--limit", "0")
+    rtx = next(r for r in data["results"] if r["hardware"] == "NVIDIA GeForce RTX 4090 + 64 GB RAM")
+    assert rtx["placement"] == "gpu+cpu" and rtx["ram_bytes"] == 64 * 1024**3 and rtx["count"] == 1
+    assert 20 <= rtx["speed"]["decode_tokens_per_s"] <= 40  # advisor's own 4090 + 64 GB runs it at 24-35 t/s
+    assert rtx["placement_detail"]["n_cpu_moe"] > 0
+    assert "--n-cpu-moe" in rtx["commands"]["llama.cpp"]
+    split = [r for r in data["results"] if r["placement"] == "gpu+cpu"]
+    assert all(r["speed"]["decode_tokens_per_s"] >= data["offload_min_tokens_per_s"] == 5 for r in split)
+    assert all(r["commands"]["llama.cpp"].startswith("llama-server ") for r in data["results"])
+    speeds = [r["speed"]["decode_tokens_per_s"] for r in data["results"]]
+    assert speeds == sorted(speeds, key=lambda v: v is None)  # rows with no speed come last
+    priced = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None
+              and r["speed"]["decode_tokens_per_s"] is not None]
+    assert priced == sorted(priced)
+
+
+def test_plan_filters_by_price_and_vendor(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "gpt-oss-120b", "--max-price", "2000", "--vendor", "NVIDIA", "--limit", "0")
+    assert data["results"]
+    assert all(r["price_usd"] is not None and r["price_usd"] <= 2000 for r in data["results"])
+    assert all(r["gpu"]["vendor"] == "nvidia" for r in data["results"])
+    assert data["max_price_usd"] == 2000 and data["vendor"] == "nvidia"
+    apple = run_json(capsys, "plan", "gpt-oss-120b", "--vendor", "apple", "--limit", "0")["results"]
+    assert apple and all(r["placement"] == "gpu" for r in apple)
+    assert run(capsys, "plan", "gpt-oss-120b", "--vendor", "acme")[0] == 2
+    assert run(capsys, "plan", "gpt-oss-120b", "--max-price", "-5")[0] == 2
+    assert run(capsys, "plan", "gpt-oss-120b", "--max-price", "nan")[0] == 2
 
 
 @pytest.mark.parametrize(("spec", "memory", "count"), [
@@ -268,3 +310,54 @@ def test_recommend_limit_and_quality_json(capsys: pytest.CaptureFixture[str]) ->
     assert code == 2 and "--min-tps" in err
     code, _, err = run(capsys, "recommend", "--limit", "-1", *HYPOTHETICAL)
     assert code == 2 and "--limit" in err
+
+
+def test_compare_assumes_the_catalog_ram_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "2x RTX 3090", "M4 Max 128GB", "--model", "gpt-oss-120b")
+    rtx, pair, mac = data["machines"]
+    assert rtx["ram_total_bytes"] == pair["ram_total_bytes"] == 64 * 1024**3  # not this machine's RAM
+    assert rtx["ram_assumed"] and pair["ram_assumed"] and not mac["ram_assumed"]
+    assert pair["gpu_memory_total_bytes"] == 48 * 1024**3
+    assert data["min_tokens_per_s"] == 10
+    code, out, _ = run(capsys, "compare", "RTX 4090", "2x RTX 3090", "M4 Max 128GB", "--model", "gpt-oss-120b")
+    assert code == 0
+    assert "RAM 64.0 GiB assumed (--ram to change" in out
+    assert "2× RTX 3090 (48.0 GiB in all" in out
+    assert "prefill" in out
+
+
+def test_compare_ram_once_per_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "none", "--ram", "32GB", "--ram", "128GB", "--model",
+                    "llama-3.1-8b")
+    assert [m["ram_total_bytes"] for m in data["machines"]] == [32 * 1024**3, 128 * 1024**3]
+    assert not any(m["ram_assumed"] for m in data["machines"])
+    assert run(capsys, "compare", "RTX 4090", "none", "4090", "--ram", "32GB", "--ram", "64GB")[0] == 2
+
+
+def test_compare_cells_carry_prefill_and_the_summary_counts_gpu_cpu(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "RTX 4090", "2x RTX 3090", "--model", "llama-3.3-70b", "--model",
+                    "llama-3.1-8b", "--model", "gpt-oss-120b", "--min-tps", "20")
+    cells = {r["model"]["id"]: r["machines"] for r in data["results"]}
+    assert cells["llama-3.1-8b"][0]["speed"]["prefill_tokens_per_s"] > 0
+    assert cells["gpt-oss-120b"][0]["placement"] == "gpu+cpu"
+    assert "RTX 4090: runs 1 of 3 model(s) all on GPU and 2 with GPU+CPU" in data["summary"]
+    assert data["min_tokens_per_s"] == 20
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_min_tps_must_be_positive_and_finite(capsys: pytest.CaptureFixture[str], value: str) -> None:
+    assert run(capsys, "compare", "RTX 4090", "RTX 3090", "--min-tps", value)[0] == 2
+    assert run(capsys, "plan", "gpt-oss-120b", "--min-tps", value)[0] == 2
+
+
+def test_plan_offers_gpu_and_ram_only_where_one_gpu_is_not_enough(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "plan", "llama-3.1-8b", "--limit", "0")  # dense, and one small GPU holds it
+    assert data["results"] and all(r["placement"] == "gpu" and r["ram_bytes"] is None for r in data["results"])
+    code, out, _ = run(capsys, "plan", "llama-3.1-8b")
+    assert code == 0 and "system RAM" not in out
+
+
+def test_compare_counts_cpu_only_placements(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "compare", "none", "RTX 4090", "--model", "llama-3.1-8b")
+    assert data["machines"][0]["ram_assumed"] and data["results"][0]["machines"][0]["placement"] == "cpu"
+    assert "none: runs 0 of 1 model(s) all on GPU and 0 with GPU+CPU (1 more on the CPU alone)" in data["summary"]

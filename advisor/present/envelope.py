@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine, MachineDevice
     from advisor.estimate.speed import MeasuredSpeed
-    from advisor.plan.compare import Comparison, PlanOption
+    from advisor.plan.compare import Comparison, Plan
     from advisor.plan.recommend import Estimate
     from advisor.specs import ModelSpec
 
@@ -133,11 +133,15 @@ def _round(value: float | None) -> float | None:
 
 def comparison_dict(result: Comparison) -> dict[str, Any]:
     """compare's envelope parts: one hardware block per machine, and per model one compact cell per machine."""
-    machines = [{"label": label, **hardware_dict(m)} for label, m in zip(result.labels, result.machines, strict=True)]
+    assumed = result.ram_assumed or (False,) * len(result.machines)
+    machines = [{"label": label, **hardware_dict(m), "ram_assumed": a,
+                 "gpu_memory_total_bytes": sum(d.device.memory_total_bytes for d in m.devices)}
+                for label, m, a in zip(result.labels, result.machines, assumed, strict=True)]
     results = [{"model": {"id": model.id, "name": model.name},
                 "machines": [_cell(label, e) for label, e in zip(result.labels, estimates, strict=True)]}
                for model, estimates in result.rows]
-    return {"machines": machines, "results": results, "summary": list(result.summary)}
+    return {"machines": machines, "results": results, "summary": list(result.summary),
+            "min_tokens_per_s": result.min_tokens_per_s}
 
 
 def _cell(label: str, e: Estimate) -> dict[str, Any]:
@@ -147,10 +151,14 @@ def _cell(label: str, e: Estimate) -> dict[str, Any]:
                       "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s)}}
 
 
-def plan_dict(model: ModelSpec, options: list[PlanOption], min_tps: float | None) -> dict[str, Any]:
-    needs = [o.estimate.memory.total_bytes for o in options]
-    results = [{"hardware": o.label, "gpu": {"id": o.gpu.id, "name": o.gpu.name}, "count": o.count,
-                "memory_total_bytes": o.memory_bytes, "price_usd": o.price_usd, **estimate_dict(o.estimate)}
-               for o in options]
-    return {"results": results, "model": {"id": model.id, "name": model.name}, "min_tokens_per_s": min_tps,
+def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
+    needs = [o.estimate.memory.total_bytes for o in result.options]
+    results = [{"hardware": o.label, "gpu": {"id": o.gpu.id, "name": o.gpu.name, "vendor": o.gpu.vendor},
+                "count": o.count, "memory_total_bytes": o.memory_bytes, "ram_bytes": o.ram_bytes,
+                "price_usd": o.price_usd, **estimate_dict(o.estimate, commands=o.commands)}
+               for o in result.options]
+    return {"results": results, "model": {"id": model.id, "name": model.name},
+            "min_tokens_per_s": result.min_tokens_per_s,
+            "offload_min_tokens_per_s": result.offload_min_tokens_per_s,
+            "total": result.total, "max_price_usd": result.max_price_usd, "vendor": result.vendor,
             "min_memory_bytes": min(needs) if needs else None}

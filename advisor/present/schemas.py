@@ -25,6 +25,10 @@ DEVICE: Final = obj({"name": STR, "kind": {"enum": ["discrete", "unified"]}, "me
 HARDWARE: Final = obj({"source": {"enum": ["probe", "hypothetical"]}, "devices": {"type": "array", "items": DEVICE},
                        "ram_total_bytes": NBYTES, "ram_available_bytes": NBYTES, "notes": STRINGS},
                       ram_usable_bytes=BYTES, ram_bandwidth_gbps={"type": "number"}, cpu=OBJECT)
+COMPARED_MACHINE: Final = {**HARDWARE, "required": sorted([*HARDWARE["required"], "label", "ram_assumed",
+                                                              "gpu_memory_total_bytes"]),
+                            "properties": {**HARDWARE["properties"], "label": STR, "ram_assumed": {"type": "boolean"},
+                                           "gpu_memory_total_bytes": BYTES}}
 SPEED: Final = obj({"decode_tokens_per_s": NUM, "prefill_tokens_per_s": NUM, "basis": {"type": ["object", "null"]}})
 MEMORY: Final = obj({"weights_bytes": BYTES, "kv_cache_bytes": BYTES, "overhead_bytes": BYTES, "total_bytes": BYTES},
                     recurrent_state_bytes=BYTES)
