@@ -308,12 +308,21 @@ def cpu_rows(decode_ts: float) -> list[dict[str, Any]]:
 
 
 def cpu_estimate(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
-    speed: dict[str, Any] = run_json(capsys, "estimate", "llama-3.1-8b", "--quant", "Q4_K_M", "--gpu", "none",
-                                     "--ram", "64GB")["results"][0]["speed"]
+    # this machine's CPU and RAM (its bandwidth measured once and cached), as calibrate compares against
+    speed: dict[str, Any] = run_json(capsys, "estimate", "llama-3.1-8b", "--quant", "Q4_K_M", "--gpu",
+                                     "none")["results"][0]["speed"]
     return speed
 
 
-def test_cpu_rows_calibrate_the_cpu_lane_not_the_gpu(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_cpu_rows_calibrate_the_cpu_lane_not_the_gpu(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from advisor.hardware import rambw
+
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path / "cache"))  # this machine's RAM, "measured" at 50 GB/s
+    (tmp_path / "cache").mkdir()
+    rambw._cache_file(tmp_path / "cache").write_text(json.dumps({"gbps": 50.0, "date": "2026-01-01"}))
     before = cpu_estimate(capsys)["decode_tokens_per_s"]
     bench = write_bench(tmp_path / "bench.json", cpu_rows(before * 1.25))
     data = run_json(capsys, "calibrate", str(bench))

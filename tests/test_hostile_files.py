@@ -119,3 +119,14 @@ def test_an_mlx_file_on_nvidia_gets_no_command_and_plan_lists_only_apple(capsys:
 def test_error_messages_escape_control_characters(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "estimate", "--config", str(tmp_path / "a\x1b[2J\x07b" / "config.json"))
     assert code == 2 and "\x1b" not in err and "\x07" not in err and "\\x1b[2J" in err and err.count("\n") == 1
+
+
+def test_ram_bandwidth_is_measured_once_on_first_use(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(tmp_path))
+    first = run_json(capsys, "hardware")["hardware"]
+    assert "measured on first use" in first["ram_bandwidth_basis"] and first["ram_bandwidth_gbps"] > 0
+    again = run_json(capsys, "hardware")["hardware"]
+    assert again["ram_bandwidth_gbps"] == first["ram_bandwidth_gbps"] and "cached" in again["ram_bandwidth_basis"]
+    given = run_json(capsys, "hardware", "--ram-bandwidth", "90")["hardware"]
+    assert given["ram_bandwidth_gbps"] == 90

@@ -145,8 +145,8 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
 
     ram_bytes = parse_size(ram) if ram is not None else None
     bandwidth = ram_bandwidth_from(ram_bandwidth, catalog) if ram_bandwidth is not None else None
-    if bandwidth is None and ram_bytes is None:
-        bandwidth = measured_ram_bandwidth()
+    if bandwidth is None and ram_bytes is None:  # this machine's RAM: measured once on first use, then cached
+        bandwidth = measured_ram_bandwidth() or measured_ram_bandwidth(measure=True, first_use=True)
     probed = None if (gpu is not None and ram_bytes is not None) else probe(gpus=gpu is None)
     hw = hypothetical(probed, catalog, gpu=gpu, ram_bytes=ram_bytes)
     if cpu_cores is not None:
@@ -156,15 +156,20 @@ def machine(catalog: Catalog, gpu: str | None, ram: str | None, ram_bandwidth: s
     return resolve(hw, catalog, ram_bandwidth=bandwidth)
 
 
-def measured_ram_bandwidth(measure: bool = False) -> tuple[float, str] | None:
-    """This machine's RAM read bandwidth from `advisor hardware --measure-ram` (cached), if it was measured."""
+def measured_ram_bandwidth(measure: bool = False, first_use: bool = False) -> tuple[float, str] | None:
+    """This machine's RAM read bandwidth: cached from an earlier measurement, or measured now (about a second)."""
     from advisor.hardware import rambw
     from advisor.paths import cache_dir
 
-    found = rambw.measure_and_cache(cache_dir()) if measure else rambw.cached(cache_dir())
+    try:
+        found = rambw.measure_and_cache(cache_dir()) if measure else rambw.cached(cache_dir())
+    except (OSError, ValueError, RuntimeError):  # no room for the buffer, no processes: keep the stated assumption
+        return None
     if found is None:
         return None
-    return float(found["gbps"]), f"measured on this machine on {found['date']} (advisor hardware --measure-ram)"
+    when = "measured on first use" if first_use else "measured"
+    return float(found["gbps"]), (f"{when} on this machine on {found['date']} and cached (advisor hardware "
+                                  "--measure-ram measures again; --ram-bandwidth overrides)")
 
 
 KV_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q5_1": "Q5_1", "q5_0": "Q5_0", "q4_1": "Q4_1",
