@@ -67,7 +67,11 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
                                    for i, raw in enumerate(quants.items("recipes")))}
     quants.done()
     defaults = parse_defaults(data[root / "defaults.yaml"], "defaults.yaml")
-    models, gpus = _entries(files, data, root, check=not snapshot.cached)
+    models = _entries(files, data, root, "models", check=not snapshot.cached)
+
+    def gpus() -> tuple[GpuSpec, ...]:
+        return tuple(_entries(files, data, root, "gpus", check=not snapshot.cached))
+
     for folder in (root, *extra_dirs):
         models = _attach(models, folder, data)
     memories = tuple(parse_memory(raw, f"system_memory.yaml › memory[{i}]")
@@ -81,28 +85,27 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
                      for i, raw in enumerate(_section(data, path)))
 
     # data cached after an earlier validation: its measurements are parsed when something reads them
-    catalog = Catalog(tuple(models), tuple(gpus), types, recipes, defaults, memories,
+    catalog = Catalog(tuple(models), gpus if snapshot.cached else gpus(), types, recipes, defaults, memories,
                       measured if snapshot.cached else measured(), speed_fit, _quant_loss(root, data))
-    _ = catalog._model_index, catalog._gpu_index  # duplicate names fail at load, not at first lookup
-    if not snapshot.cached:
+    if not snapshot.cached:  # duplicate names fail at load, not at first lookup; then measurement ids are checked
+        _ = catalog._model_index, catalog._gpu_index
         _check_measurements(catalog)
     snapshot.remember(data)  # only a catalog that passed every check is cached
     return catalog
 
 
-def _entries(files: list[Path], data: dict[Path, Any], root: Path, *, check: bool) -> tuple[
-        list[ModelSpec], list[GpuSpec]]:
-    """Every model and GPU entry; with `check`, a name used twice is an error naming both files."""
-    models: list[ModelSpec] = []
-    gpus: list[GpuSpec] = []
+def _entries(files: list[Path], data: dict[Path, Any], root: Path, kind: str, *, check: bool) -> list[Any]:
+    """Every model (kind "models") or GPU ("gpus") entry; with `check`, a name used twice is an error naming both
+    files."""
+    entries: list[Any] = []
     seen: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, normalized name) -> (entry id, file)
+    parse = parse_model if kind == "models" else parse_gpu
     for path in files:
-        label, kind = _label(path, root), path.parent.name
-        if kind not in ("models", "gpus"):
+        label = _label(path, root)
+        if path.parent.name != kind:
             continue
-        parse = parse_model if kind == "models" else parse_gpu
         found = [parse(raw, f"{label} › {kind}[{i}]") for i, raw in enumerate(_section(data, path))]
-        (models if kind == "models" else gpus).extend(found)  # type: ignore[arg-type]
+        entries.extend(found)
         for entry in found if check else ():
             for name in (entry.id, entry.name, *entry.aliases):
                 other = seen.setdefault((kind, normalize(name)), (entry.id, label))
@@ -110,7 +113,7 @@ def _entries(files: list[Path], data: dict[Path, Any], root: Path, *, check: boo
                     msg = (f"{label} › {entry.id}: the name {name!r} is already used by {other[0]!r} in "
                            f"{other[1]}")
                     raise CatalogError(msg)
-    return models, gpus
+    return entries
 
 
 def unread_files(extra_dirs: tuple[Path, ...]) -> list[Path]:

@@ -28,7 +28,8 @@ class Catalog:
     """Validated facts from catalog/*.yaml. Nothing else: no calibration, no caches of estimates."""
 
     models: tuple[ModelSpec, ...]
-    gpus: tuple[GpuSpec, ...]
+    # the GPUs, or how to read them: parsed on first use when they were validated before (start-up)
+    gpu_entries: tuple[GpuSpec, ...] | Callable[[], tuple[GpuSpec, ...]] = field(compare=False)
     types: dict[str, QuantType]
     recipes: dict[str, QuantRecipe]
     defaults: Defaults
@@ -37,6 +38,10 @@ class Catalog:
     measured: tuple[Measurement, ...] | Callable[[], tuple[Measurement, ...]] = field(default=(), compare=False)
     speed_fit: SpeedFit | None = None
     quant_loss: tuple[QuantLoss, ...] = ()  # KL divergence per llama.cpp file type (catalog/quality.yaml)
+
+    @cached_property
+    def gpus(self) -> tuple[GpuSpec, ...]:
+        return self.gpu_entries if isinstance(self.gpu_entries, tuple) else self.gpu_entries()
 
     @cached_property
     def measurements(self) -> tuple[Measurement, ...]:
