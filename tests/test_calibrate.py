@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,44 @@ def test_a_bad_results_file_is_a_usage_error(capsys: pytest.CaptureFixture[str],
 def test_a_missing_results_file_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, err = run(capsys, "calibrate", str(tmp_path / "nope.json"))
     assert code == 2 and "cannot read" in err
+
+
+def test_calibrated_rows_are_marked_and_explain_shows_every_lane(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    """Issue 11: a row scaled by the user's calibration carries a * after its decode figure and a legend line;
+    --explain lists each lane (GPU and CPU) with its constants and calibration factor."""
+    monkeypatch.setenv("ADVISOR_CONFIG_DIR", str(tmp_path / "config"))
+    hw = ["--gpu", "RTX 4090", "--ram", "64GB"]
+    _, plain, _ = run(capsys, "recommend", *hw)
+    assert "calibrated locally" not in plain
+    results = tmp_path / "bench.json"
+    results.write_text(json.dumps(bench_rows(decode_ts=100.0, prefill_ts=5000.0)))
+    assert run_json(capsys, "calibrate", str(results))["calibration"]["device"] == "rtx-4090"
+    factor = run_json(capsys, "calibrate", str(results))["calibration"]["decode_factor"]
+
+    code, out, _ = run(capsys, "estimate", "llama-3.1-8b", "--quant", "Q4_K_M", *hw)
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("Q4_K_M"))
+    assert re.search(r"\d\*\s", row), row
+    assert "* calibrated locally" in out
+
+    code, out, _ = run(capsys, "recommend", *hw)
+    assert code == 0 and "* calibrated locally" in out
+    rows = [line for line in out.splitlines() if " GPU " in line and "GPU+CPU" not in line
+            and not line.startswith(("Measured", "Run it"))]
+    assert rows and all(re.search(r"\d\*\s", line) for line in rows)  # all on the calibrated GPU: scaled
+    offloaded = [line for line in out.splitlines() if "GPU+CPU" in line]
+    assert offloaded and not any("*" in line for line in offloaded)  # offloaded: not scaled
+
+    code, out, _ = run(capsys, "estimate", "llama-3.3-70b", "--quant", "Q4_K_M", "--explain", *hw)
+    assert code == 0
+    assert "RTX 4090 53%: 1008GB/s×" in out and f"cal ×{factor:.2f}" in out
+    assert "CPU 47%: 60GB/s×" in out and "cal —" in out
+
+
+def test_explain_shows_both_gpus_of_a_pair(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "estimate", "llama-3.3-70b", "--quant", "Q4_K_M", "--explain",
+                       "--gpu", "2x RTX 3090", "--ram", "64GB")
+    assert code == 0
+    assert out.count("RTX 3090 50%: 936GB/s×") == 2, out

@@ -361,3 +361,44 @@ def test_compare_counts_cpu_only_placements(capsys: pytest.CaptureFixture[str]) 
     data = run_json(capsys, "compare", "none", "RTX 4090", "--model", "llama-3.1-8b")
     assert data["machines"][0]["ram_assumed"] and data["results"][0]["machines"][0]["placement"] == "cpu"
     assert "none: runs 0 of 1 model(s) all on GPU and 0 with GPU+CPU (1 more on the CPU alone)" in data["summary"]
+
+
+FIRST_SCREEN_LINES = 22
+FIRST_SCREENS = {
+    "rtx4090_64gb": ["--gpu", "RTX 4090", "--ram", "64GB"],
+    "2x3090_64gb": ["--gpu", "2x RTX 3090", "--ram", "64GB"],
+    "m4max_128gb": ["--gpu", "M4 Max 128GB"],
+    "cpu_32gb_60gbs": ["--gpu", "none", "--ram", "32GB", "--ram-bandwidth", "60"],
+    "jetson_orin_nano_super": ["--gpu", "Jetson Orin Nano Super 8GB"],
+}
+
+
+def first_screen(capsys: pytest.CaptureFixture[str], args: list[str]) -> str:
+    """The first FIRST_SCREEN_LINES lines of piped `advisor recommend ARGS`, trailing spaces trimmed."""
+    code, out, err = run(capsys, "recommend", *args)
+    assert code == 0, err
+    return "".join(line.rstrip() + "\n" for line in out.splitlines()[:FIRST_SCREEN_LINES])
+
+
+@pytest.mark.parametrize("name", sorted(FIRST_SCREENS))
+def test_recommend_first_screen_golden(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    """tests/golden/recommend_<machine>.txt: what a person sees first for five machines, for a reviewer to read.
+
+    After an intended change, rewrite them with
+        ADVISOR_UPDATE_GOLDEN=1 python -m pytest -q tests/test_cli.py -k first_screen
+    and read the diff (`git diff tests/golden`); README.md's Example block is the rtx4090_64gb file.
+    """
+    import os
+
+    path = GOLDEN / f"recommend_{name}.txt"
+    text = first_screen(capsys, FIRST_SCREENS[name])
+    if os.environ.get("ADVISOR_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"stale {path.name}: rerun with ADVISOR_UPDATE_GOLDEN=1 and read the diff"
+
+
+def test_readme_example_is_the_rtx4090_first_screen() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    golden = (GOLDEN / "recommend_rtx4090_64gb.txt").read_text()
+    assert f"```text\n{golden}```\n" in readme, \
+        "README.md's Example block: paste tests/golden/recommend_rtx4090_64gb.txt"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
-from tests.core import recommend
+from tests.core import best_estimate, recommend
 
 
 def test_nothing_placed_on_a_gpu_exceeds_its_usable_memory(catalog: Catalog, make_machine) -> None:
@@ -107,3 +107,44 @@ def test_quant_loss_lowers_quality_and_native_formats_keep_it(catalog: Catalog, 
         quant_kld(catalog.recipe("Q2_K"), llama, est)
     gpt = catalog.model("gpt-oss-120b")
     assert quant_kld(catalog.recipe("MXFP4"), gpt, est) == 0.0
+
+
+def test_llama_70b_on_m4_max_takes_the_best_quant_above_the_comfort_speed(catalog: Catalog, make_machine) -> None:
+    """Issue 11: Q8_0 decodes at 5.4 t/s on an M4 Max 128GB; the choice is the best quality at 10 t/s or more."""
+    from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimator, candidate_recipes, estimate_recipes
+
+    machine = make_machine("M4 Max 128GB", 128)
+    model = catalog.model("llama-3.3-70b")
+    e = best_estimate(model, machine, catalog, Request(8192))
+    assert e.placement.kind == "gpu"
+    assert e.recipe.name != "Q8_0"
+    assert (e.speed.decode_tokens_per_s or 0) >= INTERACTIVE_TOKENS_PER_S
+    est = Estimator(catalog)
+    better = [r for r in candidate_recipes(model, est, machine) if r.quality_rank > e.recipe.quality_rank]
+    assert better, "higher-quality file types were passed over"
+    for r in better:  # every higher-quality candidate is slower than the comfort speed
+        assert (est.estimate(model, r, machine, Request(8192)).speed.decode_tokens_per_s or 0) \
+            < INTERACTIVE_TOKENS_PER_S, r.name
+    assert any(r.name == "Q8_0" for r in estimate_recipes(model, machine, est))
+
+
+def test_when_nothing_is_comfortable_the_fastest_of_the_tier_is_chosen(catalog: Catalog, make_machine) -> None:
+    from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S
+
+    machine = make_machine("none", 64)
+    e = best_estimate(catalog.model("llama-3.3-70b"), machine, catalog, Request(8192))
+    assert e.placement.kind == "cpu"
+    assert (e.speed.decode_tokens_per_s or 0) < INTERACTIVE_TOKENS_PER_S
+    assert e.recipe.name == "Q2_K"  # the smallest, so fastest, CPU file type
+
+
+def test_quant_fixes_the_file_type_where_a_model_can_use_it(catalog: Catalog, make_machine) -> None:
+    from advisor.plan.recommend import Estimator
+    from advisor.plan.recommend import recommend as run
+
+    found = {e.model.id: e for e in run(make_machine("RTX 4090"), Estimator(catalog), Request(8192), quant="q8_0")}
+    assert found["llama-3.1-8b"].recipe.name == "Q8_0"
+    assert found["qwen3.6-27b"].recipe.name == "Q8_0"
+    native = found["gpt-oss-20b"]
+    assert native.recipe.name == "MXFP4"
+    assert any("--quant Q8_0 does not apply" in n and "MXFP4" in n for n in native.notes)

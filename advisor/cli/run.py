@@ -67,6 +67,9 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
                   help="Show the first N models (0: all) [default: 15 in a table, all in JSON].")] = None,
               min_tps: Annotated[float, typer.Option(
                   "--min-tps", help="Usable floor: models decoding slower rank below every usable one.")] = 5.0,
+              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
+                  "--quant", help="One file type (e.g. Q8_0) for every model that can use it; default: the "
+                                  "best quality above 10 t/s.")] = None,
               ) -> None:
     """For each catalog model: the best quantization that fits, where it runs and how fast, most useful first."""
     from advisor.errors import UsageError
@@ -79,7 +82,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
-    estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower())
+    estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower(), quant=quant)
     local: dict[str, list[str]] = {}
     if installed:
         from advisor.local.scan import installed_ids, scan

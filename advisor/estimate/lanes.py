@@ -32,16 +32,24 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
                 return None
             c = table.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
             layers = None if cpu_read_share is None else share / total
-            out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
-                                 dev.fp16_tflops, c, moe=moe, layer_share=layers))
+            lane = make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
+                             dev.fp16_tflops, c, moe=moe, layer_share=layers)
+            out.append(replace(lane, calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
-        out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None,
-                             replace(c, prefill_efficiency=None, expert_prefill_ratio=1.0), moe=moe,
-                             layer_share=None if cpu_read_share is None else 0.0))
+        lane = make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None,
+                         replace(c, prefill_efficiency=None, expert_prefill_ratio=1.0), moe=moe,
+                         layer_share=None if cpu_read_share is None else 0.0)
+        out.append(replace(lane, calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
+
+
+def _factor(table: SpeedTable, engine: Engine, device: str) -> float | None:
+    """The user's decode factor for one device under `engine` (calibration covers llama.cpp only)."""
+    local = table.local.get(device) if engine.name == "llama.cpp" else None
+    return None if local is None else local.decode_factor
 
 
 def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Placement, *, machine: Machine,
@@ -88,7 +96,8 @@ def _locally_calibrated(speed: SpeedEstimate, machine: Machine, table: SpeedTabl
                    prefill_tokens_per_s=scale(speed.prefill_tokens_per_s, p),
                    decode_range_tokens_per_s=scale2(speed.decode_range_tokens_per_s, d),
                    prefill_range_tokens_per_s=scale2(speed.prefill_range_tokens_per_s, p),
-                   basis=replace(speed.basis, constants=(*speed.basis.constants, note), confidence=note))
+                   basis=replace(speed.basis, constants=(*speed.basis.constants, note), confidence=note),
+                   calibrated=True)
 
 
 def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machine: Machine,

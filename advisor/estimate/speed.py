@@ -35,6 +35,7 @@ class Lane:
     prefill_efficiency: float | None
     layer_share: float | None = None  # share of the layers' fixed costs, when it differs from the byte share
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
+    calibration: float | None = None  # the user's decode factor for this lane's device (advisor calibrate), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class SpeedEstimate:
     prefill_range_tokens_per_s: tuple[float, float] | None = None
     measured_decode: MeasuredSpeed | None = None
     measured_prefill: MeasuredSpeed | None = None
+    calibrated: bool = False  # scaled by the user's own calibration (advisor calibrate)
 
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:

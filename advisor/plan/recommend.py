@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from advisor.engines import ENGINES
 from advisor.errors import UsageError
-from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Fitted, Request
+from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.plan.uses import eligible, use_score
 from advisor.plan.uses import sort_key as score_sort_key
@@ -92,27 +92,56 @@ def _choice_key(model: ModelSpec, recipe: QuantRecipe, kind: str, est: Estimator
     return tier, -rank if tier != 9 else rank
 
 
-def best_estimate(model: ModelSpec, machine: Machine, est: Estimator, request: Request) -> Estimate:
-    """The file type and placement a person with this machine should use for `model`.
+def best_estimate(model: ModelSpec, machine: Machine, est: Estimator, request: Request,
+                  quant: str | None = None) -> Estimate:
+    """The file type and placement a person with this machine should use for `model` (docs/ranking.md).
 
-    Placements are cheap and decide the choice; the full estimate (speed, ranges) is made for the winner only.
+    Placements are cheap and decide the tier: the first placement tier any file type reaches. Within it, the
+    highest-quality file type that decodes at INTERACTIVE_TOKENS_PER_S or more; if none does, the fastest of the
+    tier. Speed is estimated for those candidates only, best quality first, stopping at the first comfortable one.
+    `quant` (recommend --quant) fixes the file type where the model can use it; a model that cannot keeps its own
+    choice and says so in its notes.
     """
-    best: tuple[tuple[int, int], QuantRecipe, Fitted] | None = None
-    floor = 0 if machine.devices else 4  # the best tier this machine can reach (CPU only: 4)
+    note: str | None = None
     candidates = candidate_recipes(model, est, machine)  # highest quality first
-    if not machine.devices:  # CPU only: above Q4_K_M is tier 5 at best, and a smaller file fits whenever it does
-        q4 = est.catalog.recipe("Q4_K_M").quality_rank
-        candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
-    for recipe in candidates:
-        fitted = est.fitted(model, recipe, machine, request)
-        key = _choice_key(model, recipe, fitted.placement.kind, est)
-        if best is None or key < best[0]:
-            best = (key, recipe, fitted)
-        if key[0] == floor:
-            break  # the best-quality file type in the best reachable tier: nothing later can rank above it
-    assert best is not None
-    chosen = est.estimate(model, best[1], machine, request, fitted=best[2])
+    if quant is not None:
+        fixed = est.catalog.recipe(quant)
+        if fixed in candidates or (not model.native_quant and _usable_recipe(model, fixed, machine)):
+            candidates = (fixed,)
+        else:
+            note = (f"--quant {fixed.name} does not apply: {model.name} is published as {model.native_quant}"
+                    if model.native_quant else f"--quant {fixed.name} does not apply to {model.name} here")
+            note += f"; {'its own format' if model.native_quant else 'the usual choice'} is shown"
+    chosen = _best_of(model, machine, est, request, candidates)
+    if note is not None:
+        chosen = replace(chosen, notes=(*chosen.notes, note))
     return replace(chosen, use_score=use_score(model, request.use)) if request.use else chosen
+
+
+def _usable_recipe(model: ModelSpec, recipe: QuantRecipe, machine: Machine) -> bool:
+    """Whether `model` can be run at `recipe` on `machine`: its engine runs here, and expert-only rules need a MoE."""
+    return recipe.runtime in engines_here(machine) and (
+        model.is_moe or not any(rule.category == "experts" for rule in recipe.rules))
+
+
+def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Request,
+             candidates: tuple[QuantRecipe, ...]) -> Estimate:
+    fits = [(_choice_key(model, r, f.placement.kind, est), r, f)
+            for r in candidates for f in (est.fitted(model, r, machine, request),)]
+    tier = min(key[0] for key, _, _ in fits)
+    in_tier = sorted((x for x in fits if x[0][0] == tier), key=lambda x: x[0])  # highest quality first
+    if tier == 9:  # nothing fits: the smallest file type's need, no speed
+        return est.estimate(model, in_tier[0][1], machine, request, fitted=in_tier[0][2])
+    tried: list[Estimate] = []
+    for _, recipe, fitted in in_tier:
+        e = est.estimate(model, recipe, machine, request, fitted=fitted)
+        decode = e.speed.decode_tokens_per_s
+        if decode is not None and decode >= INTERACTIVE_TOKENS_PER_S:
+            return e
+        tried.append(e)
+    if all(e.speed.decode_tokens_per_s is None for e in tried):
+        return tried[0]  # no speed known: the best quality of the tier
+    return max(tried, key=lambda e: e.speed.decode_tokens_per_s or -1.0)  # first (best quality) on a tie
 
 
 def capability_size(model: ModelSpec) -> float:
@@ -199,17 +228,20 @@ def usefulness_key(e: Estimate, u: Usefulness, est: Estimator) -> tuple[object, 
 
 
 def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
-              sort: str = "quality") -> list[Estimate]:
+              sort: str = "quality", quant: str | None = None) -> list[Estimate]:
     """Every catalog model's best option on `machine`, most useful first (for `request.use`, if given); `sort`:
-    quality (the usefulness rule), speed (fastest decode first), memory (smallest first) or name."""
+    quality (the usefulness rule), speed (fastest decode first), memory (smallest first) or name; `quant`: one
+    file type for every model that can use it (best_estimate)."""
     if sort not in SORTS:
         msg = f"--sort must be one of {', '.join(SORTS)}, got {sort!r}"
         raise UsageError(msg)
     if not (math.isfinite(min_tps) and min_tps > 0):
         msg = f"--min-tps must be a finite number above 0, got {min_tps:g}"
         raise UsageError(msg)
+    if quant is not None:
+        quant = est.catalog.recipe(quant).name  # an unknown name stops here, with close matches
     models = [m for m in est.catalog.models if eligible(m, request.use)]
-    found = [best_estimate(m, machine, est, request) for m in models]
+    found = [best_estimate(m, machine, est, request, quant) for m in models]
     if request.use:
         ranked = sorted(found, key=lambda e: (usefulness_key(e, usefulness(e, est, request, min_tps), est)[0],
                                               rank_key(e, est)))

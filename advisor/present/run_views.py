@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from advisor.present.envelope import estimate_dict
 from advisor.present.tables import (
+    CALIBRATED_LEGEND,
     ESTIMATE_CSV,
     ESTIMATE_DROP,
     ESTIMATE_LEFT,
@@ -128,8 +129,9 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
     legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at batch 1, "
                   "estimated" + ("" if explain else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
+    calibrated = [Line(CALIBRATED_LEGEND, dim=True)] if any(e.speed.calibrated for e in estimates) else []
     measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
                      f"({m.source})")
                 for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]
     run = [Line(f"Run it: {run_line}", command=True)] if run_line else []
-    return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *quality, *measured, *run))
+    return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *calibrated, *quality, *measured, *run))

@@ -87,12 +87,28 @@ def span(value: tuple[float, float] | None) -> str:
 
 
 def basis_label(e: Estimate) -> str:
+    """Bytes read per token, then every lane (each GPU, the CPU): its share, bandwidth x stream efficiency, fixed
+    cost per layer, and the user's calibration factor for it (cal -: none)."""
     b = e.speed.basis
     if b is None or not b.lanes:
         return "—"
-    lane = b.lanes[0]
-    return (f"{b.bytes_per_token / 1e9:.2f}GB/({lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f})"
-            f"+{b.layers}×{lane.per_layer_s * 1e6:.0f}µs")
+    parts = []
+    for lane in b.lanes:
+        name = lane.name.removeprefix("NVIDIA ").removeprefix("GeForce ").removesuffix(" (system RAM)")
+        cal = "cal —" if lane.calibration is None else f"cal ×{lane.calibration:.2f}"
+        parts.append(f"{name} {lane.share:.0%}: {lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f}"
+                     f"+{lane.per_layer_s * 1e6:.0f}µs/layer, {cal}")
+    return f"{b.bytes_per_token / 1e9:.2f}GB × {b.layers} layers; " + "; ".join(parts)
+
+
+CALIBRATED_MARK = "*"
+CALIBRATED_LEGEND = "* calibrated locally: speed scaled by your own llama-bench runs (advisor calibrate)."
+
+
+def decode_cell(e: Estimate) -> str:
+    """The decode figure, marked when the user's calibration scaled it."""
+    text = rate(e.speed.decode_tokens_per_s)
+    return text + CALIBRATED_MARK if e.speed.calibrated and e.speed.decode_tokens_per_s is not None else text
 
 
 def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> list[str]:
@@ -103,10 +119,10 @@ def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> l
     if not show_model:
         row.append(f"{e.max_gpu_context_tokens:,}" if e.max_gpu_context_tokens else "—")
     if explain:
-        row += [rate(e.speed.decode_tokens_per_s), span(e.speed.decode_range_tokens_per_s),
+        row += [decode_cell(e), span(e.speed.decode_range_tokens_per_s),
                 rate(e.speed.prefill_tokens_per_s), basis_label(e)]
     else:
-        row += [rate(e.speed.decode_tokens_per_s), rate(e.speed.prefill_tokens_per_s)]
+        row += [decode_cell(e), rate(e.speed.prefill_tokens_per_s)]
     if show_score:
         row.append(score_label(e.use_score))
     return row
