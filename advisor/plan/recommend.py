@@ -97,8 +97,9 @@ def best_estimate(model: ModelSpec, machine: Machine, est: Estimator, request: R
     """The file type and placement a person with this machine should use for `model` (docs/ranking.md).
 
     Placements are cheap and decide the tier: the first placement tier any file type reaches. Within it, the
-    highest-quality file type that decodes at INTERACTIVE_TOKENS_PER_S or more; if none does, the fastest of the
-    tier. Speed is estimated for those candidates only, best quality first, stopping at the first comfortable one.
+    highest-quality file type that decodes at INTERACTIVE_TOKENS_PER_S or more; if none does, the highest-quality one
+    that still decodes at MIN_USABLE_TOKENS_PER_S; if none does, the fastest of the tier. Speed is estimated for
+    those candidates only, best quality first, stopping at the first comfortable one.
     `quant` (recommend --quant) fixes the file type where the model can use it; a model that cannot keeps its own
     choice and says so in its notes.
     """
@@ -141,6 +142,9 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
         tried.append(e)
     if all(e.speed.decode_tokens_per_s is None for e in tried):
         return tried[0]  # no speed known: the best quality of the tier
+    usable = [e for e in tried if (e.speed.decode_tokens_per_s or 0.0) >= MIN_USABLE_TOKENS_PER_S]
+    if usable:  # none comfortable: the best quality still usable, not the smallest file (2-bit loses much)
+        return usable[0]
     return max(tried, key=lambda e: e.speed.decode_tokens_per_s or -1.0)  # first (best quality) on a tie
 
 
