@@ -8,7 +8,7 @@ import pytest
 
 from advisor.catalog.load import load_catalog
 from advisor.errors import UsageError
-from advisor.estimate.machine import MAX_GPUS, hypothetical_devices
+from advisor.estimate.grammar import MAX_GPUS, hypothetical_devices
 from advisor.specs.facts import Catalog
 from advisor.units import GIB, parse_tokens
 from tests.test_cli import run, run_json

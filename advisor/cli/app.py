@@ -120,7 +120,7 @@ def estimator(catalog: Catalog) -> Estimator:
 
 def gpu_spec(gpu: str | None, vram: str | None, bandwidth: float | None) -> str | None:
     """--vram/--bandwidth are another spelling of a custom --gpu 'SIZE@BW'; each is checked under its own name."""
-    from advisor.estimate.machine import check_bandwidth
+    from advisor.estimate.grammar import check_bandwidth
     from advisor.units import GIB, parse_size
 
     if vram is None and bandwidth is None:
