@@ -157,6 +157,16 @@ class Estimator:
                         None, self.max_gpu_context(model, f.weights, machine, request, engine), request.sequences,
                         engine.name)
 
+    def speed(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+              fitted: Fitted) -> SpeedEstimate:
+        """The speed of a fitted placement alone (what choosing between file types needs): the same speed_for the
+        full estimate uses, without the memory breakdown and the longest context."""
+        engine = engine_for(recipe.runtime)
+        return speed_for(model, recipe, self.work(model, fitted.weights, fitted.kv, request.depth_tokens),
+                         fitted.placement, machine=machine, engine=engine, table=self.speeds,
+                         measured=lambda: self.measured,
+                         cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement), notes=[])
+
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:
         """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from advisor.engines import ENGINES
 from advisor.errors import UsageError
-from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request
+from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Fitted, Request
 from advisor.estimate.machine import Machine
 from advisor.plan.uses import eligible, use_score
 from advisor.plan.uses import sort_key as score_sort_key
@@ -133,19 +133,20 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     in_tier = sorted((x for x in fits if x[0][0] == tier), key=lambda x: x[0])  # highest quality first
     if tier == 9:  # nothing fits: the smallest file type's need, no speed
         return est.estimate(model, in_tier[0][1], machine, request, fitted=in_tier[0][2])
-    tried: list[Estimate] = []
-    for _, recipe, fitted in in_tier:
-        e = est.estimate(model, recipe, machine, request, fitted=fitted)
-        decode = e.speed.decode_tokens_per_s
+    tried: list[tuple[float | None, QuantRecipe, Fitted]] = []
+    for _, recipe, fitted in in_tier:  # speed alone decides; the full estimate is made for the winner only
+        decode = est.speed(model, recipe, machine, request, fitted).decode_tokens_per_s
         if decode is not None and decode >= INTERACTIVE_TOKENS_PER_S:
-            return e
-        tried.append(e)
-    if all(e.speed.decode_tokens_per_s is None for e in tried):
-        return tried[0]  # no speed known: the best quality of the tier
-    usable = [e for e in tried if (e.speed.decode_tokens_per_s or 0.0) >= MIN_USABLE_TOKENS_PER_S]
-    if usable:  # none comfortable: the best quality still usable, not the smallest file (2-bit loses much)
-        return usable[0]
-    return max(tried, key=lambda e: e.speed.decode_tokens_per_s or -1.0)  # first (best quality) on a tie
+            return est.estimate(model, recipe, machine, request, fitted=fitted)
+        tried.append((decode, recipe, fitted))
+    usable = [x for x in tried if (x[0] or 0.0) >= MIN_USABLE_TOKENS_PER_S]
+    if all(x[0] is None for x in tried):
+        chosen = tried[0]  # no speed known: the best quality of the tier
+    elif usable:  # none comfortable: the best quality still usable, not the smallest file (2-bit loses much)
+        chosen = usable[0]
+    else:
+        chosen = max(tried, key=lambda x: x[0] or -1.0)  # first (best quality) on a tie
+    return est.estimate(model, chosen[1], machine, request, fitted=chosen[2])
 
 
 def capability_size(model: ModelSpec) -> float:
