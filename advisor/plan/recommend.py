@@ -127,26 +127,41 @@ def _usable_recipe(model: ModelSpec, recipe: QuantRecipe, machine: Machine) -> b
 
 def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Request,
              candidates: tuple[QuantRecipe, ...]) -> Estimate:
-    fits = [(_choice_key(model, r, f.placement.kind, est), r, f)
-            for r in candidates for f in (est.fitted(model, r, machine, request),)]
+    floor = 0 if machine.devices else 4  # the best tier this machine can reach (CPU only: 4)
+    q4 = est.shared(("q4",), lambda: est.catalog.recipe("Q4_K_M").quality_rank)
+    if not machine.devices:  # CPU only: above Q4_K_M is tier 5 at best, and a smaller file fits whenever it does
+        candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
+    fits: list[tuple[tuple[int, int], QuantRecipe, Fitted]] = []
+    for recipe in candidates:  # highest quality first (CPU only: Q4_K_M and below first)
+        if not machine.devices and recipe.quality_rank > q4 and any(x[0][0] == floor for x in fits):
+            break
+        fitted = est.fitted(model, recipe, machine, request)
+        key = _choice_key(model, recipe, fitted.placement.kind, est)
+        fits.append((key, recipe, fitted))
+        # the first comfortable file type of the best tier is the best-quality one: candidates come best first
+        if key[0] == floor and _decode(est, model, recipe, machine, request, fitted) >= INTERACTIVE_TOKENS_PER_S:
+            return est.estimate(model, recipe, machine, request, fitted=fitted)
     tier = min(key[0] for key, _, _ in fits)
     in_tier = sorted((x for x in fits if x[0][0] == tier), key=lambda x: x[0])  # highest quality first
     if tier == 9:  # nothing fits: the smallest file type's need, no speed
         return est.estimate(model, in_tier[0][1], machine, request, fitted=in_tier[0][2])
-    tried: list[tuple[float | None, QuantRecipe, Fitted]] = []
-    for _, recipe, fitted in in_tier:  # speed alone decides; the full estimate is made for the winner only
-        decode = est.speed(model, recipe, machine, request, fitted).decode_tokens_per_s
-        if decode is not None and decode >= INTERACTIVE_TOKENS_PER_S:
-            return est.estimate(model, recipe, machine, request, fitted=fitted)
-        tried.append((decode, recipe, fitted))
+    tried = [(est.speed(model, r, machine, request, f).decode_tokens_per_s, r, f) for _, r, f in in_tier]
+    comfortable = [x for x in tried if (x[0] or 0.0) >= INTERACTIVE_TOKENS_PER_S]
     usable = [x for x in tried if (x[0] or 0.0) >= MIN_USABLE_TOKENS_PER_S]
-    if all(x[0] is None for x in tried):
+    if comfortable:
+        chosen = comfortable[0]
+    elif all(x[0] is None for x in tried):
         chosen = tried[0]  # no speed known: the best quality of the tier
     elif usable:  # none comfortable: the best quality still usable, not the smallest file (2-bit loses much)
         chosen = usable[0]
     else:
         chosen = max(tried, key=lambda x: x[0] or -1.0)  # first (best quality) on a tie
     return est.estimate(model, chosen[1], machine, request, fitted=chosen[2])
+
+
+def _decode(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+            fitted: Fitted) -> float:
+    return est.speed(model, recipe, machine, request, fitted).decode_tokens_per_s or 0.0
 
 
 def capability_size(model: ModelSpec) -> float:
