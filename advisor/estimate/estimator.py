@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from advisor.engines import Engine, engine_for
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.kv import KvEstimate, estimate_kv
-from advisor.estimate.lanes import MeasuredIndex, speed_for
+from advisor.estimate.lanes import MeasuredIndex, decode_for, speed_for
 from advisor.estimate.machine import Machine
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
@@ -157,15 +157,31 @@ class Estimator:
                         None, self.max_gpu_context(model, f.weights, machine, request, engine), request.sequences,
                         engine.name)
 
-    def speed(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
-              fitted: Fitted) -> SpeedEstimate:
-        """The speed of a fitted placement alone (what choosing between file types needs): the same speed_for the
-        full estimate uses, without the memory breakdown and the longest context."""
-        engine = engine_for(recipe.runtime)
-        return speed_for(model, recipe, self.work(model, fitted.weights, fitted.kv, request.depth_tokens),
-                         fitted.placement, machine=machine, engine=engine, table=self.speeds,
-                         measured=lambda: self.measured,
-                         cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement), notes=[])
+    def decode(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+               fitted: Fitted) -> float | None:
+        """Decode tokens/s of a fitted placement alone (lanes.decode_for): cheap, for choosing a file type."""
+        return decode_for(model, self.work(model, fitted.weights, fitted.kv, request.depth_tokens),
+                          fitted.placement, machine=machine, engine=engine_for(recipe.runtime), table=self.speeds,
+                          cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement))
+
+    def _speed(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+               fitted: Fitted) -> tuple[SpeedEstimate, tuple[str, ...]]:
+        """speed_for on this placement, once per model, file type, machine, request and placement."""
+        def compute() -> tuple[Machine, SpeedEstimate, tuple[str, ...]]:
+            notes: list[str] = []
+            speed = speed_for(model, recipe, self.work(model, fitted.weights, fitted.kv, request.depth_tokens),
+                              fitted.placement, machine=machine, engine=engine_for(recipe.runtime),
+                              table=self.speeds, measured=lambda: self.measured,
+                              cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement), notes=notes)
+            return machine, speed, tuple(notes)
+
+        key = ("speed", recipe.name, id(machine), request, fitted.placement, fitted.weights.weights_bytes)
+        found = self._memoized(model, key, compute)
+        if found[0] is not machine:  # another machine now has that id: compute afresh
+            found = compute()
+            self._memo[(id(model), "speed", recipe.name, id(machine), request, fitted.placement,
+                        fitted.weights.weights_bytes)] = (model, found)
+        return found[1], found[2]
 
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:

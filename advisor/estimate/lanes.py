@@ -10,8 +10,17 @@ from advisor.engines import Engine
 from advisor.estimate.constants import Constants, SpeedTable
 from advisor.estimate.machine import Machine
 from advisor.estimate.placement import Placement
-from advisor.estimate.speed import Lane, MeasuredSpeed, SpeedEstimate, Work, estimate_speed, make_lane
+from advisor.estimate.speed import (
+    Lane,
+    MeasuredSpeed,
+    SpeedEstimate,
+    Work,
+    decode_tokens_per_s,
+    estimate_speed,
+    make_lane,
+)
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs.measured import LocalCalibration
 
 MeasuredIndex = Mapping[tuple[str, str, str, int], Mapping[str, MeasuredSpeed]]
 MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only machine never reads measurements
@@ -67,20 +76,39 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     return _measured(speed, model, recipe, machine, measured, placement)
 
 
+def decode_for(model: ModelSpec, work: Work, placement: Placement, *, machine: Machine, engine: Engine,
+               table: SpeedTable, cpu_read_share: float | None) -> float | None:
+    """Decode tokens/s alone (what choosing between file types needs): the same lanes, formula and calibration as
+    speed_for, without the basis, prefill and ranges."""
+    if placement.kind == "none":
+        return None
+    found = lanes(placement, machine, engine, table, model.is_moe, cpu_read_share)
+    if found is None:
+        return None
+    local, _ = local_calibration(machine, table, placement, engine)
+    return decode_tokens_per_s(work, found[0]) * ((local.decode_factor or 1.0) if local else 1.0)
+
+
+def local_calibration(machine: Machine, table: SpeedTable, placement: Placement,
+                      engine: Engine) -> tuple[LocalCalibration | None, str]:
+    """The user's own llama-bench factors that apply (llama.cpp): a GPU's when every GPU used is the calibrated
+    device and the model is all on it, the CPU's ("cpu", from runs with n_gpu_layers 0) when it runs on the CPU
+    alone; and the words for the basis."""
+    if engine.name != "llama.cpp":
+        return None, ""
+    if placement.kind == "cpu":
+        return table.local.get("cpu"), "for the CPU "
+    if placement.kind == "gpu":
+        keys = {d.spec.id if d.spec else d.device.name for d in machine.devices}
+        return (table.local.get(next(iter(keys))) if len(keys) == 1 and "cpu" not in keys else None), ""
+    return None, ""
+
+
 def _locally_calibrated(speed: SpeedEstimate, machine: Machine, table: SpeedTable, placement: Placement,
                         engine: Engine) -> SpeedEstimate:
-    """Scale by the user's own llama-bench factors (llama.cpp): a GPU's when every GPU used is the calibrated device
-    and the model is all on it, the CPU's ("cpu", from runs with n_gpu_layers 0) when it runs on the CPU alone."""
-    if speed.basis is None or engine.name != "llama.cpp":
-        return speed
-    if placement.kind == "cpu":
-        local, where = table.local.get("cpu"), "for the CPU "
-    elif placement.kind == "gpu":
-        keys = {d.spec.id if d.spec else d.device.name for d in machine.devices}
-        local, where = (table.local.get(next(iter(keys))) if len(keys) == 1 and "cpu" not in keys else None), ""
-    else:
-        return speed
-    if local is None:
+    """Scale by the user's own llama-bench factors where they apply (local_calibration)."""
+    local, where = local_calibration(machine, table, placement, engine)
+    if speed.basis is None or local is None:
         return speed
     d, p = local.decode_factor or 1.0, local.prefill_factor or 1.0
 

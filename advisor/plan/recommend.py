@@ -145,7 +145,7 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     in_tier = sorted((x for x in fits if x[0][0] == tier), key=lambda x: x[0])  # highest quality first
     if tier == 9:  # nothing fits: the smallest file type's need, no speed
         return est.estimate(model, in_tier[0][1], machine, request, fitted=in_tier[0][2])
-    tried = [(est.speed(model, r, machine, request, f).decode_tokens_per_s, r, f) for _, r, f in in_tier]
+    tried = [(est.decode(model, r, machine, request, f), r, f) for _, r, f in in_tier]
     comfortable = [x for x in tried if (x[0] or 0.0) >= INTERACTIVE_TOKENS_PER_S]
     usable = [x for x in tried if (x[0] or 0.0) >= MIN_USABLE_TOKENS_PER_S]
     if comfortable:
@@ -161,7 +161,7 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
 
 def _decode(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
             fitted: Fitted) -> float:
-    return est.speed(model, recipe, machine, request, fitted).decode_tokens_per_s or 0.0
+    return est.decode(model, recipe, machine, request, fitted) or 0.0
 
 
 def capability_size(model: ModelSpec) -> float:
