@@ -132,6 +132,7 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     if not machine.devices:  # CPU only: above Q4_K_M is tier 5 at best, and a smaller file fits whenever it does
         candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
     fits: list[tuple[tuple[int, int], QuantRecipe, Fitted]] = []
+    seen_floor = False
     for recipe in candidates:  # highest quality first (CPU only: Q4_K_M and below first)
         if not machine.devices and recipe.quality_rank > q4 and any(x[0][0] == floor for x in fits):
             break
@@ -139,8 +140,11 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
         key = _choice_key(model, recipe, fitted.placement.kind, est)
         fits.append((key, recipe, fitted))
         # the first comfortable file type of the best tier is the best-quality one: candidates come best first
-        if key[0] == floor and _decode(est, model, recipe, machine, request, fitted) >= INTERACTIVE_TOKENS_PER_S:
-            return est.estimate(model, recipe, machine, request, fitted=fitted)
+        if key[0] == floor:  # the tier's first file type usually wins: its full estimate now, the others' decode
+            winner = _comfortable(est, model, recipe, machine, request, fitted, first=not seen_floor)
+            if winner is not None:
+                return winner
+            seen_floor = True
     tier = min(key[0] for key, _, _ in fits)
     in_tier = sorted((x for x in fits if x[0][0] == tier), key=lambda x: x[0])  # highest quality first
     if tier == 9:  # nothing fits: the smallest file type's need, no speed
@@ -159,9 +163,16 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     return est.estimate(model, chosen[1], machine, request, fitted=chosen[2])
 
 
-def _decode(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
-            fitted: Fitted) -> float:
-    return est.decode(model, recipe, machine, request, fitted) or 0.0
+def _comfortable(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
+                 fitted: Fitted, *, first: bool) -> Estimate | None:
+    """The file type's estimate when it decodes at the comfort speed, else None. The tier's first file type usually
+    wins and gets its full estimate at once; the others are checked by their decode speed alone (cheap) first."""
+    if not first:
+        decode = est.decode(model, recipe, machine, request, fitted)
+        if decode is None or decode < INTERACTIVE_TOKENS_PER_S:
+            return None
+    e = est.estimate(model, recipe, machine, request, fitted=fitted)
+    return e if (e.speed.decode_tokens_per_s or 0.0) >= INTERACTIVE_TOKENS_PER_S else None
 
 
 def capability_size(model: ModelSpec) -> float:
