@@ -41,16 +41,15 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
                 return None
             c = table.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
             layers = None if cpu_read_share is None else share / total
-            lane = make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
-                             dev.fp16_tflops, c, moe=moe, layer_share=layers)
-            out.append(replace(lane, calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
+            out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
+                                 dev.fp16_tflops, c, moe=moe, layer_share=layers,
+                                 calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
-        lane = make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None,
-                         replace(c, prefill_efficiency=None, expert_prefill_ratio=1.0), moe=moe,
-                         layer_share=None if cpu_read_share is None else 0.0)
-        out.append(replace(lane, calibration=_factor(table, engine, "cpu")))
+        out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None, c,
+                             moe=moe, layer_share=None if cpu_read_share is None else 0.0, prefill=False,
+                             calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
 

@@ -140,10 +140,13 @@ def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_to
 
 
 def make_lane(name: str, share: float, bandwidth_gbps: float, fp16_tflops: float | None, c: Constants, *,
-              moe: bool, layer_share: float | None = None) -> Lane:
-    """A lane with an engine's constants; a MoE layer's fixed cost and expert prefill take the MoE factors."""
+              moe: bool, layer_share: float | None = None, prefill: bool = True,
+              calibration: float | None = None) -> Lane:
+    """A lane with an engine's constants; a MoE layer's fixed cost and expert prefill take the MoE factors
+    (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, c.per_layer_s * (c.moe_layer_factor if moe else 1.0),
-                fp16_tflops, c.prefill_efficiency, layer_share, c.expert_prefill_ratio if moe else 1.0)
+                fp16_tflops, c.prefill_efficiency if prefill else None, layer_share,
+                c.expert_prefill_ratio if moe and prefill else 1.0, calibration)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
