@@ -34,15 +34,17 @@ def layers_matching(rule: str, n: int) -> frozenset[int]:
 def _group_bytes(group: ParamGroup, recipe: QuantRecipe, types: dict[str, QuantType]) -> int:
     if "norm" in group.categories:
         return group.params * 4  # routers and norms stay F32 in llama.cpp GGUFs
+    rules = [rule for rule in recipe.rules if rule.category in group.categories]
+    if not rules:  # most groups: every layer at the base type
+        return group.layers * _tensor_bytes(group, recipe.base, types)
     left = set(range(group.layers))
     total = 0
-    for rule in recipe.rules:
+    for rule in rules:
         if not left:
             break
-        if rule.category in group.categories:
-            hit = left & layers_matching(rule.layers, group.layers)
-            total += len(hit) * _tensor_bytes(group, rule.type, types)
-            left -= hit
+        hit = left & layers_matching(rule.layers, group.layers)
+        total += len(hit) * _tensor_bytes(group, rule.type, types)
+        left -= hit
     return total + len(left) * _tensor_bytes(group, recipe.base, types)
 
 
