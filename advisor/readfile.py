@@ -47,11 +47,6 @@ def read_bytes(path: Path, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_text(path: Path, limit: int) -> str:
-    """UTF-8 text of a regular file of at most `limit` bytes (UnicodeDecodeError when it is not UTF-8)."""
-    return read_bytes(path, limit).decode("utf-8")
-
-
 def read_bytes_prefix(path: Path, count: int) -> bytes:
     """The first `count` bytes of a regular file (fewer if it is shorter); FileRefused for anything else."""
     with _regular(path) as fd:

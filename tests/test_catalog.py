@@ -58,7 +58,7 @@ def test_parameter_counts_from_the_config_match_the_published_totals(catalog: Ca
 
     Entries published only as a rounded name ("7B") carry no total and are derived from the dims instead.
     """
-    from advisor.estimate.weights import count_params
+    from advisor.models.params import count_params
 
     checked = 0
     for model in catalog.models:

@@ -109,8 +109,7 @@ def test_mlx_and_vllm_quote_their_names() -> None:
     mlx_recipe = catalog.recipes["MLX-4bit"]
     bf16 = catalog.recipes["BF16"]
     spec = RunSpec(model=model, recipe=mlx_recipe, context_tokens=8192, placement="gpu", gpu_bytes=(1,),
-                   gpu_fraction=1.0, n_cpu_moe=0, sequences=1, kv_cache_type="F16", vendors=("apple",),
-                   device_classes=("apple",))
+                   gpu_fraction=1.0, n_cpu_moe=0, sequences=1, kv_cache_type="F16")
     convert = mlx.command(spec)
     assert convert is not None
     first, second = convert.split(" && ")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.estimate.weights import estimate_weights, layers_matching, param_groups
+from advisor.estimate.weights import estimate_weights, layers_matching
+from advisor.models.params import param_groups
 from advisor.specs.facts import Catalog
 
 

@@ -116,11 +116,6 @@ def _cache_read(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def read_yaml(path: Path) -> Any:
-    """One YAML file the user named (a regular file, at most MAX_FILE_BYTES), parsed without aliases."""
-    return parse_yaml(_read(path), path)
-
-
 def parse_yaml(raw: bytes, path: Path) -> Any:
     import yaml
 

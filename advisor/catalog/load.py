@@ -9,20 +9,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from advisor.catalog.fields import Fields
 from advisor.catalog.files import Snapshot, catalog_files, user_files
 from advisor.catalog.parse import (
     parse_gguf_row,
     parse_gpu,
     parse_measurement,
     parse_memory,
-    parse_model,
     parse_quality_row,
     parse_quant_loss_row,
     parse_score_row,
 )
 from advisor.catalog.rules import parse_defaults, parse_recipe, parse_speed_fit, parse_type
 from advisor.errors import CatalogError
+from advisor.models.catalog_entry import parse_model
+from advisor.models.fields import Fields
 from advisor.paths import config_dir
 from advisor.specs import GgufFile, GpuSpec, ModelSpec, Quality, QuantLoss, Score
 from advisor.specs.facts import Catalog, normalize

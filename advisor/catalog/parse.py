@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from advisor.models.catalog_entry import SCORE_KEYS, entry_id, gguf_file, parse_model
+from advisor.models.catalog_entry import SCORE_KEYS, entry_id, gguf_file
 from advisor.models.fields import Fields
 from advisor.specs import GgufFile, GpuSpec, MemorySpec, Quality, QuantLoss, Score
 from advisor.specs.measured import Measurement
 from advisor.units import GIB
 
-__all__ = ["parse_gguf_row", "parse_gpu", "parse_measurement", "parse_memory", "parse_model", "parse_quality_row",
+__all__ = ["parse_gguf_row", "parse_gpu", "parse_measurement", "parse_memory", "parse_quality_row",
            "parse_quant_loss_row", "parse_score_row"]
 
 GPU_KEYS = frozenset({

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from advisor.catalog.fields import Fields
+from advisor.models.fields import Fields
 from advisor.specs import (
     Defaults,
     QuantRecipe,

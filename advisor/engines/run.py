@@ -18,5 +18,3 @@ class RunSpec:
     n_cpu_moe: int  # MoE layers whose routed experts stay in system RAM
     sequences: int
     kv_cache_type: str
-    vendors: tuple[str, ...]  # of the GPUs used
-    device_classes: tuple[str, ...]

@@ -67,9 +67,6 @@ class SpeedTable:
     local: Mapping[str, LocalCalibration] = field(default_factory=dict)
     _memo: dict[tuple[str, str, str | None], Constants] = field(default_factory=dict, compare=False, repr=False)
 
-    def without_local(self) -> SpeedTable:
-        return SpeedTable(self.fit, self.defaults)
-
     def constants(self, backend: str, device_class: str, gpu_id: str | None = None) -> Constants:
         """Decode and prefill constants for one device under one engine's backend, and the basis to report."""
         memo_key = (backend, device_class, gpu_id)

@@ -24,7 +24,8 @@ from advisor.estimate.machine import Machine
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
 from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, work_for
-from advisor.estimate.weights import WeightEstimate, active_expert_params, estimate_weights, param_groups
+from advisor.estimate.weights import WeightEstimate, estimate_weights
+from advisor.models.params import active_expert_params, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
 
@@ -94,13 +95,13 @@ class Estimator:
         self.speeds = speeds or SpeedTable(catalog.speed_fit, catalog.defaults)
         self._memo: dict[tuple[Any, ...], tuple[object, Any]] = {}
 
-    def _memoized(self, model: ModelSpec, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        """A pure function of (model, key), computed once; keyed by the model object itself, so two models that
-        share an id (a catalog entry and a file) never share a result."""
-        full = (id(model), *key)
+    def _memoized(self, owner: object, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """A pure function of (owner, key), computed once; keyed by the owner object itself (a model or a machine),
+        kept alive beside its id, so two objects that share an id or a name never share a result."""
+        full = (id(owner), *key)
         hit = self._memo.get(full)
-        if hit is None or hit[0] is not model:
-            hit = self._memo[full] = (model, compute())
+        if hit is None or hit[0] is not owner:
+            hit = self._memo[full] = (owner, compute())
         value: T = hit[1]
         return value
 
@@ -164,25 +165,6 @@ class Estimator:
                           fitted.placement, machine=machine, engine=engine_for(recipe.runtime), table=self.speeds,
                           cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement))
 
-    def _speed(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
-               fitted: Fitted) -> tuple[SpeedEstimate, tuple[str, ...]]:
-        """speed_for on this placement, once per model, file type, machine, request and placement."""
-        def compute() -> tuple[Machine, SpeedEstimate, tuple[str, ...]]:
-            notes: list[str] = []
-            speed = speed_for(model, recipe, self.work(model, fitted.weights, fitted.kv, request.depth_tokens),
-                              fitted.placement, machine=machine, engine=engine_for(recipe.runtime),
-                              table=self.speeds, measured=lambda: self.measured,
-                              cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement), notes=notes)
-            return machine, speed, tuple(notes)
-
-        key = ("speed", recipe.name, id(machine), request, fitted.placement, fitted.weights.weights_bytes)
-        found = self._memoized(model, key, compute)
-        if found[0] is not machine:  # another machine now has that id: compute afresh
-            found = compute()
-            self._memo[(id(model), "speed", recipe.name, id(machine), request, fitted.placement,
-                        fitted.weights.weights_bytes)] = (model, found)
-        return found[1], found[2]
-
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:
         """Context, weights, cache and placement (the cheap part of an estimate), with notes on what changed.
@@ -231,20 +213,18 @@ class Estimator:
         compute-buffer size (models of one hidden size share it)."""
         d = self.catalog.defaults
         buffer = compute_buffer_bytes(model, d)
-        key = ("room", id(machine), engine.name, buffer)
-        hit = self._memo.get(key)
-        if hit is not None and hit[0] is machine:
-            room: Room = hit[1]
-            return room
-        runs = engine.cpu_offload or bool(machine.devices and all(
-            engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
-        overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
-        usable = tuple(x.memory_usable_bytes for x in machine.devices)
-        room = Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
-                    machine.unified or not engine.cpu_offload, machine.ram_usable_bytes if engine.cpu_offload else 0,
-                    sum(max(0, u - overhead) for u in usable))
-        self._memo[key] = (machine, room)  # the machine kept alive beside its id, and checked on every hit
-        return room
+
+        def compute() -> Room:
+            runs = engine.cpu_offload or bool(machine.devices and all(
+                engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
+            overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
+            usable = tuple(x.memory_usable_bytes for x in machine.devices)
+            return Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
+                        machine.unified or not engine.cpu_offload,
+                        machine.ram_usable_bytes if engine.cpu_offload else 0,
+                        sum(max(0, u - overhead) for u in usable))
+
+        return self._memoized(machine, ("room", engine.name, buffer), compute)
 
     def max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                         engine: Engine | None = None) -> int | None:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from advisor.models.params import ParamGroup, active_expert_params, count_params, param_groups
+from advisor.models.params import ParamGroup, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, QuantType
 from advisor.specs.sizes import WeightEstimate
 
-__all__ = ["ParamGroup", "WeightEstimate", "active_expert_params", "count_params", "estimate_weights",
-           "layers_matching", "param_groups"]
+__all__ = ["WeightEstimate", "estimate_weights", "layers_matching"]
 
 
 @lru_cache(maxsize=4096)

@@ -12,10 +12,8 @@ NAMES = ("llama.cpp", "ollama", *(e.name for e in ENGINES if e.name != "llama.cp
 
 
 def run_spec(e: Estimate, machine: Machine) -> RunSpec:
-    used = machine.devices if e.placement.kind in ("gpu", "gpu+cpu") else ()
     return RunSpec(e.model, e.recipe, e.context_tokens, e.placement.kind, e.placement.gpu_bytes,
-                   e.placement.gpu_fraction, e.placement.n_cpu_moe, e.sequences, e.kv.cache_type,
-                   tuple(d.device.vendor for d in used), tuple(d.speed_class for d in used))
+                   e.placement.gpu_fraction, e.placement.n_cpu_moe, e.sequences, e.kv.cache_type)
 
 
 def commands(e: Estimate, machine: Machine, est: Estimator | None = None) -> dict[str, str | None]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from advisor.estimate.constants import SpeedTable, speed_key
 from advisor.estimate.estimator import Estimator, Request
@@ -246,7 +246,3 @@ def prior_for(key: str, defaults: Defaults) -> Prior:
     if start is None:
         return Prior(1 / 0.85, 0.00005)
     return Prior(1 / start.stream_efficiency, start.per_layer_s)
-
-
-def with_bands(fitted: SpeedFit, decode: dict[str, object], prefill: dict[str, object]) -> SpeedFit:
-    return replace(fitted, decode_bands=decode, prefill_bands=prefill)  # type: ignore[arg-type]
