@@ -11,11 +11,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from advisor.errors import CatalogError, UnknownNameError
 from advisor.specs import Defaults, GpuSpec, MemorySpec, ModelSpec, QuantLoss, QuantRecipe, QuantType
 from advisor.specs.measured import Measurement, SpeedFit
+
+T = TypeVar("T")
 
 
 def normalize(name: str) -> str:
@@ -57,19 +59,13 @@ class Catalog:
 
     def model(self, name: str) -> ModelSpec:
         """The model with this id or alias; UnknownNameError lists the closest names."""
-        found = self._model_index.get(normalize(name))
-        if found is None:
-            raise UnknownNameError("model", name, _closest(name, self._model_index))
-        return found
+        return _lookup(self._model_index, "model", name)
 
     def find_model(self, name: str) -> ModelSpec | None:
         return self._model_index.get(normalize(name))
 
     def gpu(self, name: str) -> GpuSpec:
-        found = self._gpu_index.get(normalize(name))
-        if found is None:
-            raise UnknownNameError("GPU", name, _closest(name, self._gpu_index))
-        return found
+        return _lookup(self._gpu_index, "GPU", name)
 
     def find_gpu(self, name: str) -> GpuSpec | None:
         return self._gpu_index.get(normalize(name))
@@ -80,10 +76,7 @@ class Catalog:
 
     def memory(self, name: str) -> MemorySpec:
         """A system RAM configuration by id or alias ('ddr5-6000-2ch', 'ddr5')."""
-        found = self._memory_index.get(normalize(name))
-        if found is None:
-            raise UnknownNameError("memory configuration", name, _closest(name, self._memory_index))
-        return found
+        return _lookup(self._memory_index, "memory configuration", name)
 
     def recipe(self, name: str) -> QuantRecipe:
         exact = self.recipes.get(name)
@@ -94,6 +87,14 @@ class Catalog:
                 return recipe
         raise UnknownNameError("quantization", name, tuple(difflib.get_close_matches(
             name.upper(), list(self.recipes), n=3, cutoff=0.4)))
+
+
+def _lookup(index: dict[str, T], what: str, name: str) -> T:
+    """The entry with this id, name or alias; UnknownNameError lists the closest names."""
+    found = index.get(normalize(name))
+    if found is None:
+        raise UnknownNameError(what, name, _closest(name, index))
+    return found
 
 
 def _index(entries: tuple[Any, ...], what: str) -> dict[str, Any]:
