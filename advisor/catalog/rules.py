@@ -70,7 +70,7 @@ def parse_defaults(raw: object, where: str) -> Defaults:
     assert classes is not None
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for section in ("memory", "speed"):
+    for section in ("memory", "speed", "serving"):
         block = top.mapping(section, required=True)
         assert block is not None
         for key in list(block.data):

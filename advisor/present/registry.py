@@ -51,5 +51,6 @@ REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
                                total={"type": "integer", "minimum": 0}, max_price_usd=s.NUM, vendor=s.NSTR)),
     Command("calibrate", s.envelope("calibrate", s.CALIBRATION_ROW, hardware=s.NULL, calibration=s.CALIBRATION,
                                     skipped=s.STRINGS)),
+    Command("serve", s.envelope("serve", s.SERVING)),
 )
 BY_NAME: Final[dict[str, Command]] = {c.name: c for c in REGISTRY}

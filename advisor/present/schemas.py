@@ -63,6 +63,17 @@ LOCAL_MODEL: Final = obj({"source": STR, "name": STR, "path": STR, "size_bytes":
 DOCTOR: Final = obj({"python": STR, "platform": STR, "machine": STR, "versions": OBJECT, "probes": OBJECT,
                      "notes": STRINGS})
 
+CURVE_POINT: Final = obj({"users": INT, "per_user_decode_tokens_per_s": {"type": "number"},
+                          "aggregate_decode_tokens_per_s": {"type": "number"}, "ttft_s": NUM},
+                         running=INT, bound={"enum": ["memory", "compute"]})
+SERVING: Final = obj({"model": MODEL_REF, "quant": STR, "command": NSTR, "notes": STRINGS,
+                      "serving": obj({"engine": {"enum": ["vllm", "sglang", "llama.cpp"]},
+                                      "max_concurrent_sequences": {"type": "integer", "minimum": 0},
+                                      "nodes": INT, "gpus_per_node": INT, "tensor_parallel": INT,
+                                      "pipeline_parallel": INT, "curve": {"type": "array", "items": CURVE_POINT}},
+                                     turn_batch={"type": ["integer", "null"]}, prefill_tokens_per_s=NUM,
+                                     capacity=OBJECT, workload=OBJECT, verdict=OBJECT, constants=STR)})
+
 
 def envelope(command: str, results: dict[str, Any], hardware: Any = HARDWARE, **extra: Any) -> dict[str, Any]:
     """The schema of one command's envelope: its results' items, its hardware block and its extra keys."""

@@ -281,6 +281,15 @@ class Defaults:
     hypothetical_ram_bytes: int
     moe_layer_cost_factor: float
     moe_prefill_factor: float
+    vllm_gpu_memory_utilization: float  # serving (advisor.estimate.serving): vLLM's share of each GPU
+    vllm_block_tokens: int  # tokens per vLLM KV page
+    vllm_max_batched_tokens: int  # tokens of vLLM's profiling forward pass
+    vllm_activation_bytes_per_hidden_per_batched_token: int
+    vllm_cuda_graph_bytes: int  # per GPU
+    sglang_mem_fraction_static: float  # SGLang's (weights + KV pool) share of each GPU
+    sglang_page_tokens: int
+    allreduce_busbw_gbps: dict[str, float]  # by catalog GPU id: NCCL all-reduce bus bandwidth inside a node
+    max_ttft_s: float  # serve's default --max-ttft
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 
