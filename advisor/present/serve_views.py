@@ -91,14 +91,20 @@ def verdict_line(s: Serving) -> str:
     limits = f"at least {r.min_tokens_per_s:g} t/s per user and TTFT at most {s.max_ttft_s:g} s"
     if s.verdict_users == 0:
         return f"Verdict: not even one user gets {limits}"
-    more = "" if s.verdict_users < r.users else " (all the users asked for; try --users higher)"
+    if s.verdict_users >= r.users:
+        more = " (all the users asked for; try --users higher)"
+    elif s.verdict_users == s.capacity.max_concurrent_sequences:
+        more = " (the capacity: more users wait for a free sequence slot)"
+    else:
+        more = ""
     return f"Verdict: {s.verdict_users} users with {limits}{more}"
 
 
 def serve_view(s: Serving) -> View:
     r, t = s.request, s.topology
     layout = f"TP {t.tensor_parallel}" + (f" x PP {t.pipeline_parallel} ({t.nodes} nodes)" if t.nodes > 1 else "")
-    head = (Line(machine_line("Hardware", s.machine, False).split(" · ")[0]),
+    label = "Each node" if t.nodes > 1 else "Hardware"
+    head = (Line(machine_line(label, s.machine, False).split(" · ")[0]),
             Line(f"{s.model.name} ({s.recipe.name}) on {r.engine}, {layout}: prompt {r.prompt_tokens:,} + "
                  f"output {r.output_tokens:,} tokens, context {r.context_tokens:,}"),
             *capacity_lines(s))
