@@ -173,3 +173,33 @@ def test_aggregate_throughput_is_within_the_issue_target_on_held_out_devices(cat
     found = summary([p.aggregate_error for p in validate_serving(catalog, load_serving_measurements())])
     assert found["n"] >= 40
     assert found["median_abs_error"] <= 0.25  # docs/accuracy.md, Serving: 19.2 % when this was written
+
+
+def test_plan_users_lists_deployments_that_serve_everyone(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    data = run_json(capsys, "plan", "llama-3.1-70b", "--users", "100", "--min-tps", "15", "--limit", "0")
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "schema" / "plan.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["total"] == len(data["results"]) > 0
+    for option in data["results"]:
+        assert option["serving"]["verdict"]["users"] >= 100
+        assert option["serving"]["max_concurrent_sequences"] >= 100
+        assert option["command"].startswith("vllm serve meta-llama/Llama-3.1-70B-Instruct")
+    gpus = [o["count"] for o in data["results"] if o["price_usd"] is None]
+    assert gpus == sorted(gpus)  # without prices, fewest GPUs first
+
+
+def test_plan_users_reaches_multi_node_when_one_node_cannot_hold_the_model(est: Estimator) -> None:
+    from advisor.plan.serve_plan import serve_plan
+
+    plan = serve_plan(est.catalog.model("llama-3.1-405b"), est, ServeRequest(users=32, min_tokens_per_s=5),
+                      network_gbps=50.0, limit=0, vendor="nvidia")
+    assert plan.options
+    layouts = {(o.gpu.id, o.gpus_per_node, o.nodes) for o in plan.options}
+    assert ("h100-sxm", 8, 2) in layouts  # 405B in BF16 (810 GB) needs two nodes of 8 H100s
+    two = next(o for o in plan.options if o.gpu.id == "h100-sxm")
+    assert "--pipeline-parallel-size 2" in (two.serving.command or "")

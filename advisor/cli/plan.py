@@ -23,6 +23,7 @@ from advisor.cli.app import (
 
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
+    from advisor.specs import ModelSpec
     from advisor.specs.facts import Catalog
 
 def check_min_tps(min_tps: float | None) -> None:
@@ -102,9 +103,19 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
              "--max-price", help="Only configurations whose GPUs' launch price is known and at most this many USD.")
          ] = None,
          vendor: Annotated[Optional[str], typer.Option(  # noqa: UP045
-             "--vendor", help="Only this vendor's GPUs: nvidia, amd, intel or apple.")] = None) -> None:
+             "--vendor", help="Only this vendor's GPUs: nvidia, amd, intel or apple.")] = None,
+         users: Annotated[Optional[int], typer.Option(  # noqa: UP045
+             "--users", help="Plan a server for this many concurrent users instead (advisor serve's model): one "
+                             "GPU, a node of 2-8, or 2-4 nodes, each with its launch command.")] = None,
+         engine: Annotated[str, typer.Option("--engine", help="With --users: vllm, sglang or llama.cpp.")] = "vllm",
+         max_ttft: Annotated[Optional[float], typer.Option(  # noqa: UP045
+             "--max-ttft", help="With --users: longest time to first token in seconds [default: 1].")] = None,
+         interconnect: Annotated[Optional[str], typer.Option(  # noqa: UP045
+             "--interconnect", help="With --users: network between nodes, e.g. 400Gbps [default: 400Gbps].")] = None
+         ) -> None:
     """Which catalog hardware runs a model: all on its GPU(s), or on one GPU + system RAM (MoE experts in RAM) at a
-    usable speed; cheapest first where a price is known, each with its command."""
+    usable speed; cheapest first where a price is known, each with its command. With --users: the cheapest
+    deployments that serve that many users at --min-tps each."""
     from advisor.errors import UsageError
     from advisor.plan.compare import VENDORS
     from advisor.plan.compare import plan as run
@@ -119,10 +130,31 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
         raise UsageError(f"--vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
     catalog = load(ctx)
     spec = catalog.model(model)
+    if users is not None:
+        return plan_users(catalog, spec, output_format(json_, fmt), users=users, engine=engine, context=context,
+                          min_tps=min_tps, max_ttft=max_ttft, quant=quant, interconnect=interconnect, limit=limit,
+                          vendor=vendor.lower() if vendor else None)
     fmt, req = output_format(json_, fmt), request(context, 0)
     result = run(spec, estimator(catalog), req, quant=quant, min_tokens_per_s=min_tps, max_price_usd=max_price,
                  vendor=vendor.lower() if vendor else None, limit=limit)
     show(plan_view(spec, result, req.context_tokens), fmt)
+
+
+def plan_users(catalog: Catalog, spec: ModelSpec, fmt: str, *, users: int, engine: str, context: int | None,
+               min_tps: float | None, max_ttft: float | None, quant: str | None, interconnect: str | None,
+               limit: int, vendor: str | None) -> None:
+    """plan --users: advisor serve over the catalog's deployments (advisor.plan.serve_plan)."""
+    from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S
+    from advisor.plan.serve import ServeRequest, check, network_gbps
+    from advisor.plan.serve_plan import serve_plan
+    from advisor.present.serve_views import serve_plan_view
+
+    req = ServeRequest(engine=engine.lower(), users=users, context_tokens=context or 8192,
+                       min_tokens_per_s=min_tps or INTERACTIVE_TOKENS_PER_S, max_ttft_s=max_ttft, quant=quant)
+    check(req)
+    network = network_gbps(interconnect) if interconnect else catalog.defaults.plan_network_gbps
+    show(serve_plan_view(spec, serve_plan(spec, estimator(catalog), req, network_gbps=network, limit=limit,
+                                          vendor=vendor)), fmt)
 
 
 @app.command()

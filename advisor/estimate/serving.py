@@ -250,12 +250,18 @@ def user_counts(users: int) -> tuple[int, ...]:
 def verdict(step: Step, prefill: float | None, prompt: int, output: int, capacity: int, users: int,
             min_tokens_per_s: float, max_ttft_s: float | None) -> int:
     """The largest user count up to `users` (and the capacity) whose per-user speed and TTFT meet the limits; 0 when
-    even one user does not. Per-user speed falls and TTFT rises with users, so the first miss ends the search."""
-    best = 0
-    for n in range(1, min(users, capacity) + 1):
+    even one user does not. Per-user speed falls and TTFT rises with users, so a bisection finds it."""
+
+    def meets(n: int) -> bool:
         p = _point(step, n, prefill, prompt, output, capacity)
-        if p.per_user_decode_tokens_per_s < min_tokens_per_s or (
-                max_ttft_s is not None and p.ttft_s is not None and p.ttft_s > max_ttft_s):
-            break
-        best = n
-    return best
+        return p.per_user_decode_tokens_per_s >= min_tokens_per_s and (
+            max_ttft_s is None or p.ttft_s is None or p.ttft_s <= max_ttft_s)
+
+    low, high = 0, min(users, capacity)  # meets(low) holds (0 users need nothing); find the last n that meets
+    while low < high:
+        mid = (low + high + 1) // 2
+        if meets(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low

@@ -6,7 +6,7 @@ advisor.estimate.serving.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.engines import engine_for
 from advisor.engines.serving import ServeSpec, serve_command
@@ -99,6 +99,9 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
     dev = machine.devices[0]
     if any(d.spec is not dev.spec or d.device.name != dev.device.name for d in machine.devices):
         raise UsageError("serve plans identical GPUs in a node; name one kind, e.g. --gpu \"4x H100\"")
+    if model.arch.max_context_tokens and req.context_tokens > model.arch.max_context_tokens:
+        raise UsageError(f"--context {req.context_tokens} is above {model.name}'s maximum, "
+                         f"{model.arch.max_context_tokens} tokens")
     recipe = recipe_for(est, model, req)
     backend = _backend(req.engine, dev)
     if backend is None or dev.bandwidth_gbps is None:
@@ -106,7 +109,7 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
                          "NVIDIA and AMD GPUs), or its memory bandwidth is unknown")
     notes: list[str] = []
     paged = req.engine != "llama.cpp"
-    topo = _topology(machine, req, link if paged else None, notes)
+    topo = _topology(machine, req, link if paged else None, notes, model.is_moe)
     weights = est.weights(model, recipe)
     kv_req = Request(context_tokens=req.context_tokens, sequences=1)
     kv = est.kv(model, kv_req, req.context_tokens)
@@ -162,13 +165,17 @@ def _backend(engine: str, dev: MachineDevice) -> str | None:
     return engine
 
 
-def _topology(machine: Machine, req: ServeRequest, link: tuple[float, float] | None, notes: list[str]) -> Topology:
+def _topology(machine: Machine, req: ServeRequest, link: tuple[float, float] | None, notes: list[str],
+              model_moe: bool) -> Topology:
     gpus = len(machine.devices)
     if req.engine == "llama.cpp":  # llama.cpp splits layers across GPUs and RPC nodes: they run one after another
         if gpus > 1 or req.nodes > 1:
             notes.append("llama.cpp splits the layers across GPUs (and RPC nodes), which run one after another: "
                          "the same step time as one GPU, more room for the cache")
         return Topology(1, 1)
+    if gpus > 1 and model_moe:
+        notes.append("MoE: expert parallel (--enable-expert-parallel / --ep-size) keeps whole experts on each GPU; "
+                     "the model splits the bytes evenly and does not count its all-to-all exchange")
     if gpus > 1 and link is None:
         notes.append("all-reduce cost not counted: this GPU's interconnect is not in the catalog")
     bw, latency = link or (None, 0.0)
@@ -186,5 +193,7 @@ def _capacity(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Ma
     if req.engine == "sglang":
         return sglang_capacity(model, weights, kv, memory, d, topo)
     per_slot = Request(context_tokens=req.context_tokens, sequences=req.users)
-    longest = est.max_gpu_context(model, weights, machine, per_slot, engine_for("llama.cpp"))
+    # the model's maximum context bounds each slot (-c / --parallel), not the shared cache: size it uncapped
+    uncapped = replace(model, arch=replace(model.arch, max_context_tokens=None))
+    longest = est.max_gpu_context(uncapped, weights, machine, per_slot, engine_for("llama.cpp"))
     return slots_capacity(kv, longest, weights.weights_bytes, machine.gpu_usable_bytes)

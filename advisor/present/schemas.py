@@ -74,6 +74,9 @@ SERVING: Final = obj({"model": MODEL_REF, "quant": STR, "command": NSTR, "notes"
                                      turn_batch={"type": ["integer", "null"]}, prefill_tokens_per_s=NUM,
                                      capacity=OBJECT, workload=OBJECT, verdict=OBJECT, constants=STR)})
 
+SERVE_PLAN_OPTION: Final = {**SERVING, "required": sorted([*SERVING["required"], "hardware", "count"]),
+                            "properties": {**SERVING["properties"], "hardware": STR, "count": INT, "price_usd": NUM}}
+
 
 def envelope(command: str, results: dict[str, Any], hardware: Any = HARDWARE, **extra: Any) -> dict[str, Any]:
     """The schema of one command's envelope: its results' items, its hardware block and its extra keys."""

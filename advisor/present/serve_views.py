@@ -11,6 +11,8 @@ from advisor.present.view import Line, Section, View, table
 if TYPE_CHECKING:
     from advisor.estimate.serving import Capacity, Curve
     from advisor.plan.serve import Serving
+    from advisor.plan.serve_plan import ServePlan
+    from advisor.specs import ModelSpec
 
 CHART_WIDTH = 30  # bar characters of the widest bar: the chart fits a 60-column terminal
 
@@ -120,3 +122,39 @@ def serve_view(s: Serving) -> View:
     return View("serve", s.machine, (serving_dict(s),), {}, (Section(head, curve_table, after),),
                 notes=s.notes, main=curve_table)
 
+
+
+def serve_plan_view(model: ModelSpec, plan: ServePlan) -> View:
+    """plan --users: the deployments that serve N users, cheapest first, with the first one's command."""
+    r = plan.request
+    headers = ["Hardware", "GPUs", "Price USD", "Users", "Capacity", "Per user t/s", "TTFT s", "Quant"]
+    rows, results = [], []
+    for o in plan.options:
+        s = o.serving
+        last = s.curve.points[-1]
+        rows.append([o.label, str(o.gpus), f"{o.price_usd:,.0f}" if o.price_usd else "?", str(s.verdict_users),
+                     str(s.capacity.max_concurrent_sequences), rate(last.per_user_decode_tokens_per_s),
+                     "—" if last.ttft_s is None else f"{last.ttft_s:.2f}", s.recipe.name])
+        results.append({**serving_dict(s), "hardware": o.label, "count": o.gpus, "price_usd": o.price_usd})
+    grid = table(headers, rows, left=frozenset({"Hardware", "Quant"}), widths={"Hardware": 44},
+                 names=frozenset({"Hardware"}), drop=("Quant", "Capacity"),
+                 csv_headers={"Per user t/s": "Per-user decode t/s", "Price USD": "GPUs' launch price USD"})
+    want = (f"{r.users} users on {r.engine} at ≥ {r.min_tokens_per_s:g} t/s each and TTFT ≤ "
+            f"{r.max_ttft_s or 0:g} s, prompt {r.prompt_tokens:,} + output {r.output_tokens:,} tokens")
+    extra = {"model": {"id": model.id, "name": model.name}, "users": r.users, "engine": r.engine,
+             "min_tokens_per_s": r.min_tokens_per_s, "total": plan.total, "network_gbps": plan.network_gbps}
+    if not plan.options:
+        line = Line(f"No catalog deployment (up to 4 nodes of 8 GPUs) serves {model.name} to {want}.")
+        return View("plan", results=(), extra=extra, sections=(Section(before=(line,)),), main=grid)
+    network = (f" Multi-node: {plan.network_gbps:g} GB/s between nodes (--interconnect)." if r.engine != "llama.cpp"
+               else "")
+    after = [Line(f"Per user and TTFT at {r.users} users.{network} Prices: the GPUs' launch prices where known.",
+                  dim=True)]
+    if plan.total > len(plan.options):
+        after.append(Line(f"… {plan.total - len(plan.options)} more (--limit 0 for all)", dim=True))
+    first = plan.options[0].serving
+    if first.command:
+        after.append(Line(f"Run it on {plan.options[0].label}: {first.command}", command=True))
+    head = Line(f"{plan.total} deployments serve {model.name} to {want}; cheapest first:")
+    return View("plan", results=tuple(results), extra=extra, sections=(Section((head,), grid, tuple(after)),),
+                main=grid)

@@ -289,6 +289,7 @@ class Defaults:
     sglang_mem_fraction_static: float  # SGLang's (weights + KV pool) share of each GPU
     sglang_page_tokens: int
     allreduce_busbw_gbps: dict[str, float]  # by catalog GPU id: NCCL all-reduce bus bandwidth inside a node
+    plan_network_gbps: float  # GB/s between nodes in plan --users, unless --interconnect
     max_ttft_s: float  # serve's default --max-ttft
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
