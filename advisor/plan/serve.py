@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from advisor.engines import engine_for
 from advisor.engines.serving import ServeSpec, serve_command
 from advisor.errors import UsageError
+from advisor.estimate.constants import Constants
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
 from advisor.estimate.machine import Machine, MachineDevice
 from advisor.estimate.serving import (
@@ -26,7 +27,7 @@ from advisor.estimate.serving import (
     verdict,
     vllm_capacity,
 )
-from advisor.estimate.speed import make_lane
+from advisor.estimate.speed import Work, make_lane
 from advisor.specs import ModelSpec, QuantRecipe
 
 DEFAULT_QUANT = {"vllm": "vLLM-BF16", "sglang": "vLLM-BF16", "llama.cpp": "Q4_K_M"}
@@ -93,34 +94,13 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
           link: tuple[float, float] | None = None) -> Serving:
     """Capacity, curve and verdict for `model` on `machine` (one node; `req.nodes` of them in a pipeline).
     `link`: the GPUs' all-reduce bandwidth (GB/s) and latency (s) inside a node, where the catalog knows it."""
-    check(req)
-    if not machine.devices:
-        raise UsageError("serve needs a GPU: name one with --gpu (e.g. --gpu H100 or --gpu \"8x H100\")")
-    dev = machine.devices[0]
-    if any(d.spec is not dev.spec or d.device.name != dev.device.name for d in machine.devices):
-        raise UsageError("serve plans identical GPUs in a node; name one kind, e.g. --gpu \"4x H100\"")
-    if model.arch.max_context_tokens and req.context_tokens > model.arch.max_context_tokens:
-        raise UsageError(f"--context {req.context_tokens} is above {model.name}'s maximum, "
-                         f"{model.arch.max_context_tokens} tokens")
+    dev, backend = _checked(model, machine, req)
     recipe = recipe_for(est, model, req)
-    backend = _backend(req.engine, dev)
-    if backend is None or dev.bandwidth_gbps is None:
-        raise UsageError(f"{req.engine} does not run on {dev.device.name} here (vLLM and SGLang: data-centre "
-                         "NVIDIA and AMD GPUs), or its memory bandwidth is unknown")
     notes: list[str] = []
-    paged = req.engine != "llama.cpp"
-    topo = _topology(machine, req, link if paged else None, notes, model.is_moe)
-    weights = est.weights(model, recipe)
-    kv_req = Request(context_tokens=req.context_tokens, sequences=1)
-    kv = est.kv(model, kv_req, req.context_tokens)
+    topo = _topology(machine, req, link if req.engine != "llama.cpp" else None, notes, model.is_moe)
     capacity = _capacity(est, model, recipe, machine, req, topo, dev)
     c = est.speeds.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
-    lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps, dev.fp16_tflops, c, moe=model.is_moe)
-    depth = req.prompt_tokens + req.output_tokens // 2
-    moe = model.moe
-    step = Step(est.work(model, weights, kv, depth), weights, kv, lane, moe.experts_per_token if moe else 0,
-                moe.experts if moe else 0, model.arch.hidden_size, topo)
-    prompt_work = est.work(model, weights, kv, req.prompt_tokens // 2)
+    step, prompt_work = _step(est, model, recipe, req, dev, c, topo)
     found = curve(step, prompt_work, req.prompt_tokens, req.output_tokens, capacity.max_concurrent_sequences,
                   user_counts(req.users))
     max_ttft = req.max_ttft_s if req.max_ttft_s is not None else est.catalog.defaults.max_ttft_s
@@ -135,6 +115,37 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
     command = serve_command(req.engine, spec) if capacity.max_concurrent_sequences else None
     return Serving(model, recipe, machine, req, topo, capacity, found, max_ttft, best, command, c.basis,
                    tuple(notes), step)
+
+
+def _checked(model: ModelSpec, machine: Machine, req: ServeRequest) -> tuple[MachineDevice, str]:
+    """The node's GPU and the constants backend, after checking the request fits what serve plans."""
+    check(req)
+    if not machine.devices:
+        raise UsageError("serve needs a GPU: name one with --gpu (e.g. --gpu H100 or --gpu \"8x H100\")")
+    dev = machine.devices[0]
+    if any(d.spec is not dev.spec or d.device.name != dev.device.name for d in machine.devices):
+        raise UsageError("serve plans identical GPUs in a node; name one kind, e.g. --gpu \"4x H100\"")
+    if model.arch.max_context_tokens and req.context_tokens > model.arch.max_context_tokens:
+        raise UsageError(f"--context {req.context_tokens} is above {model.name}'s maximum, "
+                         f"{model.arch.max_context_tokens} tokens")
+    backend = _backend(req.engine, dev)
+    if backend is None or dev.bandwidth_gbps is None:
+        raise UsageError(f"{req.engine} does not run on {dev.device.name} here (vLLM and SGLang: data-centre "
+                         "NVIDIA and AMD GPUs), or its memory bandwidth is unknown")
+    return dev, backend
+
+
+def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeRequest, dev: MachineDevice,
+          c: Constants, topo: Topology) -> tuple[Step, Work]:
+    """One decode step's cost at the mean depth (prompt + output/2), and a prompt token's work (at half the
+    prompt), from the estimator's weights, KV and work and one GPU's lane with the engine's constants."""
+    weights = est.weights(model, recipe)
+    kv = est.kv(model, Request(context_tokens=req.context_tokens, sequences=1), req.context_tokens)
+    lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, dev.fp16_tflops, c, moe=model.is_moe)
+    moe = model.moe
+    step = Step(est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2), weights, kv, lane,
+                moe.experts_per_token if moe else 0, moe.experts if moe else 0, model.arch.hidden_size, topo)
+    return step, est.work(model, weights, kv, req.prompt_tokens // 2)
 
 
 def serve_on(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest) -> Serving:
