@@ -203,3 +203,24 @@ def test_plan_users_reaches_multi_node_when_one_node_cannot_hold_the_model(est: 
     assert ("h100-sxm", 8, 2) in layouts  # 405B in BF16 (810 GB) needs two nodes of 8 H100s
     two = next(o for o in plan.options if o.gpu.id == "h100-sxm")
     assert "--pipeline-parallel-size 2" in (two.serving.command or "")
+
+
+def test_sglang_pool_is_its_static_fraction_less_the_weights(est: Estimator, make_machine) -> None:
+    machine = make_machine("H100")
+    s = serve(est, est.catalog.model("llama-3.1-8b"), machine, ServeRequest(engine="sglang"))
+    total = machine.devices[0].device.memory_total_bytes
+    assert s.capacity.kv_pool_bytes == int(total * 0.83) - s.capacity.weights_bytes
+    assert s.capacity.page_tokens == 1 and s.capacity.pages == s.capacity.kv_pool_bytes // LLAMA_8B_KV_PER_TOKEN
+    assert (s.command or "").startswith("python -m sglang.launch_server --model-path meta-llama/Llama-3.1-8B-Instruct")
+
+
+def test_longer_prompts_slow_every_other_user_down(est: Estimator, make_machine) -> None:
+    model, machine = est.catalog.model("llama-3.1-8b"), make_machine("H100")
+    short = serve(est, model, machine, ServeRequest(users=16, prompt_tokens=256, output_tokens=256))
+    long = serve(est, model, machine, ServeRequest(users=16, prompt_tokens=4096, output_tokens=256))
+    s16, l16 = short.curve.points[-1], long.curve.points[-1]
+    assert l16.per_user_decode_tokens_per_s < s16.per_user_decode_tokens_per_s  # their prefills interleave
+    assert (l16.ttft_s or 0) > (s16.ttft_s or 0)
+    one_short, one_long = short.curve.points[0], long.curve.points[0]
+    # one user: no one else's prompt to wait for, only a deeper cache to read
+    assert one_long.per_user_decode_tokens_per_s == pytest.approx(one_short.per_user_decode_tokens_per_s, rel=0.15)
