@@ -47,8 +47,11 @@ def candidate_recipes(model: ModelSpec, est: Estimator, machine: Machine) -> tup
     Apple GPUs, MLX files (vLLM's are offered as an alternative command, advisor.plan.commands)."""
     if model.native_quant:
         return (est.catalog.recipe(model.native_quant),)
-    runtimes = engines_here(machine) - {"vllm"}  # vLLM serves many users; for one person it is an alternative
-    return est.shared(("candidates", runtimes), lambda: _candidates(est, runtimes))
+    def candidates() -> tuple[QuantRecipe, ...]:
+        runtimes = engines_here(machine) - {"vllm"}  # vLLM serves many users; for one person it is an alternative
+        return est.shared(("candidates", runtimes), lambda: _candidates(est, runtimes))
+
+    return est.memo(machine, ("candidates",), candidates)
 
 
 def _candidates(est: Estimator, runtimes: frozenset[str]) -> tuple[QuantRecipe, ...]:
