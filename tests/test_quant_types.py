@@ -11,6 +11,7 @@ from advisor.catalog.load import catalog_root
 from advisor.catalog.parse import parse_gguf_row
 from advisor.errors import UnknownNameError
 from advisor.estimate.weights import estimate_weights, layers_matching
+from advisor.specs import GgufFile
 from advisor.specs.facts import Catalog
 
 I_QUANTS = ("IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ4_XS",
@@ -85,13 +86,22 @@ def test_unsloth_dynamic_quants_against_their_files_per_type(catalog: Catalog) -
         assert statistics.median(errs) <= 0.07 and max(errs) <= 0.16, quant
 
 
-def test_mlx_weights_within_2_percent_of_published_mlx_files(catalog: Catalog) -> None:
-    raw = yaml.safe_load((catalog_root() / "mlx_sizes.yaml").read_text())["mlx_files"]
-    rows = [parse_gguf_row(r, f"mlx_sizes.yaml › mlx_files[{i}]") for i, r in enumerate(raw)]
-    assert len(rows) >= 4 and any(catalog.model(m).is_moe for m, _ in rows)
+def published_rows(name: str, key: str) -> list[tuple[str, GgufFile]]:
+    """Rows of a safetensors size file, validated like gguf_sizes.yaml rows."""
+    raw = yaml.safe_load((catalog_root() / name).read_text())[key]
+    return [parse_gguf_row(r, f"{name} › {key}[{i}]") for i, r in enumerate(raw)]
+
+
+@pytest.mark.parametrize(("name", "key", "runtime"), [("mlx_sizes.yaml", "mlx_files", "mlx"),
+                                                      ("vllm_sizes.yaml", "vllm_files", "vllm")])
+def test_safetensors_weights_within_2_percent_of_published_files(catalog: Catalog, name: str, key: str,
+                                                                 runtime: str) -> None:
+    rows = published_rows(name, key)
+    assert len(rows) >= (7 if runtime == "mlx" else 2)
+    assert runtime != "mlx" or sum(catalog.model(m).is_moe for m, _ in rows) >= 3  # MoE included
     for model_id, published in rows:
         recipe = catalog.recipe(published.quant)
-        assert recipe.runtime == "mlx"
+        assert recipe.runtime == runtime
         w = estimate_weights(catalog.model(model_id), recipe, catalog.types, catalog.recipes)
         assert w.weights_bytes == pytest.approx(published.size_bytes, rel=0.02), (model_id, published.quant)
 
