@@ -16,8 +16,8 @@ from advisor.specs.facts import Catalog
 
 I_QUANTS = ("IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M", "IQ4_XS",
             "IQ4_NL")
-UD = ("UD-IQ1_S", "UD-IQ1_M", "UD-IQ2_XXS", "UD-IQ2_M", "UD-IQ3_XXS", "UD-IQ4_XS", "UD-Q2_K_XL", "UD-Q3_K_XL",
-      "UD-Q4_K_XL", "UD-Q5_K_XL", "UD-Q6_K_XL", "UD-Q8_K_XL")
+UD = ("UD-IQ1_S", "UD-IQ1_M", "UD-IQ2_XXS", "UD-IQ2_M", "UD-IQ3_XXS", "UD-IQ4_XS", "UD-Q2_K_XL", "UD-Q3_K_S",
+      "UD-Q3_K_XL", "UD-Q4_K_XL", "UD-Q5_K_XL", "UD-Q6_K_XL", "UD-Q8_K_XL")
 MLX = (*(f"MLX-{b}bit{g}" for b in (3, 4, 5, 6, 8) for g in ("", "-g32")), "MLX-mxfp4", "MLX-nvfp4", "MLX-MXFP4-MoE")
 VLLM = ("vLLM-BF16", "vLLM-FP8", "vLLM-AWQ-INT4", "vLLM-GPTQ-INT4", "vLLM-NVFP4")
 
