@@ -102,7 +102,7 @@ def estimate(ctx: typer.Context,
              json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None, ram: RamOpt = None,
              ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
-                 "--quant", help="One file type (e.g. Q4_K_M); default: all.")] = None,
+                 "--quant", help="One file type (e.g. Q4_K_M, IQ3_M, MLX-6bit); default: the common ones.")] = None,
              config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
                  "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,

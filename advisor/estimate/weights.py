@@ -23,6 +23,8 @@ def layers_matching(rule: str, n: int) -> frozenset[int]:
         return frozenset(range(n))
     if rule == "more_bits":
         return frozenset(i for i in range(n) if i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2)
+    if rule == "middle":  # llama.cpp's IQ3_XS ffn_gate/ffn_up rule: n/8 <= i < 7n/8
+        return frozenset(range(n // 8, 7 * n // 8))
     if rule == "first_eighth":
         return frozenset(range(n // 8))
     if rule == "first_sixteenth":

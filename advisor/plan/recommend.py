@@ -55,9 +55,9 @@ def candidate_recipes(model: ModelSpec, est: Estimator, machine: Machine) -> tup
 
 
 def _candidates(est: Estimator, runtimes: frozenset[str]) -> tuple[QuantRecipe, ...]:
-    """MLX's own file types where it runs; GGUF ones when the catalog recommends them; highest quality first."""
-    return tuple(sorted((r for r in est.catalog.recipes.values() if r.runtime in runtimes
-                         and (r.recommend or r.runtime != "llama.cpp")), key=lambda r: -r.quality_rank))
+    """The file types the catalog recommends (GGUF, and MLX where it runs); highest quality first."""
+    return tuple(sorted((r for r in est.catalog.recipes.values() if r.runtime in runtimes and r.recommend),
+                        key=lambda r: -r.quality_rank))
 
 
 def estimate_recipes(model: ModelSpec, machine: Machine, est: Estimator,
@@ -74,7 +74,7 @@ def estimate_recipes(model: ModelSpec, machine: Machine, est: Estimator,
     if quant is not None:
         return (catalog.recipe(quant),)
     runtimes = engines_here(machine)
-    return tuple(sorted((r for r in catalog.recipes.values() if r.runtime in runtimes
+    return tuple(sorted((r for r in catalog.recipes.values() if r.runtime in runtimes and r.listed
                          and (model.is_moe or not any(rule.category == "experts" for rule in r.rules))),
                         key=lambda r: -r.quality_rank))
 
@@ -206,8 +206,8 @@ def rank_key(e: Estimate, est: Estimator) -> tuple[int, int, int, tuple[int, flo
 def quant_kld(recipe: QuantRecipe, model: ModelSpec, est: Estimator) -> float:
     """The file type's mean KL divergence against 16-bit from llama.cpp's table (catalog/quality.yaml): its own row
     (measured without an importance matrix when both exist), else the row of the type it scales (`scale_of`), else
-    that of the measured type nearest in the catalog's quality_rank (the lossier one on a tie). 0 for the format the
-    model is published in (the quality index measured that)."""
+    that of the listed measured type nearest in the catalog's quality_rank (the lossier one on a tie). 0 for the
+    format the model is published in (the quality index measured that)."""
     if model.native_quant is not None and est.catalog.recipe(model.native_quant) is recipe:
         return 0.0
     return est.shared(("kld", recipe.name), lambda: _kld(recipe, est))
@@ -220,7 +220,7 @@ def _kld(recipe: QuantRecipe, est: Estimator) -> float:
     for name in (recipe.name, recipe.scale_of):
         if name in rows:
             return rows[name]
-    measured = [r for r in est.catalog.recipes.values() if r.name in rows]
+    measured = [r for r in est.catalog.recipes.values() if r.name in rows and r.listed]  # stand-ins: common types
     if not measured:
         return 0.0
     near = min(measured, key=lambda r: (abs(r.quality_rank - recipe.quality_rank), r.quality_rank))

@@ -33,7 +33,7 @@ class QuantType:
 class RecipeRule:
     """Tensors of `category` use `type`; `layers` limits the rule to some layers.
 
-    layers: "all", "more_bits" (llama.cpp's use_more_bits rule), "first_eighth",
+    layers: "all", "more_bits" (llama.cpp's use_more_bits rule), "middle" (n/8 <= i < 7n/8), "first_eighth",
     "first_sixteenth", or "first_N" for the first N layers.
     """
 
@@ -55,6 +55,7 @@ class QuantRecipe:
     recommend: bool = True
     scale_of: str | None = None  # sized as this llama.cpp file type x scale (dynamic quants with private recipes)
     scale: float = 1.0
+    listed: bool = True  # shown by `estimate` without --quant (the rest are sized when named)
 
 
 @dataclass(frozen=True, slots=True)
