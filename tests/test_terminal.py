@@ -154,7 +154,7 @@ def test_piped_output_is_not_hard_wrapped() -> None:
     legend = next(line for line in lines if line.startswith("Memory: weights"))
     assert legend.endswith("--explain shows ranges and basis.")  # one line, however long
     run_it = next(line for line in lines if line.startswith("Run it: "))
-    assert run_it.rstrip().endswith("-fa on")
+    assert run_it.partition("  # ")[0].endswith("-fa on")  # one line, its comment (if any) on it
     table = [line for line in lines if line.startswith(("Model", "Seed-OSS"))]
     assert table and all(len(line) <= 200 for line in table)
     assert "KV GiB" in table[0] and "Prefill" in table[0]
@@ -168,6 +168,20 @@ def test_long_commands_break_between_words_and_still_paste() -> None:
     assert all(len(p) <= 30 for p in parts[:-1]) and all(p.endswith(" \\") for p in parts[:-1])
     assert shlex.split("\n".join(parts).replace("\\\n", " ")) == shlex.split(command)  # as a shell reads it
     assert command_lines(command, 200) == [command]
+
+
+def test_a_long_commands_comment_goes_on_lines_of_its_own() -> None:
+    """A `# comment` continued with a backslash would make the shell run its next line: it follows the command."""
+    import shlex
+
+    command = "llama-server -m <x-Q6_K.gguf> -c 8192 -ngl 99 -fa on  # a Q6_K GGUF of Org/X: no catalogued repository"
+    parts = command_lines(command, 40)
+    code = [p for p in parts if not p.startswith("#")]
+    comment = [p for p in parts if p.startswith("#")]
+    assert parts == code + comment and len(comment) >= 2 and all(len(p) <= 40 for p in comment)
+    assert code[-1].endswith("-fa on") and all(p.endswith(" \\") for p in code[:-1])
+    assert " ".join(p.removeprefix("# ") for p in comment) == "a Q6_K GGUF of Org/X: no catalogued repository"
+    assert shlex.split("\n".join(code).replace("\\\n", " ")) == shlex.split(command.partition("  #")[0])
 
 
 def test_gib_of_a_row() -> None:

@@ -94,19 +94,32 @@ def print_lines(console: Console, lines: tuple[Line, ...]) -> None:
 
 def command_lines(text: str, width: int) -> list[str]:
     """A command cut between its words (never inside a quoted word) into lines of at most `width`, each but the
-    last ending in ` \\` so the whole still pastes into a shell; a word longer than the width stays whole."""
+    last ending in ` \\` so the whole still pastes into a shell; a word longer than the width stays whole. A trailing
+    `# comment` goes on lines of its own after the command, each starting with `#` (a continued comment would run
+    its next line as a command)."""
     if len(text) <= width:
         return [text]
+    words = _WORD.findall(text)
+    cut = words.index("#") if "#" in words else len(words)
     lines: list[str] = []
     current = ""
-    for word in _WORD.findall(text):
+    for word in words[:cut]:
         candidate = f"{current} {word}" if current else word
         if current and len(candidate) + 2 > width:
             lines.append(current + " \\")
             current = "    " + word
         else:
             current = candidate
-    return [*lines, current]
+    lines.append(current)
+    current = ""
+    for word in words[cut + 1:]:
+        candidate = f"{current} {word}" if current else f"# {word}"
+        if current and len(candidate) > width:
+            lines.append(current)
+            current = f"# {word}"
+        else:
+            current = candidate
+    return [*lines, current] if current else lines
 
 
 def layout(spec: Table, width: int) -> dict[str, int]:

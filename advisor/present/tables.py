@@ -105,6 +105,16 @@ CALIBRATED_MARK = "*"
 CALIBRATED_LEGEND = "* calibrated locally: speed scaled by your own llama-bench runs (advisor calibrate)."
 
 
+INSTALLED_MARK = " ✓"
+INSTALLED_LEGEND = ("✓ installed: the file on this machine, estimated at its own file type and size; its command runs "
+                    "that file.")
+
+
+def is_installed(e: Estimate) -> bool:
+    """Whether the estimate is of a file on this machine (advisor.local, or `estimate file.gguf`)."""
+    return e.model.source.startswith("file://")
+
+
 def decode_cell(e: Estimate) -> str:
     """The decode figure, marked when the user's calibration scaled it."""
     text = rate(e.speed.decode_tokens_per_s)
@@ -113,7 +123,8 @@ def decode_cell(e: Estimate) -> str:
 
 def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> list[str]:
     row = ([e.model.name] + ([] if explain else [_params_cell(e)])) if show_model else []
-    row += [e.recipe.name, _placement_cell(e), gib(e.memory.total_bytes)]
+    row += [e.recipe.name + (INSTALLED_MARK if show_model and is_installed(e) else ""), _placement_cell(e),
+            gib(e.memory.total_bytes)]
     if not show_score and not explain:
         row.append(gib(e.memory.kv_cache_bytes + e.memory.recurrent_state_bytes))
     if not show_model:
