@@ -59,8 +59,8 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
               parallel: ParallelOpt = 1,
               installed: Annotated[bool, typer.Option(
-                  "--installed", help="Only the GGUF files found on this machine (Ollama, LM Studio, llama.cpp and Hugging "
-                                    "Face caches), each at its own file type and size, run from its path.")
+                  "--installed", help="Only the GGUF files found on this machine (Ollama, LM Studio, llama.cpp and "
+                                    "Hugging Face caches), each at its own file type and size, run from its path.")
               ] = False,
               sort: Annotated[str, typer.Option(
                   "--sort", help="quality (usefulness: docs/ranking.md), speed, memory or name.")] = "quality",
