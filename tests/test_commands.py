@@ -108,3 +108,20 @@ def test_an_unreadable_installed_file_is_noted_not_fatal(capsys: pytest.CaptureF
     data = run_json(capsys, "recommend", "--installed", *HW)
     assert "gpt-oss-20b" not in {r["model"]["id"] for r in data["results"]}
     assert any("gpt-oss:20b: not estimated" in n for n in data["hardware"]["notes"])
+
+
+def test_cpu_bound_rows_are_marked_low_confidence(capsys: pytest.CaptureFixture[str],
+                                                  every_result: list[dict]) -> None:
+    """A row whose decode time is mostly on the CPU lane gets `~` and the legend; all-GPU rows never do."""
+    shares = {r["model"]["id"]: r["speed"]["cpu_time_share"] for r in every_result if r["placement"] != "none"}
+    assert all(shares[i] == 0.0 for i, r in ((r["model"]["id"], r) for r in every_result) if r["placement"] == "gpu")
+    gpt = next(r for r in every_result if r["model"]["id"] == "gpt-oss-120b")  # experts in RAM: the CPU dominates
+    assert gpt["placement"] == "gpu+cpu" and gpt["speed"]["cpu_time_share"] > 0.5
+    code, out, _ = run(capsys, "recommend", *HW, "--limit", "0")
+    rows = {line.split("  ")[0]: line for line in out.splitlines()}
+    assert code == 0 and "~ low confidence: most of the decode time is on the CPU" in out
+    assert re.search(r" 24~ ", rows["gpt-oss-120b"]) and "~" not in rows["gpt-oss-20b"]
+    code, out, _ = run(capsys, "recommend", "--gpu", "RTX 4090", "--ram", "64GB", "--format", "csv")
+    assert "~" not in out  # CSV: plain numbers, the mark's fact is in the JSON
+    data = run_json(capsys, "recommend", "--gpu", "none", "--ram", "32GB")
+    assert all(r["speed"]["cpu_time_share"] == 1.0 for r in data["results"] if r["placement"] == "cpu")

@@ -28,6 +28,7 @@ NAME_MIN: Final = 16  # a names column shortens to this (or its header) before a
 WRAP_MIN: Final = 12  # a wrap or fold column narrows to this
 PIPE_WIDTH: Final = 200  # the widest table when stdout is not a terminal
 
+_MARKS: Final = re.compile(r"(?<=\S) ?[*~✓]+$")
 _GROUPED: Final = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _MISSING: Final = frozenset({"—", "?", ""})
 _WORD: Final = re.compile(r"""(?:'[^']*'|"[^"]*"|\S)+""")
@@ -173,7 +174,9 @@ def render_table(console: Console, spec: Table) -> None:
 
 
 def csv_cell(cell: str) -> str:
-    """A cell for CSV: grouped numbers plain (1752, not 1,752), missing values empty, control characters escaped."""
+    """A cell for CSV: grouped numbers plain (1752, not 1,752), missing values empty, control characters escaped,
+    the table's marks (* calibrated, ~ CPU-bound, ✓ installed: said in its legend and in the JSON) left off."""
+    cell = _MARKS.sub("", cell)
     if cell in _MISSING:
         return ""
     return cell.replace(",", "") if _GROUPED.match(cell) else safe(cell)

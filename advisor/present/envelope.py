@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from advisor.present.tables import cpu_time_share
+
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine, MachineDevice
     from advisor.estimate.speed import MeasuredSpeed
@@ -96,7 +98,9 @@ def estimate_dict(e: Estimate, depth_tokens: int = 0, commands: dict[str, str | 
 
 
 def speed_dict(e: Estimate) -> dict[str, Any]:
-    s, b = e.speed, e.speed.basis
+    """Speeds, their ranges and basis, and the share of the decode time on the CPU lane (tables mark rows where it
+    is over half: present.tables.cpu_bound)."""
+    s, b, share = e.speed, e.speed.basis, cpu_time_share(e)
     basis = None if b is None else {
         "method": b.method, "bytes_per_token": b.bytes_per_token, "weights_read_bytes": b.weights_read_bytes,
         "kv_read_bytes": b.kv_read_bytes, "depth_tokens": b.depth_tokens, "layers": b.layers,
@@ -115,7 +119,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
             "decode_range_tokens_per_s": _range(s.decode_range_tokens_per_s),
             "prefill_range_tokens_per_s": _range(s.prefill_range_tokens_per_s),
             "measured": {"decode": _measured(s.measured_decode), "prefill": _measured(s.measured_prefill)},
-            "basis": basis}
+            "cpu_time_share": None if share is None else round(share, 3), "basis": basis}
 
 
 def _range(value: tuple[float, float] | None) -> list[float] | None:

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 from advisor.present.envelope import estimate_dict
 from advisor.present.tables import (
     CALIBRATED_LEGEND,
+    CPU_LEGEND,
     ESTIMATE_CSV,
     ESTIMATE_DROP,
     ESTIMATE_LEFT,
     INSTALLED_LEGEND,
+    cpu_bound,
     estimate_rows,
     hardware_rows,
     is_installed,
@@ -132,6 +134,8 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
                   "estimated" + ("" if explain else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
     calibrated = [Line(CALIBRATED_LEGEND, dim=True)] if any(e.speed.calibrated for e in estimates) else []
+    if any(cpu_bound(e) for e in estimates if e.speed.decode_tokens_per_s is not None):
+        calibrated.append(Line(CPU_LEGEND, dim=True))
     if show_model and any(is_installed(e) for e in estimates):
         calibrated.append(Line(INSTALLED_LEGEND, dim=True))
     measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
