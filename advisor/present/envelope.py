@@ -145,14 +145,15 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
                 "machines": [_cell(label, e) for label, e in zip(result.labels, estimates, strict=True)]}
                for model, estimates in result.rows]
     return {"machines": machines, "results": results, "summary": list(result.summary),
-            "min_tokens_per_s": result.min_tokens_per_s}
+            "min_tokens_per_s": result.min_tokens_per_s, "total": result.total, "sort": result.sort}
 
 
 def _cell(label: str, e: Estimate) -> dict[str, Any]:
     return {"machine": label, "quant": e.recipe.name, "placement": e.placement.kind,
             "context_tokens": e.context_tokens, "memory": {"total_bytes": e.memory.total_bytes},
             "speed": {"decode_tokens_per_s": _round(e.speed.decode_tokens_per_s),
-                      "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s)}}
+                      "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s),
+                      "cpu_time_share": None if (share := cpu_time_share(e)) is None else round(share, 3)}}
 
 
 def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
@@ -165,4 +166,5 @@ def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
             "min_tokens_per_s": result.min_tokens_per_s,
             "offload_min_tokens_per_s": result.offload_min_tokens_per_s,
             "total": result.total, "max_price_usd": result.max_price_usd, "vendor": result.vendor,
+            "sort": result.sort,
             "min_memory_bytes": min(needs) if needs else None}
