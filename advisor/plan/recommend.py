@@ -17,7 +17,7 @@ from advisor.plan.uses import sort_key as score_sort_key
 from advisor.specs import ModelSpec, QuantRecipe
 
 __all__ = ["INTERACTIVE_TOKENS_PER_S", "MIN_USABLE_TOKENS_PER_S", "SORTS", "Estimate", "Estimator", "Request",
-           "Usefulness", "best_estimate", "quant_kld", "recommend", "usefulness"]
+           "Usefulness", "best_estimate", "check_order", "quant_kld", "rank", "recommend", "usefulness"]
 _PLACEMENT_ORDER = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
 MIN_USABLE_TOKENS_PER_S = 5.0  # default usable floor for decode speed (recommend --min-tps; docs/ranking.md)
 SPEED_WEIGHT = 0.1  # each tenfold of decode speed above the floor adds this fraction of the quality (docs/ranking.md)
@@ -261,21 +261,32 @@ def usefulness_key(e: Estimate, u: Usefulness, est: Estimator) -> tuple[object, 
     return (group, 0, -u.score, rank_key(e, est))
 
 
-def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
-              sort: str = "quality", quant: str | None = None) -> list[Estimate]:
-    """Every catalog model's best option on `machine`, most useful first (for `request.use`, if given); `sort`:
-    quality (the usefulness rule), speed (fastest decode first), memory (smallest first) or name; `quant`: one
-    file type for every model that can use it (best_estimate)."""
+def check_order(sort: str, min_tps: float) -> None:
+    """Refuse an unknown --sort or a --min-tps that is not a positive number."""
     if sort not in SORTS:
         msg = f"--sort must be one of {', '.join(SORTS)}, got {sort!r}"
         raise UsageError(msg)
     if not (math.isfinite(min_tps) and min_tps > 0):
         msg = f"--min-tps must be a finite number above 0, got {min_tps:g}"
         raise UsageError(msg)
+
+
+def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
+              sort: str = "quality", quant: str | None = None) -> list[Estimate]:
+    """Every catalog model's best option on `machine`, ranked (rank); `quant`: one file type for every model that
+    can use it (best_estimate)."""
+    check_order(sort, min_tps)
     if quant is not None:
         quant = est.catalog.recipe(quant).name  # an unknown name stops here, with close matches
     models = [m for m in est.catalog.models if eligible(m, request.use)]
-    found = [best_estimate(m, machine, est, request, quant) for m in models]
+    return rank([best_estimate(m, machine, est, request, quant) for m in models], est, request, min_tps, sort)
+
+
+def rank(found: list[Estimate], est: Estimator, request: Request, min_tps: float = MIN_USABLE_TOKENS_PER_S,
+         sort: str = "quality") -> list[Estimate]:
+    """Most useful first (for `request.use`, if given); `sort`: quality (the usefulness rule), speed (fastest
+    decode first), memory (smallest first) or name."""
+    check_order(sort, min_tps)
     if request.use:
         ranked = sorted(found, key=lambda e: (usefulness_key(e, usefulness(e, est, request, min_tps), est)[0],
                                               rank_key(e, est)))
