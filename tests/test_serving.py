@@ -102,7 +102,7 @@ def test_llama_server_slots_share_one_context(est: Estimator, make_machine) -> N
               ServeRequest(engine="llama.cpp", users=8, context_tokens=4096))
     slots = s.capacity.max_concurrent_sequences
     assert slots >= 8
-    assert f"-c {8 * 4096} -np 8" in (s.command or "")
+    assert f"-c {8 * 4096} " in (s.command or "") and " -np 8 " in (s.command or "")
     assert s.recipe.name == "Q4_K_M"
 
 

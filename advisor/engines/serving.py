@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from shlex import quote
 
-from advisor.engines.llamacpp import gguf_repo
+from advisor.engines import llamacpp
+from advisor.engines.run import RunSpec
 from advisor.specs import ModelSpec, QuantRecipe
 
 
@@ -22,6 +23,7 @@ class ServeSpec:
     tensor_parallel: int
     pipeline_parallel: int
     nodes: int
+    gguf_repo: str | None = None  # llama.cpp: a repository known to host the file (advisor.plan.commands)
 
 
 def serve_command(engine: str, s: ServeSpec) -> str | None:
@@ -68,13 +70,14 @@ def _sglang(s: ServeSpec) -> str | None:
 
 
 def _llama_server(s: ServeSpec) -> str:
-    """llama-server: --parallel slots share -c (each slot gets -c / --parallel tokens); other nodes as RPC servers."""
-    repo = gguf_repo(s.model.aliases)
-    name = f"{s.model.id}-{s.recipe.name}.gguf"
-    source = f"-hf {quote(f'{repo}:{s.recipe.name}')}" if repo else f"-m <{quote(name)}>"
+    """llama-server's own command (advisor.engines.llamacpp) for --parallel slots sharing -c (each slot gets
+    -c / --parallel tokens); other nodes as RPC servers."""
     slots = max(1, s.sequences)
-    parts = ["llama-server", source, f"-c {slots * s.context_tokens}", f"-np {slots}", "-ngl 99", "-fa on"]
+    run = RunSpec(s.model, s.recipe, slots * s.context_tokens, "gpu", (), 1.0, 0, slots, "F16", s.gguf_repo)
+    command = llamacpp.command(run)
     if s.nodes > 1:
-        parts.append("--rpc " + ",".join(f"<node{i}>:50052" for i in range(2, s.nodes + 1)))
-        return f"rpc-server -H 0.0.0.0 -p 50052 (nodes 2..{s.nodes}); then " + " ".join(parts)
-    return " ".join(parts)
+        head, _, note = command.partition("  # ")
+        rpc = " --rpc " + ",".join(f"<node{i}>:50052" for i in range(2, s.nodes + 1))
+        tail = f"  # {note}" if note else ""
+        return f"rpc-server -H 0.0.0.0 -p 50052 (nodes 2..{s.nodes}); then {head}{rpc}{tail}"
+    return command

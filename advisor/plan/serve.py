@@ -28,6 +28,7 @@ from advisor.estimate.serving import (
     vllm_capacity,
 )
 from advisor.estimate.speed import Work, make_lane
+from advisor.plan.commands import hosting_repo
 from advisor.specs import ModelSpec, QuantRecipe
 
 DEFAULT_QUANT = {"vllm": "vLLM-BF16", "sglang": "vLLM-BF16", "llama.cpp": "Q4_K_M"}
@@ -110,8 +111,9 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
         notes.append("TTFT not estimated: no FP16 throughput figure for this GPU; the verdict checks speed only")
     if capacity.max_concurrent_sequences == 0:
         notes.append(f"does not fit: no room for one sequence of {req.context_tokens} tokens")
+    repo = hosting_repo(model, recipe.name, est) if req.engine == "llama.cpp" else None
     spec = ServeSpec(model, recipe, req.context_tokens, min(req.users, capacity.max_concurrent_sequences),
-                     topo.tensor_parallel, topo.pipeline_parallel, topo.nodes)
+                     topo.tensor_parallel, topo.pipeline_parallel, topo.nodes, repo)
     command = serve_command(req.engine, spec) if capacity.max_concurrent_sequences else None
     return Serving(model, recipe, machine, req, topo, capacity, found, max_ttft, best, command, c.basis,
                    tuple(notes), step)

@@ -29,7 +29,8 @@ COMPARED_MACHINE: Final = {**HARDWARE, "required": sorted([*HARDWARE["required"]
                                                               "gpu_memory_total_bytes"]),
                             "properties": {**HARDWARE["properties"], "label": STR, "ram_assumed": {"type": "boolean"},
                                            "gpu_memory_total_bytes": BYTES}}
-SPEED: Final = obj({"decode_tokens_per_s": NUM, "prefill_tokens_per_s": NUM, "basis": {"type": ["object", "null"]}})
+SPEED: Final = obj({"decode_tokens_per_s": NUM, "prefill_tokens_per_s": NUM, "basis": {"type": ["object", "null"]}},
+                   cpu_time_share=NUM)
 MEMORY: Final = obj({"weights_bytes": BYTES, "kv_cache_bytes": BYTES, "overhead_bytes": BYTES, "total_bytes": BYTES},
                     recurrent_state_bytes=BYTES)
 PLACEMENT: Final[dict[str, Any]] = {"enum": ["gpu", "gpu+cpu", "cpu", "none"]}
