@@ -7,6 +7,10 @@ kept in one file (marshal, the format of Python's own .pyc files), keyed by the 
 this Python's bytecode magic number; a later run gets the very code `compile` would give it. A file that is missing,
 unreadable, of another Python or not a mapping of code objects only costs the compilation. Only `advisor.cli` uses
 it, for the one command a process runs; the file lives in the user's own cache folder beside the catalog cache.
+
+Code from a file is code run, so the file is read only when it and its folder belong to the user running advisor and
+no one else may write to them (as ssh treats its keys; a cache folder pointed at a shared place is ignored), and it
+is written readable by its owner alone. Where ownership cannot be checked (no POSIX user ids) nothing is kept.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import importlib.util
 import marshal
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,7 +64,22 @@ def kept(folder: Path) -> Iterator[None]:
             _save(path, codes)
 
 
+def _private(path: Path) -> bool:
+    """`path` exists, is a regular file, and it and its folder are the current user's and writable by no one else."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return False
+    try:
+        stats = (path.lstat(), path.parent.stat())
+    except OSError:
+        return False
+    regular = stat.S_ISREG(stats[0].st_mode)
+    return regular and all(s.st_uid == getuid() and not s.st_mode & (stat.S_IWGRP | stat.S_IWOTH) for s in stats)
+
+
 def _load(path: Path) -> dict[bytes, CodeType]:
+    if not _private(path):
+        return {}
     try:
         with path.open("rb") as f:
             found = marshal.load(f)
@@ -72,10 +92,14 @@ def _load(path: Path) -> dict[bytes, CodeType]:
 
 
 def _save(path: Path, codes: dict[bytes, CodeType]) -> None:
+    if not hasattr(os, "getuid"):
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(marshal.dumps(codes))
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(marshal.dumps(codes))
         tmp.replace(path)
     except OSError:
         return

@@ -99,3 +99,31 @@ def test_the_command_process_gives_the_same_answer_with_and_without_kept_code(tm
     bad = subprocess.run([sys.executable, "-m", "advisor", "estimate", "no-such-model"], capture_output=True,
                          text=True, env=env, check=False)
     assert bad.returncode == 2 and "unknown model" in bad.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX ownership and modes")
+def test_a_file_others_may_write_is_never_read(tmp_path: Path) -> None:
+    """Code kept in a file is code run: a group- or world-writable file or folder is ignored (and replaced)."""
+    import marshal
+
+    with kept(tmp_path):
+        _make()
+    path = cache_file(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    planted = compile("raise SystemExit('planted code ran')", "<string>", "exec")
+    codes = marshal.loads(path.read_bytes())
+
+    def plant() -> None:
+        path.write_bytes(marshal.dumps(dict.fromkeys(codes, planted)))  # every key now maps to foreign code
+
+    for loose in (path, tmp_path):
+        plant()
+        mode = loose.stat().st_mode
+        loose.chmod(mode | 0o022)
+        with kept(tmp_path):
+            _behaves(_make())  # compiled afresh: the planted code never ran
+        loose.chmod(mode & ~0o022)
+    plant()
+    # the same file, private again, is read: the check is what held
+    with pytest.raises(SystemExit, match="planted"), kept(tmp_path):
+        _make()
