@@ -69,11 +69,12 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
           else ", most useful first" if sort == "quality" else f", sorted by {sort}")
     capped = sum(u.capped for u in useful)
     at = (f" ({capped} sized at a shorter maximum, marked)" if capped else "")
+    what = ("GGUF files on this machine, each at its own file type" if estimates and all(map(is_installed, estimates))
+            else "Best quantization per model")
     top = next((e for e, u in zip(estimates, useful, strict=True) if u.usable),
                next((e for e in estimates if e.placement.kind != "none"), None))
     section = estimates_section(machine, shown, show_model=True, show_score=bool(use), explain=explain,
-                                title=f"Best quantization per model at {request.context_tokens:,} tokens of "
-                                      f"context{at}{by}",
+                                title=f"{what} at {request.context_tokens:,} tokens of context{at}{by}",
                                 run_line=commands(top, machine, est)[top.engine] if top else None,
                                 useful=shown_useful)
     if more:
