@@ -136,3 +136,13 @@ def test_installed_with_nothing_found_says_so(capsys: pytest.CaptureFixture[str]
     assert data["results"] == []
     notes = " ".join(data["hardware"]["notes"])
     assert "no GGUF file found" in notes and "--quant Q8_0 does not apply with --installed" in notes
+
+
+def test_a_placeholder_run_line_is_followed_by_a_command_that_needs_none(capsys: pytest.CaptureFixture[str]) -> None:
+    """On a Mac, when no catalogued repository hosts the llama.cpp file, MLX converts the original weights."""
+    code, out, _ = run(capsys, "recommend", "--gpu", "M4 Max 128GB")
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Run it: "))
+    assert code == 0 and "-m <" in lines[at] and lines[at + 1].startswith("Or: mlx_lm.convert --hf-path ")
+    code, out, _ = run(capsys, "estimate", "gpt-oss-20b", *HW)
+    assert code == 0 and "Run it: llama-server -hf ggml-org/gpt-oss-20b-GGUF:MXFP4" in out and "\nOr: " not in out
