@@ -114,3 +114,31 @@ def test_nemotron_layers_block_type_reads_like_the_pattern_string() -> None:
     assert (named.layout.mamba_layers, named.layout.full_attention_layers) == (2, 1)
     assert named.moe is not None and named.moe.moe_layers == 3
     assert (named.params_total, named.params_active) == (pattern.params_total, pattern.params_active)
+
+
+def test_a_gguf_per_layer_table_is_not_read_per_token(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import gguf
+    import numpy as np
+
+    path = tmp_path / "ple.gguf"
+    w = gguf.GGUFWriter(str(path), "gemma3n")
+    w.add_block_count(2)
+    w.add_embedding_length(256)
+    w.add_feed_forward_length(512)
+    w.add_head_count(8)
+    w.add_head_count_kv(2)
+    w.add_context_length(4096)
+    w.add_token_list([f"t{i}".encode() for i in range(1000)])
+    sizes = {"token_embd.weight": (1000, 256), "per_layer_token_embd.weight": (1000, 2 * 64)}
+    for i in range(2):
+        sizes |= {f"blk.{i}.attn_q.weight": (256, 256), f"blk.{i}.ffn_up.weight": (512, 256)}
+    for name, shape in sizes.items():
+        w.add_tensor(name, np.zeros(shape, dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    (r,) = run_json(capsys, "estimate", str(path), *HW)["results"]
+    table = 1000 * 128 * 2
+    # tied (no output.weight): the embedding matrix is read per token, the per-layer table only looked up
+    assert r["speed"]["basis"]["weights_read_bytes"] == r["memory"]["weights_bytes"] - table
