@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import gguf
+import numpy as np
 import pytest
 
 from advisor.errors import UsageError
@@ -117,9 +119,6 @@ def test_nemotron_layers_block_type_reads_like_the_pattern_string() -> None:
 
 
 def test_a_gguf_per_layer_table_is_not_read_per_token(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    import gguf
-    import numpy as np
-
     path = tmp_path / "ple.gguf"
     w = gguf.GGUFWriter(str(path), "gemma3n")
     w.add_block_count(2)
