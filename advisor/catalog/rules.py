@@ -114,12 +114,12 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                                   c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"))
         c.done()
     prefill = {key: prefill_f.number(key, maximum=5.0) or 0.0 for key in list(prefill_f.data)}
-    fit = SpeedFit(decode=decode, prefill=prefill, moe_layer_cost_factor=f.number("moe_layer_cost_factor") or 1.0,
+    fit = SpeedFit(decode=decode, prefill=prefill, moe_expert_layer_cost=f.number("moe_expert_layer_cost") or 0.0,
                    moe_prefill_factor=f.number("moe_prefill_factor") or 1.0,
                    decode_bands=_bands(f.mapping("decode_error", required=True)),
                    prefill_bands=_bands(f.mapping("prefill_error", required=True)),
                    rows=f.req_int("rows"), devices=f.req_int("devices"),
-                   moe_layer_cost_factor_by_backend=_factors(f.mapping("moe_layer_cost_factor_by_backend")),
+                   moe_expert_layer_cost_by_backend=_factors(f.mapping("moe_expert_layer_cost_by_backend")),
                    moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")))
     decode_f.done()
     prefill_f.done()

@@ -17,6 +17,7 @@ from advisor.estimate.speed import (
     Work,
     decode_tokens_per_s,
     estimate_speed,
+    experts_per_token,
     make_lane,
 )
 from advisor.specs import ModelSpec, QuantRecipe
@@ -26,7 +27,7 @@ MeasuredIndex = Mapping[tuple[str, str, str, int], Mapping[str, MeasuredSpeed]]
 MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only machine never reads measurements
 
 
-def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, moe: bool,
+def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, experts: int,
           cpu_read_share: float | None = None) -> tuple[tuple[Lane, ...], tuple[Constants, ...]] | None:
     """One lane per GPU and one for the CPU; with --n-cpu-moe the GPUs keep every layer's fixed cost and the CPU
     streams `cpu_read_share` of the bytes read per token (the active experts of its layers)."""
@@ -42,13 +43,13 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             c = table.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
             layers = None if cpu_read_share is None else share / total
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
-                                 dev.fp16_tflops, c, moe=moe, layer_share=layers,
+                                 dev.fp16_tflops, c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
         out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None, c,
-                             moe=moe, layer_share=None if cpu_read_share is None else 0.0, prefill=False,
+                             experts=experts, layer_share=None if cpu_read_share is None else 0.0, prefill=False,
                              calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
@@ -66,7 +67,7 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     """Decode and prefill for a placed estimate, with ranges, measurements and local calibration."""
     if placement.kind == "none":
         return SpeedEstimate(None, None, None)
-    found = lanes(placement, machine, engine, table, model.is_moe, cpu_read_share)
+    found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
@@ -81,7 +82,7 @@ def decode_for(model: ModelSpec, work: Work, placement: Placement, *, machine: M
     speed_for, without the basis, prefill and ranges."""
     if placement.kind == "none":
         return None
-    found = lanes(placement, machine, engine, table, model.is_moe, cpu_read_share)
+    found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
     if found is None:
         return None
     local, _ = local_calibration(machine, table, placement, engine)

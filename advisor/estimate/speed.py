@@ -2,6 +2,8 @@
 
 decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d x bandwidth_d)
                         + layers_d x per_layer_s_d          (layer split runs devices one after another)
+         a MoE model's layers cost per_layer_s x (1 + moe_expert_layer_cost x routed experts per token): each routed
+         expert a token uses adds its gather, weighting and sum to every layer's fixed time.
 bytes read per token  = weights except token_embd (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
 prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x fp16_tflops_d)),
@@ -122,9 +124,13 @@ class Work:
     kv_read_bytes: int
     depth_tokens: int
     layers: int
-    moe: bool
+    experts_per_token: int  # routed experts a token uses in each MoE layer; 0 for a dense model
     flops_per_token: int
     expert_flops_per_token: int  # the routed-expert part of flops_per_token
+
+    @property
+    def moe(self) -> bool:
+        return self.experts_per_token > 0
 
     @property
     def bytes_per_token(self) -> int:
@@ -134,19 +140,27 @@ class Work:
 def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
              active_expert_params: int) -> Work:
     """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
-    return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers, model.is_moe,
+    return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
+                experts_per_token(model),
                 2 * (model.params_active or model.params_total) + attention_flops(model, depth_tokens),
                 2 * active_expert_params)
 
 
+def experts_per_token(model: ModelSpec) -> int:
+    """Routed experts a token uses in each MoE layer (0 for a dense model)."""
+    return model.moe.experts_per_token if model.moe else 0
+
+
 def make_lane(name: str, share: float, bandwidth_gbps: float, fp16_tflops: float | None, c: Constants, *,
-              moe: bool, layer_share: float | None = None, prefill: bool = True,
+              experts: int, layer_share: float | None = None, prefill: bool = True,
               calibration: float | None = None) -> Lane:
-    """A lane with an engine's constants; a MoE layer's fixed cost and expert prefill take the MoE factors
-    (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
-    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, c.per_layer_s * (c.moe_layer_factor if moe else 1.0),
-                fp16_tflops, c.prefill_efficiency if prefill else None, layer_share,
-                c.expert_prefill_ratio if moe and prefill else 1.0, calibration)
+    """A lane with an engine's constants for a model whose tokens use `experts` routed experts per MoE layer (0:
+    dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
+    ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
+    per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
+    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, fp16_tflops,
+                c.prefill_efficiency if prefill else None, layer_share,
+                c.expert_prefill_ratio if experts and prefill else 1.0, calibration)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:

@@ -279,7 +279,7 @@ class Defaults:
     unified_os_reserve_fraction: float  # ... plus this share of it
     cpu_ram_bandwidth_gbps: float
     hypothetical_ram_bytes: int
-    moe_layer_cost_factor: float
+    moe_expert_layer_cost: float
     moe_prefill_factor: float
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)

@@ -61,17 +61,17 @@ class SpeedFit:
 
     decode: dict[str, FittedClass]
     prefill: dict[str, float]
-    moe_layer_cost_factor: float  # for backends without MoE measurements from enough devices
+    moe_expert_layer_cost: float  # each routed expert per token: share of a dense layer's fixed cost (shared)
     moe_prefill_factor: float
     decode_bands: dict[str, ErrorBand]
     prefill_bands: dict[str, ErrorBand]
     rows: int
     devices: int
-    moe_layer_cost_factor_by_backend: dict[str, float] = field(default_factory=dict)
+    moe_expert_layer_cost_by_backend: dict[str, float] = field(default_factory=dict)
     moe_prefill_factor_by_backend: dict[str, float] = field(default_factory=dict)
 
-    def moe_layer_cost(self, backend: str) -> float:
-        return self.moe_layer_cost_factor_by_backend.get(backend, self.moe_layer_cost_factor)
+    def moe_expert_cost(self, backend: str) -> float:
+        return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)
 
     def moe_prefill(self, backend: str) -> float:
         return self.moe_prefill_factor_by_backend.get(backend, self.moe_prefill_factor)

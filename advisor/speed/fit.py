@@ -6,9 +6,10 @@ in-sample here, leave-one-device-out in advisor.speed.validate — looks its con
 SpeedTable and runs the shipped formula on one lane. The fit returns a SpeedFit, the type catalog/speed_fit.yaml
 holds, rounded as that file stores it, so what is validated is what ships.
 
-decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (moe factor if MoE), fitted
-        per backend:class by least squares on relative error with a light pull toward the starting values; the MoE
-        factor is shared by all backends (a per-backend variant is compared in docs/accuracy.md).
+decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (1 + c x routed experts per
+        token), fitted per backend:class by least squares on relative error with a light pull toward the starting
+        values; the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends (a
+        per-backend variant and a flat per-MoE-layer factor are compared in docs/accuracy.md).
 prefill: tokens/s = efficiency x fp16_tflops / work, work = FLOPs with the routed-expert part divided by the MoE
          prefill ratio; the efficiency per backend:class (median) and the ratio (grid search) fitted together.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.estimate.constants import SpeedTable, speed_key
 from advisor.estimate.estimator import Estimator, Request
@@ -26,9 +27,12 @@ from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import FittedClass, Measurement, SpeedFit
 
-MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+# each routed expert per token adds this share of a dense layer's fixed cost to a MoE model's layers
+MOE_FACTORS = tuple(round(0.05 * i, 2) for i in range(17))  # 0 .. 0.8, evenly (no hand-picked points)
 # a backend's own factor may range wider: its MoE kernels (fused on CUDA, not on every other backend) set it
-BACKEND_MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+BACKEND_MOE_FACTORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+# the flat variant: a MoE layer's fixed cost is 1 + this of a dense layer's, whatever its top-k
+FLAT_MOE_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 MOE_MIN_DEVICES = 2
 PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 PRIOR_WEIGHT = 0.05
@@ -64,7 +68,7 @@ class Case:
 def predict(table: SpeedTable, c: Case) -> float | None:
     """The shipped estimate of one measurement: the table's constants on one lane, the shipped formula."""
     lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.gpu_id),
-                     moe=c.moe)
+                     experts=c.work.experts_per_token)
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token)
@@ -133,7 +137,7 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior) -> tuple[floa
     for c in rows:
         t = 1.0 / c.m.tokens_per_s
         x = c.work.bytes_per_token / (c.bandwidth_gbps * 1e9) / t
-        y = c.work.layers * (moe_factor if c.moe else 1.0) / t
+        y = c.work.layers * (1 + moe_factor * c.work.experts_per_token) / t
         sxx, sxy, syy, sx, sy = sxx + x * x, sxy + x * y, syy + y * y, sx + x, sy + y
     tau_scale = max(prior.tau_s, 1e-5)
     w = PRIOR_WEIGHT
@@ -157,6 +161,13 @@ class Variant:
 
     moe_factors: tuple[float, ...] = MOE_FACTORS
     per_backend: bool = True
+    flat_moe: bool = False  # one cost per MoE layer whatever its top-k (the model before issue 14): rows count 1 expert
+
+    def rows(self, rows: list[Case]) -> list[Case]:
+        """The rows as this variant sees them."""
+        if not self.flat_moe:
+            return rows
+        return [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
 
 
 SHIPPED = Variant(per_backend=False)
@@ -187,7 +198,7 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
 
 
 def _table(defaults: Defaults, decode: dict[str, FittedClass] | None = None, prefill: dict[str, float] | None = None,
-           moe: tuple[float, dict[str, float]] = (1.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
+           moe: tuple[float, dict[str, float]] = (0.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
            ) -> SpeedTable:
     return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1]), defaults)
 

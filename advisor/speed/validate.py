@@ -13,7 +13,15 @@ from advisor.estimate.constants import SpeedTable
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement, SpeedFit
-from advisor.speed.fit import SHIPPED, Case, Variant, cases, fit, predict
+from advisor.speed.fit import (
+    FLAT_MOE_FACTORS,
+    SHIPPED,
+    Case,
+    Variant,
+    cases,
+    fit,
+    predict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,7 @@ class Prediction:
 def leave_one_device_out(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> list[Prediction]:
     """Each device predicted by constants fitted without any of its measurements, through the shipped lookup."""
     out = []
+    rows = variant.rows(rows)
     for group in sorted({c.group for c in rows}):
         table = SpeedTable(fit([c for c in rows if c.group != group], defaults, variant), defaults)
         for c in (c for c in rows if c.group == group):
@@ -82,9 +91,11 @@ def validate(catalog: Catalog) -> Validation:
 
 
 VARIANTS = {
-    "shipped: one MoE layer cost and one MoE prefill ratio for every backend": SHIPPED,
-    "a MoE layer cost and a MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
-    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((1.0,), False),
+    "shipped: a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE "
+    "prefill ratio for every backend": SHIPPED,
+    "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
+    "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
+    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
 }
 
 
@@ -96,4 +107,5 @@ def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
         predictions = leave_one_device_out(rows, catalog.defaults, variant)
         out[label] = {kind: summarize([p for p in predictions if p.case.m.kind == kind])
                       for kind in ("decode", "prefill")}
+        out[label]["moe decode"] = summarize([p for p in predictions if p.case.m.kind == "decode" and p.case.moe])
     return out
