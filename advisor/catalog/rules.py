@@ -94,7 +94,7 @@ def _speed_class(f: Fields | None) -> SpeedClass:
     assert f is not None
     value = SpeedClass(stream_efficiency=f.number("stream_efficiency", maximum=1.0) or 0.0,
                        per_layer_s=f.number("per_layer_s", maximum=0.01) or 0.0,
-                       prefill_efficiency=f.number("prefill_efficiency", required=False, maximum=2.0),
+                       prefill_efficiency=f.number("prefill_efficiency", required=False, maximum=10.0),
                        source=f.source())
     f.text("note", required=False)
     f.done()
@@ -113,7 +113,7 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
         decode[key] = FittedClass(c.number("stream_efficiency", maximum=1.0) or 0.0,
                                   c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"))
         c.done()
-    prefill = {key: prefill_f.number(key, maximum=5.0) or 0.0 for key in list(prefill_f.data)}
+    prefill = {key: prefill_f.number(key, maximum=10.0) or 0.0 for key in list(prefill_f.data)}
     fit = SpeedFit(decode=decode, prefill=prefill, moe_expert_layer_cost=f.number("moe_expert_layer_cost") or 0.0,
                    moe_prefill_factor=f.number("moe_prefill_factor") or 1.0,
                    decode_bands=_bands(f.mapping("decode_error", required=True)),

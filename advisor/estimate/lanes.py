@@ -15,6 +15,7 @@ from advisor.estimate.speed import (
     MeasuredSpeed,
     SpeedEstimate,
     Work,
+    cpu_tflops,
     decode_tokens_per_s,
     estimate_speed,
     experts_per_token,
@@ -48,11 +49,20 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
-        out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None, c,
-                             experts=experts, layer_share=None if cpu_read_share is None else 0.0, prefill=False,
+        out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
+                             machine_cpu_tflops(machine), c, experts=experts,
+                             layer_share=None if cpu_read_share is None else 0.0, prefill=placement.kind == "cpu",
                              calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
+
+
+def machine_cpu_tflops(machine: Machine) -> float | None:
+    """The CPU's vector throughput (speed.cpu_tflops) from its physical cores (llama.cpp's default thread count)
+    and SIMD width; None when the core count is unknown."""
+    hw = machine.hardware
+    cores = hw.cpu_physical_cores or hw.cpu_logical_cores
+    return cpu_tflops(cores, machine.cpu_simd_bits) if cores else None
 
 
 def _factor(table: SpeedTable, engine: Engine, device: str) -> float | None:
@@ -71,7 +81,9 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
-    speed = estimate_speed(work, found[0], offloaded=placement.kind != "gpu", used=found[1])
+    speed = estimate_speed(work, found[0], offloaded=placement.kind == "gpu+cpu", used=found[1])
+    if placement.kind == "cpu" and speed.prefill_tokens_per_s is not None:
+        notes.append(f"CPU prefill from its vector throughput: {machine.cpu_basis}")
     speed = _locally_calibrated(speed, machine, table, placement, engine)
     return _measured(speed, model, recipe, machine, measured, placement)
 

@@ -7,6 +7,7 @@ decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d 
 bytes read per token  = weights except token_embd (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
 prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x fp16_tflops_d)),
+         a CPU's compute figure is cpu_tflops(cores, SIMD width) (vector throughput per GHz),
          work = flops - expert_flops + expert_flops / expert_prefill_ratio_d,
          flops = 2 x active_params + attention over the context already there; expert_flops = 2 x active
          routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently).
@@ -146,6 +147,13 @@ def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_to
                 2 * active_expert_params)
 
 
+def cpu_tflops(cores: int, simd_bits: int) -> float:
+    """A CPU's vector throughput per GHz of clock, in TFLOPS: cores x FP32 lanes x 2 (a fused multiply-add). The CPU's
+    fitted prefill efficiency carries the clock and the share its kernels reach (llama.cpp's int8 dot products
+    can exceed one FP32 FMA per lane)."""
+    return cores * simd_bits / 32 * 2 / 1000
+
+
 def experts_per_token(model: ModelSpec) -> int:
     """Routed experts a token uses in each MoE layer (0 for a dense model)."""
     return model.moe.experts_per_token if model.moe else 0
@@ -170,13 +178,14 @@ def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
 def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = ()
                    ) -> SpeedEstimate:
     """Tokens/s for one placement, with the range of the lanes' constants (`used`: the widest band when several
-    apply). Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
+    apply). Prefill is None where it is not modelled (GPU+CPU offload, no compute figure)."""
     notes: list[str] = []
     prefill = None if offloaded else prefill_tokens_per_s(work.flops_per_token, lanes, work.expert_flops_per_token)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
-        notes.append("prefill not estimated: no FP16 throughput figure for this device")
+        notes.append("prefill not estimated: no compute figure for this device (a CPU: its core count; "
+                     "--cpu-cores sets it)")
     fitted = any(c.decode_band for c in used)
     basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=work.bytes_per_token,
                        weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,

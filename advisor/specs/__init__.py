@@ -278,6 +278,7 @@ class Defaults:
     unified_os_reserve_bytes: int  # unified memory on Linux (Jetson, DGX Spark, APUs) kept for the OS ...
     unified_os_reserve_fraction: float  # ... plus this share of it
     cpu_ram_bandwidth_gbps: float
+    cpu_simd_bits: int  # assumed when the probe cannot tell (a hypothetical machine)
     hypothetical_ram_bytes: int
     moe_expert_layer_cost: float
     moe_prefill_factor: float
@@ -321,5 +322,6 @@ class Hardware:
     cpu_name: str | None = None
     cpu_physical_cores: int | None = None
     cpu_logical_cores: int | None = None
+    cpu_simd_bits: int | None = None  # the CPU's vector width: AVX-512 512 (Zen 4: 256), AVX2 256, NEON 128
     ram_limit_source: str | None = None  # "cgroup v2", "cgroup v1" when a container limit applies
     notes: tuple[str, ...] = ()

@@ -25,6 +25,8 @@ class Measurement:
     cpu: str | None = None
     ram_bandwidth_gbps: float | None = None
     date: str | None = None
+    cpu_threads: int | None = None  # CPU runs: threads used (llama-bench -t), or the physical cores when not stated
+    cpu_simd_bits: int | None = None  # CPU runs: vector unit width (AVX-512 512, on Zen 4 256; AVX2 256; NEON 128)
     exclude: str | None = None  # why the fit leaves this row out (stated in the row, reported by validate)
 
     @property

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from advisor.estimate.constants import SpeedTable, speed_key
 from advisor.estimate.estimator import Estimator, Request
-from advisor.estimate.speed import Work, decode_tokens_per_s, make_lane, prefill_tokens_per_s
+from advisor.estimate.speed import Work, cpu_tflops, decode_tokens_per_s, make_lane, prefill_tokens_per_s
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import FittedClass, Measurement, SpeedFit
@@ -113,10 +113,13 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     model = catalog.model(m.model)
     weights = est.weights(model, catalog.recipe(m.quant))
     if m.device == "cpu":
-        if not m.ram_bandwidth_gbps or m.kind == "prefill":
-            return None, "CPU run without a stated RAM bandwidth, or CPU prefill (not modelled)"
+        tflops = cpu_tflops(m.cpu_threads, m.cpu_simd_bits) if m.cpu_threads and m.cpu_simd_bits else None
+        if m.kind == "decode" and not m.ram_bandwidth_gbps:
+            return None, "CPU decode run without a stated RAM bandwidth"
+        if m.kind == "prefill" and tflops is None:
+            return None, "CPU prefill run without its thread count and SIMD width"
         device: tuple[str, str, str | None, float, float | None] = (
-            f"cpu:{m.cpu}", "cpu", None, m.ram_bandwidth_gbps, None)
+            f"cpu:{m.cpu}", "cpu", None, m.ram_bandwidth_gbps or 0.0, tflops)
     else:
         gpu = catalog.gpu(m.device)
         if not gpu.bandwidth_gbps:
@@ -182,7 +185,8 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
         lambda own, b, f: _decode_error(own, {b: f}, shared, defaults))
     decode = _fit_keys(decode_rows, by_backend, shared, defaults)
     prefill_rows = [c for c in rows if c.m.kind == "prefill" and c.tflops]
-    ratio, ratios = _fit_ratios(prefill_rows, defaults, variant.per_backend)
+    # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
+    ratio, ratios = _fit_ratios([c for c in prefill_rows if c.backend != "cpu"], defaults, variant.per_backend)
     return SpeedFit(decode, _prefill_efficiency(prefill_rows, ratio, ratios), shared, ratio, {}, {},
                     len(rows), len({c.group for c in rows}), by_backend, ratios)
 
