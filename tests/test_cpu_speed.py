@@ -81,3 +81,12 @@ def test_cpu_prefill_runs_are_validated(catalog: Catalog, validation: Validation
     row = next(m for m in catalog.measurements if m.device == "cpu" and m.kind == "prefill" and m.cpu_threads)
     case, why = cal._case(replace(row, cpu_threads=None), cal.Estimator(catalog))
     assert case is None and "thread count" in why
+
+
+def test_accuracy_doc_slices_and_range_coverage(validation: Validation) -> None:
+    # every held-out prediction is counted once per slice; the coverage counts the shipped ranges on them
+    for attribute in ("engine", "moe", "depth", "year"):
+        assert sum(s["n"] for s in validation.by("decode", attribute).values()) == len(validation.of("decode"))
+    inside, n = validation.coverage("decode")["all"]
+    assert n == len(validation.of("decode")) and 0.7 * n <= inside <= n
+    assert validation.by("decode", "moe").keys() == {"MoE", "dense"}

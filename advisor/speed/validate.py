@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.estimate.constants import SpeedTable
+from advisor.estimate.constants import SpeedTable, band_range
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement, SpeedFit
@@ -70,24 +70,57 @@ class Validation:
     predictions: tuple[Prediction, ...]
     skipped: tuple[tuple[Measurement, str], ...]
     fitted: SpeedFit
+    shipped: SpeedTable | None = None  # the shipped fit with its error bands: the ranges whose coverage is reported
 
     def of(self, kind: str) -> list[Prediction]:
         return [p for p in self.predictions if p.case.m.kind == kind]
 
     def by(self, kind: str, attribute: str) -> dict[str, dict[str, float | int]]:
+        """Summaries per backend, backend:class, engine, dense/MoE, depth band, build year, or device."""
         groups: dict[str, list[Prediction]] = {}
         for p in self.of(kind):
-            label = p.case.m.backend if attribute == "backend" else p.case.key if attribute == "class" \
-                else p.case.group
-            groups.setdefault(label, []).append(p)
+            groups.setdefault(_label(p.case, attribute), []).append(p)
         return {label: summarize(ps) for label, ps in sorted(groups.items())}
+
+    def coverage(self, kind: str) -> dict[str, tuple[int, int]]:
+        """Per backend and in all: how many held-out measurements fall inside the range shipped beside the estimate
+        (the held-out prediction with the device's band from the shipped fit), of how many."""
+        out: dict[str, tuple[int, int]] = {}
+        table = self.shipped
+        if table is None:
+            return out
+        for p in self.of(kind):
+            c = p.case
+            constants = table.constants(c.backend, c.device_class, c.gpu_id)
+            span = band_range(p.predicted_tokens_per_s, constants.decode_band if kind == "decode"
+                              else constants.prefill_band)
+            inside = span is not None and span[0] <= c.m.tokens_per_s <= span[1]
+            for label in ("all", c.m.backend):
+                hit, n = out.get(label, (0, 0))
+                out[label] = (hit + inside, n + 1)
+        return out
+
+
+def _label(c: Case, attribute: str) -> str:
+    m = c.m
+    if attribute == "engine":
+        return m.engine
+    if attribute == "moe":
+        return "MoE" if c.moe else "dense"
+    if attribute == "depth":
+        return "0" if m.depth_tokens == 0 else "1-8k" if m.depth_tokens <= 8192 else "8k-32k" \
+            if m.depth_tokens <= 32768 else "over 32k"
+    if attribute == "year":
+        return m.date[:4] if m.date else "not stated"
+    return m.backend if attribute == "backend" else c.key if attribute == "class" else c.group
 
 
 def validate(catalog: Catalog) -> Validation:
     """Fit on everything (the constants we ship) and predict each device from a fit without it."""
     rows, skipped = cases(catalog)
     predictions = leave_one_device_out(rows, catalog.defaults)
-    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults))
+    shipped = SpeedTable(catalog.speed_fit, catalog.defaults) if catalog.speed_fit else None
+    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults), shipped)
 
 
 VARIANTS = {
