@@ -38,7 +38,7 @@ def render() -> str:
         "moe_expert_layer_cost_by_backend": dict(sorted(fitted.moe_expert_layer_cost_by_backend.items())),
         "moe_prefill_factor_by_backend": dict(sorted(fitted.moe_prefill_factor_by_backend.items())),
         "decode": {k: {"stream_efficiency": f.stream_efficiency, "per_layer_s": f.per_layer_s, "rows": f.rows,
-                       "devices": f.devices} for k, f in sorted(fitted.decode.items())},
+                       "devices": f.devices, "period": f.period} for k, f in sorted(fitted.decode.items())},
         "prefill": dict(sorted(fitted.prefill.items())),
         "decode_error": _bands([p for p in predictions if p.case.m.kind == "decode"]),
         "prefill_error": _bands([p for p in predictions if p.case.m.kind == "prefill"]),

@@ -111,7 +111,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
         c = decode_f.mapping(key, required=True)
         assert c is not None
         decode[key] = FittedClass(c.number("stream_efficiency", maximum=1.0) or 0.0,
-                                  c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"))
+                                  c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"),
+                                  c.text("period", required=False) or "")
         c.done()
     prefill = {key: prefill_f.number(key, maximum=10.0) or 0.0 for key in list(prefill_f.data)}
     fit = SpeedFit(decode=decode, prefill=prefill, moe_expert_layer_cost=f.number("moe_expert_layer_cost") or 0.0,

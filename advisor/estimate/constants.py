@@ -99,8 +99,9 @@ class SpeedTable:
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)
         if own is not None:
+            dated = f" (builds dated {own.period})" if own.period else ""
             return (own.stream_efficiency, own.per_layer_s,
-                    f"fitted for {key} on {own.rows} measurements from {own.devices} devices")
+                    f"fitted for {key} on {own.rows} measurements from {own.devices} devices{dated}")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
             return (_median([f.stream_efficiency for f in stand_ins]),

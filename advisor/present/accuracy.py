@@ -60,7 +60,7 @@ def _target(label: str, value: float | int, limit: float) -> str:
 
 
 def _ablation(variants: dict[str, dict[str, dict[str, float | int]]]) -> list[str]:
-    lines = ["## What each part of the MoE treatment buys", "",
+    lines = ["## What each part of the model buys", "",
              "The same leave-one-device-out procedure, run on the same measurements with parts of the model removed.",
              "MoE columns: the decode rows of MoE models alone (signed: the bias, estimate / measured - 1).", "",
              "| variant | decode median | decode p90 | MoE decode median | MoE decode signed | prefill median "

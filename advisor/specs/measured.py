@@ -46,6 +46,7 @@ class FittedClass:
     per_layer_s: float
     rows: int
     devices: int
+    period: str = ""  # the dates of the builds measured, first to last ("2025-08 to 2026-05"); "" when none stated
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,7 @@ class Case:
     bandwidth_gbps: float
     tflops: float | None
     work: Work
+    weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
 
     @property
     def key(self) -> str:
@@ -141,7 +142,8 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior) -> tuple[floa
         t = 1.0 / c.m.tokens_per_s
         x = c.work.bytes_per_token / (c.bandwidth_gbps * 1e9) / t
         y = c.work.layers * (1 + moe_factor * c.work.experts_per_token) / t
-        sxx, sxy, syy, sx, sy = sxx + x * x, sxy + x * y, syy + y * y, sx + x, sy + y
+        k = c.weight
+        sxx, sxy, syy, sx, sy = sxx + k * x * x, sxy + k * x * y, syy + k * y * y, sx + k * x, sy + k * y
     tau_scale = max(prior.tau_s, 1e-5)
     w = PRIOR_WEIGHT
     # prior terms: w*((a - a0)/a0)^2 + w*((tau - tau0)/tau_scale)^2
@@ -165,12 +167,23 @@ class Variant:
     moe_factors: tuple[float, ...] = MOE_FACTORS
     per_backend: bool = True
     flat_moe: bool = False  # one cost per MoE layer whatever its top-k (the model before issue 14): rows count 1 expert
+    half_life_years: float | None = None  # weigh a build this much older than the newest half as much (recency)
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
-        if not self.flat_moe:
-            return rows
-        return [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
+        if self.flat_moe:
+            rows = [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
+        if self.half_life_years:
+            newest = max((_months(c.m.date) for c in rows if c.m.date), default=0)
+            rows = [replace(c, weight=0.5 ** ((newest - _months(c.m.date)) / 12 / self.half_life_years))
+                    if c.m.date else c for c in rows]
+        return rows
+
+
+def _months(date: str | None) -> int:
+    """'2025-08' (or '2025') as months since year 0."""
+    parts = (date or "0").split("-")
+    return int(parts[0]) * 12 + (int(parts[1]) - 1 if len(parts) > 1 and parts[1].isdigit() else 6)
 
 
 SHIPPED = Variant(per_backend=False)
@@ -197,8 +210,16 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
         a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults))
-        out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}))
+        out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
     return out
+
+
+def period(rows: list[Case]) -> str:
+    """The builds' dates, first to last (year-month), of the rows that state one."""
+    dates = sorted(c.m.date[:7] for c in rows if c.m.date)
+    if not dates:
+        return ""
+    return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
 
 
 def _table(defaults: Defaults, decode: dict[str, FittedClass] | None = None, prefill: dict[str, float] | None = None,

@@ -129,6 +129,8 @@ VARIANTS = {
     "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
     "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
+    "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
+                                                                                          half_life_years=1.0),
 }
 
 
