@@ -12,6 +12,7 @@ from advisor.cli.app import (
     ContextOpt,
     FormatOpt,
     JsonOpt,
+    PromptOpt,
     RamBwOpt,
     app,
     estimator,
@@ -65,7 +66,7 @@ def compare(ctx: typer.Context,
             ram_bandwidth: RamBwOpt = None, context: ContextOpt = None,
             min_tps: Annotated[Optional[float], typer.Option(  # noqa: UP045
                 "--min-tps", help="What runs well means in the summary: all on GPU at least this many tokens/s "
-                                  "[default: 10].")] = None) -> None:
+                                  "[default: 10].")] = None, prompt: PromptOpt = None) -> None:
     """Side by side: each model's best quantization, placement, decode and prefill speed on each machine."""
     from advisor.errors import UsageError
     from advisor.plan.compare import compare as run
@@ -79,7 +80,7 @@ def compare(ctx: typer.Context,
                          f"got it {len(rams)} times")
     check_min_tps(min_tps)
     catalog = load(ctx)
-    fmt, req = output_format(json_, fmt), request(context, 0)
+    fmt, req = output_format(json_, fmt), request(context, 0, prompt=prompt)
     chosen = tuple(catalog.model(m) for m in models) if models else catalog.models
     per_machine = rams * len(specs) if len(rams) == 1 else rams or [None] * len(specs)
     built = [compare_machine(catalog, spec, r, ram_bandwidth) for spec, r in zip(specs, per_machine, strict=True)]

@@ -18,6 +18,7 @@ from advisor.cli.app import (
     JsonOpt,
     KvOpt,
     ParallelOpt,
+    PromptOpt,
     RamBwOpt,
     RamOpt,
     UseOpt,
@@ -56,7 +57,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
               bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = None,
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
-              parallel: ParallelOpt = 1,
+              parallel: ParallelOpt = 1, prompt: PromptOpt = None,
               installed: Annotated[bool, typer.Option(
                   "--installed", help="Only models found on this machine (Ollama, LM Studio, llama.cpp caches).")
               ] = False,
@@ -80,7 +81,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
         raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
     est = estimator(catalog)
-    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
+    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel, prompt)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower(), quant=quant)
     local: dict[str, list[str]] = {}
@@ -106,7 +107,7 @@ def estimate(ctx: typer.Context,
              config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
                  "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
-             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1) -> None:
+             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1, prompt: PromptOpt = None) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
     from advisor.plan.recommend import best_estimate
     from advisor.plan.resolve import resolve_model
@@ -114,7 +115,8 @@ def estimate(ctx: typer.Context,
 
     catalog = load(ctx)
     est = estimator(catalog)
-    fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel)
+    fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel,
+                                                  prompt=prompt)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
     spec, estimates, notes = resolve_model(est, model, config, quant, target, req)
     best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, est, req)

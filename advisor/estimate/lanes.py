@@ -73,15 +73,16 @@ def _factor(table: SpeedTable, engine: Engine, device: str) -> float | None:
 
 def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Placement, *, machine: Machine,
               engine: Engine, table: SpeedTable, measured: MeasuredLookup, cpu_read_share: float | None,
-              notes: list[str]) -> SpeedEstimate:
-    """Decode and prefill for a placed estimate, with ranges, measurements and local calibration."""
+              notes: list[str], prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
+    """Decode and prefill for a placed estimate, with ranges, measurements and local calibration; with `prompt`
+    (its tokens and their work), prefill is the rate over that prompt."""
     if placement.kind == "none":
         return SpeedEstimate(None, None, None)
     found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
-    speed = estimate_speed(work, found[0], offloaded=placement.kind == "gpu+cpu", used=found[1])
+    speed = estimate_speed(work, found[0], offloaded=placement.kind == "gpu+cpu", used=found[1], prompt=prompt)
     if placement.kind == "cpu" and speed.prefill_tokens_per_s is not None:
         notes.append(f"CPU prefill from its vector throughput: {machine.cpu_basis}")
     speed = _locally_calibrated(speed, machine, table, placement, engine)

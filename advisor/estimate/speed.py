@@ -79,6 +79,14 @@ class SpeedEstimate:
     measured_decode: MeasuredSpeed | None = None
     measured_prefill: MeasuredSpeed | None = None
     calibrated: bool = False  # scaled by the user's own calibration (advisor calibrate)
+    prompt_tokens: int | None = None  # --prompt: prefill is the rate over a prompt this long
+
+    @property
+    def time_to_first_token_s(self) -> float | None:
+        """Seconds to read the prompt (--prompt) before the first token comes: its tokens at the prefill rate."""
+        if not self.prompt_tokens or not self.prefill_tokens_per_s:
+            return None
+        return self.prompt_tokens / self.prefill_tokens_per_s
 
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
@@ -175,12 +183,14 @@ def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
     return 1.0 / decode_seconds(work.bytes_per_token, work.layers, lanes)
 
 
-def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = ()
-                   ) -> SpeedEstimate:
+def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = (),
+                   prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
     """Tokens/s for one placement, with the range of the lanes' constants (`used`: the widest band when several
-    apply). Prefill is None where it is not modelled (GPU+CPU offload, no compute figure)."""
+    apply). Prefill is None where it is not modelled (GPU+CPU offload, no compute figure); with `prompt` (its
+    tokens and the work of its average token) it is the rate over that prompt."""
     notes: list[str] = []
-    prefill = None if offloaded else prefill_tokens_per_s(work.flops_per_token, lanes, work.expert_flops_per_token)
+    pw = prompt[1] if prompt else work
+    prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
@@ -197,7 +207,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        expert_flops_per_token=work.expert_flops_per_token)
     decode = decode_tokens_per_s(work, lanes)
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest(c.decode_band for c in used)),
-                         band_range(prefill, _widest(c.prefill_band for c in used)))
+                         band_range(prefill, _widest(c.prefill_band for c in used)),
+                         prompt_tokens=prompt[0] if prompt else None)
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:
