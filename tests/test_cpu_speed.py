@@ -90,3 +90,21 @@ def test_accuracy_doc_slices_and_range_coverage(validation: Validation) -> None:
     inside, n = validation.coverage("decode")["all"]
     assert n == len(validation.of("decode")) and 0.7 * n <= inside <= n
     assert validation.by("decode", "moe").keys() == {"MoE", "dense"}
+
+
+def test_cpu_cores_on_the_command_line_gives_cpu_prefill(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from advisor.cli import main
+
+    def prefill(*extra: str) -> float | None:
+        with pytest.raises(SystemExit):
+            main(["estimate", "llama-3.1-8b", "--quant", "Q4_K_M", "--gpu", "none", "--ram", "32GB",
+                  "--ram-bandwidth", "60", "--json", *extra])
+            raise SystemExit(0)
+        value: float | None = json.loads(capsys.readouterr().out)["results"][0]["speed"]["prefill_tokens_per_s"]
+        return value
+
+    assert prefill() is None  # a hypothetical machine: core count unknown
+    eight, four = prefill("--cpu-cores", "8"), prefill("--cpu-cores", "4")
+    assert eight and four and eight == pytest.approx(2 * four, rel=0.01)

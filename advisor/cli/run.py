@@ -107,7 +107,8 @@ def estimate(ctx: typer.Context,
              config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
                  "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
-             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1, prompt: PromptOpt = None) -> None:
+             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1, prompt: PromptOpt = None,
+             cpu_cores: CoresOpt = None) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
     from advisor.plan.recommend import best_estimate
     from advisor.plan.resolve import resolve_model
@@ -117,7 +118,7 @@ def estimate(ctx: typer.Context,
     est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel,
                                                   prompt=prompt)
-    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
+    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     spec, estimates, notes = resolve_model(est, model, config, quant, target, req)
     best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, est, req)
     show(estimate_view(target, spec, estimates, est, notes, depth=depth, explain=explain, best=best), fmt)
