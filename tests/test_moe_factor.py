@@ -1,5 +1,5 @@
-"""A MoE layer's fixed cost and MoE prefill ratio: shared (shipped) or per backend (the variant docs/accuracy.md
-compares), and the shipped estimate uses whichever the fit holds."""
+"""A MoE layer's fixed cost (per routed expert a token uses) and MoE prefill ratio: shared (shipped) or per backend
+(the variant docs/accuracy.md compares), and the shipped estimate uses whichever the fit holds."""
 
 from __future__ import annotations
 
@@ -19,23 +19,24 @@ BYTES, LAYERS, BW = 2_000_000_000, 48, 500.0
 A, TAU = 1 / 0.8, 30e-6
 
 
-def _case(backend: str, device: str, moe: bool, moe_cost: float, scale: float) -> cal.Case:
-    """A measurement that follows the decode model exactly, with `moe_cost` as the backend's MoE layer factor."""
+def _case(backend: str, device: str, experts: int, moe_cost: float, scale: float) -> cal.Case:
+    """A measurement that follows the decode model exactly: `experts` routed experts per token (0: dense), each
+    adding `moe_cost` of a dense layer's fixed cost."""
     nbytes = int(BYTES * scale)
-    seconds = A * nbytes / (BW * 1e9) + TAU * LAYERS * (moe_cost if moe else 1.0)
+    seconds = A * nbytes / (BW * 1e9) + TAU * LAYERS * (1 + moe_cost * experts)
     m = Measurement(device=device, device_count=1, backend=backend, engine="llama.cpp", model="m", quant="Q4_0",
                     test="tg128", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
-    return cal.Case(m, device, backend, "consumer", None, BW, None, Work(nbytes, 0, 0, LAYERS, moe, 10**9, 0))
+    return cal.Case(m, device, backend, "consumer", None, BW, None, Work(nbytes, 0, 0, LAYERS, experts, 10**9, 0))
 
 
 def _rows(backend: str, devices: tuple[str, ...], moe_cost: float) -> list[cal.Case]:
-    return [_case(backend, d, moe, moe_cost, scale) for d in devices for moe in (False, True) for scale in (0.5, 1, 2)]
+    return [_case(backend, d, k, moe_cost, scale) for d in devices for k in (0, 2, 8) for scale in (0.5, 1, 2)]
 
 
 def test_each_backend_gets_the_moe_factor_its_measurements_show(catalog: Catalog) -> None:
-    rows = _rows("cuda", ("a", "b"), 1.0) + _rows("vulkan", ("c", "d"), 6.0)
+    rows = _rows("cuda", ("a", "b"), 0.1) + _rows("vulkan", ("c", "d"), 0.6)
     fitted = cal.fit(rows, catalog.defaults, cal.Variant())
-    assert fitted.moe_layer_cost_factor_by_backend == {"cuda": 1.0, "vulkan": 6.0}
+    assert fitted.moe_expert_layer_cost_by_backend == {"cuda": 0.1, "vulkan": 0.6}
     # the lane constants come back too, give or take the light pull toward the starting values and the rounding
     table = SpeedTable(fitted, catalog.defaults)
     for c in rows:
@@ -43,16 +44,28 @@ def test_each_backend_gets_the_moe_factor_its_measurements_show(catalog: Catalog
 
 
 def test_a_backend_with_moe_runs_on_one_device_uses_the_shared_factor(catalog: Catalog) -> None:
-    rows = _rows("cuda", ("a", "b"), 1.0) + _rows("vulkan", ("c",), 6.0)
+    rows = _rows("cuda", ("a", "b"), 0.1) + _rows("vulkan", ("c",), 0.6)
     fitted = cal.fit(rows, catalog.defaults, cal.Variant())
-    assert "vulkan" not in fitted.moe_layer_cost_factor_by_backend
-    assert fitted.moe_layer_cost("vulkan") == fitted.moe_layer_cost_factor
+    assert "vulkan" not in fitted.moe_expert_layer_cost_by_backend
+    assert fitted.moe_expert_cost("vulkan") == fitted.moe_expert_layer_cost
 
 
 def test_the_shipped_fit_shares_one_moe_factor(catalog: Catalog) -> None:
-    rows = _rows("cuda", ("a", "b"), 2.0) + _rows("vulkan", ("c", "d"), 2.0)
+    rows = _rows("cuda", ("a", "b"), 0.25) + _rows("vulkan", ("c", "d"), 0.25)
     fitted = cal.fit(rows, catalog.defaults)
-    assert fitted.moe_layer_cost_factor_by_backend == {} and fitted.moe_layer_cost_factor == 2.0
+    assert fitted.moe_expert_layer_cost_by_backend == {} and fitted.moe_expert_layer_cost == 0.25
+
+
+def test_a_moe_layer_costs_more_the_more_experts_a_token_uses(catalog: Catalog) -> None:
+    # same bytes and layers: top-8 pays 1 + 8c of a dense layer's fixed time, top-2 1 + 2c, dense 1
+    rows = _rows("cuda", ("a", "b"), 0.25)
+    table = SpeedTable(cal.fit(rows, catalog.defaults), catalog.defaults)
+    dense, top2, top8 = (next(c for c in rows if c.work.experts_per_token == k and c.m.device == "a"
+                              and c.work.weights_read_bytes == BYTES) for k in (0, 2, 8))
+    assert (cal.predict(table, dense) or 0) > (cal.predict(table, top2) or 0) > (cal.predict(table, top8) or 0)
+    # the flat variant (before issue 14) cannot tell top-2 from top-8
+    flat = cal.Variant(cal.FLAT_MOE_FACTORS, False, True).rows([top2, top8])
+    assert flat[0].work.experts_per_token == flat[1].work.experts_per_token == 1
 
 
 def test_the_shipped_estimate_uses_the_backends_factor(catalog: Catalog, make_machine) -> None:
@@ -60,15 +73,15 @@ def test_the_shipped_estimate_uses_the_backends_factor(catalog: Catalog, make_ma
     machine = make_machine("RTX 4090")
 
     def decode(model: str, factors: dict[str, float]) -> float:
-        fit = replace(catalog.speed_fit, moe_layer_cost_factor_by_backend=factors)  # type: ignore[arg-type]
+        fit = replace(catalog.speed_fit, moe_expert_layer_cost_by_backend=factors)  # type: ignore[arg-type]
         e = estimate(catalog.model(model), catalog.recipe("Q4_K_M"), machine, replace(catalog, speed_fit=fit),
                      Request(8192))
         assert e.speed.decode_tokens_per_s is not None
         return e.speed.decode_tokens_per_s
 
-    assert decode("qwen3-30b-a3b", {"cuda": 1.0}) > decode("qwen3-30b-a3b", {"cuda": 4.0})
-    assert decode("qwen3-30b-a3b", {"vulkan": 8.0, "cuda": 2.0}) == decode("qwen3-30b-a3b", {"cuda": 2.0})
-    assert decode("llama-3.1-8b", {"cuda": 1.0}) == decode("llama-3.1-8b", {"cuda": 8.0})
+    assert decode("qwen3-30b-a3b", {"cuda": 0.1}) > decode("qwen3-30b-a3b", {"cuda": 0.4})
+    assert decode("qwen3-30b-a3b", {"vulkan": 0.8, "cuda": 0.2}) == decode("qwen3-30b-a3b", {"cuda": 0.2})
+    assert decode("llama-3.1-8b", {"cuda": 0.1}) == decode("llama-3.1-8b", {"cuda": 0.8})
 
 
 def _prefill(backend: str, device: str, moe: bool, efficiency: float, expert_ratio: float = 1.0) -> cal.Case:
@@ -78,8 +91,8 @@ def _prefill(backend: str, device: str, moe: bool, efficiency: float, expert_rat
     seconds = (flops - experts + experts / expert_ratio) / (efficiency * tflops * 1e12)
     m = Measurement(device=device, device_count=1, backend=backend, engine="llama.cpp", model="m", quant="Q4_0",
                     test="pp512", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
-    return cal.Case(m, device, backend, "consumer", None, BW, tflops, Work(BYTES, 0, 0, LAYERS, moe, int(flops),
-                                                                         int(experts)))
+    work = Work(BYTES, 0, 0, LAYERS, 8 if moe else 0, int(flops), int(experts))
+    return cal.Case(m, device, backend, "consumer", None, BW, tflops, work)
 
 
 def test_only_the_routed_expert_matmuls_run_at_the_moe_ratio(catalog: Catalog) -> None:

@@ -16,7 +16,7 @@ from advisor.speed.validate import validate
 
 
 def _numbers(c: Constants) -> tuple[float | None, ...]:
-    return (c.stream_efficiency, c.per_layer_s, c.prefill_efficiency, c.moe_layer_factor, c.expert_prefill_ratio)
+    return (c.stream_efficiency, c.per_layer_s, c.prefill_efficiency, c.moe_expert_layer_cost, c.expert_prefill_ratio)
 
 
 @pytest.fixture(scope="module")

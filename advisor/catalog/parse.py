@@ -135,7 +135,9 @@ def parse_measurement(raw: object, where: str) -> Measurement:
         ngl=f.integer("ngl", required=False, minimum=-1), flags=_text_or_number(f, "flags"),
         cpu=f.text("cpu", required=False),
         ram_bandwidth_gbps=f.number("ram_bandwidth_gbps", required=False, minimum=0.1),
-        date=_text_or_number(f, "date"), exclude=f.text("exclude", required=False))
+        date=_text_or_number(f, "date"), exclude=f.text("exclude", required=False),
+        cpu_threads=f.integer("cpu_threads", required=False, minimum=1),
+        cpu_simd_bits=f.integer("cpu_simd_bits", required=False, minimum=64))
     for key in ("build", "note"):
         _text_or_number(f, key)
     f.done()

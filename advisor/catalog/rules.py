@@ -95,7 +95,7 @@ def _speed_class(f: Fields | None) -> SpeedClass:
     assert f is not None
     value = SpeedClass(stream_efficiency=f.number("stream_efficiency", maximum=1.0) or 0.0,
                        per_layer_s=f.number("per_layer_s", maximum=0.01) or 0.0,
-                       prefill_efficiency=f.number("prefill_efficiency", required=False, maximum=2.0),
+                       prefill_efficiency=f.number("prefill_efficiency", required=False, maximum=10.0),
                        source=f.source())
     f.text("note", required=False)
     f.done()
@@ -112,15 +112,16 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
         c = decode_f.mapping(key, required=True)
         assert c is not None
         decode[key] = FittedClass(c.number("stream_efficiency", maximum=1.0) or 0.0,
-                                  c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"))
+                                  c.number("per_layer_s", maximum=0.01) or 0.0, c.req_int("rows"), c.req_int("devices"),
+                                  c.text("period", required=False) or "")
         c.done()
-    prefill = {key: prefill_f.number(key, maximum=5.0) or 0.0 for key in list(prefill_f.data)}
-    fit = SpeedFit(decode=decode, prefill=prefill, moe_layer_cost_factor=f.number("moe_layer_cost_factor") or 1.0,
+    prefill = {key: prefill_f.number(key, maximum=10.0) or 0.0 for key in list(prefill_f.data)}
+    fit = SpeedFit(decode=decode, prefill=prefill, moe_expert_layer_cost=f.number("moe_expert_layer_cost") or 0.0,
                    moe_prefill_factor=f.number("moe_prefill_factor") or 1.0,
                    decode_bands=_bands(f.mapping("decode_error", required=True)),
                    prefill_bands=_bands(f.mapping("prefill_error", required=True)),
                    rows=f.req_int("rows"), devices=f.req_int("devices"),
-                   moe_layer_cost_factor_by_backend=_factors(f.mapping("moe_layer_cost_factor_by_backend")),
+                   moe_expert_layer_cost_by_backend=_factors(f.mapping("moe_expert_layer_cost_by_backend")),
                    moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")))
     decode_f.done()
     prefill_f.done()

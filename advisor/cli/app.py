@@ -65,6 +65,10 @@ ExplainOpt = Annotated[bool, typer.Option(
 DepthOpt = Annotated[int, typer.Option(
     "--depth", parser=_tokens, metavar="TOKENS",
     help="Tokens already in context when decoding starts, like --context: 4096 or 4k (0 = llama-bench tg128).")]
+PromptOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+    "--prompt", parser=_tokens, metavar="TOKENS",
+    help="Prompt length, like --context: 2048 or 2k: prefill is the rate over it (attention across the prompt "
+         "included) and the time to first token is shown.")]
 
 
 def _version(value: bool) -> None:
@@ -177,13 +181,13 @@ KV_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q5_1": "Q5_1", "q5_0"
 
 
 def request(context: int | None, depth: int, use: str | None = None, kv_cache: str = "f16",
-            parallel: int = 1) -> Request:
+            parallel: int = 1, prompt: int | None = None) -> Request:
     from advisor.plan.recommend import Request
     from advisor.plan.uses import check_use
 
     pinned = context is not None
-    if context is None:  # room for the tokens already there and a reply
-        context = max(Request().context_tokens, depth + 1024)
+    if context is None:  # room for the tokens already there, the prompt and a reply
+        context = max(Request().context_tokens, depth + (prompt or 0) + 1024)
     if kv_cache.lower() not in KV_TYPES:
         raise UsageError(f"--kv-cache must be one of {', '.join(KV_TYPES)}, got {kv_cache!r}")
     if not 1 <= parallel <= 256:
@@ -192,8 +196,11 @@ def request(context: int | None, depth: int, use: str | None = None, kv_cache: s
         raise UsageError(f"--context must be between 1 and 16777216 tokens, got {context}")
     if not 0 <= depth <= context:
         raise UsageError(f"--depth must be between 0 and the context ({context}), got {depth}")
+    if prompt is not None and not 1 <= prompt <= context - depth:
+        raise UsageError(f"--prompt must be between 1 and the context less --depth ({context - depth}), got {prompt}")
     return Request(context_tokens=context, depth_tokens=depth, use=check_use(use),
-                   kv_cache_type=KV_TYPES[kv_cache.lower()], sequences=parallel, context_pinned=pinned)
+                   kv_cache_type=KV_TYPES[kv_cache.lower()], sequences=parallel, context_pinned=pinned,
+                   prompt_tokens=prompt)
 
 
 def output_format(json_: bool, fmt: str) -> str:

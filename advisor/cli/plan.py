@@ -12,6 +12,7 @@ from advisor.cli.app import (
     ContextOpt,
     FormatOpt,
     JsonOpt,
+    PromptOpt,
     RamBwOpt,
     app,
     estimator,
@@ -76,7 +77,8 @@ def compare(ctx: typer.Context,
                 help="Show the first N models (0: all) [default: 15 in a table, all in JSON].")] = None,
             quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
                 "--quant", help="One file type (e.g. Q4_K_M) on every machine, for every model that can use it; "
-                                "default: each machine's best.")] = None) -> None:
+                                "default: each machine's best.")] = None,
+            prompt: PromptOpt = None) -> None:
     """Side by side: each model's best quantization, placement, decode and prefill speed on each machine."""
     from advisor.errors import UsageError
     from advisor.plan.compare import compare as run
@@ -92,7 +94,7 @@ def compare(ctx: typer.Context,
     if limit is not None and limit < 0:
         raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
-    fmt, req = output_format(json_, fmt), request(context, 0)
+    fmt, req = output_format(json_, fmt), request(context, 0, prompt=prompt)
     if limit is None and fmt == "table":
         limit = 15
     chosen = tuple(catalog.model(m) for m in models) if models else catalog.models

@@ -19,6 +19,7 @@ from advisor.cli.app import (
     JsonOpt,
     KvOpt,
     ParallelOpt,
+    PromptOpt,
     RamBwOpt,
     RamOpt,
     UseOpt,
@@ -57,7 +58,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
               bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = None,
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
-              parallel: ParallelOpt = 1,
+              parallel: ParallelOpt = 1, prompt: PromptOpt = None,
               installed: Annotated[bool, typer.Option(
                   "--installed", help="Only the GGUF files found on this machine (Ollama, LM Studio, llama.cpp and "
                                     "Hugging Face caches), each at its own file type and size, run from its path.")
@@ -82,7 +83,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
         raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
     est = estimator(catalog)
-    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
+    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel, prompt)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     local: dict[str, list[str]] = {}
     if installed:  # each file on this machine at its own file type and size
@@ -116,7 +117,8 @@ def estimate(ctx: typer.Context,
              config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
                  "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
-             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1) -> None:
+             kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1, prompt: PromptOpt = None,
+             cpu_cores: CoresOpt = None) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
     from advisor.plan.recommend import best_estimate
     from advisor.plan.resolve import resolve_model
@@ -124,8 +126,9 @@ def estimate(ctx: typer.Context,
 
     catalog = load(ctx)
     est = estimator(catalog)
-    fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel)
-    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth)
+    fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel,
+                                                  prompt=prompt)
+    target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     spec, estimates, notes = resolve_model(est, model, config, quant, target, req)
     best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, est, req)
     show(estimate_view(target, spec, estimates, est, notes, depth=depth, explain=explain, best=best), fmt)

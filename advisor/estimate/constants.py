@@ -28,7 +28,7 @@ class Constants:
     basis: str
     decode_band: ErrorBand | None
     prefill_band: ErrorBand | None
-    moe_layer_factor: float = 1.0  # a MoE layer's fixed cost over a dense layer's
+    moe_expert_layer_cost: float = 0.0  # each routed expert per token adds this share of a layer's fixed cost
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
 
 
@@ -82,7 +82,7 @@ class SpeedTable:
         if fit is None:
             return Constants(start.stream_efficiency, start.per_layer_s, start.prefill_efficiency,
                              f"starting values for {device_class} (no fit available)", None, None,
-                             self.defaults.moe_layer_cost_factor, self.defaults.moe_prefill_factor)
+                             self.defaults.moe_expert_layer_cost, self.defaults.moe_prefill_factor)
         eff, tau, basis = self._decode(fit, key, device_class)
         base = f"{backend}:{device_class}"
         prefill = fit.prefill.get(base)
@@ -94,13 +94,14 @@ class SpeedTable:
         return Constants(eff, tau, prefill, basis,
                          band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
                          pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
-                         fit.moe_layer_cost(backend), fit.moe_prefill(backend))
+                         fit.moe_expert_cost(backend), fit.moe_prefill(backend))
 
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)
         if own is not None:
+            dated = f" (builds dated {own.period})" if own.period else ""
             return (own.stream_efficiency, own.per_layer_s,
-                    f"fitted for {key} on {own.rows} measurements from {own.devices} devices")
+                    f"fitted for {key} on {own.rows} measurements from {own.devices} devices{dated}")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
             return (_median([f.stream_efficiency for f in stand_ins]),

@@ -42,6 +42,7 @@ class Request:
     use: str | None = None  # coding | reasoning | general | vision | long-context (advisor.plan.uses)
     sequences: int = 1  # llama-server --parallel: slots sharing one unified KV cache
     context_pinned: bool = True  # False: the context may shrink to fit on the GPU, as llama.cpp --fit does
+    prompt_tokens: int | None = None  # --prompt: prefill and time to first token for a prompt this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +152,13 @@ class Estimator:
         memory = estimate_memory(model, f.weights, f.kv, self.catalog.defaults,
                                  backend=_backend(engine, machine) if on_gpu else "cpu",
                                  devices=len(machine.devices) if on_gpu else 0)
+        prompt = request.prompt_tokens
+        # a prompt's tokens attend to the depth before it and, on average, half the prompt (as the fit prices ppN)
+        prefill = self.work(model, f.weights, f.kv, request.depth_tokens + prompt // 2) if prompt else None
         speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens), placement,
                           machine=machine, engine=engine, table=self.speeds, measured=lambda: self.measured,
-                          cpu_read_share=_cpu_read_share(model, f.weights, placement), notes=notes)
+                          cpu_read_share=_cpu_read_share(model, f.weights, placement), notes=notes,
+                          prompt=(prompt, prefill) if prompt and prefill else None)
         return Estimate(model, recipe, f.context_tokens, f.weights, f.kv, memory, placement, speed, tuple(notes),
                         None, self.max_gpu_context(model, f.weights, machine, request, engine), request.sequences,
                         engine.name)

@@ -15,8 +15,10 @@ from advisor.estimate.speed import (
     MeasuredSpeed,
     SpeedEstimate,
     Work,
+    cpu_tflops,
     decode_tokens_per_s,
     estimate_speed,
+    experts_per_token,
     make_lane,
 )
 from advisor.specs import ModelSpec, QuantRecipe
@@ -26,7 +28,7 @@ MeasuredIndex = Mapping[tuple[str, str, str, int], Mapping[str, MeasuredSpeed]]
 MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only machine never reads measurements
 
 
-def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, moe: bool,
+def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, experts: int,
           cpu_read_share: float | None = None) -> tuple[tuple[Lane, ...], tuple[Constants, ...]] | None:
     """One lane per GPU and one for the CPU; with --n-cpu-moe the GPUs keep every layer's fixed cost and the CPU
     streams `cpu_read_share` of the bytes read per token (the active experts of its layers)."""
@@ -42,16 +44,25 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             c = table.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
             layers = None if cpu_read_share is None else share / total
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
-                                 dev.fp16_tflops, c, moe=moe, layer_share=layers,
+                                 dev.fp16_tflops, c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
-        out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps, None, c,
-                             moe=moe, layer_share=None if cpu_read_share is None else 0.0, prefill=False,
+        out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
+                             machine_cpu_tflops(machine), c, experts=experts,
+                             layer_share=None if cpu_read_share is None else 0.0, prefill=placement.kind == "cpu",
                              calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
+
+
+def machine_cpu_tflops(machine: Machine) -> float | None:
+    """The CPU's vector throughput (speed.cpu_tflops) from its physical cores (llama.cpp's default thread count)
+    and SIMD width; None when the core count is unknown."""
+    hw = machine.hardware
+    cores = hw.cpu_physical_cores or hw.cpu_logical_cores
+    return cpu_tflops(cores, machine.cpu_simd_bits) if cores else None
 
 
 def _factor(table: SpeedTable, engine: Engine, device: str) -> float | None:
@@ -62,15 +73,18 @@ def _factor(table: SpeedTable, engine: Engine, device: str) -> float | None:
 
 def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Placement, *, machine: Machine,
               engine: Engine, table: SpeedTable, measured: MeasuredLookup, cpu_read_share: float | None,
-              notes: list[str]) -> SpeedEstimate:
-    """Decode and prefill for a placed estimate, with ranges, measurements and local calibration."""
+              notes: list[str], prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
+    """Decode and prefill for a placed estimate, with ranges, measurements and local calibration; with `prompt`
+    (its tokens and their work), prefill is the rate over that prompt."""
     if placement.kind == "none":
         return SpeedEstimate(None, None, None)
-    found = lanes(placement, machine, engine, table, model.is_moe, cpu_read_share)
+    found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
-    speed = estimate_speed(work, found[0], offloaded=placement.kind != "gpu", used=found[1])
+    speed = estimate_speed(work, found[0], offloaded=placement.kind == "gpu+cpu", used=found[1], prompt=prompt)
+    if placement.kind == "cpu" and speed.prefill_tokens_per_s is not None:
+        notes.append(f"CPU prefill from its vector throughput: {machine.cpu_basis}")
     speed = _locally_calibrated(speed, machine, table, placement, engine)
     return _measured(speed, model, recipe, machine, measured, placement)
 
@@ -81,7 +95,7 @@ def decode_for(model: ModelSpec, work: Work, placement: Placement, *, machine: M
     speed_for, without the basis, prefill and ranges."""
     if placement.kind == "none":
         return None
-    found = lanes(placement, machine, engine, table, model.is_moe, cpu_read_share)
+    found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
     if found is None:
         return None
     local, _ = local_calibration(machine, table, placement, engine)

@@ -36,6 +36,8 @@ class Machine:
     ram_bandwidth_gbps: float
     ram_bandwidth_basis: str
     notes: tuple[str, ...]
+    cpu_simd_bits: int = 256
+    cpu_basis: str = ""
 
     @property
     def gpu_usable_bytes(self) -> int:
@@ -109,7 +111,11 @@ def resolve(hardware: Hardware, catalog: Catalog, *, ram_bandwidth: tuple[float,
     else:
         bw = d.cpu_ram_bandwidth_gbps
         bw_basis = f"assumed {bw:g} GB/s (typical dual-channel desktop); pass --ram-bandwidth to set it"
-    return Machine(hardware, devices, usable, bw, bw_basis, tuple(notes))
+    simd = hardware.cpu_simd_bits or d.cpu_simd_bits
+    cores = hardware.cpu_physical_cores or hardware.cpu_logical_cores
+    cpu_basis = (f"{cores} cores" if cores else "core count unknown (--cpu-cores sets it)") + \
+        f", {simd}-bit SIMD" + ("" if hardware.cpu_simd_bits else " (assumed: AVX2; the probe could not tell)")
+    return Machine(hardware, devices, usable, bw, bw_basis, tuple(notes), simd, cpu_basis)
 
 
 def unified_os_reserve(pool_bytes: int, catalog: Catalog) -> int:

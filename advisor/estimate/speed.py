@@ -2,9 +2,12 @@
 
 decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d x bandwidth_d)
                         + layers_d x per_layer_s_d          (layer split runs devices one after another)
+         a MoE model's layers cost per_layer_s x (1 + moe_expert_layer_cost x routed experts per token): each routed
+         expert a token uses adds its gather, weighting and sum to every layer's fixed time.
 bytes read per token  = weights except the token tables (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
 prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x fp16_tflops_d)),
+         a CPU's compute figure is cpu_tflops(cores, SIMD width) (vector throughput per GHz),
          work = flops - expert_flops + expert_flops / expert_prefill_ratio_d,
          flops = 2 x active_params (less a per-layer embedding table, which is only looked up) + attention over
          the context already there; expert_flops = 2 x active
@@ -78,6 +81,14 @@ class SpeedEstimate:
     measured_decode: MeasuredSpeed | None = None
     measured_prefill: MeasuredSpeed | None = None
     calibrated: bool = False  # scaled by the user's own calibration (advisor calibrate)
+    prompt_tokens: int | None = None  # --prompt: prefill is the rate over a prompt this long
+
+    @property
+    def time_to_first_token_s(self) -> float | None:
+        """Seconds to read the prompt (--prompt) before the first token comes: its tokens at the prefill rate."""
+        if not self.prompt_tokens or not self.prefill_tokens_per_s:
+            return None
+        return self.prompt_tokens / self.prefill_tokens_per_s
 
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
@@ -124,9 +135,13 @@ class Work:
     kv_read_bytes: int
     depth_tokens: int
     layers: int
-    moe: bool
+    experts_per_token: int  # routed experts a token uses in each MoE layer; 0 for a dense model
     flops_per_token: int
     expert_flops_per_token: int  # the routed-expert part of flops_per_token
+
+    @property
+    def moe(self) -> bool:
+        return self.experts_per_token > 0
 
     @property
     def bytes_per_token(self) -> int:
@@ -136,36 +151,54 @@ class Work:
 def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
              active_expert_params: int) -> Work:
     """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
-    return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers, model.is_moe,
+    return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
+                experts_per_token(model),
                 2 * ((model.params_active or model.params_total) - looked_up_params(model))
                 + attention_flops(model, depth_tokens),
                 2 * active_expert_params)
 
 
+def cpu_tflops(cores: int, simd_bits: int) -> float:
+    """A CPU's vector throughput per GHz of clock, in TFLOPS: cores x FP32 lanes x 2 (a fused multiply-add). The CPU's
+    fitted prefill efficiency carries the clock and the share its kernels reach (llama.cpp's int8 dot products
+    can exceed one FP32 FMA per lane)."""
+    return cores * simd_bits / 32 * 2 / 1000
+
+
+def experts_per_token(model: ModelSpec) -> int:
+    """Routed experts a token uses in each MoE layer (0 for a dense model)."""
+    return model.moe.experts_per_token if model.moe else 0
+
+
 def make_lane(name: str, share: float, bandwidth_gbps: float, fp16_tflops: float | None, c: Constants, *,
-              moe: bool, layer_share: float | None = None, prefill: bool = True,
+              experts: int, layer_share: float | None = None, prefill: bool = True,
               calibration: float | None = None) -> Lane:
-    """A lane with an engine's constants; a MoE layer's fixed cost and expert prefill take the MoE factors
-    (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
-    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, c.per_layer_s * (c.moe_layer_factor if moe else 1.0),
-                fp16_tflops, c.prefill_efficiency if prefill else None, layer_share,
-                c.expert_prefill_ratio if moe and prefill else 1.0, calibration)
+    """A lane with an engine's constants for a model whose tokens use `experts` routed experts per MoE layer (0:
+    dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
+    ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
+    per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
+    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, fp16_tflops,
+                c.prefill_efficiency if prefill else None, layer_share,
+                c.expert_prefill_ratio if experts and prefill else 1.0, calibration)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
     return 1.0 / decode_seconds(work.bytes_per_token, work.layers, lanes)
 
 
-def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = ()
-                   ) -> SpeedEstimate:
+def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = (),
+                   prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
     """Tokens/s for one placement, with the range of the lanes' constants (`used`: the widest band when several
-    apply). Prefill is None where it is not modelled (offload, CPU, no TFLOPS)."""
+    apply). Prefill is None where it is not modelled (GPU+CPU offload, no compute figure); with `prompt` (its
+    tokens and the work of its average token) it is the rate over that prompt."""
     notes: list[str] = []
-    prefill = None if offloaded else prefill_tokens_per_s(work.flops_per_token, lanes, work.expert_flops_per_token)
+    pw = prompt[1] if prompt else work
+    prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
-        notes.append("prefill not estimated: no FP16 throughput figure for this device")
+        notes.append("prefill not estimated: no compute figure for this device (a CPU: its core count; "
+                     "--cpu-cores sets it)")
     fitted = any(c.decode_band for c in used)
     basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=work.bytes_per_token,
                        weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,
@@ -177,7 +210,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        expert_flops_per_token=work.expert_flops_per_token)
     decode = decode_tokens_per_s(work, lanes)
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest(c.decode_band for c in used)),
-                         band_range(prefill, _widest(c.prefill_band for c in used)))
+                         band_range(prefill, _widest(c.prefill_band for c in used)),
+                         prompt_tokens=prompt[0] if prompt else None)
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:

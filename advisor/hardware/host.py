@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ def read(root: Path = Path("/")) -> Raw:
         fast = (memory.total, memory.available, psutil.cpu_count(logical=True), psutil.cpu_count(logical=False))
     raw: Raw = {"ram_total_bytes": fast[0], "ram_available_bytes": fast[1],
                 "cpu_logical": fast[2], "cpu_physical": fast[3],
-                "cpuinfo": _text(root / "proc/cpuinfo"), "proc_cgroup": _text(root / "proc/self/cgroup")}
+                "cpuinfo": _text(root / "proc/cpuinfo"), "proc_cgroup": _text(root / "proc/self/cgroup"),
+                "machine": platform.machine()}
     raw["cgroup"] = _read_cgroup(root, raw["proc_cgroup"] or "")
     raw["cpu_quota"] = read_cpu_cgroup(root, raw["proc_cgroup"] or "")
     raw["affinity_cpus"] = _affinity()
@@ -177,6 +179,26 @@ def _cpu_name(cpuinfo: str | None) -> str | None:
     return None
 
 
+def simd_bits(cpuinfo: str | None, machine: str | None) -> int | None:
+    """The CPU's vector width from /proc/cpuinfo: AVX-512 512 (AMD family 25, Zen 4, runs it on 256-bit units),
+    AVX2 256, an ARM CPU's NEON 128; None when it cannot tell."""
+    flags: set[str] = set()
+    fields: dict[str, str] = {}
+    for line in (cpuinfo or "").splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+        if key.strip() in ("flags", "Features"):
+            flags.update(value.split())
+    if "avx512f" in flags:
+        zen4 = fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "25"
+        return 256 if zen4 else 512
+    if "avx2" in flags:
+        return 256
+    if "asimd" in flags or (machine or "").lower() in ("arm64", "aarch64"):
+        return 128
+    return None
+
+
 def parse(raw: Raw, *, devices: tuple[Device, ...] = (), notes: tuple[str, ...] = ()) -> Hardware:
     total, available = raw.get("ram_total_bytes"), raw.get("ram_available_bytes")
     limit_source = None
@@ -192,4 +214,5 @@ def parse(raw: Raw, *, devices: tuple[Device, ...] = (), notes: tuple[str, ...] 
     return Hardware(source="probe", devices=devices, ram_total_bytes=total, ram_available_bytes=available,
                     cpu_name=raw.get("cpu_name") or _cpu_name(raw.get("cpuinfo")),
                     cpu_physical_cores=physical, cpu_logical_cores=logical,
+                    cpu_simd_bits=simd_bits(raw.get("cpuinfo"), raw.get("machine")),
                     ram_limit_source=limit_source, notes=(*notes, *extra, *cpu_notes))

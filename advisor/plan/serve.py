@@ -27,7 +27,7 @@ from advisor.estimate.serving import (
     verdict,
     vllm_capacity,
 )
-from advisor.estimate.speed import Work, make_lane
+from advisor.estimate.speed import Work, experts_per_token, make_lane
 from advisor.plan.commands import hosting_repo
 from advisor.specs import ModelSpec, QuantRecipe
 
@@ -143,7 +143,8 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
     prompt), from the estimator's weights, KV and work and one GPU's lane with the engine's constants."""
     weights = est.weights(model, recipe)
     kv = est.kv(model, Request(context_tokens=req.context_tokens, sequences=1), req.context_tokens)
-    lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, dev.fp16_tflops, c, moe=model.is_moe)
+    lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, dev.fp16_tflops, c,
+                     experts=experts_per_token(model))
     moe = model.moe
     step = Step(est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2), weights, kv, lane,
                 moe.experts_per_token if moe else 0, moe.experts if moe else 0, model.arch.hidden_size, topo)

@@ -119,7 +119,8 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
             "decode_range_tokens_per_s": _range(s.decode_range_tokens_per_s),
             "prefill_range_tokens_per_s": _range(s.prefill_range_tokens_per_s),
             "measured": {"decode": _measured(s.measured_decode), "prefill": _measured(s.measured_prefill)},
-            "cpu_time_share": None if share is None else round(share, 3), "basis": basis}
+            "cpu_time_share": None if share is None else round(share, 3), "prompt_tokens": s.prompt_tokens,
+            "time_to_first_token_s": _seconds(s.time_to_first_token_s), "basis": basis}
 
 
 def _range(value: tuple[float, float] | None) -> list[float] | None:
@@ -133,6 +134,10 @@ def _measured(m: MeasuredSpeed | None) -> dict[str, Any] | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
 
 
 def comparison_dict(result: Comparison) -> dict[str, Any]:

@@ -103,8 +103,10 @@ def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate],
     section = estimates_section(
         machine, estimates, show_model=False, explain=explain,
         title=f"{model.name} at {estimates[0].context_tokens:,} tokens of context (depth {depth:,})",
-        run_line=run_lines(commands(best, machine, est), best.engine) if best.placement.kind != "none" else None)
-    section = Section(section.before, section.table, section.after + notes_lines(machine.notes))
+        run_line=run_lines(commands(best, machine, est), best.engine)
+        if best.placement.kind != "none" else None)
+    section = Section(section.before, section.table,
+                      section.after + _prompt_lines(estimates) + notes_lines(machine.notes))
     return View("estimate", machine=machine, results=results, extra={"notes": notes}, sections=(section,),
                 notes=tuple(notes))
 
@@ -119,6 +121,17 @@ def run_lines(found: dict[str, str | None], engine: str) -> tuple[str, ...]:
         return (own,)
     other = next((c for name, c in found.items() if name != engine and c and "<" not in c.split("#")[0]), None)
     return (own, other) if other else (own,)
+
+
+def _prompt_lines(estimates: list[Estimate]) -> tuple[Line, ...]:
+    """With --prompt: each file type's time to first token (the prompt at the Prefill column's rate)."""
+    prompt = estimates[0].speed.prompt_tokens if estimates else None
+    if not prompt:
+        return ()
+    times = [f"{e.recipe.name} {e.speed.time_to_first_token_s:.2f} s" for e in estimates
+             if e.speed.time_to_first_token_s is not None]
+    return (Line(f"Prompt of {prompt:,} tokens (prefill is the rate over it): first token after "
+                 + (", ".join(times) if times else "— (prefill not estimated)")),)
 
 
 def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str, show_model: bool,

@@ -294,8 +294,9 @@ class Defaults:
     unified_os_reserve_bytes: int  # unified memory on Linux (Jetson, DGX Spark, APUs) kept for the OS ...
     unified_os_reserve_fraction: float  # ... plus this share of it
     cpu_ram_bandwidth_gbps: float
+    cpu_simd_bits: int  # assumed when the probe cannot tell (a hypothetical machine)
     hypothetical_ram_bytes: int
-    moe_layer_cost_factor: float
+    moe_expert_layer_cost: float
     moe_prefill_factor: float
     vllm_gpu_memory_utilization: float  # serving (advisor.estimate.serving): vLLM's share of each GPU
     vllm_block_tokens: int  # tokens per vLLM KV page
@@ -347,5 +348,6 @@ class Hardware:
     cpu_name: str | None = None
     cpu_physical_cores: int | None = None
     cpu_logical_cores: int | None = None
+    cpu_simd_bits: int | None = None  # the CPU's vector width: AVX-512 512 (Zen 4: 256), AVX2 256, NEON 128
     ram_limit_source: str | None = None  # "cgroup v2", "cgroup v1" when a container limit applies
     notes: tuple[str, ...] = ()

@@ -25,6 +25,8 @@ class Measurement:
     cpu: str | None = None
     ram_bandwidth_gbps: float | None = None
     date: str | None = None
+    cpu_threads: int | None = None  # CPU runs: threads used (llama-bench -t), or the physical cores when not stated
+    cpu_simd_bits: int | None = None  # CPU runs: vector unit width (AVX-512 512, on Zen 4 256; AVX2 256; NEON 128)
     exclude: str | None = None  # why the fit leaves this row out (stated in the row, reported by validate)
 
     @property
@@ -44,6 +46,7 @@ class FittedClass:
     per_layer_s: float
     rows: int
     devices: int
+    period: str = ""  # the dates of the builds measured, first to last ("2025-08 to 2026-05"); "" when none stated
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +64,17 @@ class SpeedFit:
 
     decode: dict[str, FittedClass]
     prefill: dict[str, float]
-    moe_layer_cost_factor: float  # for backends without MoE measurements from enough devices
+    moe_expert_layer_cost: float  # each routed expert per token: share of a dense layer's fixed cost (shared)
     moe_prefill_factor: float
     decode_bands: dict[str, ErrorBand]
     prefill_bands: dict[str, ErrorBand]
     rows: int
     devices: int
-    moe_layer_cost_factor_by_backend: dict[str, float] = field(default_factory=dict)
+    moe_expert_layer_cost_by_backend: dict[str, float] = field(default_factory=dict)
     moe_prefill_factor_by_backend: dict[str, float] = field(default_factory=dict)
 
-    def moe_layer_cost(self, backend: str) -> float:
-        return self.moe_layer_cost_factor_by_backend.get(backend, self.moe_layer_cost_factor)
+    def moe_expert_cost(self, backend: str) -> float:
+        return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)
 
     def moe_prefill(self, backend: str) -> float:
         return self.moe_prefill_factor_by_backend.get(backend, self.moe_prefill_factor)

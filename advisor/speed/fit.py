@@ -6,9 +6,10 @@ in-sample here, leave-one-device-out in advisor.speed.validate — looks its con
 SpeedTable and runs the shipped formula on one lane. The fit returns a SpeedFit, the type catalog/speed_fit.yaml
 holds, rounded as that file stores it, so what is validated is what ships.
 
-decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (moe factor if MoE), fitted
-        per backend:class by least squares on relative error with a light pull toward the starting values; the MoE
-        factor is shared by all backends (a per-backend variant is compared in docs/accuracy.md).
+decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (1 + c x routed experts per
+        token), fitted per backend:class by least squares on relative error with a light pull toward the starting
+        values; the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends (a
+        per-backend variant and a flat per-MoE-layer factor are compared in docs/accuracy.md).
 prefill: tokens/s = efficiency x fp16_tflops / work, work = FLOPs with the routed-expert part divided by the MoE
          prefill ratio; the efficiency per backend:class (median) and the ratio (grid search) fitted together.
 """
@@ -17,18 +18,21 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.estimate.constants import SpeedTable, speed_key
 from advisor.estimate.estimator import Estimator, Request
-from advisor.estimate.speed import Work, decode_tokens_per_s, make_lane, prefill_tokens_per_s
+from advisor.estimate.speed import Work, cpu_tflops, decode_tokens_per_s, make_lane, prefill_tokens_per_s
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import FittedClass, Measurement, SpeedFit
 
-MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)
+# each routed expert per token adds this share of a dense layer's fixed cost to a MoE model's layers
+MOE_FACTORS = tuple(round(0.05 * i, 2) for i in range(17))  # 0 .. 0.8, evenly (no hand-picked points)
 # a backend's own factor may range wider: its MoE kernels (fused on CUDA, not on every other backend) set it
-BACKEND_MOE_FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+BACKEND_MOE_FACTORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+# the flat variant: a MoE layer's fixed cost is 1 + this of a dense layer's, whatever its top-k
+FLAT_MOE_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 MOE_MIN_DEVICES = 2
 PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 PRIOR_WEIGHT = 0.05
@@ -46,6 +50,7 @@ class Case:
     bandwidth_gbps: float
     tflops: float | None
     work: Work
+    weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
 
     @property
     def key(self) -> str:
@@ -64,7 +69,7 @@ class Case:
 def predict(table: SpeedTable, c: Case) -> float | None:
     """The shipped estimate of one measurement: the table's constants on one lane, the shipped formula."""
     lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.gpu_id),
-                     moe=c.moe)
+                     experts=c.work.experts_per_token)
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token)
@@ -111,10 +116,13 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     model = catalog.model(m.model)
     weights = est.weights(model, catalog.recipe(m.quant))
     if m.device == "cpu":
-        if not m.ram_bandwidth_gbps or m.kind == "prefill":
-            return None, "CPU run without a stated RAM bandwidth, or CPU prefill (not modelled)"
+        tflops = cpu_tflops(m.cpu_threads, m.cpu_simd_bits) if m.cpu_threads and m.cpu_simd_bits else None
+        if m.kind == "decode" and not m.ram_bandwidth_gbps:
+            return None, "CPU decode run without a stated RAM bandwidth"
+        if m.kind == "prefill" and tflops is None:
+            return None, "CPU prefill run without its thread count and SIMD width"
         device: tuple[str, str, str | None, float, float | None] = (
-            f"cpu:{m.cpu}", "cpu", None, m.ram_bandwidth_gbps, None)
+            f"cpu:{m.cpu}", "cpu", None, m.ram_bandwidth_gbps or 0.0, tflops)
     else:
         gpu = catalog.gpu(m.device)
         if not gpu.bandwidth_gbps:
@@ -135,8 +143,9 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior) -> tuple[floa
     for c in rows:
         t = 1.0 / c.m.tokens_per_s
         x = c.work.bytes_per_token / (c.bandwidth_gbps * 1e9) / t
-        y = c.work.layers * (moe_factor if c.moe else 1.0) / t
-        sxx, sxy, syy, sx, sy = sxx + x * x, sxy + x * y, syy + y * y, sx + x, sy + y
+        y = c.work.layers * (1 + moe_factor * c.work.experts_per_token) / t
+        k = c.weight
+        sxx, sxy, syy, sx, sy = sxx + k * x * x, sxy + k * x * y, syy + k * y * y, sx + k * x, sy + k * y
     tau_scale = max(prior.tau_s, 1e-5)
     w = PRIOR_WEIGHT
     # prior terms: w*((a - a0)/a0)^2 + w*((tau - tau0)/tau_scale)^2
@@ -159,6 +168,24 @@ class Variant:
 
     moe_factors: tuple[float, ...] = MOE_FACTORS
     per_backend: bool = True
+    flat_moe: bool = False  # one cost per MoE layer whatever its top-k (the model before issue 14): rows count 1 expert
+    half_life_years: float | None = None  # weigh a build this much older than the newest half as much (recency)
+
+    def rows(self, rows: list[Case]) -> list[Case]:
+        """The rows as this variant sees them."""
+        if self.flat_moe:
+            rows = [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
+        if self.half_life_years:
+            newest = max((_months(c.m.date) for c in rows if c.m.date), default=0)
+            rows = [replace(c, weight=0.5 ** ((newest - _months(c.m.date)) / 12 / self.half_life_years))
+                    if c.m.date else c for c in rows]
+        return rows
+
+
+def _months(date: str | None) -> int:
+    """'2025-08' (or '2025') as months since year 0."""
+    parts = (date or "0").split("-")
+    return int(parts[0]) * 12 + (int(parts[1]) - 1 if len(parts) > 1 and parts[1].isdigit() else 6)
 
 
 SHIPPED = Variant(per_backend=False)
@@ -173,7 +200,8 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
         lambda own, b, f: _decode_error(own, {b: f}, shared, defaults))
     decode = _fit_keys(decode_rows, by_backend, shared, defaults)
     prefill_rows = [c for c in rows if c.m.kind == "prefill" and c.tflops]
-    ratio, ratios = _fit_ratios(prefill_rows, defaults, variant.per_backend)
+    # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
+    ratio, ratios = _fit_ratios([c for c in prefill_rows if c.backend != "cpu"], defaults, variant.per_backend)
     return SpeedFit(decode, _prefill_efficiency(prefill_rows, ratio, ratios), shared, ratio, {}, {},
                     len(rows), len({c.group for c in rows}), by_backend, ratios)
 
@@ -184,12 +212,20 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
         a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults))
-        out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}))
+        out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
     return out
 
 
+def period(rows: list[Case]) -> str:
+    """The builds' dates, first to last (year-month), of the rows that state one."""
+    dates = sorted(c.m.date[:7] for c in rows if c.m.date)
+    if not dates:
+        return ""
+    return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+
+
 def _table(defaults: Defaults, decode: dict[str, FittedClass] | None = None, prefill: dict[str, float] | None = None,
-           moe: tuple[float, dict[str, float]] = (1.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
+           moe: tuple[float, dict[str, float]] = (0.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
            ) -> SpeedTable:
     return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1]), defaults)
 

@@ -9,11 +9,19 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.estimate.constants import SpeedTable
+from advisor.estimate.constants import SpeedTable, band_range
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement, SpeedFit
-from advisor.speed.fit import SHIPPED, Case, Variant, cases, fit, predict
+from advisor.speed.fit import (
+    FLAT_MOE_FACTORS,
+    SHIPPED,
+    Case,
+    Variant,
+    cases,
+    fit,
+    predict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +37,7 @@ class Prediction:
 def leave_one_device_out(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> list[Prediction]:
     """Each device predicted by constants fitted without any of its measurements, through the shipped lookup."""
     out = []
+    rows = variant.rows(rows)
     for group in sorted({c.group for c in rows}):
         table = SpeedTable(fit([c for c in rows if c.group != group], defaults, variant), defaults)
         for c in (c for c in rows if c.group == group):
@@ -61,30 +70,67 @@ class Validation:
     predictions: tuple[Prediction, ...]
     skipped: tuple[tuple[Measurement, str], ...]
     fitted: SpeedFit
+    shipped: SpeedTable | None = None  # the shipped fit with its error bands: the ranges whose coverage is reported
 
     def of(self, kind: str) -> list[Prediction]:
         return [p for p in self.predictions if p.case.m.kind == kind]
 
     def by(self, kind: str, attribute: str) -> dict[str, dict[str, float | int]]:
+        """Summaries per backend, backend:class, engine, dense/MoE, depth band, build year, or device."""
         groups: dict[str, list[Prediction]] = {}
         for p in self.of(kind):
-            label = p.case.m.backend if attribute == "backend" else p.case.key if attribute == "class" \
-                else p.case.group
-            groups.setdefault(label, []).append(p)
+            groups.setdefault(_label(p.case, attribute), []).append(p)
         return {label: summarize(ps) for label, ps in sorted(groups.items())}
+
+    def coverage(self, kind: str) -> dict[str, tuple[int, int]]:
+        """Per backend and in all: how many held-out measurements fall inside the range shipped beside the estimate
+        (the held-out prediction with the device's band from the shipped fit), of how many."""
+        out: dict[str, tuple[int, int]] = {}
+        table = self.shipped
+        if table is None:
+            return out
+        for p in self.of(kind):
+            c = p.case
+            constants = table.constants(c.backend, c.device_class, c.gpu_id)
+            span = band_range(p.predicted_tokens_per_s, constants.decode_band if kind == "decode"
+                              else constants.prefill_band)
+            inside = span is not None and span[0] <= c.m.tokens_per_s <= span[1]
+            for label in ("all", c.m.backend):
+                hit, n = out.get(label, (0, 0))
+                out[label] = (hit + inside, n + 1)
+        return out
+
+
+def _label(c: Case, attribute: str) -> str:
+    m = c.m
+    if attribute == "engine":
+        return m.engine
+    if attribute == "moe":
+        return "MoE" if c.moe else "dense"
+    if attribute == "depth":
+        return "0" if m.depth_tokens == 0 else "1-8k" if m.depth_tokens <= 8192 else "8k-32k" \
+            if m.depth_tokens <= 32768 else "over 32k"
+    if attribute == "year":
+        return m.date[:4] if m.date else "not stated"
+    return m.backend if attribute == "backend" else c.key if attribute == "class" else c.group
 
 
 def validate(catalog: Catalog) -> Validation:
     """Fit on everything (the constants we ship) and predict each device from a fit without it."""
     rows, skipped = cases(catalog)
     predictions = leave_one_device_out(rows, catalog.defaults)
-    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults))
+    shipped = SpeedTable(catalog.speed_fit, catalog.defaults) if catalog.speed_fit else None
+    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults), shipped)
 
 
 VARIANTS = {
-    "shipped: one MoE layer cost and one MoE prefill ratio for every backend": SHIPPED,
-    "a MoE layer cost and a MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
-    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((1.0,), False),
+    "shipped: a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE "
+    "prefill ratio for every backend": SHIPPED,
+    "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
+    "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
+    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
+    "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
+                                                                                          half_life_years=1.0),
 }
 
 
@@ -96,4 +142,5 @@ def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
         predictions = leave_one_device_out(rows, catalog.defaults, variant)
         out[label] = {kind: summarize([p for p in predictions if p.case.m.kind == kind])
                       for kind in ("decode", "prefill")}
+        out[label]["moe decode"] = summarize([p for p in predictions if p.case.m.kind == "decode" and p.case.moe])
     return out
