@@ -259,10 +259,11 @@ def usefulness_key(e: Estimate, u: Usefulness, est: Estimator) -> tuple[object, 
 
 
 def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
-              sort: str = "quality", quant: str | None = None) -> list[Estimate]:
+              sort: str = "quality", quant: str | None = None,
+              models: tuple[ModelSpec, ...] | None = None) -> list[Estimate]:
     """Every catalog model's best option on `machine`, most useful first (for `request.use`, if given); `sort`:
     quality (the usefulness rule), speed (fastest decode first), memory (smallest first) or name; `quant`: one
-    file type for every model that can use it (best_estimate)."""
+    file type for every model that can use it (best_estimate); `models`: only these (default: the catalog's)."""
     if sort not in SORTS:
         msg = f"--sort must be one of {', '.join(SORTS)}, got {sort!r}"
         raise UsageError(msg)
@@ -271,8 +272,8 @@ def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: fl
         raise UsageError(msg)
     if quant is not None:
         quant = est.catalog.recipe(quant).name  # an unknown name stops here, with close matches
-    models = [m for m in est.catalog.models if eligible(m, request.use)]
-    found = [best_estimate(m, machine, est, request, quant) for m in models]
+    chosen = [m for m in (est.catalog.models if models is None else models) if eligible(m, request.use)]
+    found = [best_estimate(m, machine, est, request, quant) for m in chosen]
     if request.use:
         ranked = sorted(found, key=lambda e: (usefulness_key(e, usefulness(e, est, request, min_tps), est)[0],
                                               rank_key(e, est)))

@@ -1,0 +1,45 @@
+"""A remote file read forward in blocks by HTTP Range requests: what the streaming GGUF header reader needs
+(read, and seek relative to the current position), so only the header's bytes cross the network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+BLOCK_BYTES: Final = 4 * 1024 * 1024  # a header with a 150k-token vocabulary is 3 to 8 MiB: one or two requests
+MAX_HEADER_BYTES: Final = 96 * 1024 * 1024  # past this it is no header: stop before downloading the weights
+
+
+class TooFar(ValueError):
+    """A read went past MAX_HEADER_BYTES."""
+
+
+class RangeFile:
+    """read() and seek(n, 1) over `fetch(start, end)` (inclusive byte range -> bytes, fewer at the file's end)."""
+
+    def __init__(self, fetch: Callable[[int, int], bytes], block_bytes: int = BLOCK_BYTES) -> None:
+        self.fetch = fetch
+        self.block_bytes = block_bytes
+        self.pos = 0
+        self.start = 0  # file offset of self.block[0]
+        self.block = b""
+        self.fetched_bytes = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0:
+            raise ValueError("a remote header is read in bounded pieces")
+        end = self.pos + n
+        if end > MAX_HEADER_BYTES:
+            raise TooFar(f"the header runs past {MAX_HEADER_BYTES // (1024 * 1024)} MiB")
+        if not (self.start <= self.pos and end <= self.start + len(self.block)):
+            size = max(n, self.block_bytes)
+            self.block = self.fetch(self.pos, self.pos + size - 1)
+            self.fetched_bytes += len(self.block)
+            self.start = self.pos
+        data = self.block[self.pos - self.start:end - self.start]
+        self.pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self.pos = offset if whence == 0 else self.pos + offset
+        return self.pos
