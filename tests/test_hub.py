@@ -310,3 +310,41 @@ def test_start_up_does_not_import_huggingface_hub() -> None:
            "print('huggingface_hub' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_add_writes_a_user_catalog_entry_that_works_offline(hub: FakeHub, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    hub.repos["acme/tiny-qwen3"] = safetensors_repo(TINY)
+    import jsonschema
+
+    added = run_json(capsys, "add", "acme/tiny-qwen3")
+    assert added["command"] == "add" and added["results"][0]["id"] == "tiny-qwen3"
+    schema = Path(__file__).resolve().parent.parent / "docs" / "schema" / "add.schema.json"
+    jsonschema.validate(added, json.loads(schema.read_text()))
+    path = Path(os.environ["ADVISOR_CONFIG_DIR"]) / "catalog" / "models" / "tiny-qwen3.yaml"
+    assert "source: https://huggingface.co/acme/tiny-qwen3" in path.read_text()
+    online = run_json(capsys, "estimate", "acme/tiny-qwen3", *HW)["results"]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("ADVISOR_CACHE_DIR", str(Path(os.environ["ADVISOR_CACHE_DIR"]) / "empty"))  # no Hub cache
+    seen = len(hub.requests)
+    by_id = run_json(capsys, "estimate", "tiny-qwen3", *HW)["results"]
+    assert len(hub.requests) == seen
+    assert by_id[0]["model"]["params_total"] == count(qwen3_tensors(TINY))
+    assert [r["memory"]["weights_bytes"] for r in by_id] == [r["memory"]["weights_bytes"] for r in online]
+    code, _, err = run(capsys, "add", "acme/tiny-qwen3")
+    assert code == 2 and "already" in err
+
+
+def test_add_a_gguf_repo_keeps_its_file_sizes(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
+    repo, _ = gguf_repo()
+    hub.repos["acme/Tiny-Qwen3-GGUF"] = repo
+    added = run_json(capsys, "add", "acme/Tiny-Qwen3-GGUF")["results"][0]
+    assert added["id"] == "tiny-qwen3-gguf"
+    assert run_json(capsys, "model", "acme/Tiny-Qwen3-GGUF")["results"][0]["id"] == "tiny-qwen3-gguf"
+
+
+def test_add_refuses_a_catalog_model(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "add", "Qwen/Qwen3-8B")
+    assert code == 2 and "qwen3-8b" in err and not hub.requests

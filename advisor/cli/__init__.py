@@ -24,6 +24,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "run": ("hardware", "recommend", "estimate"),
     "browse": ("models", "gpus", "model", "validate", "local", "doctor"),
     "plan": ("compare", "plan", "calibrate"),
+    "hub": ("add",),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from advisor.hub.model import HubModel, build, catalog_match, from_catalog
 from advisor.hub.names import parse_ref
 from advisor.specs import ModelSpec
@@ -23,7 +25,7 @@ def hub_model(catalog: Catalog, text: str) -> HubModel | None:
 
     repo, notes = fetch(ref)
     model = build(repo, catalog, ref)
-    return HubModel(model.spec, model.files, (*model.notes, *notes), model.quant, model.kind)
+    return replace(model, notes=(*model.notes, *notes))
 
 
 def model_specs(catalog: Catalog, names: list[str]) -> tuple[ModelSpec, ...]:

@@ -29,6 +29,7 @@ class HubFile:
     recipe: QuantRecipe
     weights: WeightEstimate
     files: tuple[str, ...]
+    size_bytes: int | None = None  # the files' sizes as the Hub lists them
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class HubModel:
     notes: tuple[str, ...]
     quant: str | None  # the file type named with the repo (ORG/REPO:QUANT)
     kind: str  # catalog, safetensors, gguf or mlx
+    read: ModelSpec | None = None  # the model as read from the repo itself (spec is the catalog's when matched)
 
 
 def catalog_match(catalog: Catalog, repo_id: str) -> tuple[ModelSpec, str] | None:
@@ -92,6 +94,7 @@ def build(repo: HubRepo, catalog: Catalog, ref: HubRef) -> HubModel:
     else:
         raise UsageError(f"{repo.repo_id} has neither a config.json nor .gguf files: advisor cannot size it "
                          "(docs/hub.md)")
+    read = spec
     if matched is None:
         same = fingerprint_match(catalog, spec)
         if same is not None:
@@ -101,7 +104,7 @@ def build(repo: HubRepo, catalog: Catalog, ref: HubRef) -> HubModel:
         notes = [f"{repo.repo_id} is catalog model {base.id} (matched by {how}): its measurements and scores are "
                  "used", *notes]
         spec = base
-    return HubModel(spec, tuple(files), tuple(notes), ref.quant, kind)
+    return HubModel(spec, tuple(files), tuple(notes), ref.quant, kind, read)
 
 
 def _url(repo: HubRepo, path: str = "") -> str:
@@ -114,11 +117,16 @@ def _gguf(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpec, list
     built = [(q, *model_from_gguf(_gguf_file(q), name=repo.repo_id, url=_url(repo, q.files[0]))) for q in repo.gguf]
     built.sort(key=lambda b: -_recipe(catalog, b[0].quant, "llama.cpp", _url(repo)).quality_rank)
     spec, notes = built[0][1], list(built[0][3])
-    files = [HubFile(_recipe(catalog, q.quant, "llama.cpp", _url(repo)), replace(w, recipe=q.quant), q.files)
-             for q, _, w, _ in built]
+    listed = dict(repo.files)
+    files = [HubFile(_recipe(catalog, q.quant, "llama.cpp", _url(repo)), replace(w, recipe=q.quant), q.files,
+                     _total([listed.get(f) for f in q.files])) for q, _, w, _ in built]
     notes.append(f"GGUF headers read by range requests ({len(files)} file type(s)); weights are the files' "
                  "own tensor bytes; parameter count from the tensors")
     return replace(spec, hf_repo=repo.repo_id), files, notes
+
+
+def _total(sizes: list[int | None]) -> int | None:
+    return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
 
 
 def _gguf_file(q: GgufQuant) -> GgufFile:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-BLOCK_BYTES: Final = 4 * 1024 * 1024  # a header with a 150k-token vocabulary is 3 to 8 MiB: one or two requests
+BLOCK_BYTES: Final = 4 * 1024 * 1024  # a header is mostly its vocabulary, a few MiB: one or two requests
 MAX_HEADER_BYTES: Final = 96 * 1024 * 1024  # past this it is no header: stop before downloading the weights
 
 
