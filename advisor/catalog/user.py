@@ -38,6 +38,8 @@ def model_entry(spec: ModelSpec, model_id: str, repo_id: str, *, params_source: 
     params: dict[str, Any] = {"source": params_source or spec.source}
     if params_source is not None:  # counted from the repo's files; otherwise the loader derives it from the dims
         params["total"] = spec.params_total
+        if spec.params_active is not None:
+            params["active"] = spec.params_active
     entry: dict[str, Any] = {"id": model_id, "name": spec.name, "family": spec.family, "hf_repo": repo_id,
                              "aliases": [repo_id], "source": spec.source, "params": params, "arch": arch,
                              "layout": _layout(spec)}
