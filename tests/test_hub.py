@@ -160,6 +160,7 @@ def test_a_repo_with_a_quant_estimates_that_file(hub: FakeHub, capsys: pytest.Ca
     hub.repos["acme/Tiny-Qwen3-GGUF"] = gguf_repo()[0]
     rows = run_json(capsys, "estimate", name, *HW)["results"]
     assert [r["quant"] for r in rows] == ["Q8_0"]
+    assert "llama-server -hf acme/Tiny-Qwen3-GGUF:Q8_0 " in json.dumps(rows[0]["commands"])
 
 
 def test_an_unknown_quant_lists_the_repos_own(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
@@ -348,3 +349,13 @@ def test_add_a_gguf_repo_keeps_its_file_sizes(hub: FakeHub, capsys: pytest.Captu
 def test_add_refuses_a_catalog_model(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "add", "Qwen/Qwen3-8B")
     assert code == 2 and "qwen3-8b" in err and not hub.requests
+
+
+@pytest.mark.parametrize("name", ["Tiny-Q4_K_M.gguf", "model.safetensors"])
+def test_a_header_that_is_no_header_is_one_line(hub: FakeHub, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    files = {name: FakeFile(b"\xff" * 64, 10**9)}
+    if name.endswith(".safetensors"):
+        files["config.json"] = FakeFile(json.dumps(TINY).encode(), 600)
+    hub.repos["acme/broken"] = FakeRepo(files)
+    code, e, err = error(capsys, "acme/broken")
+    assert (code, e["kind"]) == (5, "hub") and err.startswith("advisor: error: acme/broken: ")

@@ -160,6 +160,12 @@ def _call(ref: HubRef, work: Callable[[], T]) -> T:
     where = endpoint()
     try:
         return work()
+    except HubError as err:  # a header that is no header: say which repo it came from
+        if err.message.startswith(ref.repo_id):
+            raise
+        raise HubError(err.kind, f"{ref.repo_id}: {err.message}") from err
+    except errors.SafetensorsParsingError as err:
+        raise HubError("hub", f"{ref.repo_id}: a safetensors header is not readable ({_first_line(err)})") from err
     except errors.GatedRepoError as err:
         raise HubError("gated", f"{ref.repo_id} is gated: accept its terms at {where}/{ref.repo_id} and set HF_TOKEN "
                                 "(or run `hf auth login`)") from err
@@ -176,6 +182,10 @@ def _call(ref: HubRef, work: Callable[[], T]) -> T:
                                       "check the network or HF_ENDPOINT") from err
     except errors.HfHubHTTPError as err:
         raise HubError("hub", f"{ref.repo_id}: the Hub at {where} answered {_status(err)}; try again later") from err
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
 
 
 def _status(err: Any) -> str:

@@ -122,7 +122,8 @@ def _gguf(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpec, list
                      _total([listed.get(f) for f in q.files])) for q, _, w, _ in built]
     notes.append(f"GGUF headers read by range requests ({len(files)} file type(s)); weights are the files' "
                  "own tensor bytes; parameter count from the tensors")
-    return replace(spec, hf_repo=repo.repo_id), files, notes
+    # the repo as an alias: llama.cpp's command line then names it (-hf ORG/REPO-GGUF:QUANT) instead of a file
+    return replace(spec, hf_repo=repo.repo_id, aliases=(repo.repo_id,)), files, notes
 
 
 def _total(sizes: list[int | None]) -> int | None:
