@@ -24,6 +24,7 @@ class RangeFile:
         self.start = 0  # file offset of self.block[0]
         self.block = b""
         self.fetched_bytes = 0
+        self.size: int | None = None  # known once a fetch comes back short: the file ends there
 
     def read(self, n: int = -1) -> bytes:
         if n < 0:
@@ -31,11 +32,15 @@ class RangeFile:
         end = self.pos + n
         if end > MAX_HEADER_BYTES:
             raise TooFar(f"the header runs past {MAX_HEADER_BYTES // (1024 * 1024)} MiB")
+        if self.size is not None:
+            end = min(end, self.size)
         if not (self.start <= self.pos and end <= self.start + len(self.block)):
             size = max(n, self.block_bytes)
             self.block = self.fetch(self.pos, self.pos + size - 1)
             self.fetched_bytes += len(self.block)
             self.start = self.pos
+            if len(self.block) < size:
+                self.size = self.pos + len(self.block)
         data = self.block[self.pos - self.start:end - self.start]
         self.pos += len(data)
         return data
