@@ -359,3 +359,15 @@ def test_a_header_that_is_no_header_is_one_line(hub: FakeHub, capsys: pytest.Cap
     hub.repos["acme/broken"] = FakeRepo(files)
     code, e, err = error(capsys, "acme/broken")
     assert (code, e["kind"]) == (5, "hub") and err.startswith("advisor: error: acme/broken: ")
+
+
+def test_a_named_quant_reads_only_its_headers_and_the_rest_later(hub: FakeHub,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    hub.repos["acme/Tiny-Qwen3-GGUF"], tensor_bytes = gguf_repo()
+    run_json(capsys, "estimate", "acme/Tiny-Qwen3-GGUF:Q4_K_M", *HW)
+    assert [r.path.rsplit("/", 1)[1] for r in hub.requests if r.path.endswith(".gguf")] == ["Tiny-Qwen3-Q4_K_M.gguf"]
+    hub.requests.clear()
+    rows = run_json(capsys, "estimate", "acme/Tiny-Qwen3-GGUF", *HW)["results"]
+    read = sorted(r.path.rsplit("/", 1)[1] for r in hub.requests if r.path.endswith(".gguf"))
+    assert read == ["Tiny-Qwen3-Q8_0-00001-of-00002.gguf", "Tiny-Qwen3-Q8_0-00002-of-00002.gguf"]  # Q4_K_M cached
+    assert {r["quant"]: r["memory"]["weights_bytes"] for r in rows} == tensor_bytes

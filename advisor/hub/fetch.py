@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from advisor.errors import HubError, UnknownRepoError
+from advisor.errors import HubError, UnknownRepoError, UsageError
 from advisor.hub.gguf_files import gguf_groups, read_gguf_quant
 from advisor.hub.names import HubRef
 from advisor.hub.repo import HubRepo, Tensor, load_cached, store
@@ -73,25 +73,40 @@ def _fetch(ref: HubRef, cached: HubRepo | None) -> tuple[HubRepo, list[str]]:
 
     api = HfApi(endpoint=endpoint(), token=token() or False)
     info = _call(ref, lambda: api.model_info(ref.repo_id, files_metadata=True, timeout=TIMEOUT_S))
-    if cached is not None and cached.sha and cached.sha == info.sha:
-        return cached, []
     files = tuple((s.rfilename, s.size) for s in info.siblings or ())
     names = [f for f, _ in files]
     groups = gguf_groups(names)
-    config = _call(ref, partial(_config, api, ref)) if "config.json" in names else None
-    weights = [] if groups else _safetensors_files(names)
-    if len(weights) + sum(len(g) for g in groups.values()) > MAX_WEIGHT_FILES:
+    wanted = _wanted(ref, groups)
+    base = cached if cached is not None and cached.sha and cached.sha == info.sha else None
+    missing = {q: p for q, p in wanted.items() if base is None or p not in {g.files for g in base.gguf}}
+    if base is not None and not missing:
+        return base, []
+    weights = [] if groups or base is not None else _safetensors_files(names)
+    if len(weights) + sum(len(g) for g in missing.values()) > MAX_WEIGHT_FILES:
         raise HubError("hub", f"{ref.repo_id} has more than {MAX_WEIGHT_FILES} weight files; advisor reads at most "
                               f"{MAX_WEIGHT_FILES} headers")
+    config = base.config if base is not None else (
+        _call(ref, partial(_config, api, ref)) if "config.json" in names else None)
     tensors = _parallel([partial(_call, ref, partial(_safetensors, api, ref, f)) for f in weights])
     fetch_range = _ranged(api, ref)
     quants = _parallel([partial(_call, ref, partial(read_gguf_quant, q, parts, fetch_range))
-                        for q, parts in groups.items()])
+                        for q, parts in missing.items()])
     repo = HubRepo(repo_id=ref.repo_id, sha=info.sha, files=files, config=config,
-                   safetensors=tuple(t for part in tensors for t in part), gguf=tuple(quants),
-                   library=info.library_name, fetched=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                   safetensors=base.safetensors if base is not None else tuple(t for part in tensors for t in part),
+                   gguf=(*(base.gguf if base is not None else ()), *quants), library=info.library_name,
+                   fetched=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     store(repo)
     return repo, []
+
+
+def _wanted(ref: HubRef, groups: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The GGUF file types to read: the one named with the repo (ORG/REPO:QUANT), else all."""
+    if ref.quant is None or not groups:
+        return groups
+    chosen = {q: p for q, p in groups.items() if q.upper() == ref.quant.upper()}
+    if not chosen:
+        raise UsageError(f"{ref.repo_id} has no {ref.quant} file; it has {', '.join(groups)}")
+    return chosen
 
 
 def _parallel(jobs: list[Callable[[], T]]) -> list[T]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-BLOCK_BYTES: Final = 4 * 1024 * 1024  # a header is mostly its vocabulary, a few MiB: one or two requests
+FIRST_BYTES: Final = 1024 * 1024  # a split GGUF's later parts have headers of a few KiB: one small request
+BLOCK_BYTES: Final = 4 * 1024 * 1024  # a first part's header is mostly its vocabulary, a few MiB
 MAX_HEADER_BYTES: Final = 96 * 1024 * 1024  # past this it is no header: stop before downloading the weights
 
 
@@ -17,9 +18,11 @@ class TooFar(ValueError):
 class RangeFile:
     """read() and seek(n, 1) over `fetch(start, end)` (inclusive byte range -> bytes, fewer at the file's end)."""
 
-    def __init__(self, fetch: Callable[[int, int], bytes], block_bytes: int = BLOCK_BYTES) -> None:
+    def __init__(self, fetch: Callable[[int, int], bytes], block_bytes: int = BLOCK_BYTES,
+                 first_bytes: int = FIRST_BYTES) -> None:
         self.fetch = fetch
         self.block_bytes = block_bytes
+        self.first_bytes = first_bytes
         self.pos = 0
         self.start = 0  # file offset of self.block[0]
         self.block = b""
@@ -35,7 +38,7 @@ class RangeFile:
         if self.size is not None:
             end = min(end, self.size)
         if not (self.start <= self.pos and end <= self.start + len(self.block)):
-            size = max(n, self.block_bytes)
+            size = max(n, self.block_bytes if self.fetched_bytes else self.first_bytes)
             self.block = self.fetch(self.pos, self.pos + size - 1)
             self.fetched_bytes += len(self.block)
             self.start = self.pos
