@@ -371,3 +371,25 @@ def test_a_named_quant_reads_only_its_headers_and_the_rest_later(hub: FakeHub,
     read = sorted(r.path.rsplit("/", 1)[1] for r in hub.requests if r.path.endswith(".gguf"))
     assert read == ["Tiny-Qwen3-Q8_0-00001-of-00002.gguf", "Tiny-Qwen3-Q8_0-00002-of-00002.gguf"]  # Q4_K_M cached
     assert {r["quant"]: r["memory"]["weights_bytes"] for r in rows} == tensor_bytes
+
+
+def test_a_moe_repo_counts_every_expert_and_derives_the_active_share(hub: FakeHub,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    config = TINY | {"model_type": "qwen3_moe", "architectures": ["Qwen3MoeForCausalLM"], "num_experts": 8,
+                     "num_experts_per_tok": 2, "moe_intermediate_size": 256, "decoder_sparse_step": 1}
+    tensors = {n: t for n, t in qwen3_tensors(config).items() if ".mlp." not in n}
+    h, layers = config["hidden_size"], config["num_hidden_layers"]
+    for i in range(layers):  # Qwen3-MoE's names: a router and 8 experts of 256 per layer
+        tensors[f"model.layers.{i}.mlp.gate.weight"] = ("BF16", [8, h])
+        for e in range(8):
+            p = f"model.layers.{i}.mlp.experts.{e}."
+            tensors |= {p + "gate_proj.weight": ("BF16", [256, h]), p + "up_proj.weight": ("BF16", [256, h]),
+                        p + "down_proj.weight": ("BF16", [h, 256])}
+    header, size = safetensors_header(tensors)
+    raw = json.dumps(config).encode()
+    hub.repos["acme/tiny-moe"] = FakeRepo({"config.json": FakeFile(raw, len(raw)),
+                                           "model.safetensors": FakeFile(header, size)})
+    model = run_json(capsys, "estimate", "acme/tiny-moe", *HW, "--quant", "Q8_0")["results"][0]["model"]
+    routed = layers * 8 * 3 * 256 * h
+    assert model["params_total"] == count(tensors)
+    assert model["params_active"] == count(tensors) - routed + routed * 2 // 8

@@ -140,12 +140,15 @@ def _gguf_file(q: GgufQuant) -> GgufFile:
 
 def _safetensors(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpec, list[HubFile], list[str]]:
     from advisor.models.hf_config import model_from_config
-    from advisor.models.safetensors import file_weights, language_params
+    from advisor.models.safetensors import active_params, file_weights, language_params
 
     config = repo.config or {}
     mlx = _mlx_bits(config)
     counted = language_params(repo.safetensors) if repo.safetensors and mlx is None else None
     spec = model_from_config(config, _url(repo, "config.json"), name=repo.repo_id, params_total=counted)
+    if counted and spec.moe is not None:  # the active share from the same headers, not from the dims
+        spec = model_from_config(config, _url(repo, "config.json"), name=repo.repo_id, params_total=counted,
+                                 params_active=active_params(repo.safetensors, spec.moe))
     spec = replace(spec, hf_repo=repo.repo_id)
     if mlx is None:
         basis = (f"parameter count {counted:,} from the safetensors headers (exact, language model only)" if counted

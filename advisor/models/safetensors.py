@@ -40,6 +40,13 @@ def language_params(tensors: Iterable[TensorLike]) -> int:
     return sum(t.n_elements for t in language_tensors(tensors))
 
 
+def active_params(tensors: Iterable[TensorLike], moe: Moe) -> int:
+    """Parameters one token uses: all but the routed experts, and of those the share a token is routed to."""
+    kept = language_tensors(tensors)
+    routed = sum(t.n_elements for t in kept if _EXPERTS.search(t.name) and "shared" not in t.name)
+    return sum(t.n_elements for t in kept) - routed + round(routed * moe.experts_per_token / moe.experts)
+
+
 def file_weights(tensors: Iterable[TensorLike], moe: Moe | None, recipe: str, params: int) -> WeightEstimate:
     """Exact weight bytes of stored tensors, grouped like a GGUF's: token embedding, output head, routed experts
     (only the active share is read per token) and the rest. `params` is the model's parameter count (packed
