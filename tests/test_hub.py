@@ -393,3 +393,17 @@ def test_a_moe_repo_counts_every_expert_and_derives_the_active_share(hub: FakeHu
     routed = layers * 8 * 3 * 256 * h
     assert model["params_total"] == count(tensors)
     assert model["params_active"] == count(tensors) - routed + routed * 2 // 8
+
+
+@pytest.mark.parametrize("command", [["estimate", "acme/Tiny-Qwen3-GGUF"], ["estimate", "acme/tiny-qwen3"],
+                                     ["recommend", "--model", "acme/Tiny-Qwen3-GGUF", "--model", "acme/tiny-qwen3"]])
+def test_hub_results_validate_against_the_schemas(hub: FakeHub, capsys: pytest.CaptureFixture[str],
+                                                  command: list[str]) -> None:
+    import jsonschema
+
+    hub.repos["acme/Tiny-Qwen3-GGUF"] = gguf_repo()[0]
+    hub.repos["acme/tiny-qwen3"] = safetensors_repo(TINY)
+    data = run_json(capsys, *command, *HW)
+    schema = Path(__file__).resolve().parent.parent / "docs" / "schema" / f"{command[0]}.schema.json"
+    jsonschema.validate(data, json.loads(schema.read_text()))
+    assert data["results"]
