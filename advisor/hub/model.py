@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final
 from advisor.errors import UsageError
 from advisor.hub.names import HubRef
 from advisor.hub.repo import GgufQuant, HubRepo
-from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs import ModelSpec, QuantRecipe, Runtime
 from advisor.specs.facts import Catalog
 from advisor.specs.sizes import WeightEstimate
 
@@ -170,13 +170,13 @@ def _mlx_bits(config: dict[str, object]) -> tuple[int, int] | None:
     return None
 
 
-def _recipe(catalog: Catalog, name: str, runtime: str, source: str) -> QuantRecipe:
+def _recipe(catalog: Catalog, name: str, runtime: Runtime, source: str) -> QuantRecipe:
     known = catalog.recipes.get(name) or next((r for k, r in catalog.recipes.items() if k.upper() == name.upper()),
                                               None)
     if known is not None:
         return known
-    return QuantRecipe(name=name, base="F16", rules=(), runtime=runtime,  # type: ignore[arg-type]
-                       quality_rank=50, source=source, recommend=False)
+    return QuantRecipe(name=name, base="F16", rules=(), runtime=runtime, quality_rank=50, source=source,
+                       recommend=False)
 
 
 def pick(model: HubModel, quant: str | None) -> tuple[HubFile, ...]:
