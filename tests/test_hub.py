@@ -88,6 +88,7 @@ def test_mlx_repo_uses_its_files_tensor_bytes(hub: FakeHub, capsys: pytest.Captu
     rows = run_json(capsys, "estimate", "mlx-community/tiny-qwen3-4bit", "--gpu", "M4 Max 128GB")["results"]
     assert [r["quant"] for r in rows] == ["MLX-4bit"]
     assert rows[0]["memory"]["weights_bytes"] == size - len(header)  # every stored tensor's bytes
+    assert "mlx_lm.server --model mlx-community/tiny-qwen3-4bit" in json.dumps(rows[0]["commands"])
 
 
 def test_a_repo_the_catalog_names_needs_no_network(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:

@@ -155,6 +155,7 @@ def _safetensors(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpe
                  else "no safetensors headers: parameter count derived from the config's dimensions")
         return spec, [], [basis, "architecture from config.json; every file type sized by the catalog's recipes"]
     bits, group = mlx
+    spec = replace(spec, aliases=(repo.repo_id,))  # an mlx-community repo is then served as it is, not converted
     recipe = _recipe(catalog, f"MLX-{bits}bit", "mlx", _url(repo))
     weights = file_weights(repo.safetensors, spec.moe, recipe.name, spec.params_total)
     return spec, [HubFile(recipe, weights, tuple(f for f, _ in repo.files if f.endswith(".safetensors")))], [
