@@ -40,9 +40,10 @@ class UnknownNameError(UsageError):
 
     kind = "unknown_name"
 
-    def __init__(self, what: str, name: str, suggestions: tuple[str, ...]) -> None:
+    def __init__(self, what: str, name: str, suggestions: tuple[str, ...], known: tuple[str, ...] = ()) -> None:
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown {what} {name!r}.{hint}")
+        listed = f" Known: {', '.join(known)}." if known else ""  # short lists only (file types), never models or GPUs
+        super().__init__(f"unknown {what} {name!r}.{hint}{listed}")
         self.suggestions = suggestions
 
 

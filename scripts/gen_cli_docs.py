@@ -73,7 +73,18 @@ and name (`-m '/my models/a b.gguf'`).
 One header row, then one row per table row (every column, whatever the width): numbers plain (`1752`, not
 `1,752`), a missing value an empty cell (not `—` or `?`), units in the headers (`Memory GiB`, `Decode t/s`,
 `Prefill t/s`, `Max ctx tokens`), and a `Model id` column after `Model` where a row is a model (`recommend`,
-`compare`; `models` and `gpus` lead with their ids). Markdown keeps the cells the table shows.
+`compare`; `models` and `gpus` lead with their ids), without the table's marks. Markdown keeps the cells the table
+shows.
+
+### Marks in the tables
+
+Each mark has a legend line under its table when a row carries it, and a JSON field:
+
+| mark | where | means | JSON |
+|---|---|---|---|
+| `*` | Decode | scaled by your own calibration (`advisor calibrate`) | — (`--explain` shows each lane's factor) |
+| `~` | Decode | low confidence: the CPU lane (system RAM) takes over half the decode time, by the speed model's own per-lane time; RAM bandwidth and cores vary most between machines (`advisor hardware --measure-ram`, `advisor calibrate`) | `speed.cpu_time_share` (0-1) |
+| `✓` | Quant | installed (`recommend --installed`): the file on this machine, at its own file type and size | `installed` |
 
 ## Commands
 """

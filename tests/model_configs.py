@@ -21,7 +21,7 @@ def config_json(m: ModelSpec) -> dict[str, Any]:
         cfg["intermediate_size"] = a.intermediate_size
     if a.v_head_dim:
         cfg["v_head_dim"] = a.v_head_dim
-    layers, dims = _layers(m, lay), _dims(lay)
+    layers, dims = _shared_layers(m, lay) or _layers(m, lay), _dims(lay)
     if "linear_attn_config" in dims:
         layers["linear_attn_config"] |= dims.pop("linear_attn_config")
     cfg |= layers | dims
@@ -48,6 +48,15 @@ def _model_type(m: ModelSpec) -> str:
 def _nemotron(m: ModelSpec) -> bool:
     lay = m.layout
     return lay.full_attention_layers + lay.mamba_layers < m.arch.layers
+
+
+def _shared_layers(m: ModelSpec, lay: Layout) -> dict[str, Any]:
+    """Gemma 3n / 4 with KV sharing: layer_types in their periodic order, so the shared tail holds both kinds."""
+    if not (lay.kv_shared_full_layers or lay.kv_shared_sliding_layers):
+        return {}
+    every = m.arch.layers // lay.full_attention_layers
+    periodic = ["full_attention" if (i + 1) % every == 0 else "sliding_attention" for i in range(m.arch.layers)]
+    return {"layer_types": periodic, "sliding_window": lay.sliding_window}
 
 
 def _layers(m: ModelSpec, lay: Layout) -> dict[str, Any]:
@@ -105,6 +114,11 @@ def _dims(lay: Layout) -> dict[str, Any]:
                 "attention_k_eq_v": lay.global_shared_kv}
     if lay.attention_gate and "attn_output_gate" not in out:
         out["attn_output_gate"] = True
+    if lay.kv_shared_full_layers or lay.kv_shared_sliding_layers:  # Gemma 3n / 4: the last layers reuse caches
+        out["num_kv_shared_layers"] = lay.kv_shared_full_layers + lay.kv_shared_sliding_layers
+    if lay.per_layer_input_dim:
+        out |= {"hidden_size_per_layer_input": lay.per_layer_input_dim,
+                "vocab_size_per_layer_input": lay.per_layer_input_vocab}
     return out
 
 

@@ -42,7 +42,10 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
 
 
 def test_accuracy_doc_is_current(catalog: Catalog, validation: Validation) -> None:
-    assert (ROOT / "docs" / "accuracy.md").read_text() == accuracy_markdown(validation, ablation(catalog)), \
+    from advisor.present.serve_accuracy import serving_section
+
+    expected = accuracy_markdown(validation, ablation(catalog)) + serving_section(catalog)
+    assert (ROOT / "docs" / "accuracy.md").read_text() == expected, \
         "run: advisor validate --markdown > docs/accuracy.md"
 
 

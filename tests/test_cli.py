@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -196,12 +197,40 @@ def test_compare_needs_two_machines(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_plan_lists_hardware_cheapest_first(capsys: pytest.CaptureFixture[str]) -> None:
-    data = run_json(capsys, "plan", "gpt-oss-120b", "--context", "32768", "--min-tps", "40")
-    assert data["results"] and data["min_memory_bytes"] > 60e9
+    data = run_json(capsys, "plan", "gpt-oss-120b", "--context", "32768", "--min-tps", "40", "--sort", "price")
+    assert data["results"] and data["min_memory_bytes"] > 60e9 and data["sort"] == "price"
     assert all(r["speed"]["decode_tokens_per_s"] >= 40 for r in data["results"])
     assert all(r["placement"] == "gpu" or (r["placement"] == "gpu+cpu" and r["ram_bytes"]) for r in data["results"])
     prices = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None]
     assert prices == sorted(prices)
+
+
+def test_plan_puts_the_price_ladder_first(capsys: pytest.CaptureFixture[str]) -> None:
+    """Cheapest first, then each dearer configuration only where it is at least 10% faster: the first screen says
+    what more money buys, with a 24 GB card + 64 GB RAM on it for gpt-oss-120b (docs/ranking.md)."""
+    data = run_json(capsys, "plan", "gpt-oss-120b")
+    rows = data["results"]
+    cheapest = min(r["price_usd"] for r in run_json(capsys, "plan", "gpt-oss-120b", "--limit", "0")["results"]
+                   if r["price_usd"] is not None and r["speed"]["decode_tokens_per_s"] >= 5)
+    assert rows[0]["price_usd"] == cheapest
+    ladder = [rows[0]]
+    for r in rows[1:]:
+        if r["price_usd"] is None or r["price_usd"] < ladder[-1]["price_usd"]:
+            break
+        ladder.append(r)
+    assert len(ladder) >= 5
+    for low, high in itertools.pairwise(ladder):
+        assert high["speed"]["decode_tokens_per_s"] >= 1.1 * low["speed"]["decode_tokens_per_s"] - 0.1
+    split = [r for r in ladder if r["placement"] == "gpu+cpu"]
+    assert any(r["memory_total_bytes"] == 24 * 1024**3 for r in split)  # a 24 GB card + 64 GB RAM
+    assert any(r["placement"] == "gpu" for r in ladder)  # and where all-GPU starts
+    for sort, key in (("speed", lambda r: -r["speed"]["decode_tokens_per_s"]),
+                      ("name", lambda r: r["hardware"].lower())):
+        got = run_json(capsys, "plan", "qwen3-30b-a3b", "--sort", sort, "--limit", "20")["results"]
+        assert got == sorted(got, key=key)
+    slow = run_json(capsys, "plan", "llama-3.3-70b")["results"]
+    assert all(r["speed"]["decode_tokens_per_s"] >= 5 for r in slow)  # below the usable floor: after the rest
+    assert run(capsys, "plan", "gpt-oss-120b", "--sort", "cost")[0] == 2
 
 
 def test_plan_shows_ten_and_says_how_many_more(capsys: pytest.CaptureFixture[str]) -> None:
@@ -227,9 +256,6 @@ def test_plan_proposes_a_gpu_and_system_ram(capsys: pytest.CaptureFixture[str]) 
     assert all(r["commands"]["llama.cpp"].startswith("llama-server ") for r in data["results"])
     speeds = [r["speed"]["decode_tokens_per_s"] for r in data["results"]]
     assert speeds == sorted(speeds, key=lambda v: v is None)  # rows with no speed come last
-    priced = [r["price_usd"] for r in data["results"] if r["price_usd"] is not None
-              and r["speed"]["decode_tokens_per_s"] is not None]
-    assert priced == sorted(priced)
 
 
 def test_plan_filters_by_price_and_vendor(capsys: pytest.CaptureFixture[str]) -> None:
@@ -402,3 +428,26 @@ def test_readme_example_is_the_rtx4090_first_screen() -> None:
     golden = (GOLDEN / "recommend_rtx4090_64gb.txt").read_text()
     assert f"```text\n{golden}```\n" in readme, \
         "README.md's Example block: paste tests/golden/recommend_rtx4090_64gb.txt"
+
+
+def test_compare_ranks_sorts_limits_and_fixes_the_quant(capsys: pytest.CaptureFixture[str]) -> None:
+    machines = ("RTX 4090", "M4 Max 128GB", "--ram", "64GB")
+    data = run_json(capsys, "compare", *machines)
+    assert data["total"] == len(data["results"]) > 15 and data["sort"] == "quality"
+    first = data["results"][0]["machines"]
+    assert any(c["placement"] != "none" and (c["speed"]["decode_tokens_per_s"] or 0) >= 5 for c in first)
+    last = data["results"][-1]["machines"]
+    assert all(c["placement"] == "none" for c in last)  # fits nowhere: last
+    code, out, _ = run(capsys, "compare", *machines)
+    assert code == 0 and f"… and {data['total'] - 15} more (--limit 0 for all)" in out
+    assert out.count(" t/s") >= 15 and "Qwen3-Coder-480B" not in out  # not the catalog's order any more
+    fast = run_json(capsys, "compare", *machines, "--sort", "speed", "--limit", "5")["results"]
+    best = [max(c["speed"]["decode_tokens_per_s"] or 0 for c in r["machines"]) for r in fast]
+    assert len(fast) == 5 and best == sorted(best, reverse=True)
+    named = [r["model"]["name"].lower() for r in run_json(capsys, "compare", *machines, "--sort", "name")["results"]]
+    assert named == sorted(named)
+    fixed = run_json(capsys, "compare", *machines, "--quant", "Q4_K_M", "--model", "llama-3.1-8b")["results"]
+    assert [c["quant"] for c in fixed[0]["machines"]] == ["Q4_K_M", "Q4_K_M"]
+    assert run(capsys, "compare", *machines, "--quant", "Q9")[0] == 2
+    assert run(capsys, "compare", *machines, "--sort", "price")[0] == 2
+    assert run(capsys, "compare", *machines, "--limit", "-2")[0] == 2

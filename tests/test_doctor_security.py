@@ -47,4 +47,7 @@ def test_no_shell_true_and_only_safe_yaml_loaders() -> None:
             if name.endswith("yaml.load"):
                 loader = next((ast.unparse(k.value) for k in call.keywords if k.arg == "Loader"), "")
                 assert "SafeLoader" in loader or loader == "loader", path
+            if path.name == "codecache.py" and name == "exec":
+                continue  # runs only the code dataclasses generate, or its compiled form from a private file:
+                # tests/test_codecache.py checks a file anyone else could have written is never read
             assert name not in ("eval", "exec", "pickle.load", "pickle.loads", "yaml.unsafe_load"), path

@@ -71,14 +71,16 @@ def test_an_unknown_quant_lists_the_repos_own(hub: FakeHub, capsys: pytest.Captu
     assert code == 2 and "has no Q2_K file" in err and "Q4_K_M" in err and "Q8_0" in err
 
 
-def test_mlx_repo_uses_its_files_tensor_bytes(hub: FakeHub, capsys: pytest.CaptureFixture[str]) -> None:
-    config = TINY | {"quantization": {"group_size": 64, "bits": 4}}
+@pytest.mark.parametrize(("group", "quant"), [(64, "MLX-4bit"), (32, "MLX-4bit-g32")])
+def test_mlx_repo_uses_its_files_tensor_bytes(hub: FakeHub, capsys: pytest.CaptureFixture[str], group: int,
+                                              quant: str) -> None:
+    config = TINY | {"quantization": {"group_size": group, "bits": 4}}
     packed: dict[str, tuple[str, list[int]]] = {}
     for name, (_, shape) in qwen3_tensors(TINY).items():
-        if len(shape) == 2:  # 4-bit: 8 weights a U32, and a BF16 scale and bias per 64 weights
+        if len(shape) == 2:  # 4-bit: 8 weights a U32, and a BF16 scale and bias per group
             packed |= {name: ("U32", [shape[0], shape[1] // 8]),
-                       name.replace(".weight", ".scales"): ("BF16", [shape[0], shape[1] // 64]),
-                       name.replace(".weight", ".biases"): ("BF16", [shape[0], shape[1] // 64])}
+                       name.replace(".weight", ".scales"): ("BF16", [shape[0], shape[1] // group]),
+                       name.replace(".weight", ".biases"): ("BF16", [shape[0], shape[1] // group])}
         else:
             packed[name] = ("BF16", shape)
     header, size = safetensors_header(packed)
@@ -86,7 +88,7 @@ def test_mlx_repo_uses_its_files_tensor_bytes(hub: FakeHub, capsys: pytest.Captu
         {"config.json": FakeFile(json.dumps(config).encode(), 600), "model.safetensors": FakeFile(header, size)},
         library="mlx")
     rows = run_json(capsys, "estimate", "mlx-community/tiny-qwen3-4bit", "--gpu", "M4 Max 128GB")["results"]
-    assert [r["quant"] for r in rows] == ["MLX-4bit"]
+    assert [r["quant"] for r in rows] == [quant]
     assert rows[0]["memory"]["weights_bytes"] == size - len(header)  # every stored tensor's bytes
     assert "mlx_lm.server --model mlx-community/tiny-qwen3-4bit" in json.dumps(rows[0]["commands"])
 

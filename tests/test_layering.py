@@ -15,6 +15,7 @@ PACKAGE = Path(advisor.__file__).parent
 # Lower number = lower layer. Packages of the same layer may not import each other.
 LAYERS: dict[str, int] = {
     "advisor": 0, "advisor.errors": 0, "advisor.units": 1, "advisor.paths": 1, "advisor.readfile": 1, "advisor.text": 1,
+    "advisor.codecache": 1,
     "advisor.specs": 2,
     "advisor.models": 3, "advisor.hardware": 3,
     "advisor.catalog": 4, "advisor.engines": 4, "advisor.local": 4, "advisor.hub": 4,

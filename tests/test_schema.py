@@ -30,6 +30,7 @@ CASES = {
     "calibrate": ["calibrate", "{bench}"],
     "local": ["local"],
     "doctor": ["doctor"],
+    "serve": ["serve", "llama-3.1-70b", "--gpu", "8x H100", "--nodes", "2", "--interconnect", "400Gbps"],
 }
 
 

@@ -19,7 +19,7 @@ CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
     "ffn_up", "ffn_gate", "ffn_down", "experts", "norm",
 })
-LAYER_RULE = re.compile(r"^(all|more_bits|first_eighth|first_sixteenth|first_\d+)$")
+LAYER_RULE = re.compile(r"^(all|more_bits|middle|first_eighth|first_sixteenth|first_\d+)$")
 RUNTIMES = ("llama.cpp", "mlx", "vllm")
 
 
@@ -44,7 +44,8 @@ def parse_recipe(raw: object, where: str, types: dict[str, QuantType]) -> QuantR
     recipe = QuantRecipe(name=name, base=base, rules=rules, runtime=runtime,  # type: ignore[arg-type]
                          quality_rank=f.req_int("quality_rank"), source=f.source(),
                          recommend=f.flag("recommend", default=True), scale_of=f.text("scale_of", required=False),
-                         scale=f.number("scale", required=False, minimum=0.5, maximum=2.0) or 1.0)
+                         scale=f.number("scale", required=False, minimum=0.5, maximum=2.0) or 1.0,
+                         listed=f.flag("listed", default=True))
     f.text("note", required=False)
     f.done()
     return recipe
@@ -70,7 +71,7 @@ def parse_defaults(raw: object, where: str) -> Defaults:
     assert classes is not None
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for section in ("memory", "speed"):
+    for section in ("memory", "speed", "serving"):
         block = top.mapping(section, required=True)
         assert block is not None
         for key in list(block.data):

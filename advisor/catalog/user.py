@@ -68,6 +68,10 @@ def _layout(spec: ModelSpec) -> dict[str, Any]:
     if lay.global_kv_heads is not None:
         out["global_attention"] = {"kv_heads": lay.global_kv_heads, "head_dim": lay.global_head_dim,
                                    "shared_kv": lay.global_shared_kv}
+    if lay.kv_shared_full_layers or lay.kv_shared_sliding_layers:
+        out["kv_shared"] = {"full": lay.kv_shared_full_layers, "sliding": lay.kv_shared_sliding_layers}
+    if lay.per_layer_input_dim is not None:
+        out["per_layer_input"] = {"dim": lay.per_layer_input_dim, "vocab": lay.per_layer_input_vocab}
     return out
 
 

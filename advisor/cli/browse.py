@@ -76,7 +76,14 @@ def validate(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "table
     document = markdown and not json_
     fmt = output_format(json_, "markdown" if document else fmt)
     result = run(catalog)
-    show(validation_view(result, ablation(catalog) if document else None), fmt)
+    view = validation_view(result, ablation(catalog) if document else None)
+    if view.document is not None:  # docs/accuracy.md ends with advisor serve's section
+        from dataclasses import replace
+
+        from advisor.present.serve_accuracy import serving_section
+
+        view = replace(view, document=view.document + serving_section(catalog))
+    show(view, fmt)
 
 
 @app.command()

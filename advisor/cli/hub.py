@@ -31,8 +31,8 @@ def add(ctx: typer.Context,
         known = catalog.find_model(repo)
         raise UsageError(f"{repo} is catalog model {known.id} already" if known else
                          f"{repo!r} is not a Hugging Face repo name (ORG/REPO)")
-    if model.read is None or model.spec is not model.read:
-        raise UsageError(f"{repo} is catalog model {model.spec.id} already: use that name")
+    if model.matched is not None or model.read is None:
+        raise UsageError(f"{repo} is catalog model {model.matched or model.spec.id} already: use that name")
     spec = model.read
     repo_id = spec.hf_repo or repo
     url = f"https://huggingface.co/{repo_id}"

@@ -23,6 +23,7 @@ from advisor.cli.app import (
 
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine
+    from advisor.specs import ModelSpec
     from advisor.specs.facts import Catalog
 
 def check_min_tps(min_tps: float | None) -> None:
@@ -65,8 +66,18 @@ def compare(ctx: typer.Context,
                               "hypothetical_ram_bytes, stated in each machine's line].")] = None,
             ram_bandwidth: RamBwOpt = None, context: ContextOpt = None,
             min_tps: Annotated[Optional[float], typer.Option(  # noqa: UP045
-                "--min-tps", help="What runs well means in the summary: all on GPU at least this many tokens/s "
-                                  "[default: 10].")] = None) -> None:
+                "--min-tps", help="Usable floor: models no machine decodes this fast rank below the others; and "
+                                  "what runs well means in the summary (all on GPU) [default: 5 for the ranking, "
+                                  "10 for the summary].")] = None,
+            sort: Annotated[str, typer.Option(
+                "--sort", help="quality (each model at its best machine, as recommend ranks: docs/ranking.md), "
+                               "speed, memory or name.")] = "quality",
+            limit: Annotated[Optional[int], typer.Option(  # noqa: UP045
+                "--limit", metavar="N",
+                help="Show the first N models (0: all) [default: 15 in a table, all in JSON].")] = None,
+            quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
+                "--quant", help="One file type (e.g. Q4_K_M) on every machine, for every model that can use it; "
+                                "default: each machine's best.")] = None) -> None:
     """Side by side: each model's best quantization, placement, decode and prefill speed on each machine."""
     from advisor.errors import UsageError
     from advisor.plan.compare import compare as run
@@ -79,8 +90,12 @@ def compare(ctx: typer.Context,
         raise UsageError(f"--ram is given once for every machine or once per machine ({len(specs)}), "
                          f"got it {len(rams)} times")
     check_min_tps(min_tps)
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
     fmt, req = output_format(json_, fmt), request(context, 0)
+    if limit is None and fmt == "table":
+        limit = 15
     if models:
         from advisor.hub.lookup import model_specs
 
@@ -90,7 +105,8 @@ def compare(ctx: typer.Context,
     per_machine = rams * len(specs) if len(rams) == 1 else rams or [None] * len(specs)
     built = [compare_machine(catalog, spec, r, ram_bandwidth) for spec, r in zip(specs, per_machine, strict=True)]
     result = run(tuple(specs), tuple(m for m, _ in built), estimator(catalog), req, chosen,
-                 ram_assumed=tuple(a for _, a in built), min_tokens_per_s=min_tps)
+                 ram_assumed=tuple(a for _, a in built), min_tokens_per_s=min_tps, sort=sort.lower(), quant=quant,
+                 limit=limit or None)
     show(compare_view(result, req.context_tokens), fmt)
 
 
@@ -103,14 +119,27 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
          quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
              "--quant", help="File type to plan for (default Q4_K_M, or the model's own format).")] = None,
          limit: Annotated[int, typer.Option(
-             "--limit", help="Show this many configurations, cheapest first; 0 shows all.")] = 10,
+             "--limit", help="Show this many configurations, in --sort order; 0 shows all.")] = 10,
          max_price: Annotated[Optional[float], typer.Option(  # noqa: UP045
              "--max-price", help="Only configurations whose GPUs' launch price is known and at most this many USD.")
          ] = None,
          vendor: Annotated[Optional[str], typer.Option(  # noqa: UP045
-             "--vendor", help="Only this vendor's GPUs: nvidia, amd, intel or apple.")] = None) -> None:
+             "--vendor", help="Only this vendor's GPUs: nvidia, amd, intel or apple.")] = None,
+         sort: Annotated[str, typer.Option(
+             "--sort", help="quality (value: the price ladder, each next one >= 10% faster; docs/ranking.md), "
+                            "price, speed, memory or name.")] = "quality",
+         users: Annotated[Optional[int], typer.Option(  # noqa: UP045
+             "--users", help="Plan a server for this many concurrent users instead (advisor serve's model): one "
+                             "GPU, a node of 2-8, or 2-4 nodes, each with its launch command.")] = None,
+         engine: Annotated[str, typer.Option("--engine", help="With --users: vllm, sglang or llama.cpp.")] = "vllm",
+         max_ttft: Annotated[Optional[float], typer.Option(  # noqa: UP045
+             "--max-ttft", help="With --users: longest time to first token in seconds [default: 1].")] = None,
+         interconnect: Annotated[Optional[str], typer.Option(  # noqa: UP045
+             "--interconnect", help="With --users: network between nodes, e.g. 400Gbps [default: 400Gbps].")] = None
+         ) -> None:
     """Which catalog hardware runs a model: all on its GPU(s), or on one GPU + system RAM (MoE experts in RAM) at a
-    usable speed; cheapest first where a price is known, each with its command."""
+    usable speed; the price ladder first (cheapest, then each dearer one that is faster), each with its command.
+    With --users: the cheapest deployments that serve that many users at --min-tps each."""
     from advisor.errors import UsageError
     from advisor.plan.compare import VENDORS
     from advisor.plan.compare import plan as run
@@ -125,10 +154,31 @@ def plan(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model id
         raise UsageError(f"--vendor must be one of {', '.join(VENDORS)}, got {vendor!r}")
     catalog = load(ctx)
     spec = catalog.model(model)
+    if users is not None:
+        return plan_users(catalog, spec, output_format(json_, fmt), users=users, engine=engine, context=context,
+                          min_tps=min_tps, max_ttft=max_ttft, quant=quant, interconnect=interconnect, limit=limit,
+                          vendor=vendor.lower() if vendor else None)
     fmt, req = output_format(json_, fmt), request(context, 0)
     result = run(spec, estimator(catalog), req, quant=quant, min_tokens_per_s=min_tps, max_price_usd=max_price,
-                 vendor=vendor.lower() if vendor else None, limit=limit)
+                 vendor=vendor.lower() if vendor else None, limit=limit, sort=sort.lower())
     show(plan_view(spec, result, req.context_tokens), fmt)
+
+
+def plan_users(catalog: Catalog, spec: ModelSpec, fmt: str, *, users: int, engine: str, context: int | None,
+               min_tps: float | None, max_ttft: float | None, quant: str | None, interconnect: str | None,
+               limit: int, vendor: str | None) -> None:
+    """plan --users: advisor serve over the catalog's deployments (advisor.plan.serve_plan)."""
+    from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S
+    from advisor.plan.serve import ServeRequest, check, network_gbps
+    from advisor.plan.serve_plan import serve_plan
+    from advisor.present.serve_views import serve_plan_view
+
+    req = ServeRequest(engine=engine.lower(), users=users, context_tokens=context or 8192,
+                       min_tokens_per_s=min_tps or INTERACTIVE_TOKENS_PER_S, max_ttft_s=max_ttft, quant=quant)
+    check(req)
+    network = network_gbps(interconnect) if interconnect else catalog.defaults.plan_network_gbps
+    show(serve_plan_view(spec, serve_plan(spec, estimator(catalog), req, network_gbps=network, limit=limit,
+                                          vendor=vendor)), fmt)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -58,7 +59,8 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
               parallel: ParallelOpt = 1,
               installed: Annotated[bool, typer.Option(
-                  "--installed", help="Only models found on this machine (Ollama, LM Studio, llama.cpp caches).")
+                  "--installed", help="Only the GGUF files found on this machine (Ollama, LM Studio, llama.cpp and "
+                                    "Hugging Face caches), each at its own file type and size, run from its path.")
               ] = False,
               sort: Annotated[str, typer.Option(
                   "--sort", help="quality (usefulness: docs/ranking.md), speed, memory or name.")] = "quality",
@@ -85,18 +87,21 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
     est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
-    chosen = None
-    if models:
-        from advisor.hub.lookup import model_specs
-
-        chosen = model_specs(catalog, models)
-    estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower(), quant=quant, models=chosen)
     local: dict[str, list[str]] = {}
-    if installed:
-        from advisor.local.scan import installed_ids, scan
+    if installed:  # each file on this machine at its own file type and size
+        from advisor.local.scan import scan
+        from advisor.plan.installed import installed_estimates
 
-        local = {k: [f"{f.source}: {f.name}" for f in v] for k, v in installed_ids(scan(catalog)).items()}
-        estimates = [e for e in estimates if e.model.id in local]
+        estimates, local, unread = installed_estimates(scan(catalog), target, est, req, min_tps=min_tps,
+                                                       sort=sort.lower())
+        target = replace(target, notes=(*target.notes, *unread))
+    else:
+        chosen = None
+        if models:
+            from advisor.hub.lookup import model_specs
+
+            chosen = model_specs(catalog, models)
+        estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower(), quant=quant, models=chosen)
     if limit is None and fmt == "table":
         limit = 15
     show(recommend_view(target, estimates, est, request=req, depth=depth, use=use, explain=explain,
@@ -112,7 +117,7 @@ def estimate(ctx: typer.Context,
              json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None, ram: RamOpt = None,
              ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
-                 "--quant", help="One file type (e.g. Q4_K_M); default: all.")] = None,
+                 "--quant", help="One file type (e.g. Q4_K_M, IQ3_M, MLX-6bit); default: the common ones.")] = None,
              config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
                  "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,

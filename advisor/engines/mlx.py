@@ -7,7 +7,10 @@ from shlex import quote
 
 from advisor.engines.run import RunSpec
 
-_BITS = {"MLX-4bit": 4, "MLX-8bit": 8}
+# mlx_lm.convert flags for the file types it makes itself (MLX-MXFP4-MoE is only published, never converted)
+_FLAGS = {f"MLX-{b}bit{g}": f"--q-bits {b}" + (" --q-group-size 32" if g else "")
+          for b in (3, 4, 5, 6, 8) for g in ("", "-g32")}
+_FLAGS |= {"MLX-mxfp4": "--q-mode mxfp4", "MLX-nvfp4": "--q-mode nvfp4"}
 
 
 def backend(vendor: str, device_class: str) -> str | None:
@@ -18,9 +21,9 @@ def command(run: RunSpec) -> str | None:
     repo = next((a for a in run.model.aliases if a.startswith("mlx-community/")), None)
     if repo is not None:
         return f"mlx_lm.server --model {quote(repo)}"
-    bits = _BITS.get(run.recipe.name)
-    if run.model.hf_repo is None or bits is None:
+    flags = _FLAGS.get(run.recipe.name)
+    if run.model.hf_repo is None or flags is None:
         return None
-    local = quote(f"{run.model.id}-{bits}bit-mlx")
-    return (f"mlx_lm.convert --hf-path {quote(run.model.hf_repo)} -q --q-bits {bits} --mlx-path {local} && "
+    local = quote(f"{run.model.id}-{run.recipe.name.removeprefix('MLX-').lower()}-mlx")
+    return (f"mlx_lm.convert --hf-path {quote(run.model.hf_repo)} -q {flags} --mlx-path {local} && "
             f"mlx_lm.server --model {local}")

@@ -18,3 +18,4 @@ class RunSpec:
     n_cpu_moe: int  # MoE layers whose routed experts stay in system RAM
     sequences: int
     kv_cache_type: str
+    gguf_repo: str | None = None  # a Hugging Face repository known to host this GGUF file (llama.cpp -hf)

@@ -13,8 +13,8 @@ def backend(vendor: str, device_class: str) -> str | None:
 
 
 def command(run: RunSpec) -> str | None:
-    if run.model.hf_repo is None or run.placement != "gpu":
-        return None
+    if run.model.hf_repo is None or run.placement != "gpu" or run.recipe.base not in ("BF16", "FP8"):
+        return None  # AWQ, GPTQ and NVFP4 need a pre-quantized repo, which the catalog does not name
     online_fp8 = " --quantization fp8" if run.recipe.base == "FP8" else ""  # vLLM quantizes BF16 weights on load
     return (f"vllm serve {quote(run.model.hf_repo)} --max-model-len {run.context_tokens} "
             f"--tensor-parallel-size {len(run.gpu_bytes)}{online_fp8}")

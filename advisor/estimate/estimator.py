@@ -95,7 +95,7 @@ class Estimator:
         self.speeds = speeds or SpeedTable(catalog.speed_fit, catalog.defaults)
         self._memo: dict[tuple[Any, ...], tuple[object, Any]] = {}
 
-    def _memoized(self, owner: object, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    def memo(self, owner: object, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """A pure function of (owner, key), computed once; keyed by the owner object itself (a model or a machine),
         kept alive beside its id, so two objects that share an id or a name never share a result."""
         full = (id(owner), *key)
@@ -115,20 +115,20 @@ class Estimator:
 
     def weights(self, model: ModelSpec, recipe: QuantRecipe) -> WeightEstimate:
         c = self.catalog
-        groups = self._memoized(model, ("groups",), lambda: param_groups(model))
-        return self._memoized(model, ("weights", recipe.name),
+        groups = self.memo(model, ("groups",), lambda: param_groups(model))
+        return self.memo(model, ("weights", recipe.name),
                               lambda: estimate_weights(model, recipe, c.types, c.recipes, groups))
 
     def kv(self, model: ModelSpec, request: Request, context: int) -> KvEstimate:
         d = self.catalog.defaults
-        return self._memoized(model, ("kv", request.kv_cache_type, context, request.sequences),
+        return self.memo(model, ("kv", request.kv_cache_type, context, request.sequences),
                               lambda: estimate_kv(model, self.catalog.types[request.kv_cache_type],
                                                   context_tokens=context, sequences=request.sequences,
                                                   ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
 
     def work(self, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, depth_tokens: int) -> Work:
         return work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
-                        self._memoized(model, ("active-experts",), lambda: active_expert_params(model)))
+                        self.memo(model, ("active-experts",), lambda: active_expert_params(model)))
 
     @cached_property
     def measured(self) -> MeasuredIndex:
@@ -175,7 +175,7 @@ class Estimator:
         room = self._room(machine, engine, model)
         if known is not None:
             return self._fit(model, recipe, room, request, engine, known)
-        return self._memoized(model, ("fitted", recipe.name, request, room),
+        return self.memo(model, ("fitted", recipe.name, request, room),
                               lambda: self._fit(model, recipe, room, request, engine, self.weights(model, recipe)))
 
     def _fit(self, model: ModelSpec, recipe: QuantRecipe, room: Room, request: Request, engine: Engine,
@@ -224,7 +224,7 @@ class Estimator:
                         machine.ram_usable_bytes if engine.cpu_offload else 0,
                         sum(max(0, u - overhead) for u in usable))
 
-        return self._memoized(machine, ("room", engine.name, buffer), compute)
+        return self.memo(machine, ("room", engine.name, buffer), compute)
 
     def max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                         engine: Engine | None = None) -> int | None:

@@ -6,6 +6,7 @@ full attention: cells = pad(context, 256); bytes/cell = kv_heads x (head_dim + v
 sliding / chunked: cells = min(pad(context), pad(window x sequences + ubatch))
 MLA: the compressed latent only, (kv_lora_rank + rope_head_dim) x elem, no V (llama.cpp PR 19067)
 linear attention / Mamba: no KV; a fixed fp32 state per sequence. See docs/estimation.md.
+KV sharing (Gemma 3n, Gemma 4 E): the last layers reuse an earlier layer's cells and get none of their own.
 """
 
 from __future__ import annotations
@@ -43,13 +44,13 @@ def estimate_kv(model: ModelSpec, cache: QuantType, *, context_tokens: int, sequ
     lay = model.layout
     cells = pad(context_tokens, pad_tokens)
     full_one, win_one = per_token_bytes(model, cache)
-    kv = lay.full_attention_layers * full_one * cells
-    windowed = lay.sliding_layers + lay.chunked_layers
+    kv = lay.cached_full_layers * full_one * cells
+    windowed = lay.cached_windowed_layers
     window = lay.sliding_window if lay.sliding_layers else lay.attention_chunk
     if windowed and window:
         win_cells = min(cells, pad(window * sequences + ubatch_tokens, pad_tokens))
         kv += windowed * win_one * win_cells
     return KvEstimate(cache_type=cache.name, context_tokens=context_tokens, kv_cache_bytes=kv,
                       recurrent_state_bytes=recurrent_state_bytes(model, sequences),
-                      full_bytes_per_token=lay.full_attention_layers * full_one,
+                      full_bytes_per_token=lay.cached_full_layers * full_one,
                       windowed_bytes_per_token=windowed * win_one, window_tokens=window if windowed else None)

@@ -2,11 +2,12 @@
 
 decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d x bandwidth_d)
                         + layers_d x per_layer_s_d          (layer split runs devices one after another)
-bytes read per token  = weights except token_embd (MoE: only experts_per_token/experts of routed experts)
+bytes read per token  = weights except the token tables (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
 prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x fp16_tflops_d)),
          work = flops - expert_flops + expert_flops / expert_prefill_ratio_d,
-         flops = 2 x active_params + attention over the context already there; expert_flops = 2 x active
+         flops = 2 x active_params (less a per-layer embedding table, which is only looked up) + attention over
+         the context already there; expert_flops = 2 x active
          routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently).
 See docs/estimation.md for the constants' sources.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from advisor.estimate.constants import Constants, band_range
 from advisor.estimate.kv import KvEstimate
+from advisor.models.params import looked_up_params
 from advisor.specs import ModelSpec
 from advisor.specs.measured import ErrorBand
 
@@ -135,7 +137,8 @@ def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_to
              active_expert_params: int) -> Work:
     """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
     return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers, model.is_moe,
-                2 * (model.params_active or model.params_total) + attention_flops(model, depth_tokens),
+                2 * ((model.params_active or model.params_total) - looked_up_params(model))
+                + attention_flops(model, depth_tokens),
                 2 * active_expert_params)
 
 

@@ -13,7 +13,10 @@ from advisor.models.params import ParamGroup, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, QuantType
 from advisor.specs.sizes import WeightEstimate
 
-__all__ = ["WeightEstimate", "estimate_weights", "layers_matching"]
+__all__ = ["LOOKED_UP", "WeightEstimate", "estimate_weights", "layers_matching"]
+
+# token tables read a row per token, not whole: a decode step does not stream them
+LOOKED_UP = frozenset({"token_embd", "per_layer_token_embd"})
 
 
 @lru_cache(maxsize=4096)
@@ -23,6 +26,8 @@ def layers_matching(rule: str, n: int) -> frozenset[int]:
         return frozenset(range(n))
     if rule == "more_bits":
         return frozenset(i for i in range(n) if i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2)
+    if rule == "middle":  # llama.cpp's IQ3_XS ffn_gate/ffn_up rule: n/8 <= i < 7n/8
+        return frozenset(range(n // 8, 7 * n // 8))
     if rule == "first_eighth":
         return frozenset(range(n // 8))
     if rule == "first_sixteenth":
@@ -72,7 +77,7 @@ def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, Qua
     routed = sum(by_group[g.name] for g in groups if g.routed)
     active = 1.0 if model.moe is None else model.moe.experts_per_token / model.moe.experts
     embd = by_group["token_embd"]
-    read = sum(b for name, b in by_group.items() if name != "token_embd") - routed + round(routed * active)
+    read = sum(b for name, b in by_group.items() if name not in LOOKED_UP) - routed + round(routed * active)
     if model.arch.tied_embeddings:
         read += embd  # the output projection reads the tied embedding matrix every token
     return WeightEstimate(recipe=recipe.name, weights_bytes=sum(by_group.values()), groups_bytes=by_group,

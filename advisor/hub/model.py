@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Final
 from advisor.errors import UsageError
 from advisor.hub.names import HubRef
 from advisor.hub.repo import GgufQuant, HubRepo
-from advisor.specs import ModelSpec, QuantRecipe, Runtime
+from advisor.specs import GgufFile, ModelSpec, QuantRecipe, Runtime
 from advisor.specs.facts import Catalog
 from advisor.specs.sizes import WeightEstimate
 
 if TYPE_CHECKING:
-    from advisor.models.gguf_read import GgufFile
+    from advisor.models import gguf_read
 
 _PACKAGING: Final = re.compile(r"[-_.](gguf|mlx(-[\w]+)?|\d+-?bits?|awq|gptq(-int\d)?|fp8)$", re.IGNORECASE)
 
@@ -40,6 +40,7 @@ class HubModel:
     quant: str | None  # the file type named with the repo (ORG/REPO:QUANT)
     kind: str  # catalog, safetensors, gguf or mlx
     read: ModelSpec | None = None  # the model as read from the repo itself (spec is the catalog's when matched)
+    matched: str | None = None  # the catalog model's id, when the repo is one
 
 
 def catalog_match(catalog: Catalog, repo_id: str) -> tuple[ModelSpec, str] | None:
@@ -79,7 +80,7 @@ def _fingerprint(m: ModelSpec) -> tuple[object, ...]:
 
 def from_catalog(spec: ModelSpec, how: str, ref: HubRef) -> HubModel:
     note = f"{ref.repo_id} is catalog model {spec.id} (matched by {how}): its measurements and scores are used"
-    return HubModel(spec, (), (note,), ref.quant, "catalog")
+    return HubModel(spec, (), (note,), ref.quant, "catalog", matched=spec.id)
 
 
 def build(repo: HubRepo, catalog: Catalog, ref: HubRef) -> HubModel:
@@ -104,7 +105,10 @@ def build(repo: HubRepo, catalog: Catalog, ref: HubRef) -> HubModel:
         notes = [f"{repo.repo_id} is catalog model {base.id} (matched by {how}): its measurements and scores are "
                  "used", *notes]
         spec = base
-    return HubModel(spec, tuple(files), tuple(notes), ref.quant, kind, read)
+    if kind == "gguf":
+        spec = hosted(spec, repo.repo_id, files)
+    return HubModel(spec, tuple(files), tuple(notes), ref.quant, kind, read,
+                    matched=None if matched is None else matched[0].id)
 
 
 def _url(repo: HubRepo, path: str = "") -> str:
@@ -122,15 +126,21 @@ def _gguf(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpec, list
                      _total([listed.get(f) for f in q.files])) for q, _, w, _ in built]
     notes.append(f"GGUF headers read by range requests ({len(files)} file type(s)); weights are the files' "
                  "own tensor bytes; parameter count from the tensors")
-    # the repo as an alias: llama.cpp's command line then names it (-hf ORG/REPO-GGUF:QUANT) instead of a file
     return replace(spec, hf_repo=repo.repo_id, aliases=(repo.repo_id,)), files, notes
+
+
+def hosted(spec: ModelSpec, repo_id: str, files: list[HubFile]) -> ModelSpec:
+    """The spec with the repo's GGUF files listed, so llama.cpp's command names them (-hf ORG/REPO:QUANT)."""
+    listed = tuple(GgufFile(quant=f.weights.recipe, size_bytes=f.size_bytes or f.weights.weights_bytes, repo=repo_id,
+                            source=f"https://huggingface.co/{repo_id}/blob/main/{f.files[0]}") for f in files)
+    return replace(spec, gguf_files=(*listed, *spec.gguf_files))
 
 
 def _total(sizes: list[int | None]) -> int | None:
     return None if any(s is None for s in sizes) else sum(s for s in sizes if s is not None)
 
 
-def _gguf_file(q: GgufQuant) -> GgufFile:
+def _gguf_file(q: GgufQuant) -> gguf_read.GgufFile:
     from advisor.models.gguf_read import GgufFile, GgufTensor, file_type_name
 
     return GgufFile(tuple(Path(f) for f in q.files), q.metadata,
@@ -154,21 +164,26 @@ def _safetensors(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpe
         basis = (f"parameter count {counted:,} from the safetensors headers (exact, language model only)" if counted
                  else "no safetensors headers: parameter count derived from the config's dimensions")
         return spec, [], [basis, "architecture from config.json; every file type sized by the catalog's recipes"]
-    bits, group = mlx
+    name, bits, group = mlx
     spec = replace(spec, aliases=(repo.repo_id,))  # an mlx-community repo is then served as it is, not converted
-    recipe = _recipe(catalog, f"MLX-{bits}bit", "mlx", _url(repo))
+    recipe = _recipe(catalog, name, "mlx", _url(repo))
     weights = file_weights(repo.safetensors, spec.moe, recipe.name, spec.params_total)
     return spec, [HubFile(recipe, weights, tuple(f for f, _ in repo.files if f.endswith(".safetensors")))], [
         f"MLX {bits}-bit (group size {group}): weights are the files' own tensor bytes; parameter count derived "
         "from the config's dimensions (packed tensors do not tell it)"]
 
 
-def _mlx_bits(config: dict[str, object]) -> tuple[int, int] | None:
+def _mlx_bits(config: dict[str, object]) -> tuple[str, int, int] | None:
+    """An MLX config's file type (the catalog's name for it), bits and group size; None for unquantized weights."""
     quant = config.get("quantization")
-    if isinstance(quant, dict) and isinstance(quant.get("bits"), int):
-        group = quant.get("group_size")
-        return int(quant["bits"]), int(group) if isinstance(group, int) else 64
-    return None
+    if not (isinstance(quant, dict) and isinstance(quant.get("bits"), int)):
+        return None
+    bits, group = int(quant["bits"]), quant.get("group_size")
+    group = int(group) if isinstance(group, int) else 64
+    mode = quant.get("mode")
+    if mode in ("mxfp4", "nvfp4"):
+        return f"MLX-{mode}", bits, group
+    return f"MLX-{bits}bit" + ("-g32" if group == 32 else ""), bits, group
 
 
 def _recipe(catalog: Catalog, name: str, runtime: Runtime, source: str) -> QuantRecipe:

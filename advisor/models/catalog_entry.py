@@ -31,6 +31,9 @@ KEYS = {
     **{k: f"layout › {k}" for k in ("sliding_window", "attention_chunk", "linear", "mamba", "mla")},
     "global_kv_heads": "layout › global_attention › kv_heads",
     "global_head_dim": "layout › global_attention › head_dim",
+    "kv_shared_full": "layout › kv_shared › full", "kv_shared_sliding": "layout › kv_shared › sliding",
+    "per_layer_input": "layout › per_layer_input", "per_layer_input_dim": "layout › per_layer_input › dim",
+    "per_layer_input_vocab": "layout › per_layer_input › vocab",
     **{k: f"moe › {k}" for k in ("experts", "experts_per_token", "expert_ffn", "shared_experts", "shared_ffn",
                                  "latent_size", "dense_layers", "moe_layers")},
 }
@@ -110,7 +113,8 @@ def _layout(f: Fields, layers: int) -> dict[str, Any]:
               "attention_chunk": f.integer("attention_chunk", required=False, minimum=1),
               "linear": _linear(f.mapping("linear")), "mamba": _mamba(f.mapping("mamba")),
               "mla": _mla(f.mapping("mla")),
-              "attention_gate": f.flag("attention_gate", default=False), **_global_attention(f)}
+              "attention_gate": f.flag("attention_gate", default=False), **_global_attention(f),
+              **_kv_shared(f), **_per_layer_input(f)}
     f.done()
     return values
 
@@ -121,6 +125,27 @@ def _global_attention(f: Fields) -> dict[str, Any]:
         return {}
     values = {"global_kv_heads": g.req_int("kv_heads"), "global_head_dim": g.req_int("head_dim"),
               "global_shared_kv": g.flag("shared_kv", default=False)}
+    g.done()
+    return values
+
+
+def _kv_shared(f: Fields) -> dict[str, Any]:
+    """The last layers that reuse an earlier layer's cache, by kind (Gemma 3n, Gemma 4 E)."""
+    g = f.mapping("kv_shared")
+    if g is None:
+        return {}
+    values = {"kv_shared_full": g.integer("full", required=False) or 0,
+              "kv_shared_sliding": g.integer("sliding", required=False) or 0}
+    g.done()
+    return values
+
+
+def _per_layer_input(f: Fields) -> dict[str, Any]:
+    """Per-layer embeddings: `dim` values per layer from a table of `vocab` rows."""
+    g = f.mapping("per_layer_input")
+    if g is None:
+        return {}
+    values = {"per_layer_input_dim": g.req_int("dim"), "per_layer_input_vocab": g.req_int("vocab")}
     g.done()
     return values
 

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from advisor.models.gguf_read import GgufError, GgufFile, GgufTensor
-from advisor.models.record import SLIDING_PATTERN, Fail, ModelRecord, as_int, build_model, repeat
+from advisor.models.record import SLIDING_PATTERN, Fail, ModelRecord, as_int, build_model, periodic, repeat, shared_tail
 from advisor.specs import Arch, Mamba, Mla, ModelSpec, Moe
 from advisor.specs.sizes import WeightEstimate
 
+GEMMA3N_CACHED_LAYERS = 20  # llama.cpp src/llama-model.cpp: gemma3n hparams.n_layer_kv_from_start = 20
 _SPLIT_SUFFIX = re.compile(r"-\d{5}-of-\d{5}$")
 _QUANT_SUFFIX = re.compile(r"[-.](?:UD-)?(?:I?Q\d\w*|BF16|F16|F32|MXFP4\w*|TQ\d\w*)$", re.IGNORECASE)
 
@@ -83,7 +84,8 @@ def _keys(arch: str) -> dict[str, str]:
              "v_head_dim": "attention.value_length", "sliding_window": "attention.sliding_window",
              "experts": "expert_count", "experts_per_token": "expert_used_count",
              "expert_ffn": "expert_feed_forward_length", "dense_layers": "leading_dense_block_count",
-             "moe_layers": "leading_dense_block_count", "mla": "attention.kv_lora_rank", "mamba": "ssm.inner_size"}
+             "moe_layers": "leading_dense_block_count", "mla": "attention.kv_lora_rank", "mamba": "ssm.inner_size",
+             "kv_shared_full": "attention.shared_kv_layers", "kv_shared_sliding": "attention.shared_kv_layers"}
     return {k: f"{arch}.{v}" for k, v in names.items()} | {"vocab_size": "tokenizer.ggml.tokens"}
 
 
@@ -110,12 +112,20 @@ def _layout(meta: dict[str, Any], arch: str, layers: int, kv_array: Any, notes: 
     pattern = SLIDING_PATTERN.get(arch)
     attention = max(0, layers - recurrent)
     if window and pattern:
-        full = attention // pattern
-        kinds += [*repeat("full", full), *repeat("sliding", attention - full)]
-        return {"kinds": tuple(kinds), "sliding_window": window, "mamba": mamba, "mla": mla}
+        kinds += periodic(attention, pattern, "full", "sliding")
+        return {"kinds": tuple(kinds), "sliding_window": window, "mamba": mamba, "mla": mla,
+                **shared_tail(tuple(kinds), _kv_shared(meta, arch, layers))}
     if window:
         notes.append(f"{arch}: sliding window {window} with an unknown layer pattern; every layer counted as full")
     return {"kinds": (*kinds, *repeat("full", attention)), "mamba": mamba, "mla": mla}
+
+
+def _kv_shared(meta: dict[str, Any], arch: str, layers: int) -> int:
+    """Layers at the end that reuse an earlier cache: `attention.shared_kv_layers` (Gemma 4); llama.cpp ignores
+    that key for gemma3n and gives it a cache for the first 20 layers only (n_layer_kv_from_start = 20)."""
+    if arch == "gemma3n":
+        return max(0, layers - GEMMA3N_CACHED_LAYERS)
+    return _scalar(_get(meta, arch, "attention.shared_kv_layers"))
 
 
 def _mla(meta: dict[str, Any], arch: str) -> Mla | None:
@@ -149,11 +159,12 @@ def _weights(tensors: tuple[GgufTensor, ...], moe: Moe | None) -> WeightEstimate
     groups: dict[str, int] = {}
     for t in tensors:
         group = "token_embd" if t.name.startswith("token_embd") else "output" if t.name.startswith("output.") \
+            else "per_layer_token_embd" if t.name.startswith("per_layer_token_embd") \
             else "exps" if "_exps" in t.name else "other"
         groups[group] = groups.get(group, 0) + t.n_bytes
     routed, embd = groups.get("exps", 0), groups.get("token_embd", 0)
     share = 1.0 if moe is None else moe.experts_per_token / moe.experts
-    read = sum(groups.values()) - embd - routed + round(routed * share)
+    read = sum(groups.values()) - embd - groups.get("per_layer_token_embd", 0) - routed + round(routed * share)
     if "output" not in groups:
         read += embd  # tied: the output projection reads the embedding matrix
     return WeightEstimate(recipe="file", weights_bytes=sum(groups.values()), groups_bytes=groups,

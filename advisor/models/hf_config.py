@@ -14,7 +14,7 @@ from typing import Any, Final
 from advisor.errors import UsageError
 from advisor.models.hf_keys import Config
 from advisor.models.hf_layers import layer_record
-from advisor.models.record import ModelRecord, build_model
+from advisor.models.record import ModelRecord, as_int, build_model
 from advisor.specs import Arch, Mla, ModelSpec, Moe
 
 NON_GATED: Final = frozenset({"gpt2", "gpt_bigcode", "starcoder2", "phi", "nemotron", "falcon", "gpt_neox"})
@@ -88,9 +88,20 @@ def _ffn_matrices(c: Config, model_type: str) -> int:
     return 2 if act == "relu2" or model_type in NON_GATED else 3
 
 
+def _ffn_width(c: Config) -> int | None:
+    """The dense FFN width; a per-layer list (MatFormer configs such as Gemma 3n) must hold one width."""
+    widths = c.get("intermediate_size", "intermediate_size", "n_inner", "ffn_hidden_size")
+    if isinstance(widths, list):
+        values = {as_int(w, c.keys["intermediate_size"], c.fail) for w in widths}
+        if len(values) != 1:
+            c.fail(c.keys["intermediate_size"], f"per-layer FFN widths differ ({min(values)} to {max(values)})")
+        return values.pop()
+    return c.whole("intermediate_size", "intermediate_size", "n_inner", "ffn_hidden_size")
+
+
 def _moe(c: Config, layers: int, model_type: str) -> tuple[Moe | None, int | None]:
     """The MoE block (or None) and the dense FFN width."""
-    intermediate = c.whole("intermediate_size", "intermediate_size", "n_inner", "ffn_hidden_size")
+    intermediate = _ffn_width(c)
     experts = c.whole("experts", "num_experts", "n_routed_experts", "num_local_experts")
     if not experts or experts < 2 or not c.flag("enable_moe_block", default=True):
         return None, intermediate

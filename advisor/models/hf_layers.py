@@ -5,6 +5,8 @@ Kimi Linear `linear_attn_config` (kda_layers, full_attn_layers); `layer_types` (
 sliding_attention, chunked_attention, linear_attention, mamba, attention); Qwen3-Next `full_attention_interval`;
 `sliding_window_pattern` (or the family's known pattern, Gemma 2/3, Cohere 2); Llama 4 `no_rope_layers` /
 `no_rope_layer_interval` with `attention_chunk_size` (NoPE layers are global, the rest chunked); else all full.
+KV sharing: the last `num_kv_shared_layers` layers (Gemma 3n, Gemma 4) reuse earlier caches; per-layer embeddings:
+`hidden_size_per_layer_input` x `vocab_size_per_layer_input`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from advisor.models.hf_keys import Config
-from advisor.models.record import SLIDING_PATTERN, LayerKind, periodic, repeat
+from advisor.models.record import SLIDING_PATTERN, LayerKind, periodic, repeat, shared_tail
 from advisor.specs import LinearAttention, Mamba, Mla
 
 LAYER_TYPES: Final[dict[str, LayerKind]] = {
@@ -34,7 +36,18 @@ def layer_record(c: Config, layers: int, model_type: str) -> dict[str, Any]:
             "mla": mla_of(c), "attention_gate": c.flag("attn_output_gate", default=model_type in GATED_BY_DEFAULT),
             "global_kv_heads": c.whole("global_kv_heads", "num_global_key_value_heads"),
             "global_head_dim": c.whole("global_head_dim", "global_head_dim"),
-            "global_shared_kv": c.flag("attention_k_eq_v")}
+            "global_shared_kv": c.flag("attention_k_eq_v"),
+            **_shared(c, kinds),
+            "per_layer_input_dim": c.whole("per_layer_input", "hidden_size_per_layer_input") or None,
+            "per_layer_input_vocab": c.whole("per_layer_input.vocab", "vocab_size_per_layer_input") or None}
+
+
+def _shared(c: Config, kinds: tuple[LayerKind, ...]) -> dict[str, int]:
+    """Gemma 3n / Gemma 4: the last num_kv_shared_layers layers reuse the cache of an earlier layer of their kind."""
+    count = c.whole("kv_shared", "num_kv_shared_layers") or 0
+    if count:
+        c.keys["kv_shared_full"] = c.keys["kv_shared_sliding"] = c.keys["kv_shared"]
+    return shared_tail(kinds, count)
 
 
 def kinds_of(c: Config, layers: int, model_type: str) -> tuple[LayerKind, ...]:

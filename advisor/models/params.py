@@ -1,7 +1,7 @@
 """Parameter groups of a ModelSpec as llama.cpp lays them out in a GGUF file, and counts from the dims. Pure.
 
-Groups are computed from the config dims (embeddings, attention, linear attention, Mamba, FFN, experts); what a
-published total holds beyond them is one residual group, "other". See docs/estimation.md.
+Groups are computed from the config dims (embeddings, per-layer embeddings, attention, linear attention, Mamba,
+FFN, experts); what a published total holds beyond them is one residual group, "other". See docs/estimation.md.
 """
 
 from __future__ import annotations
@@ -36,12 +36,29 @@ def param_groups(model: ModelSpec) -> tuple[ParamGroup, ...]:
     if not a.tied_embeddings:
         groups.append(ParamGroup("output", frozenset({"output"}), a.vocab_size * a.hidden_size, 1,
                                  a.hidden_size))
-    groups += _attention_groups(model) + _recurrent_groups(model) + _ffn_groups(model)
+    groups += _per_layer_input_groups(model) + _attention_groups(model) + _recurrent_groups(model) \
+        + _ffn_groups(model)
     counted = sum(g.params for g in groups)
     rest = model.params_total - counted
     if rest > 0:
         groups.append(ParamGroup("other", frozenset({"attn_other"}), rest, 1, a.hidden_size))
     return tuple(groups)
+
+
+def _per_layer_input_groups(model: ModelSpec) -> list[ParamGroup]:
+    """Per-layer embeddings (Gemma 3n, Gemma 4 E): a second token table with `dim` values per layer, a projection
+    of the hidden state to them, and each layer's gate and projection back. llama.cpp's per_layer_token_embd is
+    looked up a row at a time, like token_embd (so it is not read whole per token)."""
+    a, lay = model.arch, model.layout
+    if not (lay.per_layer_input_dim and lay.per_layer_input_vocab):
+        return []
+    h, d, n = a.hidden_size, lay.per_layer_input_dim, a.layers
+    return [
+        ParamGroup("per_layer_token_embd", frozenset({"token_embd"}), looked_up_params(model), 1, n * d),
+        ParamGroup("per_layer_model_proj", frozenset({"attn_other"}), h * n * d, 1, h),
+        ParamGroup("per_layer_inp_gate", frozenset({"attn_other"}), h * d, n, h),
+        ParamGroup("per_layer_proj", frozenset({"attn_other"}), d * h, n, d),
+    ]
 
 
 def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
@@ -109,7 +126,7 @@ def _recurrent_groups(model: ModelSpec) -> list[ParamGroup]:
 def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
     a, moe = model.arch, model.moe
     h, groups = a.hidden_size, []
-    dense_layers = moe.dense_layers if moe else a.layers
+    dense_layers = moe.dense_layers if moe else _mlp_layers(model)
     if a.intermediate_size and dense_layers:
         groups += _mlp("ffn", frozenset(), h, a.intermediate_size, dense_layers, a.ffn_matrices, copies=1)
     if moe is not None:
@@ -125,6 +142,15 @@ def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
     return groups
 
 
+def _mlp_layers(model: ModelSpec) -> int:
+    """Layers with a dense FFN in a dense model: every layer, unless some layers are FFN-only blocks (Nemotron-H's
+    '-' layers), in which case the mixer layers (M, *) have none."""
+    lay = model.layout
+    mixers = lay.full_attention_layers + lay.sliding_layers + lay.chunked_layers + lay.linear_layers \
+        + lay.mamba_layers
+    return model.arch.layers - mixers if mixers < model.arch.layers else model.arch.layers
+
+
 def _mlp(prefix: str, extra: frozenset[str], hidden: int, ffn: int, layers: int, matrices: int, *,
          copies: int, routed: bool = False) -> list[ParamGroup]:
     names = ("up", "gate", "down") if matrices == 3 else ("up", "down")
@@ -138,6 +164,14 @@ def active_expert_params(model: ModelSpec) -> int:
         return 0
     routed = sum(g.params for g in param_groups(model) if g.routed)
     return round(routed * model.moe.experts_per_token / model.moe.experts)
+
+
+def looked_up_params(model: ModelSpec) -> int:
+    """Parameters of the per-layer embedding table: a token reads one row of it, no matmul runs over it."""
+    lay = model.layout
+    if not (lay.per_layer_input_dim and lay.per_layer_input_vocab):
+        return 0
+    return lay.per_layer_input_vocab * model.arch.layers * lay.per_layer_input_dim
 
 
 def count_params(model: ModelSpec) -> tuple[int, int]:

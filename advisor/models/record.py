@@ -3,8 +3,9 @@ validates it and makes the ModelSpec. Rules that hold for every source (layer ki
 experts per token <= experts, dims within physical ranges) live here, once. Pure.
 
 A record lists one kind per layer: "full", "sliding", "chunked" (attention), "linear" (linear attention), "mamba",
-or "ffn" (a layer with no token mixer, e.g. Nemotron-H's MoE-only layers). Errors go through the front end's
-`fail(field, problem)`, with the field named as that source names it (`keys`).
+or "ffn" (a layer with no token mixer, e.g. Nemotron-H's MoE-only layers). Attention layers at the end may reuse
+the cache of an earlier layer of their kind (KV sharing: `kv_shared_full`, `kv_shared_sliding`). Errors go through
+the front end's `fail(field, problem)`, with the field named as that source names it (`keys`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class ModelRecord:
     global_kv_heads: int | None = None
     global_head_dim: int | None = None
     global_shared_kv: bool = False
+    kv_shared_full: int = 0  # full-attention layers that reuse an earlier layer's cache
+    kv_shared_sliding: int = 0  # sliding-window layers that do
+    per_layer_input_dim: int | None = None  # per-layer embeddings (PLE): width per layer
+    per_layer_input_vocab: int | None = None  # ... and rows
     moe: Moe | None = None
     params_total: int | None = None  # published or measured; derived from the dims when None
     params_active: int | None = None
@@ -69,6 +74,12 @@ def repeat(kind: LayerKind, count: int) -> tuple[LayerKind, ...]:
 def periodic(layers: int, every: int, kind: LayerKind, other: LayerKind) -> tuple[LayerKind, ...]:
     """`kind` for every `every`-th layer (1-based), `other` for the rest."""
     return tuple(kind if (i + 1) % every == 0 else other for i in range(layers))
+
+
+def shared_tail(kinds: tuple[LayerKind, ...], count: int) -> dict[str, int]:
+    """KV sharing of the last `count` layers, by kind (the record's kv_shared_* fields)."""
+    tail = Counter(kinds[len(kinds) - count:]) if count > 0 else Counter[LayerKind]()
+    return {"kv_shared_full": tail["full"], "kv_shared_sliding": tail["sliding"] + tail["chunked"]}
 
 
 def as_int(value: Any, key: str, fail: Fail) -> int:
@@ -119,7 +130,9 @@ def _check_arch(r: ModelRecord, fail: Fail) -> None:
         ("intermediate_size", a.intermediate_size, 1, MAX_DIM), ("v_head_dim", a.v_head_dim, 1, MAX_DIM),
         ("ffn_matrices", a.ffn_matrices, 2, 3), ("sliding_window", r.sliding_window, 1, MAX_CONTEXT_TOKENS),
         ("attention_chunk", r.attention_chunk, 1, MAX_CONTEXT_TOKENS),
-        ("global_kv_heads", r.global_kv_heads, 1, MAX_HEADS), ("global_head_dim", r.global_head_dim, 1, MAX_DIM)))
+        ("global_kv_heads", r.global_kv_heads, 1, MAX_HEADS), ("global_head_dim", r.global_head_dim, 1, MAX_DIM),
+        ("per_layer_input_dim", r.per_layer_input_dim, 1, MAX_DIM),
+        ("per_layer_input_vocab", r.per_layer_input_vocab, 1, MAX_DIM)))
     for name, dims in (("linear", r.linear), ("mamba", r.mamba), ("mla", r.mla)):
         values = () if dims is None else astuple(dims)
         _bounded(r, fail, tuple((name, v, 1, MAX_DIM) for v in values))
@@ -136,11 +149,25 @@ def _layout(r: ModelRecord, fail: Fail) -> Layout:
     for kind, name, present in needs:
         if n[kind] and present is None:
             fail(_key(r, name), f"{n[kind]} {kind} layers need a {name}")
+    _check_shared(r, n["full"], n["sliding"] + n["chunked"], fail)
+    if (r.per_layer_input_dim is None) != (r.per_layer_input_vocab is None):
+        fail(_key(r, "per_layer_input"), "per-layer embeddings need both their width and their rows")
     return Layout(full_attention_layers=n["full"], sliding_layers=n["sliding"], sliding_window=r.sliding_window,
                   chunked_layers=n["chunked"], attention_chunk=r.attention_chunk, linear_layers=n["linear"],
                   linear=r.linear, mamba_layers=n["mamba"], mamba=r.mamba, mla=r.mla, attention_gate=r.attention_gate,
                   global_kv_heads=r.global_kv_heads, global_head_dim=r.global_head_dim,
-                  global_shared_kv=r.global_shared_kv)
+                  global_shared_kv=r.global_shared_kv, kv_shared_full_layers=r.kv_shared_full,
+                  kv_shared_sliding_layers=r.kv_shared_sliding, per_layer_input_dim=r.per_layer_input_dim,
+                  per_layer_input_vocab=r.per_layer_input_vocab)
+
+
+def _check_shared(r: ModelRecord, full: int, windowed: int, fail: Fail) -> None:
+    """A layer that reuses a cache needs an earlier layer of its kind that keeps one."""
+    for name, shared, of_kind in (("kv_shared_full", r.kv_shared_full, full),
+                                  ("kv_shared_sliding", r.kv_shared_sliding, windowed)):
+        if shared < 0 or (shared and shared >= of_kind):
+            fail(_key(r, name), f"{shared} layers reuse a cache, but only {of_kind} layers of that kind exist "
+                                "(one must keep its own)")
 
 
 def _check_moe(r: ModelRecord, fail: Fail) -> None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field, replace
 
+from advisor.errors import UsageError
 from advisor.estimate.machine import Machine, hypothetical, resolve
 from advisor.plan.commands import commands
-from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request, best_estimate
+from advisor.plan.recommend import (
+    INTERACTIVE_TOKENS_PER_S,
+    MIN_USABLE_TOKENS_PER_S,
+    Estimate,
+    Estimator,
+    Request,
+    best_estimate,
+    check_order,
+    usefulness,
+    usefulness_key,
+)
 from advisor.specs import GpuSpec, ModelSpec
 from advisor.specs.facts import Catalog
 from advisor.units import GIB
@@ -23,6 +34,8 @@ class Comparison:
     summary: tuple[str, ...]
     ram_assumed: tuple[bool, ...] = ()  # per machine: its RAM is the catalog's hypothetical_ram_bytes, not --ram
     min_tokens_per_s: float = INTERACTIVE_TOKENS_PER_S  # what "runs well" means in the summary
+    total: int = 0  # models compared (the summary counts them all), before --limit
+    sort: str = "quality"
 
 
 def runs_well(e: Estimate, min_tokens_per_s: float = INTERACTIVE_TOKENS_PER_S) -> bool:
@@ -37,12 +50,36 @@ def runs(e: Estimate) -> bool:
 
 def compare(labels: tuple[str, ...], machines: tuple[Machine, ...], est: Estimator, request: Request,
             models: tuple[ModelSpec, ...], *, ram_assumed: tuple[bool, ...] = (),
-            min_tokens_per_s: float | None = None) -> Comparison:
-    """Each model's best option on each machine, and what each machine adds over the others."""
+            min_tokens_per_s: float | None = None, sort: str = "quality", quant: str | None = None,
+            limit: int | None = None) -> Comparison:
+    """Each model's best option on each machine (at `quant` where the model can use it), in `sort` order
+    (order_rows), the first `limit` of them (None: all); and what each machine adds over the others, over all."""
     floor = min_tokens_per_s or INTERACTIVE_TOKENS_PER_S
-    rows = tuple((m, tuple(best_estimate(m, machine, est, request) for machine in machines)) for m in models)
-    return Comparison(labels, machines, rows, _summary(labels, rows, floor),
-                      ram_assumed or (False,) * len(machines), floor)
+    check_order(sort, min_tokens_per_s or MIN_USABLE_TOKENS_PER_S)
+    if quant is not None:
+        quant = est.catalog.recipe(quant).name  # an unknown name stops here, with close matches
+    rows = tuple((m, tuple(best_estimate(m, machine, est, request, quant) for machine in machines)) for m in models)
+    ordered = order_rows(rows, est, request, min_tokens_per_s or MIN_USABLE_TOKENS_PER_S, sort)
+    return Comparison(labels, machines, ordered[:limit] if limit else ordered, _summary(labels, rows, floor),
+                      ram_assumed or (False,) * len(machines), floor, len(rows), sort)
+
+
+def order_rows(rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...], est: Estimator, request: Request,
+               usable_tps: float, sort: str) -> tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...]:
+    """compare's order: quality (the default) ranks each model by its best machine under recommend's usefulness
+    rule (usable on some machine first, then by quality and speed; docs/ranking.md); speed: the fastest decode on
+    any machine first; memory: the least memory any machine needs for it first (those that fit nowhere last); name."""
+    def best_key(es: tuple[Estimate, ...]) -> tuple[object, ...]:
+        return min(usefulness_key(e, usefulness(e, est, request, usable_tps), est) for e in es)
+
+    if sort == "speed":
+        return tuple(sorted(rows, key=lambda r: -max((e.speed.decode_tokens_per_s or -1.0) for e in r[1])))
+    if sort == "memory":
+        return tuple(sorted(rows, key=lambda r: min((e.memory.total_bytes if e.placement.kind != "none"
+                                                      else 2**63) for e in r[1])))
+    if sort == "name":
+        return tuple(sorted(rows, key=lambda r: r[0].name.lower()))
+    return tuple(sorted(rows, key=lambda r: best_key(r[1])))
 
 
 def _summary(labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...],
@@ -83,6 +120,8 @@ def _faster_than(i: int, labels: tuple[str, ...], rows: tuple[tuple[ModelSpec, t
     return lines
 
 
+PLAN_SORTS = ("quality", "price", "speed", "memory", "name")
+LADDER_STEP = 1.1  # each next configuration of plan's price ladder decodes at least this much faster (docs/ranking.md)
 OFFLOAD_MIN_TOKENS_PER_S = 5.0  # the speed floor of a proposed GPU + system RAM configuration without --min-tps
 VENDORS = ("nvidia", "amd", "intel", "apple")
 
@@ -109,6 +148,42 @@ class Plan:
     offload: bool = True  # whether GPU + system RAM configurations were proposed (MoE, or no one GPU holds it)
     max_price_usd: float | None = None
     vendor: str | None = None
+    sort: str = "quality"
+
+
+def order_options(options: list[PlanOption], sort: str = "quality") -> list[PlanOption]:
+    """plan's order (docs/ranking.md). quality (the default; one model at one file type, so the answer's quality is
+    the same on every row and the order is value for money): the price ladder first, cheapest first, each next
+    configuration decoding at least LADDER_STEP times as fast as the one above it; then the other priced ones,
+    cheapest first; then those without a launch price, fastest first; then those below the usable floor
+    (MIN_USABLE_TOKENS_PER_S, as recommend), fastest first. price: cheapest first; speed: fastest first;
+    memory: least GPU memory first; name. Rows without a speed go last."""
+    def decode(o: PlanOption) -> float:
+        return o.estimate.speed.decode_tokens_per_s or 0.0
+
+    def cheapest(o: PlanOption) -> tuple[object, ...]:
+        return (o.price_usd is None, o.price_usd or 0.0, o.memory_bytes, -decode(o))
+
+    timed = [o for o in options if o.estimate.speed.decode_tokens_per_s is not None]
+    untimed = [o for o in options if o.estimate.speed.decode_tokens_per_s is None]
+    if sort == "price":
+        return sorted(timed, key=cheapest) + untimed
+    if sort == "speed":
+        return sorted(timed, key=lambda o: (-decode(o), *cheapest(o))) + untimed
+    if sort == "memory":
+        return sorted(timed, key=lambda o: (o.memory_bytes, *cheapest(o))) + untimed
+    if sort == "name":
+        return sorted(options, key=lambda o: o.label.lower())
+    slow = sorted((o for o in timed if decode(o) < MIN_USABLE_TOKENS_PER_S), key=lambda o: -decode(o))
+    timed = [o for o in timed if decode(o) >= MIN_USABLE_TOKENS_PER_S]
+    ladder: list[PlanOption] = []
+    for o in sorted((o for o in timed if o.price_usd), key=cheapest):
+        if not ladder or decode(o) >= decode(ladder[-1]) * LADDER_STEP:
+            ladder.append(o)
+    on_ladder = {id(o) for o in ladder}
+    rest = [o for o in timed if id(o) not in on_ladder]
+    return (ladder + sorted((o for o in rest if o.price_usd), key=cheapest)
+            + sorted((o for o in rest if not o.price_usd), key=lambda o: (-decode(o), o.memory_bytes)) + slow + untimed)
 
 
 def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]:
@@ -128,10 +203,13 @@ def plan_configurations(catalog: Catalog) -> list[tuple[str, GpuSpec, int, int]]
 
 def plan(model: ModelSpec, est: Estimator, request: Request, *, quant: str | None,
          min_tokens_per_s: float | None, max_price_usd: float | None = None, vendor: str | None = None,
-         limit: int = 10) -> Plan:
+         limit: int = 10, sort: str = "quality") -> Plan:
     """Catalog hardware that runs `model` all on its GPU(s), or on one discrete GPU and the catalog's hypothetical
-    system RAM (placement gpu+cpu, MoE experts in RAM) at the speed floor, cheapest first among those with a
-    speed; `limit` 0 keeps all. The options shown carry each engine's command."""
+    system RAM (placement gpu+cpu, MoE experts in RAM) at the speed floor, in `sort` order (order_options); `limit`
+    0 keeps all. The options shown carry each engine's command."""
+    if sort not in PLAN_SORTS:
+        msg = f"--sort must be one of {', '.join(PLAN_SORTS)}, got {sort!r}"
+        raise UsageError(msg)
     catalog = est.catalog
     recipe = catalog.recipe(quant or model.native_quant or "Q4_K_M")
     ram = catalog.defaults.hypothetical_ram_bytes
@@ -161,8 +239,7 @@ def plan(model: ModelSpec, est: Estimator, request: Request, *, quant: str | Non
         if o.ram_bytes is not None and not (offload and decode is not None and decode >= offload_floor):
             continue
         options.append(o)
-    options.sort(key=lambda o: (o.estimate.speed.decode_tokens_per_s is None, o.price_usd is None, o.price_usd or 0,
-                                o.memory_bytes, -(o.estimate.speed.decode_tokens_per_s or 0)))
+    options = order_options(options, sort)
     shown = options[:limit] if limit else options
     shown = [replace(o, commands=commands(o.estimate, o.machine, est)) for o in shown]
-    return Plan(tuple(shown), len(options), min_tokens_per_s, offload_floor, offload, max_price_usd, vendor)
+    return Plan(tuple(shown), len(options), min_tokens_per_s, offload_floor, offload, max_price_usd, vendor, sort)

@@ -17,7 +17,7 @@ from advisor.plan.uses import sort_key as score_sort_key
 from advisor.specs import ModelSpec, QuantRecipe
 
 __all__ = ["INTERACTIVE_TOKENS_PER_S", "MIN_USABLE_TOKENS_PER_S", "SORTS", "Estimate", "Estimator", "Request",
-           "Usefulness", "best_estimate", "quant_kld", "recommend", "usefulness"]
+           "Usefulness", "best_estimate", "check_order", "quant_kld", "rank", "recommend", "usefulness"]
 _PLACEMENT_ORDER = {"gpu": 0, "gpu+cpu": 1, "cpu": 2, "none": 3}
 MIN_USABLE_TOKENS_PER_S = 5.0  # default usable floor for decode speed (recommend --min-tps; docs/ranking.md)
 SPEED_WEIGHT = 0.1  # each tenfold of decode speed above the floor adds this fraction of the quality (docs/ranking.md)
@@ -47,14 +47,17 @@ def candidate_recipes(model: ModelSpec, est: Estimator, machine: Machine) -> tup
     Apple GPUs, MLX files (vLLM's are offered as an alternative command, advisor.plan.commands)."""
     if model.native_quant:
         return (est.catalog.recipe(model.native_quant),)
-    runtimes = engines_here(machine) - {"vllm"}  # vLLM serves many users; for one person it is an alternative
-    return est.shared(("candidates", runtimes), lambda: _candidates(est, runtimes))
+    def candidates() -> tuple[QuantRecipe, ...]:
+        runtimes = engines_here(machine) - {"vllm"}  # vLLM serves many users; for one person it is an alternative
+        return est.shared(("candidates", runtimes), lambda: _candidates(est, runtimes))
+
+    return est.memo(machine, ("candidates",), candidates)
 
 
 def _candidates(est: Estimator, runtimes: frozenset[str]) -> tuple[QuantRecipe, ...]:
-    """MLX's own file types where it runs; GGUF ones when the catalog recommends them; highest quality first."""
-    return tuple(sorted((r for r in est.catalog.recipes.values() if r.runtime in runtimes
-                         and (r.recommend or r.runtime != "llama.cpp")), key=lambda r: -r.quality_rank))
+    """The file types the catalog recommends (GGUF, and MLX where it runs); highest quality first."""
+    return tuple(sorted((r for r in est.catalog.recipes.values() if r.runtime in runtimes and r.recommend),
+                        key=lambda r: -r.quality_rank))
 
 
 def estimate_recipes(model: ModelSpec, machine: Machine, est: Estimator,
@@ -71,7 +74,7 @@ def estimate_recipes(model: ModelSpec, machine: Machine, est: Estimator,
     if quant is not None:
         return (catalog.recipe(quant),)
     runtimes = engines_here(machine)
-    return tuple(sorted((r for r in catalog.recipes.values() if r.runtime in runtimes
+    return tuple(sorted((r for r in catalog.recipes.values() if r.runtime in runtimes and r.listed
                          and (model.is_moe or not any(rule.category == "experts" for rule in r.rules))),
                         key=lambda r: -r.quality_rank))
 
@@ -203,8 +206,8 @@ def rank_key(e: Estimate, est: Estimator) -> tuple[int, int, int, tuple[int, flo
 def quant_kld(recipe: QuantRecipe, model: ModelSpec, est: Estimator) -> float:
     """The file type's mean KL divergence against 16-bit from llama.cpp's table (catalog/quality.yaml): its own row
     (measured without an importance matrix when both exist), else the row of the type it scales (`scale_of`), else
-    that of the measured type nearest in the catalog's quality_rank (the lossier one on a tie). 0 for the format the
-    model is published in (the quality index measured that)."""
+    that of the listed measured type nearest in the catalog's quality_rank (the lossier one on a tie). 0 for the
+    format the model is published in (the quality index measured that)."""
     if model.native_quant is not None and est.catalog.recipe(model.native_quant) is recipe:
         return 0.0
     return est.shared(("kld", recipe.name), lambda: _kld(recipe, est))
@@ -217,7 +220,7 @@ def _kld(recipe: QuantRecipe, est: Estimator) -> float:
     for name in (recipe.name, recipe.scale_of):
         if name in rows:
             return rows[name]
-    measured = [r for r in est.catalog.recipes.values() if r.name in rows]
+    measured = [r for r in est.catalog.recipes.values() if r.name in rows and r.listed]  # stand-ins: common types
     if not measured:
         return 0.0
     near = min(measured, key=lambda r: (abs(r.quality_rank - recipe.quality_rank), r.quality_rank))
@@ -258,22 +261,33 @@ def usefulness_key(e: Estimate, u: Usefulness, est: Estimator) -> tuple[object, 
     return (group, 0, -u.score, rank_key(e, est))
 
 
-def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
-              sort: str = "quality", quant: str | None = None,
-              models: tuple[ModelSpec, ...] | None = None) -> list[Estimate]:
-    """Every catalog model's best option on `machine`, most useful first (for `request.use`, if given); `sort`:
-    quality (the usefulness rule), speed (fastest decode first), memory (smallest first) or name; `quant`: one
-    file type for every model that can use it (best_estimate); `models`: only these (default: the catalog's)."""
+def check_order(sort: str, min_tps: float) -> None:
+    """Refuse an unknown --sort or a --min-tps that is not a positive number."""
     if sort not in SORTS:
         msg = f"--sort must be one of {', '.join(SORTS)}, got {sort!r}"
         raise UsageError(msg)
     if not (math.isfinite(min_tps) and min_tps > 0):
         msg = f"--min-tps must be a finite number above 0, got {min_tps:g}"
         raise UsageError(msg)
+
+
+def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
+              sort: str = "quality", quant: str | None = None,
+              models: tuple[ModelSpec, ...] | None = None) -> list[Estimate]:
+    """Every catalog model's best option on `machine`, ranked (rank); `quant`: one file type for every model that
+    can use it (best_estimate); `models`: only these (recommend --model; default: every catalog model)."""
+    check_order(sort, min_tps)
     if quant is not None:
         quant = est.catalog.recipe(quant).name  # an unknown name stops here, with close matches
     chosen = [m for m in (est.catalog.models if models is None else models) if eligible(m, request.use)]
-    found = [best_estimate(m, machine, est, request, quant) for m in chosen]
+    return rank([best_estimate(m, machine, est, request, quant) for m in chosen], est, request, min_tps, sort)
+
+
+def rank(found: list[Estimate], est: Estimator, request: Request, min_tps: float = MIN_USABLE_TOKENS_PER_S,
+         sort: str = "quality") -> list[Estimate]:
+    """Most useful first (for `request.use`, if given); `sort`: quality (the usefulness rule), speed (fastest
+    decode first), memory (smallest first) or name."""
+    check_order(sort, min_tps)
     if request.use:
         ranked = sorted(found, key=lambda e: (usefulness_key(e, usefulness(e, est, request, min_tps), est)[0],
                                               rank_key(e, est)))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,17 +57,29 @@ def _from_hub(est: Estimator, hub: HubModel, quant: str | None, machine: Machine
 
 def _from_gguf(est: Estimator, path: Path, machine: Machine,
                request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
+    if not _is_file(str(path)):
+        raise UsageError(f"{str(path)[:200]}: no such file")
+    spec, estimate, notes = gguf_estimate(est, path, machine, request)
+    return spec, [estimate], notes
+
+
+def gguf_estimate(est: Estimator, path: Path, machine: Machine, request: Request,
+                  identity: ModelSpec | None = None) -> tuple[ModelSpec, Estimate, list[str]]:
+    """A GGUF file on this machine, estimated at its own file type and exact weights (its header); `identity`: the
+    catalog model it is, whose name, quality and facts it then carries (its source stays the file)."""
     from advisor.models.gguf import model_from_gguf
     from advisor.models.gguf_read import read_gguf
 
-    if not _is_file(str(path)):
-        raise UsageError(f"{str(path)[:200]}: no such file")
     file = read_gguf(path)
     spec, weights, notes = model_from_gguf(file)
+    if identity is not None:
+        spec = replace(spec, id=identity.id, name=identity.name, family=identity.family, vendor=identity.vendor,
+                       hf_repo=identity.hf_repo, release=identity.release, license=identity.license,
+                       modalities=identity.modalities, scores=identity.scores, quality=identity.quality)
     known = est.catalog.recipes.get(file.file_type or "")
     recipe = QuantRecipe(name=file.file_type or "file", base="F16", rules=(), runtime="llama.cpp",
                          quality_rank=known.quality_rank if known else 50, source=str(path))
-    return spec, [est.estimate(spec, recipe, machine, request, weights=weights)], notes
+    return spec, est.estimate(spec, recipe, machine, request, weights=weights), notes
 
 
 def _json(path: Path) -> object:

@@ -28,6 +28,7 @@ NAME_MIN: Final = 16  # a names column shortens to this (or its header) before a
 WRAP_MIN: Final = 12  # a wrap or fold column narrows to this
 PIPE_WIDTH: Final = 200  # the widest table when stdout is not a terminal
 
+_MARKS: Final = re.compile(r"(?<=\S) ?[*~✓]+$")
 _GROUPED: Final = re.compile(r"^-?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _MISSING: Final = frozenset({"—", "?", ""})
 _WORD: Final = re.compile(r"""(?:'[^']*'|"[^"]*"|\S)+""")
@@ -94,19 +95,32 @@ def print_lines(console: Console, lines: tuple[Line, ...]) -> None:
 
 def command_lines(text: str, width: int) -> list[str]:
     """A command cut between its words (never inside a quoted word) into lines of at most `width`, each but the
-    last ending in ` \\` so the whole still pastes into a shell; a word longer than the width stays whole."""
+    last ending in ` \\` so the whole still pastes into a shell; a word longer than the width stays whole. A trailing
+    `# comment` goes on lines of its own after the command, each starting with `#` (a continued comment would run
+    its next line as a command)."""
     if len(text) <= width:
         return [text]
+    words = _WORD.findall(text)
+    cut = words.index("#") if "#" in words else len(words)
     lines: list[str] = []
     current = ""
-    for word in _WORD.findall(text):
+    for word in words[:cut]:
         candidate = f"{current} {word}" if current else word
         if current and len(candidate) + 2 > width:
             lines.append(current + " \\")
             current = "    " + word
         else:
             current = candidate
-    return [*lines, current]
+    lines.append(current)
+    current = ""
+    for word in words[cut + 1:]:
+        candidate = f"{current} {word}" if current else f"# {word}"
+        if current and len(candidate) > width:
+            lines.append(current)
+            current = f"# {word}"
+        else:
+            current = candidate
+    return [*lines, current] if current else lines
 
 
 def layout(spec: Table, width: int) -> dict[str, int]:
@@ -160,7 +174,9 @@ def render_table(console: Console, spec: Table) -> None:
 
 
 def csv_cell(cell: str) -> str:
-    """A cell for CSV: grouped numbers plain (1752, not 1,752), missing values empty, control characters escaped."""
+    """A cell for CSV: grouped numbers plain (1752, not 1,752), missing values empty, control characters escaped,
+    the table's marks (* calibrated, ~ CPU-bound, ✓ installed: said in its legend and in the JSON) left off."""
+    cell = _MARKS.sub("", cell)
     if cell in _MISSING:
         return ""
     return cell.replace(",", "") if _GROUPED.match(cell) else safe(cell)

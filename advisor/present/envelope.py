@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from advisor.present.tables import cpu_time_share
+
 if TYPE_CHECKING:
     from advisor.estimate.machine import Machine, MachineDevice
     from advisor.estimate.speed import MeasuredSpeed
@@ -96,7 +98,9 @@ def estimate_dict(e: Estimate, depth_tokens: int = 0, commands: dict[str, str | 
 
 
 def speed_dict(e: Estimate) -> dict[str, Any]:
-    s, b = e.speed, e.speed.basis
+    """Speeds, their ranges and basis, and the share of the decode time on the CPU lane (tables mark rows where it
+    is over half: present.tables.cpu_bound)."""
+    s, b, share = e.speed, e.speed.basis, cpu_time_share(e)
     basis = None if b is None else {
         "method": b.method, "bytes_per_token": b.bytes_per_token, "weights_read_bytes": b.weights_read_bytes,
         "kv_read_bytes": b.kv_read_bytes, "depth_tokens": b.depth_tokens, "layers": b.layers,
@@ -115,7 +119,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
             "decode_range_tokens_per_s": _range(s.decode_range_tokens_per_s),
             "prefill_range_tokens_per_s": _range(s.prefill_range_tokens_per_s),
             "measured": {"decode": _measured(s.measured_decode), "prefill": _measured(s.measured_prefill)},
-            "basis": basis}
+            "cpu_time_share": None if share is None else round(share, 3), "basis": basis}
 
 
 def _range(value: tuple[float, float] | None) -> list[float] | None:
@@ -141,14 +145,15 @@ def comparison_dict(result: Comparison) -> dict[str, Any]:
                 "machines": [_cell(label, e) for label, e in zip(result.labels, estimates, strict=True)]}
                for model, estimates in result.rows]
     return {"machines": machines, "results": results, "summary": list(result.summary),
-            "min_tokens_per_s": result.min_tokens_per_s}
+            "min_tokens_per_s": result.min_tokens_per_s, "total": result.total, "sort": result.sort}
 
 
 def _cell(label: str, e: Estimate) -> dict[str, Any]:
     return {"machine": label, "quant": e.recipe.name, "placement": e.placement.kind,
             "context_tokens": e.context_tokens, "memory": {"total_bytes": e.memory.total_bytes},
             "speed": {"decode_tokens_per_s": _round(e.speed.decode_tokens_per_s),
-                      "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s)}}
+                      "prefill_tokens_per_s": _round(e.speed.prefill_tokens_per_s),
+                      "cpu_time_share": None if (share := cpu_time_share(e)) is None else round(share, 3)}}
 
 
 def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
@@ -161,4 +166,5 @@ def plan_dict(model: ModelSpec, result: Plan) -> dict[str, Any]:
             "min_tokens_per_s": result.min_tokens_per_s,
             "offload_min_tokens_per_s": result.offload_min_tokens_per_s,
             "total": result.total, "max_price_usd": result.max_price_usd, "vendor": result.vendor,
+            "sort": result.sort,
             "min_memory_bytes": min(needs) if needs else None}

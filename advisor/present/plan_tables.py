@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.present.tables import gib, rate
+from advisor.present.tables import CPU_LEGEND, CPU_MARK, cpu_bound, decode_cell, gib, rate
 from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def cell(e: Estimate) -> str:
         return "does not fit"
     prefill = e.speed.prefill_tokens_per_s
     return (f"{e.recipe.name} {_SHORT[e.placement.kind]} {rate(e.speed.decode_tokens_per_s)} t/s"
-            + (f" (prefill {rate(prefill)})" if prefill is not None else ""))
+            + (CPU_MARK if cpu_bound(e) else "") + (f" (prefill {rate(prefill)})" if prefill is not None else ""))
 
 
 def machine_line(label: str, machine: Machine, ram_assumed: bool) -> str:
@@ -69,6 +69,11 @@ def compare_view(result: Comparison, context: int) -> View:
                  wrap=frozenset(result.labels), id_column=("Model", "Model id"),
                  ids=[model.id for model, _ in result.rows])
     found = tuple(Line(f"• {line}") for line in result.summary)
+    if any(cpu_bound(e) for _, es in result.rows for e in es if e.placement.kind != "none"):
+        found = (Line(CPU_LEGEND, dim=True), *found)
+    if result.total > len(result.rows):
+        found = (Line(f"… and {result.total - len(result.rows)} more (--limit 0 for all); the summary counts all "
+                      f"{result.total}", dim=True), *found)
     parts = comparison_dict(result)
     return View("compare", results=tuple(parts.pop("results")), extra=parts,
                 sections=(Section(before=machines, table=grid, after=found),),
@@ -79,9 +84,14 @@ def plan_rows(options: tuple[PlanOption, ...] | list[PlanOption]) -> tuple[list[
     headers = ["Hardware", "Runs on", "Memory GiB", "Price USD", "Quant", "Needs GiB", "Decode", "Prefill"]
     rows = [[o.label, _SHORT[o.estimate.placement.kind], gib(o.memory_bytes),
              f"{o.price_usd:,.0f}" if o.price_usd else "?", o.estimate.recipe.name,
-             gib(o.estimate.memory.total_bytes), rate(o.estimate.speed.decode_tokens_per_s),
+             gib(o.estimate.memory.total_bytes), decode_cell(o.estimate),
              rate(o.estimate.speed.prefill_tokens_per_s)] for o in options]
     return headers, rows
+
+
+_ORDER = {"quality": "the price ladder first: cheapest, then each dearer one at least 10% faster",
+          "price": "cheapest first where a price is known", "speed": "fastest first",
+          "memory": "least GPU memory first", "name": "by name"}
 
 
 def plan_view(model: ModelSpec, result: Plan, context: int) -> View:
@@ -105,14 +115,16 @@ def plan_view(model: ModelSpec, result: Plan, context: int) -> View:
     need = min(o.estimate.memory.total_bytes for o in options)
     split = sum(1 for o in options if o.ram_bytes is not None)
     line = (f"{model.name} needs at least {gib(need)} GiB at {context:,} tokens ({options[0].estimate.recipe.name}); "
-            f"{result.total} configurations run it all on GPU{target}{offload}, cheapest first where a launch "
-            "price is known (the GPUs' price" + ("; RAM not counted)." if result.offload else ")."))
+            f"{result.total} configurations run it all on GPU{target}{offload}; {_ORDER[result.sort]}"
+            + (" (launch price of the GPUs; RAM not counted)." if result.offload else " (launch price of the GPUs)."))
     after = []
     if result.total > len(options):
         after.append(Line(f"… {result.total - len(options)} more (--limit 0 for all)", dim=True))
     if split:
         after.append(Line("GPU+CPU: the model's MoE experts (or layers) in the assumed system RAM (--n-cpu-moe).",
                           dim=True))
+    if any(cpu_bound(o.estimate) for o in options):
+        after.append(Line(CPU_LEGEND, dim=True))
     first = options[0]
     run_line = first.commands.get(first.estimate.engine)
     if run_line:

@@ -42,15 +42,18 @@ REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
                                                                                         "items": s.CELL}}),
                                   hardware=s.NULL, machines={"type": "array", "items": s.COMPARED_MACHINE},
                                   summary=s.STRINGS, min_tokens_per_s={"type": "number"})),
-    Command("plan", s.envelope("plan", {**s.ESTIMATE, "required": sorted([*s.ESTIMATE["required"], "hardware",
-                                                                         "count", "ram_bytes", "commands"]),
-                                        "properties": {**s.ESTIMATE["properties"], "ram_bytes": s.NBYTES,
-                                                       "price_usd": s.NUM, "hardware": s.STR, "count": s.INT}},
+    Command("plan", s.envelope("plan", {"anyOf": [
+        {**s.ESTIMATE, "required": sorted([*s.ESTIMATE["required"], "hardware", "count", "ram_bytes", "commands"]),
+         "properties": {**s.ESTIMATE["properties"], "ram_bytes": s.NBYTES, "price_usd": s.NUM, "hardware": s.STR,
+                        "count": s.INT}},
+        s.SERVE_PLAN_OPTION]},  # plan --users: advisor serve's result per deployment
                                hardware=s.NULL, min_memory_bytes=s.NBYTES, model=s.MODEL_REF,
                                min_tokens_per_s=s.NUM, offload_min_tokens_per_s={"type": "number"},
-                               total={"type": "integer", "minimum": 0}, max_price_usd=s.NUM, vendor=s.NSTR)),
+                               total={"type": "integer", "minimum": 0}, max_price_usd=s.NUM, vendor=s.NSTR,
+                               users=s.INT, engine=s.STR, network_gbps={"type": "number"})),
     Command("calibrate", s.envelope("calibrate", s.CALIBRATION_ROW, hardware=s.NULL, calibration=s.CALIBRATION,
                                     skipped=s.STRINGS)),
+    Command("serve", s.envelope("serve", s.SERVING)),
     Command("add", _model_schema("add")),
 )
 BY_NAME: Final[dict[str, Command]] = {c.name: c for c in REGISTRY}

@@ -7,11 +7,15 @@ from typing import TYPE_CHECKING, Any
 from advisor.present.envelope import estimate_dict
 from advisor.present.tables import (
     CALIBRATED_LEGEND,
+    CPU_LEGEND,
     ESTIMATE_CSV,
     ESTIMATE_DROP,
     ESTIMATE_LEFT,
+    INSTALLED_LEGEND,
+    cpu_bound,
     estimate_rows,
     hardware_rows,
+    is_installed,
     rate,
     summary,
 )
@@ -70,7 +74,7 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
     section = estimates_section(machine, shown, show_model=True, show_score=bool(use), explain=explain,
                                 title=f"Best quantization per model at {request.context_tokens:,} tokens of "
                                       f"context{at}{by}",
-                                run_line=commands(top, machine)[top.engine] if top else None,
+                                run_line=commands(top, machine, est)[top.engine] if top else None,
                                 useful=shown_useful)
     if more:
         section = Section(section.before, section.table,
@@ -98,7 +102,7 @@ def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate],
     section = estimates_section(
         machine, estimates, show_model=False, explain=explain,
         title=f"{model.name} at {estimates[0].context_tokens:,} tokens of context (depth {depth:,})",
-        run_line=commands(best, machine)[best.engine] if best.placement.kind != "none" else None)
+        run_line=commands(best, machine, est)[best.engine] if best.placement.kind != "none" else None)
     section = Section(section.before, section.table, section.after + notes_lines(machine.notes))
     return View("estimate", machine=machine, results=results, extra={"notes": notes}, sections=(section,),
                 notes=tuple(notes))
@@ -130,6 +134,10 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
                   "estimated" + ("" if explain else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
     calibrated = [Line(CALIBRATED_LEGEND, dim=True)] if any(e.speed.calibrated for e in estimates) else []
+    if any(cpu_bound(e) for e in estimates if e.speed.decode_tokens_per_s is not None):
+        calibrated.append(Line(CPU_LEGEND, dim=True))
+    if show_model and any(is_installed(e) for e in estimates):
+        calibrated.append(Line(INSTALLED_LEGEND, dim=True))
     measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
                      f"({m.source})")
                 for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]

@@ -29,7 +29,8 @@ COMPARED_MACHINE: Final = {**HARDWARE, "required": sorted([*HARDWARE["required"]
                                                               "gpu_memory_total_bytes"]),
                             "properties": {**HARDWARE["properties"], "label": STR, "ram_assumed": {"type": "boolean"},
                                            "gpu_memory_total_bytes": BYTES}}
-SPEED: Final = obj({"decode_tokens_per_s": NUM, "prefill_tokens_per_s": NUM, "basis": {"type": ["object", "null"]}})
+SPEED: Final = obj({"decode_tokens_per_s": NUM, "prefill_tokens_per_s": NUM, "basis": {"type": ["object", "null"]}},
+                   cpu_time_share=NUM)
 MEMORY: Final = obj({"weights_bytes": BYTES, "kv_cache_bytes": BYTES, "overhead_bytes": BYTES, "total_bytes": BYTES},
                     recurrent_state_bytes=BYTES)
 PLACEMENT: Final[dict[str, Any]] = {"enum": ["gpu", "gpu+cpu", "cpu", "none"]}
@@ -62,6 +63,20 @@ CALIBRATION: Final = obj({"device": STR, "decode_factor": NUM, "prefill_factor":
 LOCAL_MODEL: Final = obj({"source": STR, "name": STR, "path": STR, "size_bytes": BYTES, "model_id": NSTR})
 DOCTOR: Final = obj({"python": STR, "platform": STR, "machine": STR, "versions": OBJECT, "probes": OBJECT,
                      "notes": STRINGS})
+
+CURVE_POINT: Final = obj({"users": INT, "per_user_decode_tokens_per_s": {"type": "number"},
+                          "aggregate_decode_tokens_per_s": {"type": "number"}, "ttft_s": NUM},
+                         running=INT, bound={"enum": ["memory", "compute"]})
+SERVING: Final = obj({"model": MODEL_REF, "quant": STR, "command": NSTR, "notes": STRINGS,
+                      "serving": obj({"engine": {"enum": ["vllm", "sglang", "llama.cpp"]},
+                                      "max_concurrent_sequences": {"type": "integer", "minimum": 0},
+                                      "nodes": INT, "gpus_per_node": INT, "tensor_parallel": INT,
+                                      "pipeline_parallel": INT, "curve": {"type": "array", "items": CURVE_POINT}},
+                                     turn_batch={"type": ["integer", "null"]}, prefill_tokens_per_s=NUM,
+                                     capacity=OBJECT, workload=OBJECT, verdict=OBJECT, constants=STR)})
+
+SERVE_PLAN_OPTION: Final = {**SERVING, "required": sorted([*SERVING["required"], "hardware", "count"]),
+                            "properties": {**SERVING["properties"], "hardware": STR, "count": INT, "price_usd": NUM}}
 
 
 def envelope(command: str, results: dict[str, Any], hardware: Any = HARDWARE, **extra: Any) -> dict[str, Any]:

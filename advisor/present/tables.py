@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from advisor.estimate.speed import decode_seconds
 from advisor.plan.uses import LABELS
 from advisor.units import GIB
 
@@ -105,15 +106,49 @@ CALIBRATED_MARK = "*"
 CALIBRATED_LEGEND = "* calibrated locally: speed scaled by your own llama-bench runs (advisor calibrate)."
 
 
+INSTALLED_MARK = " ✓"
+INSTALLED_LEGEND = ("✓ installed: the file on this machine, estimated at its own file type and size; its command runs "
+                    "that file.")
+
+
+def is_installed(e: Estimate) -> bool:
+    """Whether the estimate is of a file on this machine (advisor.local, or `estimate file.gguf`)."""
+    return e.model.source.startswith("file://")
+
+
+CPU_MARK = "~"
+CPU_BOUND_SHARE = 0.5  # a row is marked when the CPU lane takes more than this share of the decode time
+CPU_LEGEND = ("~ low confidence: most of the decode time is on the CPU (system RAM), the least certain part of the "
+              "speed model; advisor hardware --measure-ram and advisor calibrate make it yours.")
+
+
+def cpu_time_share(e: Estimate) -> float | None:
+    """The share of one decode step spent on the CPU lane, by the speed model's own decode_seconds (None: no
+    basis). The speed model is least certain there: RAM bandwidth and cores vary most between machines."""
+    b = e.speed.basis
+    if b is None or not b.lanes:
+        return None
+    cpu = tuple(lane for lane in b.lanes if lane.name == "CPU (system RAM)")
+    total = decode_seconds(b.bytes_per_token, b.layers, b.lanes)
+    return decode_seconds(b.bytes_per_token, b.layers, cpu) / total if cpu and total > 0 else 0.0
+
+
+def cpu_bound(e: Estimate) -> bool:
+    return (cpu_time_share(e) or 0.0) > CPU_BOUND_SHARE
+
+
 def decode_cell(e: Estimate) -> str:
-    """The decode figure, marked when the user's calibration scaled it."""
+    """The decode figure, marked when the user's calibration scaled it and when the CPU lane dominates it."""
     text = rate(e.speed.decode_tokens_per_s)
-    return text + CALIBRATED_MARK if e.speed.calibrated and e.speed.decode_tokens_per_s is not None else text
+    if e.speed.decode_tokens_per_s is None:
+        return text
+    return text + (CALIBRATED_MARK if e.speed.calibrated else "") + (CPU_MARK if cpu_bound(e) else "")
 
 
 def _row(e: Estimate, *, show_model: bool, show_score: bool, explain: bool) -> list[str]:
     row = ([e.model.name] + ([] if explain else [_params_cell(e)])) if show_model else []
-    row += [e.recipe.name, _placement_cell(e), gib(e.memory.total_bytes)]
+    row += [e.recipe.name + (INSTALLED_MARK if show_model and is_installed(e) else ""), _placement_cell(e),
+            gib(e.memory.total_bytes)]
     if not show_score and not explain:
         row.append(gib(e.memory.kv_cache_bytes + e.memory.recurrent_state_bytes))
     if not show_model:

@@ -33,7 +33,7 @@ class QuantType:
 class RecipeRule:
     """Tensors of `category` use `type`; `layers` limits the rule to some layers.
 
-    layers: "all", "more_bits" (llama.cpp's use_more_bits rule), "first_eighth",
+    layers: "all", "more_bits" (llama.cpp's use_more_bits rule), "middle" (n/8 <= i < 7n/8), "first_eighth",
     "first_sixteenth", or "first_N" for the first N layers.
     """
 
@@ -55,6 +55,7 @@ class QuantRecipe:
     recommend: bool = True
     scale_of: str | None = None  # sized as this llama.cpp file type x scale (dynamic quants with private recipes)
     scale: float = 1.0
+    listed: bool = True  # shown by `estimate` without --quant (the rest are sized when named)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,21 @@ class Layout:
     global_kv_heads: int | None = None  # full-attention layers with their own KV heads (Gemma 4)
     global_head_dim: int | None = None  # ... and their own head dim
     global_shared_kv: bool = False  # ... and one projection serving as both K and V (one cache tensor)
+    # the last layers reuse the cache of the last earlier layer of their kind and keep none (Gemma 3n, Gemma 4 E)
+    kv_shared_full_layers: int = 0  # ... of the full-attention layers
+    kv_shared_sliding_layers: int = 0  # ... of the sliding-window layers
+    per_layer_input_dim: int | None = None  # per-layer embeddings: a second table of this width per layer (PLE)
+    per_layer_input_vocab: int | None = None  # ... with this many rows
+
+    @property
+    def cached_full_layers(self) -> int:
+        """Full-attention layers with a KV cache of their own."""
+        return self.full_attention_layers - self.kv_shared_full_layers
+
+    @property
+    def cached_windowed_layers(self) -> int:
+        """Sliding-window and chunked layers with a KV cache of their own."""
+        return self.sliding_layers + self.chunked_layers - self.kv_shared_sliding_layers
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +297,16 @@ class Defaults:
     hypothetical_ram_bytes: int
     moe_layer_cost_factor: float
     moe_prefill_factor: float
+    vllm_gpu_memory_utilization: float  # serving (advisor.estimate.serving): vLLM's share of each GPU
+    vllm_block_tokens: int  # tokens per vLLM KV page
+    vllm_max_batched_tokens: int  # tokens of vLLM's profiling forward pass
+    vllm_activation_bytes_per_hidden_per_batched_token: int
+    vllm_cuda_graph_bytes: int  # per GPU
+    sglang_mem_fraction_static: float  # SGLang's (weights + KV pool) share of each GPU
+    sglang_page_tokens: int
+    allreduce_busbw_gbps: dict[str, float]  # by catalog GPU id: NCCL all-reduce bus bandwidth inside a node
+    plan_network_gbps: float  # GB/s between nodes in plan --users, unless --interconnect
+    max_ttft_s: float  # serve's default --max-ttft
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
 

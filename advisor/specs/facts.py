@@ -86,7 +86,7 @@ class Catalog:
             if key.lower() == name.strip().lower():
                 return recipe
         raise UnknownNameError("quantization", name, tuple(difflib.get_close_matches(
-            name.upper(), list(self.recipes), n=3, cutoff=0.4)))
+            name.upper(), list(self.recipes), n=3, cutoff=0.4)), known=tuple(self.recipes))
 
 
 def _lookup(index: dict[str, T], what: str, name: str) -> T:

@@ -94,6 +94,8 @@ def _skip_reason(m: Measurement, catalog: Catalog) -> str | None:
         return f"excluded: {m.exclude}"
     if m.quant not in catalog.recipes:
         return f"file type {m.quant} has no recipe"
+    if not catalog.recipes[m.quant].listed:  # i-quants etc.: sized, but their kernels have no speed term yet
+        return f"file type {m.quant} is sized but not fitted (not a listed type)"
     if m.flags and any(flag in m.flags for flag in ("-ot", "cpu-moe", "n-cpu-moe", "-sm row", "-sm tensor")):
         return "expert offload or tensor split: not a full-GPU layer-split run"
     if m.ngl is not None and 0 <= m.ngl < catalog.model(m.model).arch.layers and m.device != "cpu":

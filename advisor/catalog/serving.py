@@ -1,0 +1,38 @@
+"""Read catalog/serving/*.yaml: published serving benchmarks (advisor.specs.serving), validated field by field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from advisor.catalog.load import catalog_root
+from advisor.models.fields import Fields
+from advisor.specs.serving import ServingMeasurement
+
+
+def load_serving_measurements(root: Path | None = None) -> tuple[ServingMeasurement, ...]:
+    """Every run in <catalog>/serving/*.yaml, in file order."""
+    import yaml  # lazily: only validation reads these files
+
+    folder = (root or catalog_root()) / "serving"
+    out: list[ServingMeasurement] = []
+    for path in sorted(folder.glob("*.yaml")):
+        top = Fields(yaml.safe_load(path.read_text(encoding="utf-8")), path.name)
+        out += [parse_serving(raw, f"serving/{path.name} › runs[{i}]") for i, raw in enumerate(top.items("runs"))]
+        top.done()
+    return tuple(out)
+
+
+def parse_serving(raw: Any, where: str) -> ServingMeasurement:
+    f = Fields(raw, where)
+    engine = f.req_text("engine")
+    if engine not in ("llama.cpp", "vllm", "sglang"):
+        f.fail("engine", f"unknown engine {engine!r}", where)
+    run = ServingMeasurement(engine=engine, device=f.req_text("device"), model=f.req_text("model"),
+                             quant=f.req_text("quant"), prompt_tokens=f.req_int("prompt_tokens"),
+                             output_tokens=f.req_int("output_tokens"), batch=f.req_int("batch"),
+                             aggregate_decode_tokens_per_s=f.number("aggregate_decode_tokens_per_s") or 0.0,
+                             prefill_seconds=f.number("prefill_seconds", required=False), source=f.source(),
+                             quote=f.req_text("quote"))
+    f.done()
+    return run

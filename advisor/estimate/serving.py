@@ -1,0 +1,267 @@
+"""Serving capacity: how many sequences an engine holds at once, and the throughput curve as users are added. Pure.
+
+One more engine mode of the single-user speed model (advisor.estimate.speed), with no rule of its own for bytes,
+cache or constants: the weights and KV per token come from the Estimator, the lane constants from its SpeedTable.
+
+capacity, vLLM:  pool = utilization x GPU memory - weights/GPU - activation peak - CUDA graphs - runtime context;
+                 pages of `block` tokens; sequences = pool // (pages one sequence of C tokens holds).
+capacity, SGLang: pool = mem_fraction_static x GPU memory - weights/GPU, one-token pages.
+capacity, llama.cpp: llama-server --parallel N slots share -c N x C: N = the longest all-GPU context // C.
+one decode step at batch b (pipeline stages of b/pp sequences, each on tp GPUs):
+    memory  = (weights read + b x KV read at depth P + O/2) / (tp x efficiency x bandwidth) + layers x fixed cost
+    compute = b x FLOPs per token / (tp x prefill efficiency x FP16 TFLOPS)
+    step    = pp x max(memory, compute)/pp-stage + all-reduce (tp > 1) + hop (pp > 1)
+closed loop (each user sends the next prompt when the reply ends, as `vllm bench serve --max-concurrency` does):
+    prefill    = P / prefill tokens/s;  decode phase = O x step + (users - 1) x prefill   (others' prompts interleave)
+    TTFT       = prefill + step;  per-user = O / decode phase;  aggregate = users x O / (TTFT + decode phase)
+Users past the capacity queue for a slot. See docs/serving.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from advisor.estimate.kv import KvEstimate, pad
+from advisor.estimate.speed import Lane, Work, decode_seconds, kv_read_bytes, prefill_tokens_per_s
+from advisor.specs import Defaults, ModelSpec
+from advisor.specs.sizes import WeightEstimate
+
+ENGINES = ("vllm", "sglang", "llama.cpp")
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Where the model runs: GPUs per node split by tensor parallelism, nodes by pipeline parallelism."""
+
+    gpus_per_node: int = 1
+    nodes: int = 1
+    link_gbps: float | None = None  # all-reduce bandwidth per GPU inside a node (GB/s), None: not known
+    link_latency_s: float = 0.0  # one all-reduce's fixed latency
+    network_gbps: float | None = None  # between nodes (GB/s)
+    network_latency_s: float = 0.0
+
+    @property
+    def tensor_parallel(self) -> int:
+        return self.gpus_per_node
+
+    @property
+    def pipeline_parallel(self) -> int:
+        return self.nodes
+
+    @property
+    def gpus(self) -> int:
+        return self.gpus_per_node * self.nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """How many sequences of `context_tokens` fit at once, with each byte of the budget per GPU."""
+
+    engine: str
+    context_tokens: int
+    budget_bytes: int  # per GPU: what the engine may use
+    weights_bytes: int  # per GPU
+    activation_bytes: int  # per GPU
+    cuda_graph_bytes: int
+    runtime_bytes: int
+    kv_pool_bytes: int  # per GPU
+    kv_bytes_per_token: int  # per GPU, every layer kind at full length
+    page_tokens: int
+    pages: int  # per GPU
+    sequence_bytes: int  # one sequence of context_tokens, per GPU
+    max_concurrent_sequences: int
+    basis: str
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """The closed-loop steady state with `users` concurrent users."""
+
+    users: int
+    running: int  # sequences decoding together (users past the capacity wait)
+    per_user_decode_tokens_per_s: float
+    aggregate_decode_tokens_per_s: float
+    ttft_s: float | None
+    step_s: float
+    bound: str  # memory | compute
+
+
+@dataclass(frozen=True, slots=True)
+class Curve:
+    points: tuple[Point, ...]
+    turn_batch: int | None  # the smallest batch whose decode step is compute-bound; None: never below the cap
+    prefill_tokens_per_s: float | None
+
+
+def vllm_capacity(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, gpu_memory_bytes: int, d: Defaults,
+                  topo: Topology, runtime_bytes: int) -> Capacity:
+    """vLLM's KV pages per GPU after weights, the profiled activation peak and CUDA graphs (docs/serving.md)."""
+    budget = int(gpu_memory_bytes * d.vllm_gpu_memory_utilization)
+    activation = d.vllm_max_batched_tokens * model.arch.hidden_size * \
+        d.vllm_activation_bytes_per_hidden_per_batched_token
+    return _paged("vllm", model, weights, kv, budget, activation, d.vllm_cuda_graph_bytes, runtime_bytes,
+                  d.vllm_block_tokens, topo, f"gpu_memory_utilization {d.vllm_gpu_memory_utilization:g}")
+
+
+def sglang_capacity(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, gpu_memory_bytes: int, d: Defaults,
+                    topo: Topology) -> Capacity:
+    """SGLang's token pool: mem_fraction_static x memory holds the weights and the pool; the rest is its reserve."""
+    budget = int(gpu_memory_bytes * d.sglang_mem_fraction_static)
+    return _paged("sglang", model, weights, kv, budget, 0, 0, 0, d.sglang_page_tokens, topo,
+                  f"mem_fraction_static {d.sglang_mem_fraction_static:g}")
+
+
+def _paged(engine: str, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, budget: int, activation: int,
+           graphs: int, runtime: int, page: int, topo: Topology, basis: str) -> Capacity:
+    per_gpu = kv_share(model, topo)
+    w = weights.weights_bytes // topo.gpus
+    pool = max(0, budget - w - activation - graphs - runtime)
+    full = int(kv.full_bytes_per_token * per_gpu)
+    windowed = int(kv.windowed_bytes_per_token * per_gpu)
+    c = kv.context_tokens
+    seq = pad(c, page) * full + pad(min(c, kv.window_tokens or 0), page) * windowed \
+        + int(kv.recurrent_state_bytes * per_gpu)
+    per_token = full + windowed
+    pages = pool // (page * per_token) if per_token else 0
+    return Capacity(engine, c, budget, w, activation, graphs, runtime, pool, per_token, page, pages, seq,
+                    pool // seq if seq else 0, basis)
+
+
+def kv_share(model: ModelSpec, topo: Topology) -> float:
+    """The share of a token's KV one GPU keeps: its pipeline stage's layers, and its tensor-parallel share of the KV
+    heads (a head is never split: with fewer heads than GPUs each GPU keeps one; MLA's latent is kept whole)."""
+    heads = model.arch.kv_heads
+    tp = topo.tensor_parallel
+    share = 1.0 if model.layout.mla is not None or heads <= 0 else -(-heads // tp) / heads
+    return share / topo.pipeline_parallel
+
+
+def slots_capacity(kv: KvEstimate, max_gpu_context: int | None, weights_bytes: int, budget_bytes: int) -> Capacity:
+    """llama-server: --parallel N slots share one cache of -c N x C tokens (`kv`: one slot's); N is the longest
+    all-GPU context // C. A slot is a page of C tokens."""
+    c = kv.context_tokens
+    slots = (max_gpu_context or 0) // c
+    return Capacity("llama.cpp", c, budget_bytes, weights_bytes, 0, 0, 0, max(0, budget_bytes - weights_bytes),
+                    kv.full_bytes_per_token + kv.windowed_bytes_per_token, c, slots, kv.total_bytes, slots,
+                    f"llama-server -c {slots * c} --parallel {slots}")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one decode step costs, from the model and one GPU's lane."""
+
+    work: Work  # a token's work at the mean depth
+    weights: WeightEstimate
+    kv: KvEstimate
+    lane: Lane  # one GPU with its engine's constants, share 1
+    experts_per_token: int  # MoE: routed experts each token uses, of `experts`
+    experts: int
+    hidden: int
+    topo: Topology
+
+    def read_bytes(self, batch: float) -> float:
+        """Weights one step streams for `batch` sequences (MoE: the experts any of them routes to) + their KV."""
+        w = self.weights
+        weights: float
+        if self.experts:
+            one = self.experts_per_token / self.experts
+            touched = 1.0 - float((1.0 - one) ** batch)
+            weights = w.read_per_token_bytes - w.routed_expert_bytes * one + w.routed_expert_bytes * touched
+        else:
+            weights = float(w.read_per_token_bytes)
+        return weights + batch * kv_read_bytes(self.kv, self.work.depth_tokens)
+
+    def seconds(self, batch: int) -> tuple[float, str]:
+        """One decode step for `batch` sequences (each gets one token), and what bounds it."""
+        t = self.topo
+        micro = batch / t.pipeline_parallel
+        share = 1.0 / t.gpus
+        mem = decode_seconds(int(self.read_bytes(micro)), self.work.layers,
+                             (replace(self.lane, share=share, layer_share=1.0 / t.pipeline_parallel),))
+        per_token = prefill_tokens_per_s(self.work.flops_per_token, (replace(self.lane, share=share),),
+                                         self.work.expert_flops_per_token)
+        comp = micro / per_token if per_token else 0.0
+        stage = max(mem, comp) + self._allreduce(micro) + self._hop(micro)
+        return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"
+
+    def _allreduce(self, micro: float) -> float:
+        """Two all-reduces per layer of the stage (after attention and after the MLP), ring algorithm."""
+        t = self.topo
+        if t.tensor_parallel == 1 or t.link_gbps is None:
+            return 0.0
+        data = micro * self.hidden * 2  # BF16 activations
+        ring = 2 * (t.tensor_parallel - 1) / t.tensor_parallel * data / (t.link_gbps * 1e9)
+        return 2 * self.work.layers / t.pipeline_parallel * (t.link_latency_s + ring)
+
+    def _hop(self, micro: float) -> float:
+        """The activations a pipeline stage hands the next node."""
+        t = self.topo
+        if t.pipeline_parallel == 1 or t.network_gbps is None:
+            return 0.0
+        return t.network_latency_s + micro * self.hidden * 2 / (t.network_gbps * 1e9)
+
+
+def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int, capacity: int,
+          users: tuple[int, ...]) -> Curve:
+    """The closed-loop curve at each user count, the batch where decode turns compute-bound, and prefill speed."""
+    prefill = prefill_tokens_per_s(prompt_work.flops_per_token, (replace(step.lane, share=1.0 / step.topo.gpus
+                                                                         * step.topo.pipeline_parallel),),
+                                   prompt_work.expert_flops_per_token)
+    points = tuple(_point(step, n, prefill, prompt_tokens, output_tokens, capacity) for n in users)
+    return Curve(points, turn_batch(step, max(1, capacity)), prefill)
+
+
+def _point(step: Step, users: int, prefill: float | None, prompt: int, output: int, capacity: int) -> Point:
+    running = max(1, min(users, capacity))
+    seconds, bound = step.seconds(running)
+    t_prefill = prompt / prefill if prefill else 0.0
+    decode_phase = output * seconds + (running - 1) * t_prefill
+    ttft = t_prefill + seconds
+    cycle = ttft + decode_phase
+    waiting = cycle * (users / running - 1)  # users past the capacity wait for a slot
+    return Point(users, running, output / decode_phase, running * output / cycle,
+                 ttft + waiting if prefill else None, seconds, bound)
+
+
+def turn_batch(step: Step, cap: int) -> int | None:
+    """The smallest batch (up to `cap`) whose decode step is compute-bound."""
+    if step.seconds(cap)[1] != "compute":
+        return None
+    low, high = 1, cap
+    while low < high:
+        mid = (low + high) // 2
+        if step.seconds(mid)[1] == "compute":
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
+def user_counts(users: int) -> tuple[int, ...]:
+    """1, 2, 4 ... up to `users`, and `users` itself."""
+    out = [1]
+    while out[-1] * 2 < users:
+        out.append(out[-1] * 2)
+    if users > 1:
+        out.append(users)
+    return tuple(out)
+
+
+def verdict(step: Step, prefill: float | None, prompt: int, output: int, capacity: int, users: int,
+            min_tokens_per_s: float, max_ttft_s: float | None) -> int:
+    """The largest user count up to `users` (and the capacity) whose per-user speed and TTFT meet the limits; 0 when
+    even one user does not. Per-user speed falls and TTFT rises with users, so a bisection finds it."""
+
+    def meets(n: int) -> bool:
+        p = _point(step, n, prefill, prompt, output, capacity)
+        return p.per_user_decode_tokens_per_s >= min_tokens_per_s and (
+            max_ttft_s is None or p.ttft_s is None or p.ttft_s <= max_ttft_s)
+
+    low, high = 0, min(users, capacity)  # meets(low) holds (0 users need nothing); find the last n that meets
+    while low < high:
+        mid = (low + high + 1) // 2
+        if meets(mid):
+            low = mid
+        else:
+            high = mid - 1
+    return low

@@ -1,0 +1,70 @@
+"""Leave-one-device-out validation of `advisor serve` on published serving benchmarks (catalog/serving/). Pure.
+
+The serving model fits nothing of its own: a batch's decode step is the single-user speed model's formula at that
+batch (advisor.estimate.serving). So each device is predicted through the shipped lookup with the speed constants
+fitted without any of that device's single-user measurements, exactly as `advisor validate` does.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from advisor.estimate.constants import SpeedTable
+from advisor.estimate.estimator import Estimator
+from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.plan.serve import ServeRequest, serve
+from advisor.specs.facts import Catalog
+from advisor.specs.serving import ServingMeasurement
+from advisor.speed.fit import cases, fit
+
+
+@dataclass(frozen=True, slots=True)
+class ServingPrediction:
+    run: ServingMeasurement
+    aggregate_decode_tokens_per_s: float
+    prefill_seconds: float | None  # all the batch's prompts; None without the device's FP16 throughput
+
+    @property
+    def aggregate_error(self) -> float:
+        return self.aggregate_decode_tokens_per_s / self.run.aggregate_decode_tokens_per_s - 1
+
+    @property
+    def prefill_error(self) -> float | None:
+        if self.prefill_seconds is None or not self.run.prefill_seconds:
+            return None
+        return self.prefill_seconds / self.run.prefill_seconds - 1
+
+
+def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> list[ServingPrediction]:
+    """Each run predicted with constants fitted without its device's measurements."""
+    rows, _ = cases(catalog)
+    out = []
+    for device in sorted({r.device for r in runs}):
+        est = Estimator(catalog, SpeedTable(fit([c for c in rows if c.group != device], catalog.defaults),
+                                            catalog.defaults))
+        gpu = catalog.gpu(device)
+        machine = resolve(hypothetical(None, catalog, gpu=gpu.name, ram_bytes=catalog.defaults.hypothetical_ram_bytes),
+                          catalog)
+        out += [_predict(est, machine, r) for r in runs if r.device == device]
+    return out
+
+
+def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> ServingPrediction:
+    req = ServeRequest(engine=run.engine, users=run.batch, context_tokens=run.prompt_tokens + run.output_tokens,
+                       prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, quant=run.quant)
+    s = serve(est, est.catalog.model(run.model), machine, req)
+    step, _ = s.step.seconds(run.batch)
+    prefill = s.curve.prefill_tokens_per_s
+    return ServingPrediction(run, run.batch / step,
+                             None if prefill is None else run.batch * run.prompt_tokens / prefill)
+
+
+def summary(errors: list[float]) -> dict[str, float | int]:
+    """n, median and 90th percentile absolute error, median signed error."""
+    if not errors:
+        return {"n": 0}
+    absolute = sorted(abs(e) for e in errors)
+    return {"n": len(errors), "median_abs_error": statistics.median(absolute),
+            "p90_abs_error": absolute[min(len(absolute) - 1, int(0.9 * len(absolute)))],
+            "median_error": statistics.median(errors)}

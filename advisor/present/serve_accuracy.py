@@ -1,0 +1,53 @@
+"""docs/accuracy.md's Serving section: `advisor serve` against published serving benchmarks (catalog/serving/)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from advisor.plan.serve_validate import ServingPrediction
+    from advisor.specs.facts import Catalog
+
+
+def _pct(value: float | int) -> str:
+    return f"{value * 100:.1f} %"
+
+
+def serving_markdown(predictions: list[ServingPrediction]) -> str:
+    """The section appended to docs/accuracy.md by `advisor validate --markdown`."""
+    from advisor.plan.serve_validate import summary
+
+    agg = summary([p.aggregate_error for p in predictions])
+    prefill = [e for e in (p.prefill_error for p in predictions) if e is not None]
+    devices = sorted({p.run.device for p in predictions})
+    out = ["", "## Serving (advisor serve)", "",
+           "Published runs of several sequences decoding together (`catalog/serving/`, each with its URL and a",
+           "verbatim quote), predicted by `advisor serve`'s decode step at that batch. The serving model fits nothing",
+           "of its own, so each device is predicted with the single-user constants fitted without that device",
+           "(leave-one-device-out). Error = predicted / measured - 1.", ""]
+    if agg["n"]:
+        out.append(f"- Aggregate decode tokens/s: {agg['n']} runs on {len(devices)} device(s) "
+                   f"({', '.join(devices)}), median absolute error {_pct(agg['median_abs_error'])}, 90th percentile "
+                   f"{_pct(agg['p90_abs_error'])}, median signed error {_pct(agg['median_error'])} "
+                   "(target: 25 % median).")
+    if prefill:
+        pre = summary(prefill)
+        out.append(f"- Prefill of the batch's prompts (the last sequence's TTFT): {pre['n']} runs, median absolute "
+                   f"error {_pct(pre['median_abs_error'])}.")
+    else:
+        out.append("- TTFT: not validated yet: the devices with published serving runs have no FP16 throughput figure "
+                   "in the catalog, so their prefill (and TTFT) is not estimated.")
+    out += ["", "| engine | device | model | file | prompt | batch | measured t/s | predicted t/s | error |",
+            "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    out += [f"| {p.run.engine} | {p.run.device} | {p.run.model} | {p.run.quant} | {p.run.prompt_tokens} | "
+            f"{p.run.batch} | {p.run.aggregate_decode_tokens_per_s:,.1f} | {p.aggregate_decode_tokens_per_s:,.1f} | "
+            f"{p.aggregate_error * 100:+.0f} % |" for p in predictions]
+    return "\n".join(out) + "\n"
+
+
+def serving_section(catalog: Catalog) -> str:
+    """The section for the shipped catalog's serving runs."""
+    from advisor.catalog.serving import load_serving_measurements
+    from advisor.plan.serve_validate import validate_serving
+
+    return serving_markdown(validate_serving(catalog, load_serving_measurements()))

@@ -1,0 +1,100 @@
+"""KV sharing and per-layer embeddings (Gemma 3n, Gemma 4 E): the last layers reuse an earlier layer's cache and
+keep none of their own; the per-layer token table is weights, looked up a row at a time. Also FFN-only blocks of
+dense Nemotron-H. Bytes pinned by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor.errors import UsageError
+from advisor.estimate.kv import estimate_kv
+from advisor.estimate.weights import estimate_weights
+from advisor.models.hf_config import model_from_config
+from advisor.models.params import param_groups
+from advisor.specs.facts import Catalog
+from tests.core import kv_args
+from tests.test_cli import run_json
+from tests.test_gguf import HW, write_model
+
+
+def _gemma3n_e2b(**overrides: Any) -> dict[str, Any]:
+    """The Gemma 3n E2B text_config as its checkpoint writes it (per-layer FFN list, explicit layer_types)."""
+    text = {"model_type": "gemma3n_text", "num_hidden_layers": 30, "hidden_size": 2048,
+            "intermediate_size": [8192] * 30, "num_attention_heads": 8, "num_key_value_heads": 2, "head_dim": 256,
+            "vocab_size": 262400, "vocab_size_per_layer_input": 262144, "hidden_size_per_layer_input": 256,
+            "max_position_embeddings": 32768, "sliding_window": 512, "num_kv_shared_layers": 10,
+            "layer_types": (["sliding_attention"] * 4 + ["full_attention"]) * 6,
+            "hidden_activation": "gelu_pytorch_tanh"} | overrides
+    return {"model_type": "gemma3n", "tie_word_embeddings": True, "text_config": text}
+
+
+def test_gemma_3n_e4b_keeps_a_cache_for_its_first_20_layers_only(catalog: Catalog) -> None:
+    model, f16 = catalog.model("gemma-3n-e4b"), catalog.types["F16"]
+    kv = estimate_kv(model, f16, context_tokens=32768, **kv_args(catalog))
+    one = 2 * 256 * 2 * 2  # 2 KV heads x 256 x K and V x 2 bytes
+    # 4 of the 7 global layers at every token, 16 of the 28 sliding layers at the 512 window + 512 ubatch
+    assert kv.kv_cache_bytes == 4 * one * 32768 + 16 * one * 1024
+    unshared = replace(model, layout=replace(model.layout, kv_shared_full_layers=0, kv_shared_sliding_layers=0))
+    assert estimate_kv(unshared, f16, context_tokens=32768, **kv_args(catalog)).kv_cache_bytes \
+        == 7 * one * 32768 + 28 * one * 1024
+
+
+def test_gemma_4_e4b_global_layers_cache_their_own_wider_heads(catalog: Catalog) -> None:
+    model = catalog.model("gemma-4-e4b")
+    kv = estimate_kv(model, catalog.types["F16"], context_tokens=131072, **kv_args(catalog))
+    # 4 cached global layers: 2 heads x 512 x K and V x 2 bytes; 20 cached sliding layers: 2 x 256 x 2 x 2
+    assert kv.kv_cache_bytes == 4 * 4096 * 131072 + 20 * 2048 * 1024
+
+
+def test_the_per_layer_table_is_weights_but_not_read_per_token(catalog: Catalog) -> None:
+    model = catalog.model("gemma-3n-e4b")
+    groups = {g.name: g for g in param_groups(model)}
+    assert groups["per_layer_token_embd"].params == 262144 * 35 * 256
+    w = estimate_weights(model, catalog.recipes["F16"], catalog.types)
+    table = w.groups_bytes["per_layer_token_embd"]
+    assert table == 262144 * 35 * 256 * 2
+    # tied: the output projection reads the embedding matrix every token; the per-layer table is only looked up
+    assert w.read_per_token_bytes == w.weights_bytes - table
+
+
+def test_a_config_json_with_kv_sharing_and_a_per_layer_ffn_list_reads() -> None:
+    m = model_from_config(_gemma3n_e2b(), "config.json", name="e2b")
+    lay = m.layout
+    assert (lay.full_attention_layers, lay.sliding_layers) == (6, 24)
+    assert (lay.kv_shared_full_layers, lay.kv_shared_sliding_layers) == (2, 8)  # the last 10 of S S S S F x 6
+    assert (lay.per_layer_input_dim, lay.per_layer_input_vocab) == (256, 262144)
+    assert m.arch.intermediate_size == 8192
+    assert m.params_total == 4_422_369_280  # 2.01B of it the per-layer table
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"intermediate_size": [8192] * 29 + [16384]}, "text_config.intermediate_size: per-layer FFN widths differ"),
+    ({"num_kv_shared_layers": 30}, "text_config.num_kv_shared_layers: "),
+    ({"vocab_size_per_layer_input": None}, "per-layer embeddings need both"),
+])
+def test_impossible_sharing_and_per_layer_shapes_name_the_key(override: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        model_from_config(_gemma3n_e2b(**override), "config.json", name="bad")
+
+
+def test_a_gemma3n_gguf_caches_the_first_20_layers(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "gemma3n.gguf"
+    write_model(path, arch="gemma3n", layers=25, window=512)
+    (r,) = run_json(capsys, "estimate", str(path), "--context", "32768", *HW)["results"]
+    one = 2 * 32 * 2 * 2
+    # llama.cpp: gemma3n layers from 20 on reuse a cache; of the first 20 (every 5th global) 4 are global
+    assert r["memory"]["kv_cache_bytes"] == 4 * one * 32768 + 16 * one * 1024
+
+
+def test_dense_nemotron_h_has_its_ffn_on_the_ffn_blocks_only() -> None:
+    cfg = {"model_type": "nemotron_h", "num_hidden_layers": 6, "hidden_size": 256, "num_attention_heads": 4,
+           "num_key_value_heads": 2, "head_dim": 64, "vocab_size": 1000, "intermediate_size": 1024,
+           "mlp_hidden_act": "relu2", "hybrid_override_pattern": "M-M*-M", "mamba_num_heads": 8,
+           "mamba_head_dim": 32, "ssm_state_size": 16, "n_groups": 1, "conv_kernel": 4}
+    groups = {g.name: g for g in param_groups(model_from_config(cfg, "config.json", name="h"))}
+    assert groups["ffn_up"].layers == 2 and groups["ffn_down"].layers == 2  # the two '-' blocks
+    assert "ffn_gate" not in groups  # squared ReLU: up and down only

@@ -1,0 +1,226 @@
+"""advisor serve: capacity, the throughput curve and the verdict, as one engine mode of the speed model."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from advisor.errors import UsageError
+from advisor.estimate.estimator import Estimator
+from advisor.estimate.serving import Topology, kv_share, user_counts
+from advisor.plan.serve import ServeRequest, network_gbps, serve, serve_on
+from advisor.specs.facts import Catalog
+from advisor.units import GIB
+from tests.test_cli import run, run_json
+
+LLAMA_8B_KV_PER_TOKEN = 32 * 8 * 128 * 2 * 2  # layers x KV heads x head_dim x (K, V) x BF16 bytes = 128 KiB
+
+
+@pytest.fixture(scope="module")
+def est(catalog: Catalog) -> Estimator:
+    return Estimator(catalog)
+
+
+def test_worked_example_llama_8b_on_h100_matches_vllms_own_profile(est: Estimator, make_machine) -> None:
+    # vLLM's log for Meta-Llama-3-8B on an H100 (github.com/vllm-project/vllm/pull/10511): 71.29 GiB usable,
+    # weights 14.96 GiB, activation peak 1.26 GiB, available_kv_cache_memory 53.29 GiB -> 53 sequences of 8192 tokens
+    s = serve(est, est.catalog.model("llama-3.1-8b"), make_machine("H100"), ServeRequest(users=64))
+    c = s.capacity
+    assert c.kv_bytes_per_token == LLAMA_8B_KV_PER_TOKEN
+    assert c.weights_bytes / GIB == pytest.approx(14.96, rel=0.01)
+    assert c.activation_bytes / GIB == pytest.approx(1.26, rel=0.02)
+    assert c.kv_pool_bytes / GIB == pytest.approx(53.29, rel=0.05)
+    assert c.sequence_bytes == 8192 // 16 * 16 * LLAMA_8B_KV_PER_TOKEN  # 512 pages of 16 tokens = 1 GiB
+    assert c.max_concurrent_sequences == c.kv_pool_bytes // c.sequence_bytes
+    assert abs(c.max_concurrent_sequences - 53) <= 3
+    assert c.pages == c.kv_pool_bytes // (16 * LLAMA_8B_KV_PER_TOKEN)
+
+
+def test_curve_trades_per_user_speed_for_aggregate_until_the_capacity(est: Estimator, make_machine) -> None:
+    s = serve(est, est.catalog.model("llama-3.1-8b"), make_machine("H100"), ServeRequest(users=256))
+    points = s.curve.points
+    assert [p.users for p in points] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    below = [p for p in points if p.users <= s.capacity.max_concurrent_sequences]
+    for a, b in itertools.pairwise(below):
+        assert b.per_user_decode_tokens_per_s < a.per_user_decode_tokens_per_s
+        assert b.aggregate_decode_tokens_per_s > a.aggregate_decode_tokens_per_s
+    over = [p for p in points if p.users > s.capacity.max_concurrent_sequences]
+    assert over and all(p.running == s.capacity.max_concurrent_sequences for p in over)
+    assert len({round(p.aggregate_decode_tokens_per_s, 6) for p in over}) == 1  # saturated: the queue only waits
+    ttfts = [p.ttft_s or 0.0 for p in over]
+    assert ttfts == sorted(ttfts) and ttfts[0] > (below[-1].ttft_s or 0.0)
+
+
+def test_one_user_decodes_at_the_single_user_estimate(est: Estimator, make_machine) -> None:
+    from advisor.estimate.estimator import Request
+
+    machine = make_machine("H100")
+    model = est.catalog.model("llama-3.1-8b")
+    s = serve(est, model, machine, ServeRequest(users=1, prompt_tokens=512, output_tokens=2))
+    single = est.estimate(model, est.catalog.recipe("vLLM-BF16"), machine, Request(depth_tokens=513))
+    step = s.curve.points[0].step_s
+    assert 1 / step == pytest.approx(single.speed.decode_tokens_per_s, rel=1e-3)
+
+
+def test_verdict_is_the_largest_user_count_that_meets_both_limits(est: Estimator, make_machine) -> None:
+    model, machine = est.catalog.model("llama-3.1-8b"), make_machine("H100")
+    loose = serve(est, model, machine, ServeRequest(users=512, min_tokens_per_s=5))
+    strict = serve(est, model, machine, ServeRequest(users=512, min_tokens_per_s=40))
+    assert 0 < strict.verdict_users < loose.verdict_users <= loose.capacity.max_concurrent_sequences
+    hopeless = serve(est, model, machine, ServeRequest(users=8, min_tokens_per_s=10_000))
+    assert hopeless.verdict_users == 0
+    no_wait = serve(est, model, machine, ServeRequest(users=512, min_tokens_per_s=5, max_ttft_s=0.001))
+    assert no_wait.verdict_users == 0  # a prompt of 1024 tokens takes longer than a millisecond
+
+
+def test_compute_bound_turn_is_where_the_step_changes_bound(est: Estimator, make_machine) -> None:
+    # short sequences: little KV to read per sequence, so a big batch's FLOPs outgrow the weights' read time
+    s = serve(est, est.catalog.model("llama-3.2-1b"), make_machine("H100"),
+              ServeRequest(users=4096, context_tokens=256, prompt_tokens=64, output_tokens=64))
+    turn = s.curve.turn_batch
+    assert turn is not None and 1 < turn < s.capacity.max_concurrent_sequences
+    assert s.step.seconds(turn)[1] == "compute" and s.step.seconds(turn - 1)[1] == "memory"
+    assert any(p.bound == "compute" for p in s.curve.points)
+
+
+def test_tensor_parallel_splits_weights_and_kv_heads_across_gpus(est: Estimator, make_machine) -> None:
+    model = est.catalog.model("llama-3.1-70b")
+    s = serve_on(est, model, make_machine("8x H100"), ServeRequest(users=64))
+    assert s.topology.tensor_parallel == 8 and s.topology.link_gbps == 370.0
+    assert s.capacity.weights_bytes == est.weights(model, s.recipe).weights_bytes // 8
+    assert s.capacity.kv_bytes_per_token == 80 * 8 * 128 * 2 * 2 // 8  # one of the 8 KV heads per GPU
+    assert kv_share(model, Topology(gpus_per_node=16)) == 1 / 8  # a head is never split: 16 GPUs keep 1 each
+    two_nodes = serve_on(est, model, make_machine("8x H100"),
+                         ServeRequest(users=64, nodes=2, network_gbps=network_gbps("400Gbps")))
+    assert two_nodes.capacity.max_concurrent_sequences > 2 * s.capacity.max_concurrent_sequences  # weights halve too
+    assert "--pipeline-parallel-size 2" in (two_nodes.command or "")
+
+
+def test_llama_server_slots_share_one_context(est: Estimator, make_machine) -> None:
+    s = serve(est, est.catalog.model("llama-3.1-8b"), make_machine("RTX 4090"),
+              ServeRequest(engine="llama.cpp", users=8, context_tokens=4096))
+    slots = s.capacity.max_concurrent_sequences
+    assert slots >= 8
+    assert f"-c {8 * 4096} " in (s.command or "") and " -np 8 " in (s.command or "")
+    assert s.recipe.name == "Q4_K_M"
+
+
+def test_moe_reads_more_experts_as_the_batch_grows(est: Estimator, make_machine) -> None:
+    s = serve(est, est.catalog.model("qwen3-30b-a3b"), make_machine("H100"), ServeRequest(users=4))
+    w, kv_one = s.step.weights, s.step.read_bytes(1) - s.step.weights.read_per_token_bytes
+    assert s.step.read_bytes(1) == pytest.approx(w.read_per_token_bytes + kv_one)
+    assert s.step.read_bytes(1) < s.step.read_bytes(8) - 7 * kv_one  # more experts touched, not just more KV
+    # a batch large enough touches every expert: all the weights but the embeddings, once per step
+    every = w.read_per_token_bytes + w.routed_expert_bytes * (1 - 8 / 128)
+    assert s.step.read_bytes(10_000) - 10_000 * kv_one == pytest.approx(every, rel=1e-6)
+
+
+@pytest.mark.parametrize(("text", "gbps"), [("400Gbps", 50.0), ("50GB/s", 50.0), ("100", 12.5)])
+def test_interconnect_reads_bits_or_bytes(text: str, gbps: float) -> None:
+    assert network_gbps(text) == gbps
+
+
+def test_user_counts_double_up_to_the_asked_number() -> None:
+    assert user_counts(1) == (1,)
+    assert user_counts(48) == (1, 2, 4, 8, 16, 32, 48)
+
+
+def test_bad_requests_are_usage_errors(est: Estimator, make_machine) -> None:
+    model, machine = est.catalog.model("llama-3.1-8b"), make_machine("H100")
+    for req in (ServeRequest(engine="tgi"), ServeRequest(nodes=2), ServeRequest(prompt_tokens=8000, output_tokens=800),
+                ServeRequest(engine="llama.cpp", quant="vLLM-BF16")):
+        with pytest.raises(UsageError):
+            serve(est, model, machine, req)
+    with pytest.raises(UsageError, match="does not run"):
+        serve(est, model, make_machine("RTX 4090"), ServeRequest(engine="vllm"))
+
+
+def test_serve_json_carries_the_serving_block(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "serve", "llama-3.1-8b", "--gpu", "H100", "--users", "16")
+    serving = data["results"][0]["serving"]
+    assert serving["engine"] == "vllm" and serving["tensor_parallel"] == 1 and serving["nodes"] == 1
+    assert [p["users"] for p in serving["curve"]] == [1, 2, 4, 8, 16]
+    assert data["results"][0]["command"].startswith("vllm serve meta-llama/Llama-3.1-8B-Instruct")
+
+
+def test_serve_table_shows_the_curve_chart_and_verdict(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "serve", "llama-3.1-8b", "--gpu", "H100", "--users", "8")
+    assert code == 0
+    assert "Capacity:" in out and "Per-user decode t/s:" in out and "Verdict:" in out and "█" in out
+
+
+def test_serve_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "serve", "llama-3.1-8b", "--gpu", "H100", "--engine", "tgi")[0] == 2
+    assert run(capsys, "serve", "llama-3.1-8b", "--gpu", "8x H100", "--nodes", "2")[0] == 2
+    assert run(capsys, "serve", "llama-3.1-8b", "--gpu", "H100", "--interconnect", "fast", "--nodes", "2")[0] == 2
+
+
+def test_serving_benchmarks_quote_their_numbers() -> None:
+    from advisor.catalog.serving import load_serving_measurements
+
+    runs = load_serving_measurements()
+    assert len(runs) >= 40
+    for r in runs:
+        assert r.source.startswith("https://") and f"{r.aggregate_decode_tokens_per_s:.2f}" in r.quote
+        assert f"| {r.batch} |" in r.quote.replace("  ", " ").replace("  ", " ")
+
+
+def test_aggregate_throughput_is_within_the_issue_target_on_held_out_devices(catalog: Catalog) -> None:
+    from advisor.catalog.serving import load_serving_measurements
+    from advisor.plan.serve_validate import summary, validate_serving
+
+    found = summary([p.aggregate_error for p in validate_serving(catalog, load_serving_measurements())])
+    assert found["n"] >= 40
+    assert found["median_abs_error"] <= 0.25  # docs/accuracy.md, Serving: 19.2 % when this was written
+
+
+def test_plan_users_lists_deployments_that_serve_everyone(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    data = run_json(capsys, "plan", "llama-3.1-70b", "--users", "100", "--min-tps", "15", "--limit", "0")
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "schema" / "plan.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["total"] == len(data["results"]) > 0
+    for option in data["results"]:
+        assert option["serving"]["verdict"]["users"] >= 100
+        assert option["serving"]["max_concurrent_sequences"] >= 100
+        assert option["command"].startswith("vllm serve meta-llama/Llama-3.1-70B-Instruct")
+    gpus = [o["count"] for o in data["results"] if o["price_usd"] is None]
+    assert gpus == sorted(gpus)  # without prices, fewest GPUs first
+
+
+def test_plan_users_reaches_multi_node_when_one_node_cannot_hold_the_model(est: Estimator) -> None:
+    from advisor.plan.serve_plan import serve_plan
+
+    plan = serve_plan(est.catalog.model("llama-3.1-405b"), est, ServeRequest(users=32, min_tokens_per_s=5),
+                      network_gbps=50.0, limit=0, vendor="nvidia")
+    assert plan.options
+    layouts = {(o.gpu.id, o.gpus_per_node, o.nodes) for o in plan.options}
+    assert ("h100-sxm", 8, 2) in layouts  # 405B in BF16 (810 GB) needs two nodes of 8 H100s
+    two = next(o for o in plan.options if o.gpu.id == "h100-sxm")
+    assert "--pipeline-parallel-size 2" in (two.serving.command or "")
+
+
+def test_sglang_pool_is_its_static_fraction_less_the_weights(est: Estimator, make_machine) -> None:
+    machine = make_machine("H100")
+    s = serve(est, est.catalog.model("llama-3.1-8b"), machine, ServeRequest(engine="sglang"))
+    total = machine.devices[0].device.memory_total_bytes
+    assert s.capacity.kv_pool_bytes == int(total * 0.83) - s.capacity.weights_bytes
+    assert s.capacity.page_tokens == 1 and s.capacity.pages == s.capacity.kv_pool_bytes // LLAMA_8B_KV_PER_TOKEN
+    assert (s.command or "").startswith("python -m sglang.launch_server --model-path meta-llama/Llama-3.1-8B-Instruct")
+
+
+def test_longer_prompts_slow_every_other_user_down(est: Estimator, make_machine) -> None:
+    model, machine = est.catalog.model("llama-3.1-8b"), make_machine("H100")
+    short = serve(est, model, machine, ServeRequest(users=16, prompt_tokens=256, output_tokens=256))
+    long = serve(est, model, machine, ServeRequest(users=16, prompt_tokens=4096, output_tokens=256))
+    s16, l16 = short.curve.points[-1], long.curve.points[-1]
+    assert l16.per_user_decode_tokens_per_s < s16.per_user_decode_tokens_per_s  # their prefills interleave
+    assert (l16.ttft_s or 0) > (s16.ttft_s or 0)
+    one_short, one_long = short.curve.points[0], long.curve.points[0]
+    # one user: no one else's prompt to wait for, only a deeper cache to read
+    assert one_long.per_user_decode_tokens_per_s == pytest.approx(one_short.per_user_decode_tokens_per_s, rel=0.15)
