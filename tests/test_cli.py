@@ -321,6 +321,19 @@ def test_plan_labels_name_each_size_once() -> None:
     assert any(label.startswith("Apple M4 Max") and label.endswith("GB") for label in labels)
 
 
+def test_plan_table_names_configurations_without_their_maker() -> None:
+    """The table drops the maker so 80 columns keep the card's own name; every shortened name stays distinct."""
+    from advisor.catalog.load import load_catalog
+    from advisor.plan.compare import plan_configurations
+    from advisor.present.plan_tables import short_label
+
+    labels = [label for label, *_ in plan_configurations(load_catalog())]
+    assert len({short_label(label) for label in labels}) == len(labels)
+    assert short_label("NVIDIA GeForce RTX 5090 + 64 GB RAM") == "RTX 5090 + 64 GB RAM"
+    assert short_label("4x AMD Radeon RX 7900 XTX") == "4x RX 7900 XTX"
+    assert short_label("AMD Radeon PRO W7900") == "Radeon PRO W7900"
+
+
 def test_recommend_limit_and_quality_json(capsys: pytest.CaptureFixture[str]) -> None:
     data = run_json(capsys, "recommend", "--limit", "3", *HYPOTHETICAL)
     assert len(data["results"]) == 3 and data["ranking"]["total"] > 3

@@ -95,7 +95,7 @@ def test_installed_files_are_estimated_at_their_own_file(capsys: pytest.CaptureF
     assert gpt["commands"]["ollama"].startswith("ollama run gpt-oss:20b ")
     assert by_id["my-own-experiment"]["quality"] is None  # no catalog model: its header's name, no quality
     code, out, _ = run(capsys, "recommend", "--installed", *HW)
-    assert code == 0 and "F16 ✓" in out and "✓ installed:" in out
+    assert code == 0 and "F16 ✓" in out and "✓ installed:" in out and "GGUF files on this machine" in out
     assert f"Run it: llama-server -m {blobs / 'sha256-abc'}" in out
 
 
@@ -125,3 +125,24 @@ def test_cpu_bound_rows_are_marked_low_confidence(capsys: pytest.CaptureFixture[
     assert "~" not in out  # CSV: plain numbers, the mark's fact is in the JSON
     data = run_json(capsys, "recommend", "--gpu", "none", "--ram", "32GB")
     assert all(r["speed"]["cpu_time_share"] == 1.0 for r in data["results"] if r["placement"] == "cpu")
+
+
+def test_installed_with_nothing_found_says_so(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for var in ("OLLAMA_MODELS", "HF_HOME", "LLAMA_CACHE"):
+        monkeypatch.delenv(var, raising=False)
+    data = run_json(capsys, "recommend", "--installed", *HW, "--quant", "Q8_0")
+    assert data["results"] == []
+    notes = " ".join(data["hardware"]["notes"])
+    assert "no GGUF file found" in notes and "--quant Q8_0 does not apply with --installed" in notes
+
+
+def test_a_placeholder_run_line_is_followed_by_a_command_that_needs_none(capsys: pytest.CaptureFixture[str]) -> None:
+    """On a Mac, when no catalogued repository hosts the llama.cpp file, MLX converts the original weights."""
+    code, out, _ = run(capsys, "recommend", "--gpu", "M4 Max 128GB")
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Run it: "))
+    assert code == 0 and "-m <" in lines[at] and lines[at + 1].startswith("Or: mlx_lm.convert --hf-path ")
+    code, out, _ = run(capsys, "estimate", "gpt-oss-20b", *HW)
+    assert code == 0 and "Run it: llama-server -hf ggml-org/gpt-oss-20b-GGUF:MXFP4" in out and "\nOr: " not in out

@@ -1,6 +1,6 @@
 """KV sharing and per-layer embeddings (Gemma 3n, Gemma 4 E): the last layers reuse an earlier layer's cache and
-keep none of their own; the per-layer token table is weights, looked up a row at a time. Also FFN-only blocks of
-dense Nemotron-H. Bytes pinned by hand."""
+keep none of their own; the per-layer token table is weights, looked up a row at a time. Also Nemotron-H's block
+forms: FFN-only blocks of dense Nemotron-H and the named `layers_block_type` list. Bytes pinned by hand."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import gguf
+import numpy as np
 import pytest
 
 from advisor.errors import UsageError
@@ -98,3 +100,44 @@ def test_dense_nemotron_h_has_its_ffn_on_the_ffn_blocks_only() -> None:
     groups = {g.name: g for g in param_groups(model_from_config(cfg, "config.json", name="h"))}
     assert groups["ffn_up"].layers == 2 and groups["ffn_down"].layers == 2  # the two '-' blocks
     assert "ffn_gate" not in groups  # squared ReLU: up and down only
+
+
+def test_nemotron_layers_block_type_reads_like_the_pattern_string() -> None:
+    common = {"model_type": "nemotron_h", "hidden_size": 256, "num_attention_heads": 4, "num_key_value_heads": 2,
+              "head_dim": 64, "vocab_size": 1000, "mlp_hidden_act": "relu2", "mamba_num_heads": 8,
+              "mamba_head_dim": 32, "ssm_state_size": 16, "n_groups": 1, "conv_kernel": 4, "n_routed_experts": 8,
+              "num_experts_per_tok": 2, "moe_intermediate_size": 128, "n_shared_experts": 1,
+              "moe_shared_expert_intermediate_size": 256}
+    blocks = ["mamba", "moe", "attention", "moe", "mamba", "moe"]
+    named = model_from_config(common | {"layers_block_type": blocks}, "config.json", name="named")  # no layer count
+    pattern = model_from_config(common | {"num_hidden_layers": 6, "hybrid_override_pattern": "ME*EME"},
+                                "config.json", name="pattern")
+    assert named.arch.layers == 6
+    assert (named.layout.mamba_layers, named.layout.full_attention_layers) == (2, 1)
+    assert named.moe is not None and named.moe.moe_layers == 3
+    assert (named.params_total, named.params_active) == (pattern.params_total, pattern.params_active)
+
+
+def test_a_gguf_per_layer_table_is_not_read_per_token(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "ple.gguf"
+    w = gguf.GGUFWriter(str(path), "gemma3n")
+    w.add_block_count(2)
+    w.add_embedding_length(256)
+    w.add_feed_forward_length(512)
+    w.add_head_count(8)
+    w.add_head_count_kv(2)
+    w.add_context_length(4096)
+    w.add_token_list([f"t{i}".encode() for i in range(1000)])
+    sizes = {"token_embd.weight": (1000, 256), "per_layer_token_embd.weight": (1000, 2 * 64)}
+    for i in range(2):
+        sizes |= {f"blk.{i}.attn_q.weight": (256, 256), f"blk.{i}.ffn_up.weight": (512, 256)}
+    for name, shape in sizes.items():
+        w.add_tensor(name, np.zeros(shape, dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    (r,) = run_json(capsys, "estimate", str(path), *HW)["results"]
+    table = 1000 * 128 * 2
+    # tied (no output.weight): the embedding matrix is read per token, the per-layer table only looked up
+    assert r["speed"]["basis"]["weights_read_bytes"] == r["memory"]["weights_bytes"] - table

@@ -22,6 +22,23 @@ DENIED_HOSTS: Final[dict[str, str]] = {
     "aggregoctt.github.io": "AI-written mirror of news articles",
     "lzwjava.github.io": "personal AI-assisted notes restating vendor tables",
     "manuals.plus": "re-hosted copies of vendor documents with their own summaries",
+    "nextvisionframe.com": "AI-written mirror of news articles",
+    "nyongesasande.com": "AI-written mirror of news articles",
+    "prepmusiclog.com": "AI-written mirror of news articles",
+    "duckittech.com": "AI-written mirror of news articles",
+    "fbhtechinfo.com": "AI-written mirror of news articles",
+    "holynerdvana.blogspot.com": "personal blog restating spec sheets",
+    "ai-infrastructure.net": "unofficial summary site",
+    # spec aggregators and comparison pages that restate other databases (often with their own errors)
+    "technical.city": "comparison site restating other databases",
+    "hmc-tech.com": "comparison site restating other databases",
+    "cputronic.com": "comparison site restating other databases",
+    "topcpu.net": "comparison site restating other databases",
+    "hardware-corner.net": "comparison blog restating other pages",
+    # shop and sales pages
+    "pangoly.com": "price-comparison shop",
+    "scan.co.uk": "retailer",
+    "thundercompute.com": "cloud vendor's sales blog",
 }
 
 

@@ -94,6 +94,11 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
 
         estimates, local, unread = installed_estimates(scan(catalog), target, est, req, min_tps=min_tps,
                                                        sort=sort.lower())
+        if not estimates:
+            unread.append("--installed: no GGUF file found in the Ollama, LM Studio, llama.cpp or Hugging Face "
+                          "folders (advisor local lists what it finds)")
+        if quant is not None:
+            unread.append(f"--quant {quant} does not apply with --installed: each file is estimated at its own type")
         target = replace(target, notes=(*target.notes, *unread))
     else:
         chosen = None

@@ -172,7 +172,7 @@ class Estimator:
         It depends on the machine only through what a placement may use (Room), so machines with the same memory
         share it: comparing 150 GPUs places each model once per memory size, not once per card."""
         engine = engine_for(recipe.runtime)
-        room = self._room(machine, engine, model)
+        room = self.room(machine, engine, model)
         if known is not None:
             return self._fit(model, recipe, room, request, engine, known)
         return self.memo(model, ("fitted", recipe.name, request, room),
@@ -208,7 +208,7 @@ class Estimator:
                          expert_bytes_per_layer=weights.routed_expert_bytes // experts if experts else 0,
                          moe_layers=experts)
 
-    def _room(self, machine: Machine, engine: Engine, model: ModelSpec) -> Room:
+    def room(self, machine: Machine, engine: Engine, model: ModelSpec) -> Room:
         """What a placement of `model` under `engine` may use on `machine`: computed once per machine, engine and
         compute-buffer size (models of one hidden size share it)."""
         d = self.catalog.defaults
@@ -236,7 +236,7 @@ class Estimator:
         if not machine.devices:
             return None
         d = self.catalog.defaults
-        room = self._room(machine, engine or engine_for("llama.cpp"), model).gpu_free_bytes
+        room = self.room(machine, engine or engine_for("llama.cpp"), model).gpu_free_bytes
         cap = model.arch.max_context_tokens or 1_048_576
         largest = self.kv(model, request, cap)
         fixed = weights.weights_bytes + largest.recurrent_state_bytes + largest.kv_cache_bytes \

@@ -50,6 +50,8 @@ def model_from_config(data: Any, source: str, *, name: str | None = None, params
     c = Config(nested, source, "text_config.") if isinstance(nested, dict) else Config(data, source)
     model_type = str(c.data.get("model_type") or data.get("model_type") or "custom")
     layers = c.whole("layers", "num_hidden_layers", "n_layer", "num_layers")
+    if layers is None:  # Nemotron 3 Ultra's config counts its layers only as its block list
+        layers = len(c.items("layers", "layers_block_type") or []) or None
     hidden = c.whole("hidden_size", "hidden_size", "n_embd", "d_model")
     heads = c.whole("attention_heads", "num_attention_heads", "n_head")
     if layers is None or hidden is None or heads is None:
@@ -123,6 +125,9 @@ def _moe(c: Config, layers: int, model_type: str) -> tuple[Moe | None, int | Non
     pattern = c.data.get("hybrid_override_pattern")
     if isinstance(pattern, str):  # Nemotron-H: E layers hold the experts
         return replace(moe, moe_layers=pattern.count("E"), dense_layers=0), intermediate
+    blocks = c.data.get("layers_block_type")
+    if isinstance(blocks, list):  # ... named "moe" in the list form
+        return replace(moe, moe_layers=blocks.count("moe"), dense_layers=0), intermediate
     return moe, intermediate
 
 

@@ -1,6 +1,7 @@
 """A config.json's layer kinds and per-kind dims, with the key names transformers' configs use. Pure.
 
-Kinds come from, first match: Nemotron-H `hybrid_override_pattern` (M mamba, * attention, - MLP, E MoE);
+Kinds come from, first match: Nemotron-H `hybrid_override_pattern` (M mamba, * attention, - MLP, E MoE) or its
+`layers_block_type` list (mamba, attention, mlp, moe);
 Kimi Linear `linear_attn_config` (kda_layers, full_attn_layers); `layer_types` (full_attention,
 sliding_attention, chunked_attention, linear_attention, mamba, attention); Qwen3-Next `full_attention_interval`;
 `sliding_window_pattern` (or the family's known pattern, Gemma 2/3, Cohere 2); Llama 4 `no_rope_layers` /
@@ -23,6 +24,7 @@ LAYER_TYPES: Final[dict[str, LayerKind]] = {
     "chunked_attention": "chunked", "linear_attention": "linear", "mamba": "mamba", "mamba2": "mamba",
 }
 PATTERN_CHARS: Final[dict[str, LayerKind]] = {"M": "mamba", "*": "full", "-": "ffn", "E": "ffn"}
+BLOCK_TYPES: Final[dict[str, LayerKind]] = {"mamba": "mamba", "attention": "full", "mlp": "ffn", "moe": "ffn"}
 GATED_BY_DEFAULT: Final = frozenset({"qwen3_next"})  # attention output gate without an attn_output_gate key
 
 
@@ -72,6 +74,9 @@ def _listed(c: Config) -> tuple[LayerKind, ...] | None:
     pattern = c.items("kinds", "hybrid_override_pattern")
     if pattern is not None:
         return tuple(_kind(c, PATTERN_CHARS, char) for char in pattern)
+    blocks = c.items("kinds", "layers_block_type")  # the same blocks by name (Nemotron 3 Super / Ultra / 3.5)
+    if blocks is not None:
+        return tuple(_kind(c, BLOCK_TYPES, block) for block in blocks)
     kimi = c.child("linear_attn_config")
     if kimi is not None and kimi.get("kinds", "kda_layers") is not None:
         linear, full = kimi.items("kinds", "kda_layers") or [], kimi.items("full", "full_attn_layers") or []

@@ -6,9 +6,11 @@ Ranking is described in docs/ranking.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
-from advisor.engines import ENGINES
+from advisor.engines import ENGINES, engine_for
 from advisor.errors import UsageError
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Fitted, Request
 from advisor.estimate.machine import Machine
@@ -136,11 +138,11 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
         candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
     fits: list[tuple[tuple[int, int], QuantRecipe, Fitted]] = []
     seen_floor = False
-    for recipe in candidates:  # highest quality first (CPU only: Q4_K_M and below first)
+    ladder = _ladder(model, machine, est, request, candidates)
+    for i, recipe in enumerate(candidates):  # highest quality first (CPU only: Q4_K_M and below first)
         if not machine.devices and recipe.quality_rank > q4 and any(x[0][0] == floor for x in fits):
             break
-        fitted = est.fitted(model, recipe, machine, request)
-        key = _choice_key(model, recipe, fitted.placement.kind, est)
+        key, fitted = ladder.step(i, recipe, partial(est.fitted, model, recipe, machine, request))
         fits.append((key, recipe, fitted))
         # the first comfortable file type of the best tier is the best-quality one: candidates come best first
         if key[0] == floor:  # the tier's first file type usually wins: its full estimate now, the others' decode
@@ -164,6 +166,31 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     else:
         chosen = max(tried, key=lambda x: x[0] or -1.0)  # first (best quality) on a tie
     return est.estimate(model, chosen[1], machine, request, fitted=chosen[2])
+
+
+class _Ladder:
+    """Each candidate file type's placement tier and fit, in candidate order, computed when first reached. Machines
+    that give a placement the same room (Estimator.room: the same usable memory under the same engines) share one
+    ladder: comparing 166 GPUs walks it once per memory size, as Estimator.fitted places a model once per room."""
+
+    def __init__(self, model: ModelSpec, est: Estimator) -> None:
+        self.model, self.est = model, est
+        self.steps: list[tuple[tuple[int, int], Fitted]] = []
+
+    def step(self, i: int, recipe: QuantRecipe, fit: Callable[[], Fitted]) -> tuple[tuple[int, int], Fitted]:
+        """The i-th candidate's (tier key, fit); candidates are reached in order, so only i == len(steps) is new."""
+        if i == len(self.steps):
+            fitted = fit()
+            self.steps.append((_choice_key(self.model, recipe, fitted.placement.kind, self.est), fitted))
+        return self.steps[i]
+
+
+def _ladder(model: ModelSpec, machine: Machine, est: Estimator, request: Request,
+            candidates: tuple[QuantRecipe, ...]) -> _Ladder:
+    runtimes = sorted({r.runtime for r in candidates})
+    rooms = tuple(est.room(machine, engine_for(runtime), model) for runtime in runtimes)
+    return est.memo(model, ("ladder", request, tuple(r.name for r in candidates), rooms),
+                    lambda: _Ladder(model, est))
 
 
 def _comfortable(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,

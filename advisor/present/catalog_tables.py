@@ -27,6 +27,11 @@ def layout_label(model: ModelSpec) -> str:
         parts.append(f"Mamba {lay.mamba_layers}/{model.arch.layers}")
     if model.moe is not None:
         parts.append(f"MoE {model.moe.experts_per_token}/{model.moe.experts}")
+    shared = lay.kv_shared_full_layers + lay.kv_shared_sliding_layers
+    if shared:
+        parts.append(f"KV shared {shared}/{model.arch.layers}")
+    if lay.per_layer_input_dim:
+        parts.append(f"per-layer embeddings {lay.per_layer_input_dim}")
     return ", ".join(parts) or "dense, full attention"
 
 

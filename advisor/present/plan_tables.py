@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from advisor.present.tables import CPU_LEGEND, CPU_MARK, cpu_bound, decode_cell, gib, rate
@@ -80,9 +81,18 @@ def compare_view(result: Comparison, context: int) -> View:
                 notes=tuple(n for m in result.machines for n in m.notes))
 
 
+_MAKERS = re.compile(r"^(\d+x )?(?:NVIDIA GeForce |NVIDIA |AMD Radeon (?=RX )|AMD |Intel |Apple )")
+
+
+def short_label(label: str) -> str:
+    """A configuration's name in the table, without its maker's name (the card's own name says it; JSON keeps the
+    full one): 'NVIDIA GeForce RTX 5090 + 64 GB RAM' -> 'RTX 5090 + 64 GB RAM', so narrow terminals keep the model."""
+    return _MAKERS.sub(lambda m: m.group(1) or "", label)
+
+
 def plan_rows(options: tuple[PlanOption, ...] | list[PlanOption]) -> tuple[list[str], list[list[str]]]:
     headers = ["Hardware", "Runs on", "Memory GiB", "Price USD", "Quant", "Needs GiB", "Decode", "Prefill"]
-    rows = [[o.label, _SHORT[o.estimate.placement.kind], gib(o.memory_bytes),
+    rows = [[short_label(o.label), _SHORT[o.estimate.placement.kind], gib(o.memory_bytes),
              f"{o.price_usd:,.0f}" if o.price_usd else "?", o.estimate.recipe.name,
              gib(o.estimate.memory.total_bytes), decode_cell(o.estimate),
              rate(o.estimate.speed.prefill_tokens_per_s)] for o in options]

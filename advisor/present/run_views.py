@@ -69,12 +69,13 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
           else ", most useful first" if sort == "quality" else f", sorted by {sort}")
     capped = sum(u.capped for u in useful)
     at = (f" ({capped} sized at a shorter maximum, marked)" if capped else "")
+    what = ("GGUF files on this machine, each at its own file type" if estimates and all(map(is_installed, estimates))
+            else "Best quantization per model")
     top = next((e for e, u in zip(estimates, useful, strict=True) if u.usable),
                next((e for e in estimates if e.placement.kind != "none"), None))
     section = estimates_section(machine, shown, show_model=True, show_score=bool(use), explain=explain,
-                                title=f"Best quantization per model at {request.context_tokens:,} tokens of "
-                                      f"context{at}{by}",
-                                run_line=commands(top, machine, est)[top.engine] if top else None,
+                                title=f"{what} at {request.context_tokens:,} tokens of context{at}{by}",
+                                run_line=run_lines(commands(top, machine, est), top.engine) if top else None,
                                 useful=shown_useful)
     if more:
         section = Section(section.before, section.table,
@@ -102,14 +103,26 @@ def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate],
     section = estimates_section(
         machine, estimates, show_model=False, explain=explain,
         title=f"{model.name} at {estimates[0].context_tokens:,} tokens of context (depth {depth:,})",
-        run_line=commands(best, machine, est)[best.engine] if best.placement.kind != "none" else None)
+        run_line=run_lines(commands(best, machine, est), best.engine) if best.placement.kind != "none" else None)
     section = Section(section.before, section.table, section.after + notes_lines(machine.notes))
     return View("estimate", machine=machine, results=results, extra={"notes": notes}, sections=(section,),
                 notes=tuple(notes))
 
 
+def run_lines(found: dict[str, str | None], engine: str) -> tuple[str, ...]:
+    """The estimate's own command; where it can only name a placeholder file (no catalogued repository hosts it),
+    also another engine's command that needs no placeholder (an MLX conversion, vLLM, an Ollama hf.co pull)."""
+    own = found.get(engine)
+    if own is None:
+        return ()
+    if "-m <" not in own:
+        return (own,)
+    other = next((c for name, c in found.items() if name != engine and c and "<" not in c.split("#")[0]), None)
+    return (own, other) if other else (own,)
+
+
 def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str, show_model: bool,
-                      show_score: bool = False, explain: bool = False, run_line: str | None = None,
+                      show_score: bool = False, explain: bool = False, run_line: tuple[str, ...] | None = None,
                       useful: list[Usefulness] | None = None) -> Section:
     """The machine's summary, the estimates table, the legend, measured speeds and the command to run; with
     `useful`, the Quality column and, where a row is not usable, why."""
@@ -141,5 +154,6 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
     measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
                      f"({m.source})")
                 for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]
-    run = [Line(f"Run it: {run_line}", command=True)] if run_line else []
+    run = [Line(f"{'Run it' if i == 0 else 'Or'}: {line}", command=True)
+           for i, line in enumerate(run_line or ())]
     return Section(before=(Line(summary(machine)),), table=grid, after=(legend, *calibrated, *quality, *measured, *run))
