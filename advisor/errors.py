@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad option value, unknown model or GPU name
     CATALOG = 3  # the catalog (shipped or user-supplied) is invalid
     PROBE = 4  # hardware probing failed in a way that leaves nothing to work with
+    HUB = 5  # the Hugging Face Hub could not answer: unreachable, timed out, gated, or offline with no cached copy
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as shells report it
 
 
@@ -46,8 +47,24 @@ class UnknownNameError(UsageError):
         self.suggestions = suggestions
 
 
+class UnknownRepoError(UsageError):
+    """A Hugging Face repo the Hub does not have (or hides: private or gated repos without a token look missing)."""
+
+    kind = "unknown_repo"
+
+
 class CatalogError(AdvisorError):
     """The catalog is invalid; the message names file, entry and field."""
 
     exit_code = ExitCode.CATALOG
     kind = "catalog"
+
+
+class HubError(AdvisorError):
+    """A named Hugging Face repo could not be read; `kind` says why (offline, gated, timeout, unreachable)."""
+
+    exit_code = ExitCode.HUB
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -18,7 +18,7 @@ LAYERS: dict[str, int] = {
     "advisor.codecache": 1,
     "advisor.specs": 2,
     "advisor.models": 3, "advisor.hardware": 3,
-    "advisor.catalog": 4, "advisor.engines": 4, "advisor.local": 4,
+    "advisor.catalog": 4, "advisor.engines": 4, "advisor.local": 4, "advisor.hub": 4,
     "advisor.estimate": 5,
     "advisor.speed": 6,
     "advisor.plan": 7,

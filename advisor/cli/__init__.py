@@ -28,6 +28,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "browse": ("models", "gpus", "model", "validate", "local", "doctor"),
     "plan": ("compare", "plan", "calibrate"),
     "serve": ("serve",),
+    "hub": ("add",),
 }
 
 

@@ -58,7 +58,8 @@ def compare_machine(catalog: Catalog, spec: str, ram: str | None, ram_bandwidth:
 def compare(ctx: typer.Context,
             specs: Annotated[list[str], typer.Argument(help='Two or more machines: "RTX 4090" "2x RTX 3090" ...')],
             models: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-                "--model", help="Compare only these models (repeatable); default: every catalog model.")] = None,
+                "--model", help="Compare only these models (repeatable): catalog ids or Hugging Face repos "
+                                "(ORG/REPO, docs/hub.md); default: every catalog model.")] = None,
             json_: JsonOpt = False, fmt: FormatOpt = "table",
             ram: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
                 "--ram", help="System RAM beside each discrete GPU, e.g. 64GB: once for every machine, or once per "
@@ -97,7 +98,12 @@ def compare(ctx: typer.Context,
     fmt, req = output_format(json_, fmt), request(context, 0, prompt=prompt)
     if limit is None and fmt == "table":
         limit = 15
-    chosen = tuple(catalog.model(m) for m in models) if models else catalog.models
+    if models:
+        from advisor.hub.lookup import model_specs
+
+        chosen = model_specs(catalog, models)
+    else:
+        chosen = catalog.models
     per_machine = rams * len(specs) if len(rams) == 1 else rams or [None] * len(specs)
     built = [compare_machine(catalog, spec, r, ram_bandwidth) for spec, r in zip(specs, per_machine, strict=True)]
     result = run(tuple(specs), tuple(m for m, _ in built), estimator(catalog), req, chosen,

@@ -73,6 +73,9 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
                   "--quant", help="One file type (e.g. Q8_0) for every model that can use it; default: the "
                                   "best quality above 10 t/s.")] = None,
+              models: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+                  "--model", help="Rank only these models (repeatable): catalog ids or Hugging Face repos "
+                                  "(ORG/REPO, docs/hub.md); default: every catalog model.")] = None,
               ) -> None:
     """For each catalog model: the best quantization that fits, where it runs and how fast, most useful first."""
     from advisor.errors import UsageError
@@ -99,7 +102,12 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
             unread.append(f"--quant {quant} does not apply with --installed: each file is estimated at its own type")
         target = replace(target, notes=(*target.notes, *unread))
     else:
-        estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower(), quant=quant)
+        chosen = None
+        if models:
+            from advisor.hub.lookup import model_specs
+
+            chosen = model_specs(catalog, models)
+        estimates = run(target, est, req, min_tps=min_tps, sort=sort.lower(), quant=quant, models=chosen)
     if limit is None and fmt == "table":
         limit = 15
     show(recommend_view(target, estimates, est, request=req, depth=depth, use=use, explain=explain,
@@ -109,7 +117,9 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
 @app.command()
 def estimate(ctx: typer.Context,
              model: Annotated[Optional[str], typer.Argument(  # noqa: UP045
-                 help="Model id or alias (qwen3.5-35b-a3b), or a local .gguf file (split ones too).")] = None,
+                 help="Model id or alias (qwen3.5-35b-a3b), a local .gguf file (split ones too), or a Hugging Face "
+                      "repo: ORG/REPO, hf.co/ORG/REPO[:QUANT] or its https://huggingface.co URL (docs/hub.md).")
+             ] = None,
              json_: JsonOpt = False, fmt: FormatOpt = "table", gpu: GpuOpt = None, ram: RamOpt = None,
              ram_bandwidth: RamBwOpt = None, vram: VramOpt = None, bandwidth: BandwidthOpt = None,
              quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
@@ -129,6 +139,11 @@ def estimate(ctx: typer.Context,
     fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel,
                                                   prompt=prompt)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
-    spec, estimates, notes = resolve_model(est, model, config, quant, target, req)
+    hub = None
+    if model is not None and config is None:
+        from advisor.hub.lookup import hub_model
+
+        hub = hub_model(catalog, model)
+    spec, estimates, notes = resolve_model(est, model, config, quant, target, req, hub)
     best = estimates[0] if quant or len(estimates) == 1 else best_estimate(spec, target, est, req)
     show(estimate_view(target, spec, estimates, est, notes, depth=depth, explain=explain, best=best), fmt)

@@ -40,11 +40,13 @@ def gguf_name(path: Path) -> str:
     return _QUANT_SUFFIX.sub("", stem) or stem
 
 
-def model_from_gguf(file: GgufFile, name: str | None = None) -> tuple[ModelSpec, WeightEstimate, list[str]]:
-    """The ModelSpec advisor estimates with, its exact weights, and notes on what was assumed."""
+def model_from_gguf(file: GgufFile, name: str | None = None,
+                    url: str | None = None) -> tuple[ModelSpec, WeightEstimate, list[str]]:
+    """The ModelSpec advisor estimates with, its exact weights, and notes on what was assumed; `url`: where a
+    remote file's header was read (the local path otherwise)."""
     meta, notes = file.metadata, []
     arch = str(meta.get("general.architecture") or "unknown")
-    source = str(file.paths[0])
+    source = url or str(file.paths[0])
 
     def fail(key: str, problem: str) -> NoReturn:
         raise GgufError(f"{source}: {key}: {problem}")
@@ -68,7 +70,7 @@ def model_from_gguf(file: GgufFile, name: str | None = None) -> tuple[ModelSpec,
     moe = _moe(meta, arch, arch_spec.layers)
     label = name or gguf_name(file.paths[0])
     record = ModelRecord(id=label, name=str(meta.get("general.name") or label), family=arch,
-                         source=f"file://{file.paths[0]}", arch=arch_spec, moe=moe,
+                         source=url or f"file://{file.paths[0]}", arch=arch_spec, moe=moe,
                          params_total=sum(t.n_elements for t in file.tensors),
                          params_active=None if moe is None else _active(file.tensors, moe), params_derived=True,
                          keys=_keys(arch), **_layout(meta, arch, arch_spec.layers, kv_array, notes))

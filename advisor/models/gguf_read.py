@@ -91,11 +91,11 @@ def read_gguf(path: Path) -> GgufFile:
     if not tensors:
         raise GgufError(f"{path}: the file has no tensors, so there are no weights to size")
     file_type = metadata.get("general.file_type")
-    return GgufFile(parts, metadata, tuple(tensors), _file_type(file_type))
+    return GgufFile(parts, metadata, tuple(tensors), file_type_name(file_type))
 
 
 def _parse(path: Path) -> tuple[dict[str, Any], list[GgufTensor]]:
-    sizes = _type_sizes()
+    sizes = type_sizes()
     try:
         with path.open("rb") as handle:
             fields, found = read_header(handle, sizes)
@@ -106,7 +106,7 @@ def _parse(path: Path) -> tuple[dict[str, Any], list[GgufTensor]]:
     return fields, [GgufTensor(*t) for t in found]
 
 
-def _type_sizes() -> Callable[[int], tuple[str, int, int]]:
+def type_sizes() -> Callable[[int], tuple[str, int, int]]:
     try:
         import gguf
     except ImportError as err:
@@ -124,7 +124,7 @@ def _type_sizes() -> Callable[[int], tuple[str, int, int]]:
     return sizes
 
 
-def _file_type(value: Any) -> str | None:
+def file_type_name(value: Any) -> str | None:
     if not isinstance(value, int):
         return None
     try:

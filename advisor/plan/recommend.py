@@ -299,14 +299,15 @@ def check_order(sort: str, min_tps: float) -> None:
 
 
 def recommend(machine: Machine, est: Estimator, request: Request, *, min_tps: float = MIN_USABLE_TOKENS_PER_S,
-              sort: str = "quality", quant: str | None = None) -> list[Estimate]:
+              sort: str = "quality", quant: str | None = None,
+              models: tuple[ModelSpec, ...] | None = None) -> list[Estimate]:
     """Every catalog model's best option on `machine`, ranked (rank); `quant`: one file type for every model that
-    can use it (best_estimate)."""
+    can use it (best_estimate); `models`: only these (recommend --model; default: every catalog model)."""
     check_order(sort, min_tps)
     if quant is not None:
         quant = est.catalog.recipe(quant).name  # an unknown name stops here, with close matches
-    models = [m for m in est.catalog.models if eligible(m, request.use)]
-    return rank([best_estimate(m, machine, est, request, quant) for m in models], est, request, min_tps, sort)
+    chosen = [m for m in (est.catalog.models if models is None else models) if eligible(m, request.use)]
+    return rank([best_estimate(m, machine, est, request, quant) for m in chosen], est, request, min_tps, sort)
 
 
 def rank(found: list[Estimate], est: Estimator, request: Request, min_tps: float = MIN_USABLE_TOKENS_PER_S,

@@ -1,9 +1,11 @@
-"""What `advisor estimate` estimates: a catalog model, a local GGUF file, or a Hugging Face config.json."""
+"""What `advisor estimate` estimates: a catalog model, a local GGUF file, a Hugging Face config.json, or a Hub repo
+(read by advisor.hub before it gets here)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from advisor.catalog.files import MAX_FILE_BYTES
 from advisor.errors import UsageError
@@ -13,10 +15,15 @@ from advisor.plan.recommend import estimate_recipes
 from advisor.readfile import FileRefused, read_json
 from advisor.specs import ModelSpec, QuantRecipe
 
+if TYPE_CHECKING:
+    from advisor.hub.model import HubModel
+
 
 def resolve_model(est: Estimator, model: str | None, config: Path | None, quant: str | None, machine: Machine,
-                  request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
+                  request: Request, hub: HubModel | None = None) -> tuple[ModelSpec, list[Estimate], list[str]]:
     """The model spec, its estimates (one per file type, or the file's own), and notes."""
+    if hub is not None:
+        return _from_hub(est, hub, quant or hub.quant, machine, request)
     if config is not None:
         from advisor.models.hf_config import config_name, model_from_config
 
@@ -35,6 +42,17 @@ def resolve_model(est: Estimator, model: str | None, config: Path | None, quant:
 def _catalog_style(est: Estimator, spec: ModelSpec, quant: str | None, machine: Machine,
                    request: Request) -> list[Estimate]:
     return [est.estimate(spec, r, machine, request) for r in estimate_recipes(spec, machine, est, quant)]
+
+
+def _from_hub(est: Estimator, hub: HubModel, quant: str | None, machine: Machine,
+              request: Request) -> tuple[ModelSpec, list[Estimate], list[str]]:
+    """A repo's own files (GGUF, MLX) at their exact sizes; a 16-bit repo at every catalog file type."""
+    from advisor.hub.model import pick
+
+    if not hub.files:
+        return hub.spec, _catalog_style(est, hub.spec, quant, machine, request), list(hub.notes)
+    return hub.spec, [est.estimate(hub.spec, f.recipe, machine, request, weights=f.weights)
+                      for f in pick(hub, quant)], list(hub.notes)
 
 
 def _from_gguf(est: Estimator, path: Path, machine: Machine,

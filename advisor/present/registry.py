@@ -21,10 +21,10 @@ class Command:
     default_format: str = "table"
 
 
-def _model_schema() -> dict[str, Any]:
+def _model_schema(command: str = "model") -> dict[str, Any]:
     models = s.envelope("models", s.CATALOG_MODEL, hardware=s.NULL)
-    return {**models, "title": "advisor model --json", "properties": {**models["properties"],
-                                                                       "command": {"const": "model"}}}
+    return {**models, "title": f"advisor {command} --json", "properties": {**models["properties"],
+                                                                            "command": {"const": command}}}
 
 
 REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
@@ -54,5 +54,6 @@ REGISTRY: Final[tuple[Command, ...]] = (  # the order of --help
     Command("calibrate", s.envelope("calibrate", s.CALIBRATION_ROW, hardware=s.NULL, calibration=s.CALIBRATION,
                                     skipped=s.STRINGS)),
     Command("serve", s.envelope("serve", s.SERVING)),
+    Command("add", _model_schema("add")),
 )
 BY_NAME: Final[dict[str, Command]] = {c.name: c for c in REGISTRY}
