@@ -215,11 +215,11 @@ class Estimator:
 
     def room(self, machine: Machine, engine: Engine, model: ModelSpec) -> Room:
         """What a placement of `model` under `engine` may use on `machine`: computed once per machine, engine and
-        compute-buffer size (models of one hidden size share it)."""
+        hidden size (the compute buffer's size follows it: models of one hidden size share a room)."""
         d = self.catalog.defaults
-        buffer = compute_buffer_bytes(model, d)
 
         def compute() -> Room:
+            buffer = compute_buffer_bytes(model, d)
             runs = engine.cpu_offload or bool(machine.devices and all(
                 engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
             overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
@@ -229,7 +229,7 @@ class Estimator:
                         machine.ram_usable_bytes if engine.cpu_offload else 0,
                         sum(max(0, u - overhead) for u in usable))
 
-        return self.memo(machine, ("room", engine.name, buffer), compute)
+        return self.memo(machine, ("room", engine.name, model.arch.hidden_size), compute)  # the buffer's only input
 
     def max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, machine: Machine, request: Request,
                         engine: Engine | None = None) -> int | None:
@@ -240,8 +240,12 @@ class Estimator:
         """
         if not machine.devices:
             return None
-        d = self.catalog.defaults
         room = self.room(machine, engine or engine_for("llama.cpp"), model).gpu_free_bytes
+        return self.memo(model, ("max-gpu-context", weights.weights_bytes, request.kv_cache_type, request.sequences,
+                                 room), lambda: self._max_gpu_context(model, weights, request, room))
+
+    def _max_gpu_context(self, model: ModelSpec, weights: WeightEstimate, request: Request, room: int) -> int | None:
+        d = self.catalog.defaults
         cap = model.arch.max_context_tokens or 1_048_576
         largest = self.kv(model, request, cap)
         fixed = weights.weights_bytes + largest.recurrent_state_bytes + largest.kv_cache_bytes \

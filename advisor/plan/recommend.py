@@ -187,10 +187,10 @@ class _Ladder:
 
 def _ladder(model: ModelSpec, machine: Machine, est: Estimator, request: Request,
             candidates: tuple[QuantRecipe, ...]) -> _Ladder:
-    runtimes = sorted({r.runtime for r in candidates})
+    names, runtimes = est.memo(candidates, ("names",), lambda: (tuple(r.name for r in candidates),
+                                                                sorted({r.runtime for r in candidates})))
     rooms = tuple(est.room(machine, engine_for(runtime), model) for runtime in runtimes)
-    return est.memo(model, ("ladder", request, tuple(r.name for r in candidates), rooms),
-                    lambda: _Ladder(model, est))
+    return est.memo(model, ("ladder", request, names, rooms), lambda: _Ladder(model, est))
 
 
 def _comfortable(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
@@ -225,7 +225,7 @@ def rank_key(e: Estimate, est: Estimator) -> tuple[int, int, int, tuple[int, flo
     larger model (capability_size), and the newer one."""
     decode = e.speed.decode_tokens_per_s
     slow = 0 if decode is not None and decode >= INTERACTIVE_TOKENS_PER_S else 1
-    newer = "".join(chr(0x10FFFF - ord(c)) for c in (e.model.release or ""))  # descending release month
+    newer = est.memo(e.model, ("newer",), lambda: "".join(chr(0x10FFFF - ord(c)) for c in (e.model.release or "")))
     return (_PLACEMENT_ORDER[e.placement.kind], slow, quant_bucket(e, est), score_sort_key(e.use_score),
             -capability_size(e.model), newer)
 
