@@ -15,6 +15,7 @@ from advisor.present.registry import BY_NAME, REGISTRY
 
 
 def options(name: str) -> dict[str, Any]:
+    command_names()  # every command module imported and handed to typer (a run narrows typer to its own command)
     command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
     return {opt: p for p in command.params for opt in getattr(p, "opts", [])}
 
@@ -53,3 +54,28 @@ def test_the_module_table_names_each_modules_own_commands() -> None:
         module = command.callback.__module__.rsplit(".", 1)[-1]
         defined.setdefault(module, []).append(command.callback.__name__.rstrip("_"))
     assert {m: tuple(names) for m, names in defined.items()} == MODULES
+
+
+def test_a_run_hands_typer_its_own_command_and_gives_every_command_back(capsys: pytest.CaptureFixture[str],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """main() narrows typer to the command being run (start-up: typer builds every registered command first), and
+    restores the full list afterwards, so a second command in the same process still finds its own."""
+    from advisor.cli import main
+
+    every = command_names()
+    seen: list[list[str]] = []
+    real = typer.main.get_command
+
+    def spying(typer_app: typer.Typer) -> Any:
+        built = real(typer_app)
+        seen.append(sorted(built.commands))  # type: ignore[attr-defined]
+        return built
+
+    monkeypatch.setattr(typer.main, "get_command", spying)
+    main(["models", "--json"])
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert seen and seen[-1] == ["models"]
+    assert sorted(typer.main.get_command(app).commands) == sorted(every)  # type: ignore[attr-defined]
+    main(["gpus", "--json"])
+    assert capsys.readouterr().out.startswith("{")

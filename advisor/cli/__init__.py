@@ -55,6 +55,15 @@ def _register(args: list[str] | None = None) -> None:
                                         key=lambda c: order.index(_name(c)) if _name(c) in order else len(order))
 
 
+def _unnarrow() -> None:
+    """Give typer every command registered so far again (after a run in this process: tests call main() often)."""
+    from advisor.cli.app import app
+
+    order = [name for names in MODULES.values() for name in names]
+    app.registered_commands[:] = sorted(_SEEN, key=lambda c: order.index(_name(c)) if _name(c) in order
+                                        else len(order))
+
+
 def _name(command: Any) -> str:
     return str(command.name or (command.callback.__name__ if command.callback else ""))
 
@@ -79,7 +88,10 @@ def main(argv: list[str] | None = None) -> None:
             from advisor.cli.app import app
 
             _register(args)
-            code = app(args=args, prog_name="advisor", standalone_mode=False) or 0  # typer returns Exit's code
+            try:
+                code = app(args=args, prog_name="advisor", standalone_mode=False) or 0  # typer returns Exit's code
+            finally:
+                _unnarrow()
     except BrokenPipeError:
         from advisor.cli.app import broken_pipe
 
