@@ -27,12 +27,17 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from advisor import __version__
+
 MAGIC = importlib.util.MAGIC_NUMBER.hex()
 
 
+MAX_KEPT = 4096  # generated texts kept at most (one version of advisor uses about 450); past it, this run's only
+
+
 def cache_file(folder: Path) -> Path:
-    """This Python's file of kept code in `folder` (another Python version never reads it)."""
-    return folder / f"dataclass-code-{MAGIC}.marshal"
+    """This Python's and this advisor's file of kept code in `folder` (another version never reads it)."""
+    return folder / f"dataclass-code-{MAGIC}-{__version__}.marshal"
 
 
 @contextmanager
@@ -41,6 +46,7 @@ def kept(folder: Path) -> Iterator[None]:
     path = cache_file(folder)
     codes = _load(path)
     before = len(codes)
+    used: set[bytes] = set()
     original = getattr(dataclasses, "exec", None)
 
     def cached_exec(source: Any, globals_: Any = None, locals_: Any = None) -> None:
@@ -49,6 +55,7 @@ def kept(folder: Path) -> Iterator[None]:
             code = codes.get(key)
             if code is None:
                 code = codes[key] = compile(source, "<string>", "exec")
+            used.add(key)
             source = code
         exec(source, globals_, locals_)  # the text dataclasses wrote, or the code compiled from it
 
@@ -61,7 +68,7 @@ def kept(folder: Path) -> Iterator[None]:
         else:
             dataclasses.exec = original  # type: ignore[attr-defined]
         if len(codes) > before:
-            _save(path, codes)
+            _save(path, codes if len(codes) <= MAX_KEPT else {k: v for k, v in codes.items() if k in used})
 
 
 def _private(path: Path) -> bool:
@@ -101,5 +108,8 @@ def _save(path: Path, codes: dict[bytes, CodeType]) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(marshal.dumps(codes))
         tmp.replace(path)
+        for old in path.parent.glob(f"dataclass-code-{MAGIC}-*.marshal"):  # earlier versions of advisor
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError:
         return

@@ -127,3 +127,24 @@ def test_a_file_others_may_write_is_never_read(tmp_path: Path) -> None:
     # the same file, private again, is read: the check is what held
     with pytest.raises(SystemExit, match="planted"), kept(tmp_path):
         _make()
+
+
+def test_another_version_s_file_is_removed_and_the_file_stays_bounded(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import marshal
+
+    from advisor import codecache
+
+    older = tmp_path / f"dataclass-code-{codecache.MAGIC}-0.0.1.marshal"
+    older.write_bytes(marshal.dumps({}))
+    other_python = tmp_path / "dataclass-code-00000000-0.0.1.marshal"
+    other_python.write_bytes(marshal.dumps({}))
+    monkeypatch.setattr(codecache, "MAX_KEPT", 3)  # past it, only the texts this run used are kept
+    filler = compile("pass", "<string>", "exec")
+    cache_file(tmp_path).write_bytes(marshal.dumps({bytes([i]) * 16: filler for i in range(5)}))
+    cache_file(tmp_path).chmod(0o600)
+    with kept(tmp_path):
+        _behaves(_make())
+    kept_codes = marshal.loads(cache_file(tmp_path).read_bytes())
+    assert kept_codes and not any(k == bytes([i]) * 16 for k in kept_codes for i in range(5))
+    assert not older.exists() and other_python.exists()  # another Python's file is that Python's to keep
