@@ -70,7 +70,8 @@ def order_rows(rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...], est: Es
     rule (usable on some machine first, then by quality and speed; docs/ranking.md); speed: the fastest decode on
     any machine first; memory: the least memory any machine needs for it first (those that fit nowhere last); name."""
     def best_key(es: tuple[Estimate, ...]) -> tuple[object, ...]:
-        return min(usefulness_key(e, usefulness(e, est, request, usable_tps), est) for e in es)
+        fits = [e for e in es if e.placement.kind != "none"] or es  # a cell that fits nowhere ranks last anyway
+        return min(usefulness_key(e, usefulness(e, est, request, usable_tps), est) for e in fits)
 
     if sort == "speed":
         return tuple(sorted(rows, key=lambda r: -max((e.speed.decode_tokens_per_s or -1.0) for e in r[1])))
