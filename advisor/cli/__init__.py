@@ -49,19 +49,21 @@ def _register(args: list[str] | None = None) -> None:
     for module in only:
         import_module(f"advisor.cli.{module}")
     _SEEN.extend(c for c in app.registered_commands if all(c is not s for s in _SEEN))
-    order = [name for names in MODULES.values() for name in names]
     narrow = len(only) == 1 and "--help" not in (args or ())
-    app.registered_commands[:] = sorted((c for c in _SEEN if not narrow or _name(c) == first),
-                                        key=lambda c: order.index(_name(c)) if _name(c) in order else len(order))
+    app.registered_commands[:] = _ordered([c for c in _SEEN if not narrow or _name(c) == first])
 
 
 def _unnarrow() -> None:
     """Give typer every command registered so far again (after a run in this process: tests call main() often)."""
     from advisor.cli.app import app
 
+    app.registered_commands[:] = _ordered(_SEEN)
+
+
+def _ordered(commands: list[Any]) -> list[Any]:
+    """In the order --help lists them (MODULES); any other command last."""
     order = [name for names in MODULES.values() for name in names]
-    app.registered_commands[:] = sorted(_SEEN, key=lambda c: order.index(_name(c)) if _name(c) in order
-                                        else len(order))
+    return sorted(commands, key=lambda c: order.index(_name(c)) if _name(c) in order else len(order))
 
 
 def _name(command: Any) -> str:
