@@ -135,7 +135,8 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     floor = 0 if machine.devices else 4  # the best tier this machine can reach (CPU only: 4)
     q4 = est.shared(("q4",), lambda: est.catalog.recipe("Q4_K_M").quality_rank)
     if not machine.devices:  # CPU only: above Q4_K_M is tier 5 at best, and a smaller file fits whenever it does
-        candidates = tuple(sorted(candidates, key=lambda r: r.quality_rank > q4))
+        given = candidates  # the same tuple for every model of a machine: sorted once, so the ladder's memo hits
+        candidates = est.memo(given, ("cpu-order",), lambda: tuple(sorted(given, key=lambda r: r.quality_rank > q4)))
     fits: list[tuple[tuple[int, int], QuantRecipe, Fitted]] = []
     seen_floor = False
     ladder = _ladder(model, machine, est, request, candidates)
