@@ -20,7 +20,8 @@ from typing import Any, Final, TypeVar
 from advisor.errors import HubError, UnknownRepoError, UsageError
 from advisor.hub.gguf_files import gguf_groups, read_gguf_quant
 from advisor.hub.names import HubRef
-from advisor.hub.repo import HubRepo, Tensor, load_cached, store
+from advisor.hub.repo import HubRepo, load_cached, store
+from advisor.models.gguf_read import GgufTensor
 
 TIMEOUT_S: Final = 10.0
 MAX_CONFIG_BYTES: Final = 4 * 1024 * 1024
@@ -137,9 +138,10 @@ def _config(api: Any, ref: HubRef) -> dict[str, Any]:
     return data
 
 
-def _safetensors(api: Any, ref: HubRef, filename: str) -> list[Tensor]:
+def _safetensors(api: Any, ref: HubRef, filename: str) -> list[GgufTensor]:
     meta = api.parse_safetensors_file_metadata(ref.repo_id, filename, timeout=TIMEOUT_S)
-    return [Tensor(name, str(info.dtype), int(info.parameter_count), int(info.data_offsets[1] - info.data_offsets[0]))
+    return [GgufTensor(name, str(info.dtype), int(info.parameter_count),
+                       int(info.data_offsets[1] - info.data_offsets[0]))
             for name, info in meta.tensors.items()]
 
 

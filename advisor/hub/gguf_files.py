@@ -10,9 +10,9 @@ from typing import IO, Any, Final, cast
 
 from advisor.errors import HubError
 from advisor.hub.ranged import RangeFile, TooFar
-from advisor.hub.repo import GgufQuant, Tensor
+from advisor.hub.repo import GgufQuant
 from advisor.models.gguf_header import HeaderError, read_header
-from advisor.models.gguf_read import file_type_name, type_sizes
+from advisor.models.gguf_read import GgufTensor, file_type_name, type_sizes
 
 _SPLIT: Final = re.compile(r"^(.*)-(\d{5})-of-(\d{5})\.gguf$")
 _QUANT: Final = re.compile(r"(?:^|[-._])((?:UD-)?(?:I?Q\d[A-Z0-9_]*|TQ\d[A-Z0-9_]*|BF16|F16|F32|MXFP4[A-Z0-9_]*))$",
@@ -45,7 +45,7 @@ def read_gguf_quant(quant: str, parts: tuple[str, ...], fetch: Callable[[str, in
     """One file type's metadata (from its first part) and the tensors of all its parts, headers only."""
     sizes = type_sizes()
     metadata: dict[str, Any] = {}
-    tensors: list[Tensor] = []
+    tensors: list[GgufTensor] = []
     for index, part in enumerate(parts):
         handle = RangeFile(partial(fetch, part))
         try:
@@ -54,7 +54,7 @@ def read_gguf_quant(quant: str, parts: tuple[str, ...], fetch: Callable[[str, in
             raise HubError("hub", f"{part}: not a readable GGUF header ({err})") from err
         if index == 0:
             metadata = {k: v for k, v in fields.items() if _keep(k, v)}
-        tensors += [Tensor(*t) for t in found]
+        tensors += [GgufTensor(*t) for t in found]
     if quant_of(parts[0]) is None:
         quant = file_type_name(metadata.get("general.file_type")) or quant
     return GgufQuant(quant, parts, metadata, tuple(tensors))

@@ -141,10 +141,9 @@ def _total(sizes: list[int | None]) -> int | None:
 
 
 def _gguf_file(q: GgufQuant) -> gguf_read.GgufFile:
-    from advisor.models.gguf_read import GgufFile, GgufTensor, file_type_name
+    from advisor.models.gguf_read import GgufFile, file_type_name
 
-    return GgufFile(tuple(Path(f) for f in q.files), q.metadata,
-                    tuple(GgufTensor(t.name, t.type_name, t.n_elements, t.n_bytes) for t in q.tensors),
+    return GgufFile(tuple(Path(f) for f in q.files), q.metadata, q.tensors,
                     file_type_name(q.metadata.get("general.file_type")))
 
 

@@ -12,20 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from advisor.models.gguf_read import GgufTensor
 from advisor.paths import cache_dir
 
 FORMAT: Final = 1
 MAX_CACHE_BYTES: Final = 64 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Tensor:
-    """One tensor of a weight file's header: its name, stored type, element count and bytes."""
-
-    name: str
-    type_name: str
-    n_elements: int
-    n_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +26,7 @@ class GgufQuant:
     quant: str
     files: tuple[str, ...]
     metadata: dict[str, Any]
-    tensors: tuple[Tensor, ...]
+    tensors: tuple[GgufTensor, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +35,7 @@ class HubRepo:
     sha: str | None
     files: tuple[tuple[str, int | None], ...]  # (path in the repo, bytes)
     config: dict[str, Any] | None
-    safetensors: tuple[Tensor, ...]  # every tensor of the repo's model safetensors files
+    safetensors: tuple[GgufTensor, ...]  # every tensor of the repo's model safetensors files
     gguf: tuple[GgufQuant, ...]
     library: str | None = None  # the Hub's library_name (mlx, transformers, gguf ...)
     fetched: str = ""  # when it was read from the Hub (UTC, ISO 8601)
@@ -78,13 +69,13 @@ def from_json(data: Any) -> HubRepo | None:
         return None
 
 
-def _tensor_row(t: Tensor) -> list[Any]:
+def _tensor_row(t: GgufTensor) -> list[Any]:
     return [t.name, t.type_name, t.n_elements, t.n_bytes]
 
 
-def _tensor(row: Any) -> Tensor:
+def _tensor(row: Any) -> GgufTensor:
     name, type_name, elements, n_bytes = row
-    return Tensor(str(name), str(type_name), int(elements), int(n_bytes))
+    return GgufTensor(str(name), str(type_name), int(elements), int(n_bytes))
 
 
 def load_cached(repo_id: str) -> HubRepo | None:

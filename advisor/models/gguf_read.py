@@ -30,6 +30,9 @@ class GgufError(UsageError):
 
 @dataclass(frozen=True, slots=True)
 class GgufTensor:
+    """One tensor of a weight file's header (a GGUF's, or a Hub repo's safetensors): name, stored type, element
+    count and bytes."""
+
     name: str
     type_name: str
     n_elements: int
