@@ -7,7 +7,6 @@ fitted without any of that device's single-user measurements, exactly as `adviso
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
 from advisor.estimate.constants import SpeedTable
@@ -58,13 +57,3 @@ def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> Servi
     prefill = s.curve.prefill_tokens_per_s
     return ServingPrediction(run, run.batch / step,
                              None if prefill is None else run.batch * run.prompt_tokens / prefill)
-
-
-def summary(errors: list[float]) -> dict[str, float | int]:
-    """n, median and 90th percentile absolute error, median signed error."""
-    if not errors:
-        return {"n": 0}
-    absolute = sorted(abs(e) for e in errors)
-    return {"n": len(errors), "median_abs_error": statistics.median(absolute),
-            "p90_abs_error": absolute[min(len(absolute) - 1, int(0.9 * len(absolute)))],
-            "median_error": statistics.median(errors)}

@@ -15,9 +15,9 @@ def _pct(value: float | int) -> str:
 
 def serving_markdown(predictions: list[ServingPrediction]) -> str:
     """The section appended to docs/accuracy.md by `advisor validate --markdown`."""
-    from advisor.plan.serve_validate import summary
+    from advisor.speed.validate import error_summary
 
-    agg = summary([p.aggregate_error for p in predictions])
+    agg = error_summary([p.aggregate_error for p in predictions])
     prefill = [e for e in (p.prefill_error for p in predictions) if e is not None]
     devices = sorted({p.run.device for p in predictions})
     out = ["", "## Serving (advisor serve)", "",
@@ -31,7 +31,7 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
                    f"{_pct(agg['p90_abs_error'])}, median signed error {_pct(agg['median_error'])} "
                    "(target: 25 % median).")
     if prefill:
-        pre = summary(prefill)
+        pre = error_summary(prefill)
         out.append(f"- Prefill of the batch's prompts (the last sequence's TTFT): {pre['n']} runs, median absolute "
                    f"error {_pct(pre['median_abs_error'])}.")
     else:

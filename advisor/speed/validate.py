@@ -48,12 +48,17 @@ def leave_one_device_out(rows: list[Case], defaults: Defaults, variant: Variant 
 
 
 def summarize(predictions: list[Prediction]) -> dict[str, float | int]:
-    errs = sorted(abs(p.error) for p in predictions)
+    return error_summary([p.error for p in predictions])
+
+
+def error_summary(errors: list[float]) -> dict[str, float | int]:
+    """n, median and 90th percentile absolute error, median signed error (signed: predicted / measured - 1)."""
+    errs = sorted(abs(e) for e in errors)
     if not errs:
         return {"n": 0, "median_abs_error": 0.0, "p90_abs_error": 0.0, "median_error": 0.0}
     p90 = errs[min(len(errs) - 1, int(0.9 * len(errs)))]
     return {"n": len(errs), "median_abs_error": statistics.median(errs), "p90_abs_error": p90,
-            "median_error": statistics.median(p.error for p in predictions)}
+            "median_error": statistics.median(errors)}
 
 
 def band(predictions: list[Prediction]) -> dict[str, float | int]:
