@@ -6,6 +6,7 @@ from __future__ import annotations
 from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.estimate.weights import WeightEstimate
+from advisor.plan import choice as _choice
 from advisor.plan import recommend as _recommend
 from advisor.specs import ModelSpec, QuantRecipe
 from advisor.specs.facts import Catalog
@@ -22,7 +23,7 @@ def estimate(model: ModelSpec, recipe: QuantRecipe, machine: Machine, catalog: C
 
 
 def best_estimate(model: ModelSpec, machine: Machine, catalog: Catalog, request: Request) -> Estimate:
-    return _recommend.best_estimate(model, machine, Estimator(catalog), request)
+    return _choice.best_estimate(model, machine, Estimator(catalog), request)
 
 
 def recommend(machine: Machine, catalog: Catalog, request: Request) -> list[Estimate]:

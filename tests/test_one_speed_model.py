@@ -8,8 +8,8 @@ import pytest
 from advisor.engines import ENGINES, engine_for
 from advisor.estimate.constants import Constants, SpeedTable
 from advisor.estimate.estimator import Estimator, Request
+from advisor.plan.choice import estimate_recipes
 from advisor.plan.commands import commands
-from advisor.plan.recommend import estimate_recipes
 from advisor.specs.facts import Catalog
 from advisor.speed.fit import cases, predict
 from advisor.speed.validate import validate

@@ -111,7 +111,8 @@ def test_quant_loss_lowers_quality_and_native_formats_keep_it(catalog: Catalog, 
 
 def test_llama_70b_on_m4_max_takes_the_best_quant_above_the_comfort_speed(catalog: Catalog, make_machine) -> None:
     """Issue 11: Q8_0 decodes at 5.4 t/s on an M4 Max 128GB; the choice is the best quality at 10 t/s or more."""
-    from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimator, candidate_recipes, estimate_recipes
+    from advisor.plan.choice import candidate_recipes, estimate_recipes
+    from advisor.plan.recommend import INTERACTIVE_TOKENS_PER_S, Estimator
 
     machine = make_machine("M4 Max 128GB", 128)
     model = catalog.model("llama-3.3-70b")

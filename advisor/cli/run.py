@@ -130,7 +130,7 @@ def estimate(ctx: typer.Context,
              kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1, prompt: PromptOpt = None,
              cpu_cores: CoresOpt = None) -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
-    from advisor.plan.recommend import best_estimate
+    from advisor.plan.choice import best_estimate
     from advisor.plan.resolve import resolve_model
     from advisor.present.run_views import estimate_view
 

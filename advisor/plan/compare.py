@@ -7,14 +7,13 @@ from dataclasses import dataclass, field, replace
 
 from advisor.errors import UsageError
 from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.plan.choice import MIN_USABLE_TOKENS_PER_S, best_estimate
 from advisor.plan.commands import commands
 from advisor.plan.recommend import (
     INTERACTIVE_TOKENS_PER_S,
-    MIN_USABLE_TOKENS_PER_S,
     Estimate,
     Estimator,
     Request,
-    best_estimate,
     check_order,
     usefulness,
     usefulness_key,

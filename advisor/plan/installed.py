@@ -10,7 +10,8 @@ from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.local.scan import LocalModel
 from advisor.models.gguf_read import GgufError
-from advisor.plan.recommend import MIN_USABLE_TOKENS_PER_S, rank
+from advisor.plan.choice import MIN_USABLE_TOKENS_PER_S
+from advisor.plan.recommend import rank
 from advisor.plan.resolve import gguf_estimate
 
 

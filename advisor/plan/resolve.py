@@ -11,7 +11,7 @@ from advisor.catalog.files import MAX_FILE_BYTES
 from advisor.errors import UsageError
 from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
-from advisor.plan.recommend import estimate_recipes
+from advisor.plan.choice import estimate_recipes
 from advisor.readfile import FileRefused, read_json
 from advisor.specs import ModelSpec, QuantRecipe
 
