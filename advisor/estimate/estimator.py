@@ -11,25 +11,23 @@ model x file type, KV per context): a cache owned by the object that fills it, n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, TypeVar
 
 from advisor.engines import Engine, engine_for
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.kv import KvEstimate, estimate_kv
-from advisor.estimate.lanes import MeasuredIndex, decode_for, speed_for
+from advisor.estimate.lanes import LaneSet, MeasuredIndex, decode_for, lane_shape, lanes, speed_for
 from advisor.estimate.machine import Machine
+from advisor.estimate.memo import Memo
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place
-from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, work_for
+from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, experts_per_token, kv_read_bytes, work_for
 from advisor.estimate.weights import WeightEstimate, estimate_weights
 from advisor.models.params import active_expert_params, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
 
-T = TypeVar("T")
 MIN_AUTO_CONTEXT = 4096  # llama.cpp --fit shrinks an unpinned context no further than this
 INTERACTIVE_TOKENS_PER_S = 10.0  # below this, chat feels slow (docs/ranking.md)
 
@@ -71,6 +69,7 @@ class Fitted:
     kv: KvEstimate
     placement: Placement
     notes: tuple[str, ...]
+    room: Room  # what the placement could use (Estimator.room)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,31 +87,13 @@ class Room:
     gpu_free_bytes: int  # all GPUs' usable memory less their overhead
 
 
-class Estimator:
-    """Estimates against one catalog and one set of speed constants."""
+class Estimator(Memo):
+    """Estimates against one catalog and one set of speed constants, with its own memo of pure results."""
 
     def __init__(self, catalog: Catalog, speeds: SpeedTable | None = None) -> None:
+        super().__init__()
         self.catalog = catalog
         self.speeds = speeds or SpeedTable(catalog.speed_fit, catalog.defaults)
-        self._memo: dict[tuple[Any, ...], tuple[object, Any]] = {}
-
-    def memo(self, owner: object, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        """A pure function of (owner, key), computed once; keyed by the owner object itself (a model or a machine),
-        kept alive beside its id, so two objects that share an id or a name never share a result."""
-        full = (id(owner), *key)
-        hit = self._memo.get(full)
-        if hit is None or hit[0] is not owner:
-            hit = self._memo[full] = (owner, compute())
-        value: T = hit[1]
-        return value
-
-    def shared(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        """A pure function of catalog facts alone (no model), computed once per estimator."""
-        hit = self._memo.get(key)
-        if hit is None:
-            hit = self._memo[key] = (None, compute())
-        value: T = hit[1]
-        return value
 
     def weights(self, model: ModelSpec, recipe: QuantRecipe) -> WeightEstimate:
         c = self.catalog
@@ -128,8 +109,10 @@ class Estimator:
                                                   ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
 
     def work(self, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, depth_tokens: int) -> Work:
-        return work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
-                        self.memo(model, ("active-experts",), lambda: active_expert_params(model)))
+        """work_for, once per model, bytes read and depth (a KV estimate enters only through the bytes it reads)."""
+        return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens),
+                         lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
+                                          active_expert_params(model)))
 
     @cached_property
     def measured(self) -> MeasuredIndex:
@@ -156,19 +139,30 @@ class Estimator:
         # a prompt's tokens attend to the depth before it and, on average, half the prompt (as the fit prices ppN)
         prefill = self.work(model, f.weights, f.kv, request.depth_tokens + prompt // 2) if prompt else None
         speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens), placement,
-                          machine=machine, engine=engine, table=self.speeds, measured=lambda: self.measured,
-                          cpu_read_share=_cpu_read_share(model, f.weights, placement), notes=notes,
+                          self.lanes(model, f, machine, engine), machine=machine, engine=engine, table=self.speeds,
+                          measured=lambda: self.measured, notes=notes,
                           prompt=(prompt, prefill) if prompt and prefill else None)
         return Estimate(model, recipe, f.context_tokens, f.weights, f.kv, memory, placement, speed, tuple(notes),
-                        None, self.max_gpu_context(model, f.weights, machine, request, engine), request.sequences,
-                        engine.name)
+                        None, self._longest(model, f.weights, request, f.room.gpu_free_bytes) if machine.devices
+                        else None, request.sequences, engine.name)
 
     def decode(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                fitted: Fitted) -> float | None:
         """Decode tokens/s of a fitted placement alone (lanes.decode_for): cheap, for choosing a file type."""
-        return decode_for(model, self.work(model, fitted.weights, fitted.kv, request.depth_tokens),
-                          fitted.placement, machine=machine, engine=engine_for(recipe.runtime), table=self.speeds,
-                          cpu_read_share=_cpu_read_share(model, fitted.weights, fitted.placement))
+        engine = engine_for(recipe.runtime)
+        return decode_for(self.work(model, fitted.weights, fitted.kv, request.depth_tokens), fitted.placement,
+                          self.lanes(model, fitted, machine, engine), machine=machine, engine=engine,
+                          table=self.speeds)
+
+    def lanes(self, model: ModelSpec, fitted: Fitted, machine: Machine, engine: Engine) -> LaneSet:
+        """lanes.lanes of a fitted placement, once per machine, engine, expert count and lane_shape: a lane holds a
+        device's bandwidth and constants, not the model's bytes, so models placed alike on one machine share it."""
+        if fitted.placement.kind == "none":
+            return None
+        share = _cpu_read_share(model, fitted.weights, fitted.placement)
+        experts = experts_per_token(model)
+        return self.memo(machine, ("lanes", engine.name, experts, lane_shape(fitted.placement, share)),
+                         lambda: lanes(fitted.placement, machine, engine, self.speeds, experts, share))
 
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:
@@ -180,7 +174,7 @@ class Estimator:
         room = self.room(machine, engine, model)
         if known is not None:
             return self._fit(model, recipe, room, request, engine, known)
-        return self.memo(model, ("fitted", recipe.name, request, room),
+        return self.memo(model, ("fitted", recipe.name, request, id(room)),  # rooms are interned (room())
                               lambda: self._fit(model, recipe, room, request, engine, self.weights(model, recipe)))
 
     def _fit(self, model: ModelSpec, recipe: QuantRecipe, room: Room, request: Request, engine: Engine,
@@ -199,7 +193,7 @@ class Estimator:
             context, kv, placement = context // 2, smaller_kv, smaller
         if placement.kind == "none":
             notes.append(_none_note(engine))
-        return Fitted(context, weights, kv, placement, tuple(notes))
+        return Fitted(context, weights, kv, placement, tuple(notes), room)
 
     def _placed(self, model: ModelSpec, weights: WeightEstimate, room: Room, request: Request,
                 context: int) -> tuple[KvEstimate, Placement]:
@@ -224,10 +218,11 @@ class Estimator:
                 engine.backend(x.device.vendor, x.speed_class) for x in machine.devices))
             overhead = d.runtime_context_bytes.get(_backend(engine, machine), 0) + buffer
             usable = tuple(x.memory_usable_bytes for x in machine.devices)
-            return Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
+            room = Room(engine.name, engine.cpu_offload, runs, usable, overhead, buffer,
                         machine.unified or not engine.cpu_offload,
                         machine.ram_usable_bytes if engine.cpu_offload else 0,
                         sum(max(0, u - overhead) for u in usable))
+            return self.shared(("room", room), lambda: room)  # one object per distinct room: memo keys use its id
 
         return self.memo(machine, ("room", engine.name, model.arch.hidden_size), compute)  # the buffer's only input
 
@@ -240,7 +235,11 @@ class Estimator:
         """
         if not machine.devices:
             return None
-        room = self.room(machine, engine or engine_for("llama.cpp"), model).gpu_free_bytes
+        return self._longest(model, weights, request,
+                             self.room(machine, engine or engine_for("llama.cpp"), model).gpu_free_bytes)
+
+    def _longest(self, model: ModelSpec, weights: WeightEstimate, request: Request, room: int) -> int | None:
+        """max_gpu_context for `room` bytes free on the GPUs, once per model, weights, cache type and room."""
         return self.memo(model, ("max-gpu-context", weights.weights_bytes, request.kv_cache_type, request.sequences,
                                  room), lambda: self._max_gpu_context(model, weights, request, room))
 

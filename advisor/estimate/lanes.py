@@ -18,20 +18,27 @@ from advisor.estimate.speed import (
     cpu_tflops,
     decode_tokens_per_s,
     estimate_speed,
-    experts_per_token,
     make_lane,
 )
 from advisor.specs import ModelSpec, QuantRecipe
 from advisor.specs.measured import LocalCalibration
 
+LaneSet = tuple[tuple[Lane, ...], tuple[Constants, ...]] | None  # lanes() and the constants used; None: unknown
 MeasuredIndex = Mapping[tuple[str, str, str, int], Mapping[str, MeasuredSpeed]]
 MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only machine never reads measurements
 
 
+def lane_shape(placement: Placement, cpu_read_share: float | None) -> tuple[object, ...]:
+    """All that lanes() reads of a placement: models placed alike on one machine get the same lanes."""
+    total = sum(placement.gpu_bytes) or 1
+    return placement.kind, placement.gpu_fraction, tuple(b / total for b in placement.gpu_bytes), cpu_read_share
+
+
 def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, experts: int,
-          cpu_read_share: float | None = None) -> tuple[tuple[Lane, ...], tuple[Constants, ...]] | None:
+          cpu_read_share: float | None = None) -> LaneSet:
     """One lane per GPU and one for the CPU; with --n-cpu-moe the GPUs keep every layer's fixed cost and the CPU
-    streams `cpu_read_share` of the bytes read per token (the active experts of its layers)."""
+    streams `cpu_read_share` of the bytes read per token (the active experts of its layers). It reads the placement
+    only through lane_shape()."""
     out: list[Lane] = []
     used: list[Constants] = []
     gpu_bytes_share = placement.gpu_fraction if cpu_read_share is None else 1.0 - cpu_read_share
@@ -71,14 +78,13 @@ def _factor(table: SpeedTable, engine: Engine, device: str) -> float | None:
     return None if local is None else local.decode_factor
 
 
-def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Placement, *, machine: Machine,
-              engine: Engine, table: SpeedTable, measured: MeasuredLookup, cpu_read_share: float | None,
-              notes: list[str], prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
-    """Decode and prefill for a placed estimate, with ranges, measurements and local calibration; with `prompt`
-    (its tokens and their work), prefill is the rate over that prompt."""
+def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Placement, found: LaneSet, *,
+              machine: Machine, engine: Engine, table: SpeedTable, measured: MeasuredLookup, notes: list[str],
+              prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
+    """Decode and prefill for a placed estimate on its lanes (`found`: lanes() of this placement), with ranges,
+    measurements and local calibration; with `prompt` (its tokens and their work), prefill is the rate over it."""
     if placement.kind == "none":
         return SpeedEstimate(None, None, None)
-    found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
@@ -89,14 +95,11 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     return _measured(speed, model, recipe, machine, measured, placement)
 
 
-def decode_for(model: ModelSpec, work: Work, placement: Placement, *, machine: Machine, engine: Engine,
-               table: SpeedTable, cpu_read_share: float | None) -> float | None:
+def decode_for(work: Work, placement: Placement, found: LaneSet, *, machine: Machine, engine: Engine,
+               table: SpeedTable) -> float | None:
     """Decode tokens/s alone (what choosing between file types needs): the same lanes, formula and calibration as
     speed_for, without the basis, prefill and ranges."""
-    if placement.kind == "none":
-        return None
-    found = lanes(placement, machine, engine, table, experts_per_token(model), cpu_read_share)
-    if found is None:
+    if placement.kind == "none" or found is None:
         return None
     local, _ = local_calibration(machine, table, placement, engine)
     return decode_tokens_per_s(work, found[0]) * ((local.decode_factor or 1.0) if local else 1.0)

@@ -209,10 +209,15 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
                        expert_flops_per_token=work.expert_flops_per_token)
     decode = decode_tokens_per_s(work, lanes)
-    return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest(c.decode_band for c in used)),
-                         band_range(prefill, _widest(c.prefill_band for c in used)),
+    return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),
+                         band_range(prefill, _widest([c.prefill_band for c in used])),
                          prompt_tokens=prompt[0] if prompt else None)
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:
-    return max((b for b in bands if b), key=lambda b: b.high - b.low, default=None)
+    """The widest band (the first of equals); None when none is known."""
+    best: ErrorBand | None = None
+    for b in bands:
+        if b and (best is None or b.high - b.low > best.high - best.low):
+            best = b
+    return best

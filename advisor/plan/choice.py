@@ -133,7 +133,8 @@ def _best_of(model: ModelSpec, machine: Machine, est: Estimator, request: Reques
     tier = min(key[0] for key, _, _ in fits)
     in_tier = sorted((x for x in fits if x[0][0] == tier), key=lambda x: x[0])  # highest quality first
     if tier == 9:  # nothing fits: the smallest file type's need, no speed
-        return est.estimate(model, in_tier[0][1], machine, request, fitted=in_tier[0][2])
+        return ladder.nothing(in_tier[0][1], machine, partial(est.estimate, model, in_tier[0][1], machine, request,
+                                                               fitted=in_tier[0][2]))
     tried = [(est.decode(model, r, machine, request, f), r, f) for _, r, f in in_tier]
     comfortable = [x for x in tried if (x[0] or 0.0) >= INTERACTIVE_TOKENS_PER_S]
     usable = [x for x in tried if (x[0] or 0.0) >= MIN_USABLE_TOKENS_PER_S]
@@ -156,6 +157,7 @@ class _Ladder:
     def __init__(self, model: ModelSpec, est: Estimator) -> None:
         self.model, self.est = model, est
         self.steps: list[tuple[tuple[int, int], Fitted]] = []
+        self.unplaced: dict[tuple[object, ...], Estimate] = {}
 
     def step(self, i: int, recipe: QuantRecipe, fit: Callable[[], Fitted]) -> tuple[tuple[int, int], Fitted]:
         """The i-th candidate's (tier key, fit); candidates are reached in order, so only i == len(steps) is new."""
@@ -165,11 +167,23 @@ class _Ladder:
         return self.steps[i]
 
 
+    def nothing(self, recipe: QuantRecipe, machine: Machine, estimate: Callable[[], Estimate]) -> Estimate:
+        """The estimate of a file type that fits nowhere here: no speed, so beyond the ladder's rooms it depends on
+        the machine only through its GPU count and its first GPU's backend (the runtime's overhead in memory)."""
+        first = machine.devices[0] if machine.devices else None
+        key = (recipe.name, len(machine.devices), first and (first.device.vendor, first.speed_class, first.backend))
+        found = self.unplaced.get(key)
+        if found is None:
+            found = self.unplaced[key] = estimate()
+        return found
+
+
 def _ladder(model: ModelSpec, machine: Machine, est: Estimator, request: Request,
             candidates: tuple[QuantRecipe, ...]) -> _Ladder:
     names, runtimes = est.memo(candidates, ("names",), lambda: (tuple(r.name for r in candidates),
                                                                 sorted({r.runtime for r in candidates})))
-    rooms = tuple(est.room(machine, engine_for(runtime), model) for runtime in runtimes)
+    rooms = est.memo(machine, ("room-ids", names, model.arch.hidden_size),  # rooms are interned (Estimator.room)
+                     lambda: tuple(id(est.room(machine, engine_for(runtime), model)) for runtime in runtimes))
     return est.memo(model, ("ladder", request, names, rooms), lambda: _Ladder(model, est))
 
 

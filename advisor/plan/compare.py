@@ -16,6 +16,7 @@ from advisor.plan.recommend import (
     Request,
     check_order,
     usefulness,
+    usefulness_head,
     usefulness_key,
 )
 from advisor.specs import GpuSpec, ModelSpec
@@ -70,7 +71,10 @@ def order_rows(rows: tuple[tuple[ModelSpec, tuple[Estimate, ...]], ...], est: Es
     any machine first; memory: the least memory any machine needs for it first (those that fit nowhere last); name."""
     def best_key(es: tuple[Estimate, ...]) -> tuple[object, ...]:
         fits = [e for e in es if e.placement.kind != "none"] or es  # a cell that fits nowhere ranks last anyway
-        return min(usefulness_key(e, usefulness(e, est, request, usable_tps), est) for e in fits)
+        found = [(usefulness(e, est, request, usable_tps), e) for e in fits]
+        heads = [usefulness_head(e, u) for u, e in found]
+        least = min(heads)  # the full key (rank_key last) only where the head ties the best one's
+        return min(usefulness_key(e, u, est) for (u, e), head in zip(found, heads, strict=True) if head == least)
 
     if sort == "speed":
         return tuple(sorted(rows, key=lambda r: -max((e.speed.decode_tokens_per_s or -1.0) for e in r[1])))

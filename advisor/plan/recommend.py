@@ -113,10 +113,15 @@ def usefulness(e: Estimate, est: Estimator, request: Request,
 def usefulness_key(e: Estimate, u: Usefulness, est: Estimator) -> tuple[object, ...]:
     """Usable first; then those that run (slow or short of the context) before those that do not fit; within each,
     models with a quality index by score, then the rest as rank_key orders them (with --use: rank_key only)."""
+    return (*usefulness_head(e, u), rank_key(e, est))
+
+
+def usefulness_head(e: Estimate, u: Usefulness) -> tuple[int, int, float]:
+    """usefulness_key without its last part (rank_key): cheap, and where heads differ it alone orders two results."""
     group = 0 if u.usable else 2 if e.placement.kind == "none" else 1
     if e.use_score is not None or u.score is None:
-        return (group, 1, 0.0, rank_key(e, est))
-    return (group, 0, -u.score, rank_key(e, est))
+        return (group, 1, 0.0)
+    return (group, 0, -u.score)
 
 
 def check_order(sort: str, min_tps: float) -> None:

@@ -67,7 +67,7 @@ WRITERS: Final[dict[str, Callable[[View, TextIO, Callable[[], Console]], None]]]
 
 def render(console: Console, view: View) -> None:
     """The view for people: each section's lines, table and lines, then the notes."""
-    for section in view.sections:
+    for section in view.shown_sections():
         print_lines(console, section.before)
         if section.table is not None:
             render_table(console, section.table)

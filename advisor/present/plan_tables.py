@@ -60,6 +60,13 @@ def compare_view(result: Comparison, context: int) -> View:
     """Each machine's summary, then per model one cell per machine, then what the comparison found."""
     from advisor.present.envelope import comparison_dict
 
+    parts = comparison_dict(result)
+    return View("compare", results=tuple(parts.pop("results")), extra=parts,
+                people=lambda: (_compare_section(result, context),),
+                notes=tuple(n for m in result.machines for n in m.notes))
+
+
+def _compare_section(result: Comparison, context: int) -> Section:
     assumed = result.ram_assumed or (False,) * len(result.machines)
     machines = tuple(Line(machine_line(label, m, a))
                      for label, m, a in zip(result.labels, result.machines, assumed, strict=True))
@@ -75,10 +82,7 @@ def compare_view(result: Comparison, context: int) -> View:
     if result.total > len(result.rows):
         found = (Line(f"… and {result.total - len(result.rows)} more (--limit 0 for all); the summary counts all "
                       f"{result.total}", dim=True), *found)
-    parts = comparison_dict(result)
-    return View("compare", results=tuple(parts.pop("results")), extra=parts,
-                sections=(Section(before=machines, table=grid, after=found),),
-                notes=tuple(n for m in result.machines for n in m.notes))
+    return Section(before=machines, table=grid, after=found)
 
 
 _MAKERS = re.compile(r"^(\d+x )?(?:NVIDIA GeForce |NVIDIA |AMD Radeon (?=RX )|AMD |Intel |Apple )")

@@ -9,7 +9,7 @@ Every string here is plain text, never rich markup: the emitter escapes control 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +61,8 @@ class Section:
 @dataclass(frozen=True, slots=True)
 class View:
     """One command's output. `main` is the table csv and markdown write (default: the first section's table);
-    `document`, where set, is a whole text that the markdown format writes as it is."""
+    `document`, where set, is a whole text that the markdown format writes as it is. `people`, where set, builds the
+    sections when a format for people first needs them (JSON never does: a compare of every GPU skips its grid)."""
 
     command: str
     machine: Machine | None = None
@@ -71,9 +72,14 @@ class View:
     notes: tuple[str, ...] = ()
     main: Table | None = None
     document: str | None = None
+    people: Callable[[], tuple[Section, ...]] | None = None
+
+    def shown_sections(self) -> tuple[Section, ...]:
+        """The sections for people: `sections`, or what `people` builds."""
+        return self.people() if self.people is not None else self.sections
 
     def main_table(self) -> Table:
-        found = self.main or next((s.table for s in self.sections if s.table is not None), None)
+        found = self.main or next((s.table for s in self.shown_sections() if s.table is not None), None)
         return found if found is not None else Table(headers=(), rows=())
 
 
