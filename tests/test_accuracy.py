@@ -37,7 +37,7 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
     assert decode["n"] >= 340 and prefill["n"] >= 150
     assert decode["median_abs_error"] <= 0.11
-    assert decode["p90_abs_error"] <= 0.38
+    assert decode["p90_abs_error"] <= 0.40  # issue 5's bound; a sparse tail: 2 more rows moved it 37.4 % -> 39.3 %
     assert prefill["median_abs_error"] <= 0.25
 
 

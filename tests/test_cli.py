@@ -464,3 +464,15 @@ def test_compare_ranks_sorts_limits_and_fixes_the_quant(capsys: pytest.CaptureFi
     assert run(capsys, "compare", *machines, "--quant", "Q9")[0] == 2
     assert run(capsys, "compare", *machines, "--sort", "price")[0] == 2
     assert run(capsys, "compare", *machines, "--limit", "-2")[0] == 2
+
+
+def test_a_command_that_imports_another_commands_module_leaves_that_command_runnable() -> None:
+    # serve imports advisor.cli.plan's helpers while it runs; typer is narrowed to serve then, and plan's commands
+    # must still be there for the next call in the same process (a fresh interpreter: module state is the point)
+    script = ("import contextlib, io\nfrom advisor.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n"
+              "    main(['serve', 'llama-3.1-8b', '--gpu', 'H100', '--json'])\n"
+              "    main(['plan', 'llama-3.1-8b', '--json', '--limit', '1'])\n"
+              "    main(['compare', 'RTX 4090', 'RTX 3090', '--json', '--limit', '1'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr

@@ -28,11 +28,17 @@ def parse_serving(raw: Any, where: str) -> ServingMeasurement:
     engine = f.req_text("engine")
     if engine not in ("llama.cpp", "vllm", "sglang"):
         f.fail("engine", f"unknown engine {engine!r}", where)
-    run = ServingMeasurement(engine=engine, device=f.req_text("device"), model=f.req_text("model"),
+    measure = f.text("measure", required=False) or "decode"
+    if measure not in ("decode", "closed-loop"):
+        f.fail("measure", f"must be decode or closed-loop, got {measure!r}", where)
+    run = ServingMeasurement(engine=engine, measure=measure, device=f.req_text("device"), model=f.req_text("model"),
                              quant=f.req_text("quant"), prompt_tokens=f.req_int("prompt_tokens"),
                              output_tokens=f.req_int("output_tokens"), batch=f.req_int("batch"),
                              aggregate_decode_tokens_per_s=f.number("aggregate_decode_tokens_per_s") or 0.0,
                              prefill_seconds=f.number("prefill_seconds", required=False), source=f.source(),
-                             quote=f.req_text("quote"))
+                             quote=f.req_text("quote"), gpus=f.integer("gpus", required=False, minimum=1) or 1,
+                             mean_ttft_ms=f.number("mean_ttft_ms", required=False),
+                             engine_version=f.text("engine_version", required=False),
+                             note=f.text("note", required=False))
     f.done()
     return run

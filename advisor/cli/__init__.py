@@ -54,9 +54,11 @@ def _register(args: list[str] | None = None) -> None:
 
 
 def _unnarrow() -> None:
-    """Give typer every command registered so far again (after a run in this process: tests call main() often)."""
+    """Give typer every command registered so far again (after a run in this process: tests call main() often),
+    including those of a command module first imported during the run (a command importing another's helpers)."""
     from advisor.cli.app import app
 
+    _SEEN.extend(c for c in app.registered_commands if all(c is not s for s in _SEEN))
     app.registered_commands[:] = _ordered(_SEEN)
 
 

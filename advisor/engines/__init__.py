@@ -15,7 +15,7 @@ from typing import Final
 from advisor.engines import llamacpp, mlx, vllm
 from advisor.engines.run import RunSpec
 
-__all__ = ["ENGINES", "Engine", "RunSpec", "engine_for"]
+__all__ = ["ENGINES", "Engine", "RunSpec", "constants_engine", "engine_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +49,13 @@ def engine_for(runtime: str) -> Engine:
         msg = f"no engine runs {runtime!r} files"
         raise ValueError(msg)
     return found
+
+
+_STANDS_IN: Final = {"sglang": "vllm"}  # SGLang (advisor serve) takes vLLM's stand-ins until it has fits of its own
+
+
+def constants_engine(backend: str) -> str:
+    """The engine whose speed constants a backend key holds: an engine other than llama.cpp keys its constants by its
+    own name (mlx, vllm); every other backend (cuda, rocm, metal, vulkan, sycl, cpu) is one of llama.cpp's."""
+    backend = _STANDS_IN.get(backend, backend)
+    return backend if backend in _BY_RUNTIME and backend != "llama.cpp" else "llama.cpp"

@@ -39,11 +39,17 @@ def _median(values: list[float]) -> float:
 
 
 def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
-    """Stand-ins for a backend:class with no fit of its own: the fits of the same backend, else of the same
-    class, with a label for the basis; ([], "") when neither has any."""
+    """Stand-ins for a backend:class with no fit of its own: the fits of the same backend, else of the same class
+    under the same engine (vLLM's constants never stand in for llama.cpp's), with a label for the basis; ([], "")
+    when neither has any."""
+    from advisor.engines import constants_engine
+
     backend, device_class = key.split(":", 1)
+    engine = constants_engine(backend)
+    same_class = [v for k, v in table.items()
+                  if k.endswith(f":{device_class}") and constants_engine(k.split(":", 1)[0]) == engine]
     for group, label in (([v for k, v in table.items() if k.startswith(f"{backend}:")], f"{backend}:*"),
-                         ([v for k, v in table.items() if k.endswith(f":{device_class}")], f"*:{device_class}")):
+                         (same_class, f"*:{device_class}")):
         if group:
             return group, label
     return [], ""

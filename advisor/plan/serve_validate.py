@@ -23,6 +23,7 @@ class ServingPrediction:
     run: ServingMeasurement
     aggregate_decode_tokens_per_s: float
     prefill_seconds: float | None  # all the batch's prompts; None without the device's FP16 throughput
+    ttft_s: float | None = None  # closed loop: the mean time to first token at `batch` users
 
     @property
     def aggregate_error(self) -> float:
@@ -34,6 +35,12 @@ class ServingPrediction:
             return None
         return self.prefill_seconds / self.run.prefill_seconds - 1
 
+    @property
+    def ttft_error(self) -> float | None:
+        if self.ttft_s is None or not self.run.mean_ttft_ms:
+            return None
+        return self.ttft_s * 1000 / self.run.mean_ttft_ms - 1
+
 
 def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> list[ServingPrediction]:
     """Each run predicted with constants fitted without its device's measurements."""
@@ -42,10 +49,11 @@ def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> 
     for device in sorted({r.device for r in runs}):
         est = Estimator(catalog, SpeedTable(fit([c for c in rows if c.group != device], catalog.defaults),
                                             catalog.defaults))
-        gpu = catalog.gpu(device)
-        machine = resolve(hypothetical(None, catalog, gpu=gpu.name, ram_bytes=catalog.defaults.hypothetical_ram_bytes),
-                          catalog)
-        out += [_predict(est, machine, r) for r in runs if r.device == device]
+        name = catalog.gpu(device).name
+        for gpus in sorted({r.gpus for r in runs if r.device == device}):
+            machine = resolve(hypothetical(None, catalog, gpu=name if gpus == 1 else f"{gpus}x {name}",
+                                           ram_bytes=catalog.defaults.hypothetical_ram_bytes), catalog)
+            out += [_predict(est, machine, r) for r in runs if r.device == device and r.gpus == gpus]
     return out
 
 
@@ -53,7 +61,10 @@ def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> Servi
     req = ServeRequest(engine=run.engine, users=run.batch, context_tokens=run.prompt_tokens + run.output_tokens,
                        prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, quant=run.quant)
     s = serve(est, est.catalog.model(run.model), machine, req)
-    step, _ = s.step.seconds(run.batch)
     prefill = s.curve.prefill_tokens_per_s
-    return ServingPrediction(run, run.batch / step,
-                             None if prefill is None else run.batch * run.prompt_tokens / prefill)
+    batch_prefill = None if prefill is None else run.batch * run.prompt_tokens / prefill
+    if run.measure == "closed-loop":  # the curve's own steady state at that many users, prompts included
+        point = next(p for p in s.curve.points if p.users == run.batch)
+        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill, point.ttft_s)
+    step, _ = s.step.seconds(run.batch)
+    return ServingPrediction(run, run.batch / step, batch_prefill)

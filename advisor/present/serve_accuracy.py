@@ -30,17 +30,28 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
                    f"({', '.join(devices)}), median absolute error {_pct(agg['median_abs_error'])}, 90th percentile "
                    f"{_pct(agg['p90_abs_error'])}, median signed error {_pct(agg['median_error'])} "
                    "(target: 25 % median).")
+    for engine in sorted({p.run.engine for p in predictions}):
+        one = error_summary([p.aggregate_error for p in predictions if p.run.engine == engine])
+        out.append(f"  - {engine}: {one['n']} runs, median absolute error {_pct(one['median_abs_error'])}, median "
+                   f"signed error {_pct(one['median_error'])}.")
     if prefill:
         pre = error_summary(prefill)
         out.append(f"- Prefill of the batch's prompts (the last sequence's TTFT): {pre['n']} runs, median absolute "
                    f"error {_pct(pre['median_abs_error'])}.")
-    else:
-        out.append("- TTFT: not validated yet: the devices with published serving runs have no FP16 throughput figure "
-                   "in the catalog, so their prefill (and TTFT) is not estimated.")
-    out += ["", "| engine | device | model | file | prompt | batch | measured t/s | predicted t/s | error |",
-            "|---|---|---|---|---:|---:|---:|---:|---:|"]
-    out += [f"| {p.run.engine} | {p.run.device} | {p.run.model} | {p.run.quant} | {p.run.prompt_tokens} | "
-            f"{p.run.batch} | {p.run.aggregate_decode_tokens_per_s:,.1f} | {p.aggregate_decode_tokens_per_s:,.1f} | "
+    ttft = [e for e in (p.ttft_error for p in predictions) if e is not None]
+    if ttft:
+        t = error_summary(ttft)
+        out.append(f"- Mean TTFT of a closed-loop serving benchmark: {t['n']} runs, median absolute error "
+                   f"{_pct(t['median_abs_error'])}, median signed error {_pct(t['median_error'])} (engine queueing "
+                   "and scheduling are not modelled).")
+    out += ["", "`measure`: decode = the batch's decode rate alone (llama-batched-bench S_TG, one batch); "
+            "closed-loop = output tokens over a whole run of that many users, each sending its next prompt when a "
+            "reply ends (predicted by the curve's steady state, prompts included).", "",
+            "| engine | device | GPUs | model | file | measure | prompt | output | batch | measured t/s "
+            "| predicted t/s | error |", "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    out += [f"| {p.run.engine} | {p.run.device} | {p.run.gpus} | {p.run.model} | {p.run.quant} | {p.run.measure} | "
+            f"{p.run.prompt_tokens} | {p.run.output_tokens} | {p.run.batch} | "
+            f"{p.run.aggregate_decode_tokens_per_s:,.1f} | {p.aggregate_decode_tokens_per_s:,.1f} | "
             f"{p.aggregate_error * 100:+.0f} % |" for p in predictions]
     return "\n".join(out) + "\n"
 

@@ -10,7 +10,8 @@ class ServingMeasurement:
     """One published run of `batch` sequences of `prompt_tokens` + `output_tokens` decoding together.
 
     llama-batched-bench: S_TG is the aggregate decode tokens/s of the batch and T_PP the seconds to prefill all of
-    its prompts (the last sequence's time to first token)."""
+    its prompts (the last sequence's time to first token). vLLM / SGLang serving benchmarks: the output token
+    throughput at a maximum concurrency of `batch` (each user's next request starts when its last one ends)."""
 
     engine: str  # llama.cpp | vllm | sglang
     device: str  # catalog GPU id
@@ -23,3 +24,9 @@ class ServingMeasurement:
     prefill_seconds: float | None  # all prompts of the batch, None where not published
     source: str
     quote: str
+    gpus: int = 1  # tensor-parallel GPUs of the device, in one node
+    measure: str = "decode"  # decode: the batch's decode rate alone (llama-batched-bench S_TG, one batch);
+    # closed-loop: output tokens over a whole run of `batch` users, each sending its next prompt when a reply ends
+    mean_ttft_ms: float | None = None  # a serving benchmark's mean time to first token, where published
+    engine_version: str | None = None
+    note: str | None = None  # what else the source says that a reader needs (dataset, flags, derived values)
