@@ -31,8 +31,8 @@ it is stale. Exit codes and the JSON envelope are in [json.md](json.md).
 
 `--ram 64GB` replaces the probed RAM (not for unified-memory machines, whose RAM is their unified memory),
 `--ram-bandwidth 90` or `--ram-bandwidth ddr5-6000-2ch` sets the system RAM bandwidth, `--cpu-cores 16` the core
-count. An unknown or mistyped name exits with code 2 and lists the closest catalog names; a bad part of a `+` spec
-is named in the message. `--context` and `--depth` take `8192`, `8k`, `128k` or `1M` (k = 1024, M = 1048576).
+count (llama.cpp's threads: they bound CPU decode and set CPU prefill). An unknown or mistyped name exits with
+code 2 and lists the closest catalog names; a bad part of a `+` spec is named in the message. `--context` and `--depth` take `8192`, `8k`, `128k` or `1M` (k = 1024, M = 1048576).
 
 Unified memory (Apple, Jetson, DGX Spark, Ryzen AI Max and other APUs) is one pool: the GPU's usable share leaves
 an OS reserve (macOS's GPU working-set cap; on Linux APUs the reserve in `catalog/defaults.yaml`), and the RAM

@@ -56,6 +56,23 @@ def test_cpu_prefill_follows_cores_and_vector_width(catalog: Catalog) -> None:
     assert "assumed" not in _cpu_machine(catalog, 8, 512).cpu_basis
 
 
+def test_cpu_decode_is_bound_by_its_cores_until_the_ram_is(catalog: Catalog) -> None:
+    # few threads: each one's dequantize-and-multiply rate bounds decode (published sweeps, catalog/measurements/
+    # round5-cpu-threads.yaml); many: the RAM does, whatever the core count
+    model, recipe = catalog.model("llama-3.1-8b"), catalog.recipe("Q4_K_M")
+
+    def decode(cores: int | None) -> float:
+        e = estimate(model, recipe, _cpu_machine(catalog, cores, 256), catalog, Request(4096))
+        assert e.placement.kind == "cpu" and e.speed.decode_tokens_per_s
+        return e.speed.decode_tokens_per_s
+
+    one, two, sixteen, many = decode(1), decode(2), decode(16), decode(64)
+    assert two == pytest.approx(2 * one, rel=0.01)  # core-bound: twice the threads, about twice the speed
+    assert one < two < sixteen == many  # RAM-bound from some core count on
+    assert decode(None) == many  # core count unknown: the RAM bound alone, never a guessed core count
+    assert catalog.speed_fit and catalog.speed_fit.cpu_decode_gflops_per_core
+
+
 def test_offloaded_runs_still_have_no_prefill(catalog: Catalog, make_machine) -> None:
     machine = make_machine("RTX 4090", ram_gib=128)
     machine = resolve(replace(machine.hardware, cpu_physical_cores=16, cpu_simd_bits=512), catalog)

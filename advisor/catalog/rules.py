@@ -122,7 +122,9 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    prefill_bands=_bands(f.mapping("prefill_error", required=True)),
                    rows=f.req_int("rows"), devices=f.req_int("devices"),
                    moe_expert_layer_cost_by_backend=_factors(f.mapping("moe_expert_layer_cost_by_backend")),
-                   moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")))
+                   moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")),
+                   cpu_decode_gflops_per_core=f.number("cpu_decode_gflops_per_core", required=False,
+                                                       maximum=10_000.0))
     decode_f.done()
     prefill_f.done()
     f.done()

@@ -37,7 +37,8 @@ VramOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--vram", help="A custom GPU's memory, e.g. 24GB (with --bandwidth).")]
 BandwidthOpt = Annotated[Optional[float], typer.Option(  # noqa: UP045
     "--bandwidth", help="A custom GPU's memory bandwidth in GB/s, above 0 and at most 100000 (with --vram).")]
-CoresOpt = Annotated[Optional[int], typer.Option("--cpu-cores", help="Assume this many CPU cores.")]  # noqa: UP045
+CoresOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
+    "--cpu-cores", help="Assume this many CPU cores (llama.cpp's threads): they bound CPU decode and set CPU prefill.")]
 def _tokens(text: str | int) -> int:
     """--context and --depth: 8192, 8k, 128k or 1M; the option's own default arrives as an int."""
     from advisor.units import parse_tokens

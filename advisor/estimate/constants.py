@@ -30,6 +30,7 @@ class Constants:
     prefill_band: ErrorBand | None
     moe_expert_layer_cost: float = 0.0  # each routed expert per token adds this share of a layer's fixed cost
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
+    decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
 
 
 def _median(values: list[float]) -> float:
@@ -100,7 +101,8 @@ class SpeedTable:
         return Constants(eff, tau, prefill, basis,
                          band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
                          pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
-                         fit.moe_expert_cost(backend), fit.moe_prefill(backend))
+                         fit.moe_expert_cost(backend), fit.moe_prefill(backend),
+                         fit.cpu_decode_gflops_per_core if backend == "cpu" else None)
 
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)

@@ -57,11 +57,17 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
         out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
-                             machine_cpu_tflops(machine), c, experts=experts,
+                             machine_cpu_tflops(machine), c, experts=experts, cores=machine_cores(machine),
                              layer_share=None if cpu_read_share is None else 0.0, prefill=placement.kind == "cpu",
                              calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
+
+
+def machine_cores(machine: Machine) -> int | None:
+    """Threads llama.cpp decodes with by default: the physical cores (logical where unknown); None when unknown."""
+    hw = machine.hardware
+    return hw.cpu_physical_cores or hw.cpu_logical_cores or None
 
 
 def machine_cpu_tflops(machine: Machine) -> float | None:

@@ -41,6 +41,8 @@ class Lane:
     layer_share: float | None = None  # share of the layers' fixed costs, when it differs from the byte share
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
     calibration: float | None = None  # the user's decode factor for this lane's device (advisor calibrate), if any
+    cores: int | None = None  # CPU lane: threads decoding (llama.cpp's default: the physical cores); None: unknown
+    decode_gflops_per_core: float | None = None  # CPU lane: what one thread decodes at most (decode_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +101,16 @@ def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
         + 2 * kv.recurrent_state_bytes
 
 
-def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...]) -> float:
+def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...], flops_per_token: int = 0) -> float:
+    """Each lane streams its share of the bytes at its efficiency, or, on a CPU whose cores are the tighter limit
+    (few threads, fast RAM), computes its share of the FLOPs at decode_gflops_per_core a thread; plus its layers'
+    fixed cost."""
     total = 0.0
     for lane in lanes:
-        total += bytes_per_token * lane.share / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
+        stream = bytes_per_token / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
+        if lane.decode_gflops_per_core and lane.cores and flops_per_token:
+            stream = max(stream, flops_per_token / (lane.cores * lane.decode_gflops_per_core * 1e9))
+        total += stream * lane.share
         total += layers * (lane.share if lane.layer_share is None else lane.layer_share) * lane.per_layer_s
     return total
 
@@ -172,18 +180,18 @@ def experts_per_token(model: ModelSpec) -> int:
 
 def make_lane(name: str, share: float, bandwidth_gbps: float, fp16_tflops: float | None, c: Constants, *,
               experts: int, layer_share: float | None = None, prefill: bool = True,
-              calibration: float | None = None) -> Lane:
+              calibration: float | None = None, cores: int | None = None) -> Lane:
     """A lane with an engine's constants for a model whose tokens use `experts` routed experts per MoE layer (0:
     dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
     ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
     per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, fp16_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
-                c.expert_prefill_ratio if experts and prefill else 1.0, calibration)
+                c.expert_prefill_ratio if experts and prefill else 1.0, calibration, cores, c.decode_gflops_per_core)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
-    return 1.0 / decode_seconds(work.bytes_per_token, work.layers, lanes)
+    return 1.0 / decode_seconds(work.bytes_per_token, work.layers, lanes, work.flops_per_token)
 
 
 def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = (),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.estimate.speed import decode_seconds
+from advisor.estimate.speed import Lane, decode_seconds
 from advisor.plan.uses import LABELS
 from advisor.units import GIB
 
@@ -98,8 +98,19 @@ def basis_label(e: Estimate) -> str:
         name = lane.name.removeprefix("NVIDIA ").removeprefix("GeForce ").removesuffix(" (system RAM)")
         cal = "cal —" if lane.calibration is None else f"cal ×{lane.calibration:.2f}"
         parts.append(f"{name} {lane.share:.0%}: {lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f}"
+                     f"{_cores_bound(lane, b.bytes_per_token, b.flops_per_token)}"
                      f"+{lane.per_layer_s * 1e6:.0f}µs/layer, {cal}")
     return f"{b.bytes_per_token / 1e9:.2f}GB × {b.layers} layers; " + "; ".join(parts)
+
+
+def _cores_bound(lane: Lane, bytes_per_token: int, flops_per_token: int) -> str:
+    """A CPU lane's core bound, where its threads rather than its RAM set the pace (speed.decode_seconds)."""
+    rate, cores = lane.decode_gflops_per_core, lane.cores
+    if not rate or not cores:
+        return ""
+    stream = bytes_per_token / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
+    bound = flops_per_token / (cores * rate * 1e9) > stream
+    return f" (bound by {cores} cores×{rate:.0f}GFLOP/s)" if bound else ""
 
 
 CALIBRATED_MARK = "*"
@@ -129,8 +140,8 @@ def cpu_time_share(e: Estimate) -> float | None:
     if b is None or not b.lanes:
         return None
     cpu = tuple(lane for lane in b.lanes if lane.name == "CPU (system RAM)")
-    total = decode_seconds(b.bytes_per_token, b.layers, b.lanes)
-    return decode_seconds(b.bytes_per_token, b.layers, cpu) / total if cpu and total > 0 else 0.0
+    total = decode_seconds(b.bytes_per_token, b.layers, b.lanes, b.flops_per_token)
+    return decode_seconds(b.bytes_per_token, b.layers, cpu, b.flops_per_token) / total if cpu and total > 0 else 0.0
 
 
 def cpu_bound(e: Estimate) -> bool:

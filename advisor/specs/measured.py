@@ -72,6 +72,9 @@ class SpeedFit:
     devices: int
     moe_expert_layer_cost_by_backend: dict[str, float] = field(default_factory=dict)
     moe_prefill_factor_by_backend: dict[str, float] = field(default_factory=dict)
+    # CPU decode: each thread works through at most this many GFLOPs of a token per second (matrix-vector with
+    # dequantization), so a token takes at least FLOPs / (threads x this), however fast the RAM; None: no such bound
+    cpu_decode_gflops_per_core: float | None = None
 
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)

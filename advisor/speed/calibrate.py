@@ -53,14 +53,15 @@ def _model(row: BenchRow, catalog: Catalog) -> ModelSpec | None:
 
 
 def _cpu_machine(catalog: Catalog) -> Machine:
-    """This machine's CPU as later CPU-only estimates see it: no GPU, and the RAM bandwidth measured by
-    `advisor hardware --measure-ram` when there is one (else the same assumed value those estimates use)."""
-    from advisor.hardware import rambw
+    """This machine's CPU as later CPU-only estimates see it: no GPU, its cores (they bound CPU decode), and the RAM
+    bandwidth measured by `advisor hardware --measure-ram` when there is one (else the same assumed value those
+    estimates use); RAM enough for any row (the bench ran here)."""
+    from advisor.hardware import probe, rambw
     from advisor.paths import cache_dir
 
     found = rambw.cached(cache_dir())
     bandwidth = (float(found["gbps"]), "measured") if found is not None else None
-    hw = hypothetical(None, catalog, gpu="none", ram_bytes=catalog.defaults.hypothetical_ram_bytes)
+    hw = hypothetical(probe(gpus=False), catalog, gpu="none", ram_bytes=catalog.defaults.hypothetical_ram_bytes)
     return resolve(hw, catalog, ram_bandwidth=bandwidth)
 
 

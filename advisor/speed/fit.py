@@ -35,6 +35,9 @@ BACKEND_MOE_FACTORS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8,
 FLAT_MOE_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
 MOE_MIN_DEVICES = 2
 PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+# CPU decode: GFLOPs a thread gets through per second at most (SpeedFit.cpu_decode_gflops_per_core); None: RAM
+# bandwidth alone. An even grid on a log scale (10 to ~280), picked like the MoE factor
+CPU_COMPUTE = (None, *(round(10 * 1.25 ** i, 1) for i in range(16)))
 PRIOR_WEIGHT = 0.05
 
 
@@ -69,7 +72,7 @@ class Case:
 def predict(table: SpeedTable, c: Case) -> float | None:
     """The shipped estimate of one measurement: the table's constants on one lane, the shipped formula."""
     lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.gpu_id),
-                     experts=c.work.experts_per_token)
+                     experts=c.work.experts_per_token, cores=c.m.cpu_threads)
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token)
@@ -137,12 +140,14 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
                 est.work(model, weights, kv, depth)), ""
 
 
-def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior) -> tuple[float, float]:
-    """Least squares on relative error of a x bytes/bw + tau x fixed layers, pulled lightly toward `prior`."""
+def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior,
+                compute: float | None = None) -> tuple[float, float]:
+    """Least squares on relative error of a x stream + tau x fixed layers, pulled lightly toward `prior`; stream is
+    bytes/bw, or on a CPU the larger of that and (its threads' time for the FLOPs at `compute` GFLOP/s each) / a."""
     sxx = sxy = syy = sx = sy = 0.0
     for c in rows:
         t = 1.0 / c.m.tokens_per_s
-        x = c.work.bytes_per_token / (c.bandwidth_gbps * 1e9) / t
+        x = _stream_seconds(c, compute, prior.a) / t
         y = c.work.layers * (1 + moe_factor * c.work.experts_per_token) / t
         k = c.weight
         sxx, sxy, syy, sx, sy = sxx + k * x * x, sxy + k * x * y, syy + k * y * y, sx + k * x, sy + k * y
@@ -160,6 +165,16 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior) -> tuple[floa
     return a, tau
 
 
+def _stream_seconds(c: Case, compute: float | None, a: float) -> float:
+    """speed.decode_seconds' stream time of one lane, over a (1 / stream efficiency): bytes over bandwidth, or on a
+    CPU whose threads are the tighter limit, their time for the FLOPs at `compute` GFLOP/s each (taken at the
+    prior's efficiency `a`, so that the least squares stays linear)."""
+    stream = c.work.bytes_per_token / (c.bandwidth_gbps * 1e9)
+    if compute and c.backend == "cpu" and c.m.cpu_threads:
+        stream = max(stream, c.work.flops_per_token / (c.m.cpu_threads * compute * 1e9) / a)
+    return stream
+
+
 @dataclass(frozen=True, slots=True)
 class Variant:
     """How much of the MoE treatment a fit uses. docs/accuracy.md compares them under the same leave-one-device-out
@@ -170,6 +185,7 @@ class Variant:
     per_backend: bool = True
     flat_moe: bool = False  # one cost per MoE layer whatever its top-k (the model before issue 14): rows count 1 expert
     half_life_years: float | None = None  # weigh a build this much older than the newest half as much (recency)
+    cpu_compute: tuple[float | None, ...] = CPU_COMPUTE  # (None,): CPU decode bound by RAM bandwidth alone
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -198,20 +214,22 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     by_backend = {} if not variant.per_backend else _per_backend(
         decode_rows, lambda c: c.key, BACKEND_MOE_FACTORS,
         lambda own, b, f: _decode_error(own, {b: f}, shared, defaults))
-    decode = _fit_keys(decode_rows, by_backend, shared, defaults)
+    cpu = [c for c in decode_rows if c.backend == "cpu"]
+    compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, k, mean=True))
+    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute)
     prefill_rows = [c for c in rows if c.m.kind == "prefill" and c.tflops]
     # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
     ratio, ratios = _fit_ratios([c for c in prefill_rows if c.backend != "cpu"], defaults, variant.per_backend)
     return SpeedFit(decode, _prefill_efficiency(prefill_rows, ratio, ratios), shared, ratio, {}, {},
-                    len(rows), len({c.group for c in rows}), by_backend, ratios)
+                    len(rows), len({c.group for c in rows}), by_backend, ratios, compute)
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
-              defaults: Defaults) -> dict[str, FittedClass]:
+              defaults: Defaults, compute: float | None = None) -> dict[str, FittedClass]:
     out = {}
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults))
+        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults), compute)
         out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
     return out
 
@@ -226,17 +244,22 @@ def period(rows: list[Case]) -> str:
 
 def _table(defaults: Defaults, decode: dict[str, FittedClass] | None = None, prefill: dict[str, float] | None = None,
            moe: tuple[float, dict[str, float]] = (0.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
-           ) -> SpeedTable:
-    return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1]), defaults)
+           compute: float | None = None) -> SpeedTable:
+    return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1],
+                               compute), defaults)
 
 
-def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults) -> float:
+def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults,
+                  compute: float | None = None, *, mean: bool = False) -> float:
     """Median relative error, in sample, of the decode fits for every backend:class in `rows` with these factors
-    (the median, so that a few runs of an old build do not set a factor for everyone)."""
+    (the median, so that a few runs of an old build do not set a factor for everyone; `mean` for the CPU's compute
+    ratio, which only the few-thread runs inform)."""
     if not rows:
         return 0.0
-    table = _table(defaults, _fit_keys(rows, by_backend, shared, defaults), moe=(shared, by_backend))
-    return statistics.median(abs((predict(table, c) or 0.0) / c.m.tokens_per_s - 1) for c in rows)
+    table = _table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute), moe=(shared, by_backend),
+                   compute=compute)
+    errors = [abs((predict(table, c) or 0.0) / c.m.tokens_per_s - 1) for c in rows]
+    return statistics.fmean(errors) if mean else statistics.median(errors)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, per_backend: bool) -> tuple[float, dict[str, float]]:

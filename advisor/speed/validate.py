@@ -136,6 +136,8 @@ VARIANTS = {
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
     "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
                                                                                           half_life_years=1.0),
+    "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
+        per_backend=False, cpu_compute=(None,)),
 }
 
 
@@ -148,4 +150,6 @@ def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
         out[label] = {kind: summarize([p for p in predictions if p.case.m.kind == kind])
                       for kind in ("decode", "prefill")}
         out[label]["moe decode"] = summarize([p for p in predictions if p.case.m.kind == "decode" and p.case.moe])
+        out[label]["cpu decode"] = summarize([p for p in predictions
+                                              if p.case.m.kind == "decode" and p.case.backend == "cpu"])
     return out
