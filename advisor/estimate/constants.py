@@ -47,10 +47,10 @@ def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
 
     backend, device_class = key.split(":", 1)
     engine = constants_engine(backend)
-    same_class = [v for k, v in table.items()
-                  if k.endswith(f":{device_class}") and constants_engine(k.split(":", 1)[0]) == engine]
+    same_class = {k: v for k, v in table.items()
+                  if k.endswith(f":{device_class}") and constants_engine(k.split(":", 1)[0]) == engine}
     for group, label in (([v for k, v in table.items() if k.startswith(f"{backend}:")], f"{backend}:*"),
-                         (same_class, f"*:{device_class}")):
+                         (list(same_class.values()), f"*:{device_class} ({', '.join(sorted(same_class))})")):
         if group:
             return group, label
     return [], ""

@@ -140,8 +140,10 @@ def cpu_time_share(e: Estimate) -> float | None:
     if b is None or not b.lanes:
         return None
     cpu = tuple(lane for lane in b.lanes if lane.name == "CPU (system RAM)")
+    if not cpu:
+        return 0.0
     total = decode_seconds(b.bytes_per_token, b.layers, b.lanes, b.flops_per_token)
-    return decode_seconds(b.bytes_per_token, b.layers, cpu, b.flops_per_token) / total if cpu and total > 0 else 0.0
+    return decode_seconds(b.bytes_per_token, b.layers, cpu, b.flops_per_token) / total if total > 0 else 0.0
 
 
 def cpu_bound(e: Estimate) -> bool:
