@@ -233,3 +233,9 @@ def test_longer_prompts_slow_every_other_user_down(est: Estimator, make_machine)
     one_short, one_long = short.curve.points[0], long.curve.points[0]
     # one user: no one else's prompt to wait for, only a deeper cache to read
     assert one_long.per_user_decode_tokens_per_s == pytest.approx(one_short.per_user_decode_tokens_per_s, rel=0.15)
+
+
+def test_every_all_reduce_figure_names_a_catalog_gpu(catalog: Catalog) -> None:
+    # a figure keyed by an id the catalog does not have (an alias such as h200) would silently never be used
+    ids = {g.id for g in catalog.gpus}
+    assert catalog.defaults.allreduce_busbw_gbps and set(catalog.defaults.allreduce_busbw_gbps) <= ids
