@@ -161,7 +161,7 @@ def test_serving_benchmarks_quote_their_numbers() -> None:
     from advisor.catalog.serving import load_serving_measurements
 
     runs = load_serving_measurements()
-    assert len(runs) >= 80
+    assert len(runs) >= 75
     for r in runs:
         assert r.source.startswith("https://")
         value = r.aggregate_decode_tokens_per_s
@@ -178,8 +178,8 @@ def test_aggregate_throughput_is_within_the_issue_target_on_held_out_devices(cat
 
     predictions = validate_serving(catalog, load_serving_measurements())
     found = error_summary([p.aggregate_error for p in predictions])
-    assert found["n"] >= 80 and found["median_abs_error"] <= 0.25  # docs/accuracy.md, Serving: 18.7 % when written
-    for engine, rows in (("llama.cpp", 50), ("vllm", 17), ("sglang", 14)):  # each engine on its own: 19.6, 18.1, 13.9 %
+    assert found["n"] >= 75 and found["median_abs_error"] <= 0.25  # docs/accuracy.md, Serving: 18.1 % when written
+    for engine, rows in (("llama.cpp", 50), ("vllm", 14), ("sglang", 11)):  # each engine on its own: 19.6, 17.4, 11.4 %
         one = error_summary([p.aggregate_error for p in predictions if p.run.engine == engine])
         assert one["n"] >= rows and one["median_abs_error"] <= 0.25, engine
 
