@@ -48,7 +48,7 @@ def _register(args: list[str] | None = None) -> None:
         only = list(MODULES)
     for module in only:
         import_module(f"advisor.cli.{module}")
-    _SEEN.extend(c for c in app.registered_commands if all(c is not s for s in _SEEN))
+    _remember(app)
     narrow = len(only) == 1 and "--help" not in (args or ())
     app.registered_commands[:] = _ordered([c for c in _SEEN if not narrow or _name(c) == first])
 
@@ -58,8 +58,13 @@ def _unnarrow() -> None:
     including those of a command module first imported during the run (a command importing another's helpers)."""
     from advisor.cli.app import app
 
-    _SEEN.extend(c for c in app.registered_commands if all(c is not s for s in _SEEN))
+    _remember(app)
     app.registered_commands[:] = _ordered(_SEEN)
+
+
+def _remember(app: Any) -> None:
+    """Add the commands typer holds now that are not yet among those registered so far."""
+    _SEEN.extend(c for c in app.registered_commands if all(c is not s for s in _SEEN))
 
 
 def _ordered(commands: list[Any]) -> list[Any]:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from advisor.engines import constants_engine
 from advisor.specs import Defaults
 from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
@@ -43,8 +44,6 @@ def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
     """Stand-ins for a backend:class with no fit of its own: the fits of the same backend, else of the same class
     under the same engine (vLLM's constants never stand in for llama.cpp's), with a label for the basis; ([], "")
     when neither has any."""
-    from advisor.engines import constants_engine
-
     backend, device_class = key.split(":", 1)
     engine = constants_engine(backend)
     same_class = {k: v for k, v in table.items()

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from advisor.engines import Engine
 from advisor.estimate.constants import Constants, SpeedTable
-from advisor.estimate.machine import Machine
+from advisor.estimate.machine import Machine, llama_threads
 from advisor.estimate.placement import Placement
 from advisor.estimate.speed import (
     Lane,
@@ -57,24 +57,17 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
         out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
-                             machine_cpu_tflops(machine), c, experts=experts, cores=machine_cores(machine),
+                             machine_cpu_tflops(machine), c, experts=experts, cores=llama_threads(machine.hardware),
                              layer_share=None if cpu_read_share is None else 0.0, prefill=placement.kind == "cpu",
                              calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
 
 
-def machine_cores(machine: Machine) -> int | None:
-    """Threads llama.cpp decodes with by default: the physical cores (logical where unknown); None when unknown."""
-    hw = machine.hardware
-    return hw.cpu_physical_cores or hw.cpu_logical_cores or None
-
-
 def machine_cpu_tflops(machine: Machine) -> float | None:
-    """The CPU's vector throughput (speed.cpu_tflops) from its physical cores (llama.cpp's default thread count)
-    and SIMD width; None when the core count is unknown."""
-    hw = machine.hardware
-    cores = hw.cpu_physical_cores or hw.cpu_logical_cores
+    """The CPU's vector throughput (speed.cpu_tflops) from llama.cpp's threads (machine.llama_threads) and SIMD
+    width; None when the core count is unknown."""
+    cores = llama_threads(machine.hardware)
     return cpu_tflops(cores, machine.cpu_simd_bits) if cores else None
 
 

@@ -112,10 +112,15 @@ def resolve(hardware: Hardware, catalog: Catalog, *, ram_bandwidth: tuple[float,
         bw = d.cpu_ram_bandwidth_gbps
         bw_basis = f"assumed {bw:g} GB/s (typical dual-channel desktop); pass --ram-bandwidth to set it"
     simd = hardware.cpu_simd_bits or d.cpu_simd_bits
-    cores = hardware.cpu_physical_cores or hardware.cpu_logical_cores
+    cores = llama_threads(hardware)
     cpu_basis = (f"{cores} cores" if cores else "core count unknown (--cpu-cores sets it)") + \
         f", {simd}-bit SIMD" + ("" if hardware.cpu_simd_bits else " (assumed: AVX2; the probe could not tell)")
     return Machine(hardware, devices, usable, bw, bw_basis, tuple(notes), simd, cpu_basis)
+
+
+def llama_threads(hardware: Hardware) -> int | None:
+    """Threads llama.cpp runs the CPU with by default: the physical cores (logical where unknown); None: unknown."""
+    return hardware.cpu_physical_cores or hardware.cpu_logical_cores or None
 
 
 def unified_os_reserve(pool_bytes: int, catalog: Catalog) -> int:

@@ -101,6 +101,11 @@ def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
         + 2 * kv.recurrent_state_bytes
 
 
+def core_seconds(flops_per_token: int, cores: int, gflops_per_core: float) -> float:
+    """A CPU's least time for a token's FLOPs: each thread decodes at most `gflops_per_core` (SpeedFit)."""
+    return flops_per_token / (cores * gflops_per_core * 1e9)
+
+
 def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...], flops_per_token: int = 0) -> float:
     """Each lane streams its share of the bytes at its efficiency, or, on a CPU whose cores are the tighter limit
     (few threads, fast RAM), computes its share of the FLOPs at decode_gflops_per_core a thread; plus its layers'
@@ -109,7 +114,7 @@ def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...], f
     for lane in lanes:
         stream = bytes_per_token / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
         if lane.decode_gflops_per_core and lane.cores and flops_per_token:
-            stream = max(stream, flops_per_token / (lane.cores * lane.decode_gflops_per_core * 1e9))
+            stream = max(stream, core_seconds(flops_per_token, lane.cores, lane.decode_gflops_per_core))
         total += stream * lane.share
         total += layers * (lane.share if lane.layer_share is None else lane.layer_share) * lane.per_layer_s
     return total

@@ -168,10 +168,10 @@ class _Ladder:
 
 
     def nothing(self, recipe: QuantRecipe, machine: Machine, estimate: Callable[[], Estimate]) -> Estimate:
-        """The estimate of a file type that fits nowhere here: no speed, so beyond the ladder's rooms it depends on
-        the machine only through its GPU count and its first GPU's backend (the runtime's overhead in memory)."""
+        """The estimate of a file type that fits nowhere here: no speed, so beyond the ladder's rooms (which fix the
+        GPU count) it depends on the machine only through its first GPU's backend (the runtime's overhead)."""
         first = machine.devices[0] if machine.devices else None
-        key = (recipe.name, len(machine.devices), first and (first.device.vendor, first.speed_class, first.backend))
+        key = (recipe.name, first and (first.device.vendor, first.speed_class, first.backend))
         found = self.unplaced.get(key)
         if found is None:
             found = self.unplaced[key] = estimate()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from advisor.estimate.speed import Lane, decode_seconds
+from advisor.estimate.speed import Lane, core_seconds, decode_seconds
 from advisor.plan.uses import LABELS
 from advisor.units import GIB
 
@@ -109,7 +109,7 @@ def _cores_bound(lane: Lane, bytes_per_token: int, flops_per_token: int) -> str:
     if not rate or not cores:
         return ""
     stream = bytes_per_token / (lane.stream_efficiency * lane.bandwidth_gbps * 1e9)
-    bound = flops_per_token / (cores * rate * 1e9) > stream
+    bound = core_seconds(flops_per_token, cores, rate) > stream
     return f" (bound by {cores} cores×{rate:.0f}GFLOP/s)" if bound else ""
 
 

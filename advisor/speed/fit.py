@@ -22,7 +22,14 @@ from dataclasses import dataclass, replace
 
 from advisor.estimate.constants import SpeedTable, speed_key
 from advisor.estimate.estimator import Estimator, Request
-from advisor.estimate.speed import Work, cpu_tflops, decode_tokens_per_s, make_lane, prefill_tokens_per_s
+from advisor.estimate.speed import (
+    Work,
+    core_seconds,
+    cpu_tflops,
+    decode_tokens_per_s,
+    make_lane,
+    prefill_tokens_per_s,
+)
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import FittedClass, Measurement, SpeedFit
@@ -171,7 +178,7 @@ def _stream_seconds(c: Case, compute: float | None, a: float) -> float:
     prior's efficiency `a`, so that the least squares stays linear)."""
     stream = c.work.bytes_per_token / (c.bandwidth_gbps * 1e9)
     if compute and c.backend == "cpu" and c.m.cpu_threads:
-        stream = max(stream, c.work.flops_per_token / (c.m.cpu_threads * compute * 1e9) / a)
+        stream = max(stream, core_seconds(c.work.flops_per_token, c.m.cpu_threads, compute) / a)
     return stream
 
 
