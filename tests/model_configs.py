@@ -116,6 +116,8 @@ def _dims(lay: Layout) -> dict[str, Any]:
         out["attn_output_gate"] = True
     if lay.kv_shared_full_layers or lay.kv_shared_sliding_layers:  # Gemma 3n / 4: the last layers reuse caches
         out["num_kv_shared_layers"] = lay.kv_shared_full_layers + lay.kv_shared_sliding_layers
+    if lay.kv_shared_ffn:  # Gemma 4 E2B: a config says only "double wide"
+        out["use_double_wide_mlp"] = True
     if lay.per_layer_input_dim:
         out |= {"hidden_size_per_layer_input": lay.per_layer_input_dim,
                 "vocab_size_per_layer_input": lay.per_layer_input_vocab}

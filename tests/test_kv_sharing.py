@@ -11,10 +11,13 @@ from typing import Any
 import gguf
 import numpy as np
 import pytest
+import yaml
 
-from advisor.errors import UsageError
+from advisor.catalog.load import catalog_root
+from advisor.errors import CatalogError, UsageError
 from advisor.estimate.kv import estimate_kv
 from advisor.estimate.weights import estimate_weights
+from advisor.models.catalog_entry import parse_model
 from advisor.models.hf_config import model_from_config
 from advisor.models.params import param_groups
 from advisor.specs.facts import Catalog
@@ -141,3 +144,77 @@ def test_a_gguf_per_layer_table_is_not_read_per_token(capsys: pytest.CaptureFixt
     table = 1000 * 128 * 2
     # tied (no output.weight): the embedding matrix is read per token, the per-layer table only looked up
     assert r["speed"]["basis"]["weights_read_bytes"] == r["memory"]["weights_bytes"] - table
+
+
+def _gemma4_e2b(**overrides: Any) -> dict[str, Any]:
+    """The Gemma 4 E2B text_config with the keys transformers' Gemma 4 config names (use_double_wide_mlp)."""
+    text = {"model_type": "gemma4_text", "num_hidden_layers": 35, "hidden_size": 1536, "intermediate_size": 6144,
+            "num_attention_heads": 8, "num_key_value_heads": 1, "head_dim": 256, "global_head_dim": 512,
+            "vocab_size": 262144, "vocab_size_per_layer_input": 262144, "hidden_size_per_layer_input": 256,
+            "max_position_embeddings": 131072, "sliding_window": 512, "num_kv_shared_layers": 20,
+            "use_double_wide_mlp": True, "enable_moe_block": False,
+            "layer_types": (["sliding_attention"] * 4 + ["full_attention"]) * 7}
+    return {"model_type": "gemma4", "tie_word_embeddings": True, "text_config": text | overrides}
+
+
+def test_gemma_4_e2b_cache_sharing_layers_have_a_double_wide_ffn(catalog: Catalog) -> None:
+    m = model_from_config(_gemma4_e2b(), "config.json", name="e2b")
+    groups = {g.name: g for g in param_groups(m)}
+    assert m.layout.kv_shared_ffn == 12288
+    assert (groups["ffn_up"].layers, groups["wide_ffn_up"].layers) == (15, 20)
+    assert groups["wide_ffn_down"].params == 20 * 12288 * 1536
+    # the catalog entry (from the vendor's JAX definition) and the config.json reader agree on every weight
+    assert m.params_total == catalog.model("gemma-4-e2b").params_total
+    narrow = model_from_config(_gemma4_e2b(use_double_wide_mlp=False), "config.json", name="narrow")
+    assert m.params_total - narrow.params_total == 20 * 3 * 1536 * 6144
+
+
+def test_a_wide_ffn_without_cache_sharing_layers_is_refused() -> None:
+    plain = model_from_config(_gemma4_e2b(num_kv_shared_layers=0), "config.json", name="plain")
+    assert plain.layout.kv_shared_ffn is None  # the flag widens only the layers that share a cache
+    entry = yaml.safe_load(Path(catalog_root(), "models", "current-2026b.yaml").read_text(encoding="utf-8"))
+    (e2b,) = [m for m in entry["models"] if m["id"] == "gemma-4-e2b"]
+    assert parse_model(e2b, "e2b").layout.kv_shared_ffn == 12288
+    e2b["layout"]["kv_shared"] = {"ffn": 12288}
+    with pytest.raises(CatalogError, match="layout › kv_shared › ffn: an FFN width for cache-sharing layers"):
+        parse_model(e2b, "e2b")
+
+
+def _gemma4_gguf(path: Path, *, k_eq_v: bool = False) -> None:
+    """A small Gemma 4 file as llama.cpp writes one: a flag per layer for the sliding window, key_length for the
+    full layers and key_length_swa for the sliding ones, a per-layer FFN width with a wider cache-sharing tail."""
+    w = gguf.GGUFWriter(str(path), "gemma4")
+    w.add_block_count(5)
+    w.add_embedding_length(256)
+    w.add_array("gemma4.feed_forward_length", [512, 512, 512, 1024, 1024])
+    w.add_head_count(4)
+    w.add_head_count_kv(1)
+    w.add_key_length(64)
+    w.add_uint32("gemma4.attention.key_length_swa", 32)
+    w.add_sliding_window(512)
+    w.add_array("gemma4.attention.sliding_window_pattern", [True, True, False, True, False])
+    w.add_uint32("gemma4.attention.shared_kv_layers", 2)
+    w.add_context_length(8192)
+    w.add_token_list([f"t{i}".encode() for i in range(1000)])
+    sizes = {"token_embd.weight": (1000, 256)}
+    for i in range(5):
+        sizes |= {f"blk.{i}.attn_q.weight": (256, 256), f"blk.{i}.attn_k.weight": (64, 256)}
+        if not (k_eq_v and i in (2, 4)):
+            sizes[f"blk.{i}.attn_v.weight"] = (64, 256)
+    for name, shape in sizes.items():
+        w.add_tensor(name, np.zeros(shape, dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+@pytest.mark.parametrize("k_eq_v", [False, True])
+def test_a_gemma4_gguf_reads_its_layer_flags_and_per_kind_head_dims(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, k_eq_v: bool) -> None:
+    path = tmp_path / "gemma4.gguf"
+    _gemma4_gguf(path, k_eq_v=k_eq_v)
+    (r,) = run_json(capsys, "estimate", str(path), "--context", "4096", *HW)["results"]
+    full = 64 * (1 if k_eq_v else 2) * 2  # one K=V tensor where the full layers have no attn_v
+    # layers S S F S F; the last two (S, F) reuse caches: 1 full layer caches every token, 2 sliding layers 512 + 512
+    assert r["memory"]["kv_cache_bytes"] == full * 4096 + 2 * (32 * 2 * 2) * 1024

@@ -70,6 +70,8 @@ def _layout(spec: ModelSpec) -> dict[str, Any]:
                                    "shared_kv": lay.global_shared_kv}
     if lay.kv_shared_full_layers or lay.kv_shared_sliding_layers:
         out["kv_shared"] = {"full": lay.kv_shared_full_layers, "sliding": lay.kv_shared_sliding_layers}
+        if lay.kv_shared_ffn is not None:
+            out["kv_shared"]["ffn"] = lay.kv_shared_ffn
     if lay.per_layer_input_dim is not None:
         out["per_layer_input"] = {"dim": lay.per_layer_input_dim, "vocab": lay.per_layer_input_vocab}
     return out

@@ -32,6 +32,7 @@ KEYS = {
     "global_kv_heads": "layout › global_attention › kv_heads",
     "global_head_dim": "layout › global_attention › head_dim",
     "kv_shared_full": "layout › kv_shared › full", "kv_shared_sliding": "layout › kv_shared › sliding",
+    "kv_shared_ffn": "layout › kv_shared › ffn",
     "per_layer_input": "layout › per_layer_input", "per_layer_input_dim": "layout › per_layer_input › dim",
     "per_layer_input_vocab": "layout › per_layer_input › vocab",
     **{k: f"moe › {k}" for k in ("experts", "experts_per_token", "expert_ffn", "shared_experts", "shared_ffn",
@@ -135,7 +136,8 @@ def _kv_shared(f: Fields) -> dict[str, Any]:
     if g is None:
         return {}
     values = {"kv_shared_full": g.integer("full", required=False) or 0,
-              "kv_shared_sliding": g.integer("sliding", required=False) or 0}
+              "kv_shared_sliding": g.integer("sliding", required=False) or 0,
+              "kv_shared_ffn": g.integer("ffn", required=False, minimum=1)}
     g.done()
     return values
 

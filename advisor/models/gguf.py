@@ -58,14 +58,18 @@ def model_from_gguf(file: GgufFile, name: str | None = None,
     if not layers or not hidden:
         notes.append(f"architecture {arch!r}: block_count or embedding_length missing; estimates are rough")
     kv_array = _get(meta, arch, "attention.head_count_kv")
+    layout = _layout(meta, arch, max(1, layers), kv_array, notes)
+    dims = _per_kind(meta, arch, layout, kv_array, file.tensors)
     arch_spec = Arch(layers=max(1, layers), hidden_size=max(1, hidden), attention_heads=heads,
-                     kv_heads=_scalar(kv_array, heads),
-                     head_dim=_scalar(_get(meta, arch, "attention.key_length"), hidden // max(1, heads)),
+                     kv_heads=dims.pop("kv_heads", _scalar(kv_array, heads)),
+                     head_dim=dims.pop("head_dim", _scalar(_get(meta, arch, "attention.key_length"),
+                                                           hidden // max(1, heads))),
                      vocab_size=_scalar(meta.get("tokenizer.ggml.tokens"),
                                         _scalar(_get(meta, arch, "vocab_size"))) or 1,
                      tied_embeddings=not any(t.name == "output.weight" for t in file.tensors),
                      max_context_tokens=_scalar(_get(meta, arch, "context_length")) or None,
-                     intermediate_size=_scalar(_get(meta, arch, "feed_forward_length")) or None,
+                     intermediate_size=dims.pop("intermediate_size", _scalar(_get(meta, arch, "feed_forward_length")))
+                     or None,
                      v_head_dim=_scalar(_get(meta, arch, "attention.value_length")) or None)
     moe = _moe(meta, arch, arch_spec.layers)
     label = name or gguf_name(file.paths[0])
@@ -73,7 +77,7 @@ def model_from_gguf(file: GgufFile, name: str | None = None,
                          source=url or f"file://{file.paths[0]}", arch=arch_spec, moe=moe,
                          params_total=sum(t.n_elements for t in file.tensors),
                          params_active=None if moe is None else _active(file.tensors, moe), params_derived=True,
-                         keys=_keys(arch), **_layout(meta, arch, arch_spec.layers, kv_array, notes))
+                         keys=_keys(arch), **layout, **dims)
     return build_model(record, fail), _weights(file.tensors, moe), notes
 
 
@@ -109,15 +113,40 @@ def _layout(meta: dict[str, Any], arch: str, layers: int, kv_array: Any, notes: 
         notes.append("recurrent layers without readable state sizes: their fixed state is not counted")
     kinds = list(repeat("mamba" if mamba else "ffn", recurrent))
     window = _scalar(_get(meta, arch, "attention.sliding_window")) or None
-    pattern = SLIDING_PATTERN.get(arch)
+    pattern, listed = SLIDING_PATTERN.get(arch), _get(meta, arch, "attention.sliding_window_pattern")
     attention = max(0, layers - recurrent)
-    if window and pattern:
+    if window and isinstance(listed, list) and len(listed) == attention and not recurrent:
+        kinds += ["sliding" if flag else "full" for flag in listed]  # Gemma 4: one flag per layer
+    elif window and pattern:
         kinds += periodic(attention, pattern, "full", "sliding")
+    if window and len(kinds) == layers:
         return {"kinds": tuple(kinds), "sliding_window": window, "mamba": mamba, "mla": mla,
                 **shared_tail(tuple(kinds), _kv_shared(meta, arch, layers))}
     if window:
         notes.append(f"{arch}: sliding window {window} with an unknown layer pattern; every layer counted as full")
     return {"kinds": (*kinds, *repeat("full", attention)), "mamba": mamba, "mla": mla}
+
+
+def _per_kind(meta: dict[str, Any], arch: str, layout: dict[str, Any], kv_array: Any,
+              tensors: tuple[GgufTensor, ...]) -> dict[str, Any]:
+    """Gemma 4: sliding layers with `key_length_swa`, full layers with `key_length` (and their own KV heads where
+    the per-layer array says so, one K=V tensor where a full layer has no attn_v), and a per-layer FFN width whose
+    cache-sharing tail may be wider (E2B)."""
+    kinds: tuple[str, ...] = layout["kinds"]
+    swa, full = _scalar(_get(meta, arch, "attention.key_length_swa")), _scalar(_get(meta, arch, "attention.key_length"))
+    if not (swa and full and swa != full and "sliding" in kinds and "full" in kinds):
+        return {}
+    first_full, first_swa = kinds.index("full"), kinds.index("sliding")
+    kv = kv_array if isinstance(kv_array, list) and len(kv_array) == len(kinds) else [_scalar(kv_array, 1)] * len(kinds)
+    names = {t.name for t in tensors}
+    out: dict[str, Any] = {"head_dim": swa, "kv_heads": int(kv[first_swa]), "global_head_dim": full,
+                           "global_kv_heads": int(kv[first_full]),
+                           "global_shared_kv": f"blk.{first_full}.attn_v.weight" not in names}
+    ffn, shared = _get(meta, arch, "feed_forward_length"), layout.get("kv_shared_full", 0) + layout.get(
+        "kv_shared_sliding", 0)
+    if isinstance(ffn, list) and len(ffn) == len(kinds) and shared and ffn[-1] != ffn[0]:
+        out |= {"intermediate_size": int(ffn[0]), "kv_shared_ffn": int(ffn[-1])}
+    return out
 
 
 def _kv_shared(meta: dict[str, Any], arch: str, layers: int) -> int:

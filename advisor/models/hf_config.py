@@ -58,6 +58,7 @@ def model_from_config(data: Any, source: str, *, name: str | None = None, params
         raise UsageError(f"{source}: needs num_hidden_layers, hidden_size and num_attention_heads")
     layout = layer_record(c, layers, model_type)
     moe, intermediate = _moe(c, layers, model_type)
+    layout |= _double_wide(c, layout, intermediate)
     arch = Arch(layers=layers, hidden_size=hidden, attention_heads=heads,
                 kv_heads=c.whole("kv_heads", "num_key_value_heads", "num_kv_heads", "n_head_kv", default=heads) or 0,
                 head_dim=c.whole("head_dim", "head_dim", default=_head_dim(layout["mla"], hidden, heads)) or 0,
@@ -82,6 +83,15 @@ def _tied(c: Config, data: dict[str, Any]) -> bool:
     if c.data.get("tie_word_embeddings") is None and data is not c.data:
         return Config(data, c.source).flag("tie_word_embeddings")
     return c.flag("tie_word_embeddings")
+
+
+def _double_wide(c: Config, layout: dict[str, Any], intermediate: int | None) -> dict[str, int]:
+    """Gemma 4 E2B (`use_double_wide_mlp`): the layers that reuse a cache have an FFN twice intermediate_size."""
+    shared = layout["kv_shared_full"] + layout["kv_shared_sliding"]
+    if not (intermediate and shared and c.flag("use_double_wide_mlp")):
+        return {}
+    c.keys["kv_shared_ffn"] = c.keys["use_double_wide_mlp"]
+    return {"kv_shared_ffn": 2 * intermediate}
 
 
 def _ffn_matrices(c: Config, model_type: str) -> int:

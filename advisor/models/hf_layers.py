@@ -36,12 +36,21 @@ def layer_record(c: Config, layers: int, model_type: str) -> dict[str, Any]:
     return {"kinds": kinds, "sliding_window": window if "sliding" in kinds else None,
             "attention_chunk": chunk if "chunked" in kinds else None, "linear": _linear(c), "mamba": _mamba(c),
             "mla": mla_of(c), "attention_gate": c.flag("attn_output_gate", default=model_type in GATED_BY_DEFAULT),
-            "global_kv_heads": c.whole("global_kv_heads", "num_global_key_value_heads"),
-            "global_head_dim": c.whole("global_head_dim", "global_head_dim"),
+            **_global(c),
             "global_shared_kv": c.flag("attention_k_eq_v"),
             **_shared(c, kinds),
             "per_layer_input_dim": c.whole("per_layer_input", "hidden_size_per_layer_input") or None,
             "per_layer_input_vocab": c.whole("per_layer_input.vocab", "vocab_size_per_layer_input") or None}
+
+
+def _global(c: Config) -> dict[str, int | None]:
+    """Gemma 4: full-attention layers with a head dim of their own and, where given, their own KV heads (a null
+    num_global_key_value_heads keeps num_key_value_heads, as Gemma 4 E2B/E4B)."""
+    head_dim = c.whole("global_head_dim", "global_head_dim")
+    kv_heads = c.whole("global_kv_heads", "num_global_key_value_heads")
+    if head_dim and not kv_heads:
+        kv_heads = c.whole("global_kv_heads", "num_key_value_heads", "num_kv_heads")
+    return {"global_kv_heads": kv_heads, "global_head_dim": head_dim}
 
 
 def _shared(c: Config, kinds: tuple[LayerKind, ...]) -> dict[str, int]:

@@ -127,8 +127,11 @@ def _ffn_groups(model: ModelSpec) -> list[ParamGroup]:
     a, moe = model.arch, model.moe
     h, groups = a.hidden_size, []
     dense_layers = moe.dense_layers if moe else _mlp_layers(model)
+    wide = model.layout.kv_shared_layers if moe is None and model.layout.kv_shared_ffn else 0
     if a.intermediate_size and dense_layers:
-        groups += _mlp("ffn", frozenset(), h, a.intermediate_size, dense_layers, a.ffn_matrices, copies=1)
+        groups += _mlp("ffn", frozenset(), h, a.intermediate_size, dense_layers - wide, a.ffn_matrices, copies=1)
+    if wide and model.layout.kv_shared_ffn:  # Gemma 4 E2B: the cache-sharing layers' FFN is twice as wide
+        groups += _mlp("wide_ffn", frozenset(), h, model.layout.kv_shared_ffn, wide, a.ffn_matrices, copies=1)
     if moe is not None:
         groups += _mlp("exps", frozenset({"experts"}), moe.latent_size or h, moe.expert_ffn, moe.moe_layers,
                        a.ffn_matrices, copies=moe.experts, routed=True)

@@ -56,6 +56,7 @@ class ModelRecord:
     global_shared_kv: bool = False
     kv_shared_full: int = 0  # full-attention layers that reuse an earlier layer's cache
     kv_shared_sliding: int = 0  # sliding-window layers that do
+    kv_shared_ffn: int | None = None  # the FFN width of the cache-sharing layers, where it differs
     per_layer_input_dim: int | None = None  # per-layer embeddings (PLE): width per layer
     per_layer_input_vocab: int | None = None  # ... and rows
     moe: Moe | None = None
@@ -132,7 +133,8 @@ def _check_arch(r: ModelRecord, fail: Fail) -> None:
         ("attention_chunk", r.attention_chunk, 1, MAX_CONTEXT_TOKENS),
         ("global_kv_heads", r.global_kv_heads, 1, MAX_HEADS), ("global_head_dim", r.global_head_dim, 1, MAX_DIM),
         ("per_layer_input_dim", r.per_layer_input_dim, 1, MAX_DIM),
-        ("per_layer_input_vocab", r.per_layer_input_vocab, 1, MAX_DIM)))
+        ("per_layer_input_vocab", r.per_layer_input_vocab, 1, MAX_DIM),
+        ("kv_shared_ffn", r.kv_shared_ffn, 1, MAX_DIM)))
     for name, dims in (("linear", r.linear), ("mamba", r.mamba), ("mla", r.mla)):
         values = () if dims is None else astuple(dims)
         _bounded(r, fail, tuple((name, v, 1, MAX_DIM) for v in values))
@@ -157,7 +159,8 @@ def _layout(r: ModelRecord, fail: Fail) -> Layout:
                   linear=r.linear, mamba_layers=n["mamba"], mamba=r.mamba, mla=r.mla, attention_gate=r.attention_gate,
                   global_kv_heads=r.global_kv_heads, global_head_dim=r.global_head_dim,
                   global_shared_kv=r.global_shared_kv, kv_shared_full_layers=r.kv_shared_full,
-                  kv_shared_sliding_layers=r.kv_shared_sliding, per_layer_input_dim=r.per_layer_input_dim,
+                  kv_shared_sliding_layers=r.kv_shared_sliding, kv_shared_ffn=r.kv_shared_ffn,
+                  per_layer_input_dim=r.per_layer_input_dim,
                   per_layer_input_vocab=r.per_layer_input_vocab)
 
 
@@ -168,6 +171,8 @@ def _check_shared(r: ModelRecord, full: int, windowed: int, fail: Fail) -> None:
         if shared < 0 or (shared and shared >= of_kind):
             fail(_key(r, name), f"{shared} layers reuse a cache, but only {of_kind} layers of that kind exist "
                                 "(one must keep its own)")
+    if r.kv_shared_ffn is not None and not r.kv_shared_full + r.kv_shared_sliding:
+        fail(_key(r, "kv_shared_ffn"), "an FFN width for cache-sharing layers, but no layer shares a cache")
 
 
 def _check_moe(r: ModelRecord, fail: Fail) -> None:

@@ -106,6 +106,7 @@ class Layout:
     # the last layers reuse the cache of the last earlier layer of their kind and keep none (Gemma 3n, Gemma 4 E)
     kv_shared_full_layers: int = 0  # ... of the full-attention layers
     kv_shared_sliding_layers: int = 0  # ... of the sliding-window layers
+    kv_shared_ffn: int | None = None  # the FFN width of those layers where it differs (Gemma 4 E2B: double-wide)
     per_layer_input_dim: int | None = None  # per-layer embeddings: a second table of this width per layer (PLE)
     per_layer_input_vocab: int | None = None  # ... with this many rows
 
@@ -118,6 +119,11 @@ class Layout:
     def cached_windowed_layers(self) -> int:
         """Sliding-window and chunked layers with a KV cache of their own."""
         return self.sliding_layers + self.chunked_layers - self.kv_shared_sliding_layers
+
+    @property
+    def kv_shared_layers(self) -> int:
+        """Layers that reuse an earlier layer's cache (the last layers of the model)."""
+        return self.kv_shared_full_layers + self.kv_shared_sliding_layers
 
 
 @dataclass(frozen=True, slots=True)
