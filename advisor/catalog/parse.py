@@ -98,6 +98,7 @@ def parse_gpu(raw: object, where: str) -> GpuSpec:
         bandwidth_gbps=f.number("bandwidth_gbps", required=False, minimum=1.0, maximum=100_000.0),
         fp16_tflops=f.number("fp16_tflops", required=False, minimum=0.01, maximum=20000.0), source=f.source(),
         aliases=f.strings("aliases"), memory_options_bytes=options,
+        int8_tops=f.number("int8_tops", required=False, minimum=0.01, maximum=80000.0),
         bus_width_bits=f.integer("bus_width_bits", required=False, minimum=8),
         memory_data_rate_gbps=f.number("memory_data_rate_gbps", required=False, minimum=0.1),
         launch_price_usd=f.number("launch_price_usd", required=False, minimum=1.0),

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from advisor.engines import Engine
 from advisor.estimate.constants import Constants, SpeedTable
-from advisor.estimate.machine import Machine, llama_threads
+from advisor.estimate.machine import Machine, device_tflops, llama_threads
 from advisor.estimate.placement import Placement
 from advisor.estimate.speed import (
     Lane,
@@ -51,7 +51,7 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             c = table.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
             layers = None if cpu_read_share is None else share / total
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
-                                 dev.fp16_tflops, c, experts=experts, layer_share=layers,
+                                 device_tflops(dev, backend), c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):

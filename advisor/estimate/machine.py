@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from advisor.errors import UsageError
 from advisor.estimate.grammar import hypothetical_devices
+from advisor.estimate.speed import prefill_tflops
 from advisor.hardware.vendors import llama_cpp_backend
 from advisor.specs import Device, GpuSpec, Hardware
 from advisor.specs.facts import Catalog, normalize
@@ -26,6 +27,11 @@ class MachineDevice:
     fp16_tflops: float | None
     speed_class: str
     backend: str
+
+
+def device_tflops(dev: MachineDevice, backend: str) -> float | None:
+    """The matmul rate `backend`'s prefill runs at on this device (speed.prefill_tflops)."""
+    return prefill_tflops(backend, dev.fp16_tflops, dev.spec.int8_tops if dev.spec else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d 
          expert a token uses adds its gather, weighting and sum to every layer's fixed time.
 bytes read per token  = weights except the token tables (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
-prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x fp16_tflops_d)),
+prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x matrix_tflops_d)),
+         matrix_tflops = the FP16 matmul rate the backend's kernels run at (prefill_tflops),
          a CPU's compute figure is cpu_tflops(cores, SIMD width) (vector throughput per GHz),
          work = flops - expert_flops + expert_flops / expert_prefill_ratio_d,
          flops = 2 x active_params (less a per-layer embedding table, which is only looked up) + attention over
@@ -36,7 +37,7 @@ class Lane:
     bandwidth_gbps: float
     stream_efficiency: float
     per_layer_s: float
-    fp16_tflops: float | None
+    matrix_tflops: float | None  # the dense FP16 matmul rate the engine's prefill kernels run at (prefill_tflops)
     prefill_efficiency: float | None
     layer_share: float | None = None  # share of the layers' fixed costs, when it differs from the byte share
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
@@ -125,10 +126,10 @@ def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...],
     """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert) at their own efficiency."""
     seconds = 0.0
     for lane in lanes:
-        if not lane.fp16_tflops or not lane.prefill_efficiency:
+        if not lane.matrix_tflops or not lane.prefill_efficiency:
             return None
         work = flops_per_token - expert_flops_per_token + expert_flops_per_token / lane.expert_prefill_ratio
-        seconds += lane.share * work / (lane.prefill_efficiency * lane.fp16_tflops * 1e12)
+        seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
     return 1.0 / seconds if seconds else None
 
 
@@ -183,14 +184,24 @@ def experts_per_token(model: ModelSpec) -> int:
     return model.moe.experts_per_token if model.moe else 0
 
 
-def make_lane(name: str, share: float, bandwidth_gbps: float, fp16_tflops: float | None, c: Constants, *,
+def prefill_tflops(backend: str, fp16_tflops: float | None, int8_tops: float | None) -> float | None:
+    """The dense matmul rate a backend's prefill runs at. llama.cpp's CUDA backend multiplies quantized weights with
+    INT8 tensor cores (MMQ) and F16 weights with FP16 accumulation, both at half the INT8 rate in FP16 terms; the
+    catalog's FP16 figure is FP32 accumulation, which GeForce parts (and GB10) run at half that rate and
+    workstation and datacenter parts at the full rate. Elsewhere the FP16 figure."""
+    if backend == "cuda" and fp16_tflops and int8_tops:
+        return max(fp16_tflops, int8_tops / 2)
+    return fp16_tflops
+
+
+def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: float | None, c: Constants, *,
               experts: int, layer_share: float | None = None, prefill: bool = True,
               calibration: float | None = None, cores: int | None = None) -> Lane:
     """A lane with an engine's constants for a model whose tokens use `experts` routed experts per MoE layer (0:
     dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
     ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
     per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
-    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, fp16_tflops,
+    return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, matrix_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
                 c.expert_prefill_ratio if experts and prefill else 1.0, calibration, cores, c.decode_gflops_per_core)
 

@@ -13,7 +13,7 @@ from advisor.engines.serving import ServeSpec, serve_command
 from advisor.errors import UsageError
 from advisor.estimate.constants import Constants
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
-from advisor.estimate.machine import Machine, MachineDevice
+from advisor.estimate.machine import Machine, MachineDevice, device_tflops
 from advisor.estimate.serving import (
     ENGINES,
     Capacity,
@@ -101,7 +101,7 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
     topo = _topology(machine, req, link if req.engine != "llama.cpp" else None, notes, model.is_moe)
     capacity = _capacity(est, model, recipe, machine, req, topo, dev)
     c = est.speeds.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
-    step, prompt_work = _step(est, model, recipe, req, dev, c, topo)
+    step, prompt_work = _step(est, model, recipe, req, dev, (backend, c), topo)
     found = curve(step, prompt_work, req.prompt_tokens, req.output_tokens, capacity.max_concurrent_sequences,
                   user_counts(req.users))
     max_ttft = req.max_ttft_s if req.max_ttft_s is not None else est.catalog.defaults.max_ttft_s
@@ -138,12 +138,13 @@ def _checked(model: ModelSpec, machine: Machine, req: ServeRequest) -> tuple[Mac
 
 
 def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeRequest, dev: MachineDevice,
-          c: Constants, topo: Topology) -> tuple[Step, Work]:
+          engine: tuple[str, Constants], topo: Topology) -> tuple[Step, Work]:
     """One decode step's cost at the mean depth (prompt + output/2), and a prompt token's work (at half the
     prompt), from the estimator's weights, KV and work and one GPU's lane with the engine's constants."""
     weights = est.weights(model, recipe)
     kv = est.kv(model, Request(context_tokens=req.context_tokens, sequences=1), req.context_tokens)
-    lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, dev.fp16_tflops, c,
+    backend, c = engine
+    lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, device_tflops(dev, backend), c,
                      experts=experts_per_token(model))
     moe = model.moe
     step = Step(est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2), weights, kv, lane,

@@ -108,7 +108,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
         "confidence": b.confidence, "notes": list(b.notes),
         "lanes": [{"name": lane.name, "share": round(lane.share, 4), "bandwidth_gbps": lane.bandwidth_gbps,
                    "stream_efficiency": lane.stream_efficiency, "per_layer_s": lane.per_layer_s,
-                   "fp16_tflops": lane.fp16_tflops, "prefill_efficiency": lane.prefill_efficiency,
+                   "matrix_tflops": lane.matrix_tflops, "prefill_efficiency": lane.prefill_efficiency,
                    "expert_prefill_ratio": lane.expert_prefill_ratio}
                   for lane in b.lanes],
     }

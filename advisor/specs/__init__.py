@@ -247,6 +247,7 @@ class GpuSpec:
     fp16_tflops: float | None
     source: str
     aliases: tuple[str, ...] = ()
+    int8_tops: float | None = None  # dense INT8 tensor rate (llama.cpp's CUDA MMQ kernels run on it)
     memory_options_bytes: tuple[int, ...] = ()
     bus_width_bits: int | None = None
     memory_data_rate_gbps: float | None = None  # per pin

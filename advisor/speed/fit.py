@@ -28,6 +28,7 @@ from advisor.estimate.speed import (
     cpu_tflops,
     decode_tokens_per_s,
     make_lane,
+    prefill_tflops,
     prefill_tokens_per_s,
 )
 from advisor.specs import Defaults
@@ -139,7 +140,8 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
             return None, "device bandwidth unknown"
         if weights.weights_bytes > gpu.memory_bytes * m.device_count:
             return None, "the weights exceed the GPU memory: the run spilled to system memory"
-        device = (gpu.id, gpu.device_class, gpu.id, gpu.bandwidth_gbps, gpu.fp16_tflops)
+        device = (gpu.id, gpu.device_class, gpu.id, gpu.bandwidth_gbps,
+                  prefill_tflops(m.backend, gpu.fp16_tflops, gpu.int8_tops))
     depth = m.depth_tokens + m.tokens // 2
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
