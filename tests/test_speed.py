@@ -3,10 +3,18 @@ from __future__ import annotations
 import pytest
 
 from advisor.estimate.kv import estimate_kv
-from advisor.estimate.speed import Lane, decode_seconds, estimate_speed, prefill_tokens_per_s, work_for
+from advisor.estimate.speed import (
+    Lane,
+    decode_seconds,
+    estimate_speed,
+    prefill_tflops,
+    prefill_tokens_per_s,
+    work_for,
+)
 from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
 from tests.core import estimate, kv_args
+from tests.test_cli import run_json
 
 
 def test_decode_is_bytes_over_effective_bandwidth_plus_fixed_cost() -> None:
@@ -63,3 +71,23 @@ def test_offload_speed_counts_the_cpu_share(catalog: Catalog, make_machine) -> N
     assert [lane.name for lane in lanes] == ["NVIDIA GeForce RTX 4090", "CPU (system RAM)"]
     assert sum(lane.share for lane in lanes) == pytest.approx(1.0)
     assert e.speed.prefill_tokens_per_s is None  # PCIe-bound prefill is not modelled yet
+
+
+@pytest.mark.parametrize(("gpu", "fp16", "matrix"), [
+    ("RTX 5090", 209.5, 419.0),  # GeForce: FP32 accumulate at half rate; llama.cpp's INT8 MMQ at 838 / 2
+    ("RTX PRO 6000", 503.8, 503.8),  # workstation: full rate, INT8 twice FP16
+    ("DGX Spark", 59.4, 118.85),  # GB10 runs FP32 accumulate at half rate, like GeForce
+    ("L4", 121.0, 121.25),  # datacenter: full rate
+])
+def test_llama_cpp_cuda_prefill_runs_at_the_int8_matmul_rate(capsys: pytest.CaptureFixture[str], gpu: str,
+                                                             fp16: float, matrix: float) -> None:
+    out = run_json(capsys, "estimate", "llama-3.1-8b", "--quant", "Q4_K_M", "--gpu", gpu, "--ram", "64GB")
+    (device,) = out["hardware"]["devices"]
+    (lane,) = out["results"][0]["speed"]["basis"]["lanes"]
+    assert (device["fp16_tflops"], lane["matrix_tflops"]) == pytest.approx((fp16, matrix))
+
+
+def test_only_llama_cpp_cuda_uses_the_int8_rate() -> None:
+    assert prefill_tflops("cuda", 100.0, 400.0) == 200.0
+    assert [prefill_tflops(b, 100.0, 400.0) for b in ("rocm", "vulkan", "metal", "vllm")] == [100.0] * 4
+    assert prefill_tflops("cuda", 100.0, None) == 100.0  # no INT8 figure: the FP16 one
