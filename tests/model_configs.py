@@ -21,7 +21,7 @@ def config_json(m: ModelSpec) -> dict[str, Any]:
         cfg["intermediate_size"] = a.intermediate_size
     if a.v_head_dim:
         cfg["v_head_dim"] = a.v_head_dim
-    layers, dims = _shared_layers(m, lay) or _layers(m, lay), _dims(lay)
+    layers, dims = _shared_layers(m, lay) or _compressed(lay) or _layers(m, lay), _dims(lay)
     if "linear_attn_config" in dims:
         layers["linear_attn_config"] |= dims.pop("linear_attn_config")
     cfg |= layers | dims
@@ -57,6 +57,19 @@ def _shared_layers(m: ModelSpec, lay: Layout) -> dict[str, Any]:
     every = m.arch.layers // lay.full_attention_layers
     periodic = ["full_attention" if (i + 1) % every == 0 else "sliding_attention" for i in range(m.arch.layers)]
     return {"layer_types": periodic, "sliding_window": lay.sliding_window}
+
+
+def _compressed(lay: Layout) -> dict[str, Any]:
+    """DeepSeek V4: a ratio per layer, 0 for the sliding-window layers ({} for other layouts)."""
+    if not lay.compressed:
+        return {}
+    ratios = [0] * lay.sliding_layers + [r for g in lay.compressed for r in [g.ratio] * g.layers]
+    (indexed,) = [g for g in lay.compressed if g.index_dim]
+    lora = {} if lay.lora_attention is None else {"q_lora_rank": lay.lora_attention.q_rank,
+                                                  "o_lora_rank": lay.lora_attention.o_rank,
+                                                  "o_groups": lay.lora_attention.o_groups}
+    return {"compress_ratios": ratios, "sliding_window": lay.compressed[0].window,
+            "index_head_dim": indexed.index_dim, "index_topk": indexed.top_k} | lora
 
 
 def _layers(m: ModelSpec, lay: Layout) -> dict[str, Any]:

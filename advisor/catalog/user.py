@@ -11,7 +11,7 @@ from typing import Any
 
 from advisor.errors import CatalogError, UsageError
 from advisor.paths import config_dir
-from advisor.specs import ModelSpec
+from advisor.specs import Layout, ModelSpec
 from advisor.specs.facts import Catalog
 
 
@@ -59,12 +59,20 @@ def _layout(spec: ModelSpec) -> dict[str, Any]:
                 "mamba_layers"):
         if getattr(lay, key):
             out[key] = getattr(lay, key)
-    for key in ("linear", "mamba", "mla"):
+    for key in ("linear", "mamba", "mla", "lora_attention"):
         part = getattr(lay, key)
         if part is not None:
             out[key] = {f.name: getattr(part, f.name) for f in fields(part) if getattr(part, f.name) is not None}
     if lay.attention_gate:
         out["attention_gate"] = True
+    if lay.compressed:
+        out["compressed"] = [{f.name: getattr(g, f.name) for f in fields(g)} for g in lay.compressed]
+    return out | _per_layer(lay)
+
+
+def _per_layer(lay: Layout) -> dict[str, Any]:
+    """The layout's per-layer-kind parts: global attention, KV sharing (with its FFN width), per-layer inputs."""
+    out: dict[str, Any] = {}
     if lay.global_kv_heads is not None:
         out["global_attention"] = {"kv_heads": lay.global_kv_heads, "head_dim": lay.global_head_dim,
                                    "shared_kv": lay.global_shared_kv}

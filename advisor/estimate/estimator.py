@@ -248,10 +248,10 @@ class Estimator(Memo):
         cap = model.arch.max_context_tokens or 1_048_576
         largest = self.kv(model, request, cap)
         fixed = weights.weights_bytes + largest.recurrent_state_bytes + largest.kv_cache_bytes \
-            - largest.full_bytes_per_token * -(-cap // d.kv_pad_tokens) * d.kv_pad_tokens
-        if largest.full_bytes_per_token == 0:
+            - largest.growth_bytes_per_token * -(-cap // d.kv_pad_tokens) * d.kv_pad_tokens
+        if largest.growth_bytes_per_token == 0:
             return cap if fixed <= room else None
-        tokens = (room - fixed) // largest.full_bytes_per_token // d.kv_pad_tokens * d.kv_pad_tokens
+        tokens = (room - fixed) // largest.growth_bytes_per_token // d.kv_pad_tokens * d.kv_pad_tokens
         return min(cap, int(tokens)) if tokens >= d.kv_pad_tokens else None
 
 

@@ -116,7 +116,7 @@ def _paged(engine: str, model: ModelSpec, weights: WeightEstimate, kv: KvEstimat
     per_gpu = kv_share(model, topo)
     w = weights.weights_bytes // topo.gpus
     pool = max(0, budget - w - activation - graphs - runtime)
-    full = int(kv.full_bytes_per_token * per_gpu)
+    full = int(kv.growth_bytes_per_token * per_gpu)
     windowed = int(kv.windowed_bytes_per_token * per_gpu)
     c = kv.context_tokens
     seq = pad(c, page) * full + pad(min(c, kv.window_tokens or 0), page) * windowed \
@@ -142,7 +142,7 @@ def slots_capacity(kv: KvEstimate, max_gpu_context: int | None, weights_bytes: i
     c = kv.context_tokens
     slots = (max_gpu_context or 0) // c
     return Capacity("llama.cpp", c, budget_bytes, weights_bytes, 0, 0, 0, max(0, budget_bytes - weights_bytes),
-                    kv.full_bytes_per_token + kv.windowed_bytes_per_token, c, slots, kv.total_bytes, slots,
+                    kv.growth_bytes_per_token + kv.windowed_bytes_per_token, c, slots, kv.total_bytes, slots,
                     f"llama-server -c {slots * c} --parallel {slots}")
 
 

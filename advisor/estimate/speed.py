@@ -99,7 +99,7 @@ def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
     windowed = min(depth_tokens, kv.window_tokens or 0)
     # the recurrent state is read and written once per token
     return depth_tokens * kv.full_bytes_per_token + windowed * kv.windowed_bytes_per_token \
-        + 2 * kv.recurrent_state_bytes
+        + 2 * kv.recurrent_state_bytes + sum(c.read_bytes(depth_tokens) for c in kv.compressed)
 
 
 def core_seconds(flops_per_token: int, cores: int, gflops_per_core: float) -> float:
@@ -138,7 +138,11 @@ def attention_flops(model: ModelSpec, depth_tokens: int) -> int:
     a, lay = model.arch, model.layout
     width = 4 * a.attention_heads * a.head_dim
     windowed = min(depth_tokens, lay.sliding_window or lay.attention_chunk or 0)
-    return width * (lay.full_attention_layers * depth_tokens + (lay.sliding_layers + lay.chunked_layers) * windowed)
+    # the entries a compressed layer attends to (the indexer's top-k of them), and its window
+    compressed = sum(g.layers * (min(-(-depth_tokens // g.ratio), g.top_k or depth_tokens)
+                                 + min(depth_tokens, g.window)) for g in lay.compressed)
+    return width * (lay.full_attention_layers * depth_tokens + (lay.sliding_layers + lay.chunked_layers) * windowed
+                    + compressed)
 
 
 @dataclass(frozen=True, slots=True)

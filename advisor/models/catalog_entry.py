@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 from advisor.models.fields import Fields
 from advisor.models.record import LayerKind, ModelRecord, build_model, repeat
-from advisor.specs import Arch, GgufFile, LinearAttention, Mamba, Mla, ModelSpec, Moe, Score
+from advisor.specs import Arch, Compressed, GgufFile, LinearAttention, LoraAttention, Mamba, Mla, ModelSpec, Moe, Score
 from advisor.units import GB, GIB
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.\-]*$")
@@ -32,7 +32,8 @@ KEYS = {
     "global_kv_heads": "layout › global_attention › kv_heads",
     "global_head_dim": "layout › global_attention › head_dim",
     "kv_shared_full": "layout › kv_shared › full", "kv_shared_sliding": "layout › kv_shared › sliding",
-    "kv_shared_ffn": "layout › kv_shared › ffn",
+    "kv_shared_ffn": "layout › kv_shared › ffn", "compressed": "layout › compressed",
+    "lora_attention": "layout › lora_attention",
     "per_layer_input": "layout › per_layer_input", "per_layer_input_dim": "layout › per_layer_input › dim",
     "per_layer_input_vocab": "layout › per_layer_input › vocab",
     **{k: f"moe › {k}" for k in ("experts", "experts_per_token", "expert_ffn", "shared_experts", "shared_ffn",
@@ -103,6 +104,8 @@ def _arch(f: Fields) -> Arch:
 def _layout(f: Fields, layers: int) -> dict[str, Any]:
     """The layout's counts as one kind per layer; layers of no listed kind have no token mixer ("ffn")."""
     counts = {kind: f.integer(key, required=False) or 0 for key, kind in _COUNTS}
+    compressed = _compressed(f)
+    counts["compressed"] = sum(g.layers for g in compressed)
     full = f.integer("full_attention_layers", required=False)
     if full is None:
         full = max(0, layers - sum(counts.values()))
@@ -115,9 +118,31 @@ def _layout(f: Fields, layers: int) -> dict[str, Any]:
               "linear": _linear(f.mapping("linear")), "mamba": _mamba(f.mapping("mamba")),
               "mla": _mla(f.mapping("mla")),
               "attention_gate": f.flag("attention_gate", default=False), **_global_attention(f),
-              **_kv_shared(f), **_per_layer_input(f)}
+              **_kv_shared(f), **_per_layer_input(f), "compressed": compressed,
+              "lora_attention": _lora_attention(f.mapping("lora_attention"))}
     f.done()
     return values
+
+
+def _compressed(f: Fields) -> tuple[Compressed, ...]:
+    """Compressed-attention groups (DeepSeek V4): `ratio`, `layers`, `entry_dim`, and `window`, `index_dim`, `top_k`."""
+    groups = []
+    for i, raw in enumerate(f.items("compressed")):
+        g = Fields(raw, f"{f.where} › compressed[{i}]")
+        groups.append(Compressed(ratio=g.req_int("ratio", minimum=2), layers=g.req_int("layers"),
+                                 entry_dim=g.req_int("entry_dim"), window=g.integer("window", required=False) or 0,
+                                 index_dim=g.integer("index_dim", required=False) or 0,
+                                 top_k=g.integer("top_k", required=False) or 0))
+        g.done()
+    return tuple(groups)
+
+
+def _lora_attention(f: Fields | None) -> LoraAttention | None:
+    if f is None:
+        return None
+    value = LoraAttention(f.req_int("q_rank"), f.req_int("o_rank"), f.req_int("o_groups"))
+    f.done()
+    return value
 
 
 def _global_attention(f: Fields) -> dict[str, Any]:

@@ -6,7 +6,11 @@ Kimi Linear `linear_attn_config` (kda_layers, full_attn_layers); `layer_types` (
 sliding_attention, chunked_attention, linear_attention, mamba, attention); Qwen3-Next `full_attention_interval`;
 `sliding_window_pattern` (or the family's known pattern, Gemma 2/3, Cohere 2); Llama 4 `no_rope_layers` /
 `no_rope_layer_interval` with `attention_chunk_size` (NoPE layers are global, the rest chunked); else all full.
-KV sharing: the last `num_kv_shared_layers` layers (Gemma 3n, Gemma 4) reuse earlier caches; per-layer embeddings:
+DeepSeek V4 `compress_ratios` (one per layer, 0: a sliding-window layer) give compressed-attention layers, grouped by
+ratio: one `head_dim` entry per ratio tokens, the lightning indexer's `index_head_dim` key per entry on the ratio-4
+layers (DeepSeek's inference code builds an Indexer only where compress_ratio == 4), `index_topk` entries attended,
+and a `sliding_window` ring. KV sharing: the last `num_kv_shared_layers` layers (Gemma 3n, Gemma 4) reuse earlier
+caches; per-layer embeddings:
 `hidden_size_per_layer_input` x `vocab_size_per_layer_input`.
 """
 
@@ -15,8 +19,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from advisor.models.hf_keys import Config
-from advisor.models.record import SLIDING_PATTERN, LayerKind, periodic, repeat, shared_tail
-from advisor.specs import LinearAttention, Mamba, Mla
+from advisor.models.record import SLIDING_PATTERN, LayerKind, as_int, periodic, repeat, shared_tail
+from advisor.specs import Compressed, LinearAttention, LoraAttention, Mamba, Mla
 
 LAYER_TYPES: Final[dict[str, LayerKind]] = {
     "full_attention": "full", "attention": "full", "global": "full", "global_attention": "full",
@@ -26,12 +30,14 @@ LAYER_TYPES: Final[dict[str, LayerKind]] = {
 PATTERN_CHARS: Final[dict[str, LayerKind]] = {"M": "mamba", "*": "full", "-": "ffn", "E": "ffn"}
 BLOCK_TYPES: Final[dict[str, LayerKind]] = {"mamba": "mamba", "attention": "full", "mlp": "ffn", "moe": "ffn"}
 GATED_BY_DEFAULT: Final = frozenset({"qwen3_next"})  # attention output gate without an attn_output_gate key
+INDEXED_RATIO: Final = 4  # DeepSeek V4: the compressed layers that carry a lightning indexer
 
 
 def layer_record(c: Config, layers: int, model_type: str) -> dict[str, Any]:
     """The ModelRecord fields that describe the layers: kinds, windows and the per-kind dims."""
     kinds = kinds_of(c, layers, model_type)
     window = c.whole("sliding_window", "sliding_window", "sliding_window_size") or None
+    compressed = _compressed(c, layers, window or 0)
     chunk = c.whole("attention_chunk", "attention_chunk_size") or None
     return {"kinds": kinds, "sliding_window": window if "sliding" in kinds else None,
             "attention_chunk": chunk if "chunked" in kinds else None, "linear": _linear(c), "mamba": _mamba(c),
@@ -40,7 +46,8 @@ def layer_record(c: Config, layers: int, model_type: str) -> dict[str, Any]:
             "global_shared_kv": c.flag("attention_k_eq_v"),
             **_shared(c, kinds),
             "per_layer_input_dim": c.whole("per_layer_input", "hidden_size_per_layer_input") or None,
-            "per_layer_input_vocab": c.whole("per_layer_input.vocab", "vocab_size_per_layer_input") or None}
+            "per_layer_input_vocab": c.whole("per_layer_input.vocab", "vocab_size_per_layer_input") or None,
+            "compressed": compressed, "lora_attention": _lora(c)}
 
 
 def _global(c: Config) -> dict[str, int | None]:
@@ -62,7 +69,7 @@ def _shared(c: Config, kinds: tuple[LayerKind, ...]) -> dict[str, int]:
 
 
 def kinds_of(c: Config, layers: int, model_type: str) -> tuple[LayerKind, ...]:
-    listed = _listed(c)
+    listed = _listed(c, layers)
     if listed is not None:
         return listed
     interval = c.whole("kinds", "full_attention_interval")
@@ -78,7 +85,35 @@ def kinds_of(c: Config, layers: int, model_type: str) -> tuple[LayerKind, ...]:
     return repeat("full", layers)
 
 
-def _listed(c: Config) -> tuple[LayerKind, ...] | None:
+def _ratios(c: Config, layers: int) -> list[int] | None:
+    """DeepSeek V4's compress ratio per layer (its list also covers the MTP layers after the last one)."""
+    ratios = c.items("kinds", "compress_ratios")
+    if ratios is None:
+        return None
+    return [as_int(r, c.keys["kinds"], c.fail) for r in ratios[:layers]]
+
+
+def _lora(c: Config) -> LoraAttention | None:
+    """DeepSeek V4's low-rank query and grouped output projections (no kv_lora_rank: not MLA)."""
+    o_rank, q_rank = c.whole("lora_attention", "o_lora_rank"), c.whole("lora_attention.q", "q_lora_rank")
+    if not (o_rank and q_rank) or c.get("mla", "kv_lora_rank"):
+        return None
+    return LoraAttention(q_rank=q_rank, o_rank=o_rank, o_groups=c.whole("lora_attention.groups", "o_groups") or 1)
+
+
+def _compressed(c: Config, layers: int, window: int) -> tuple[Compressed, ...]:
+    ratios = _ratios(c, layers)
+    if not ratios:
+        return ()
+    c.keys["compressed"] = c.keys["kinds"]
+    entry = c.whole("head_dim", "head_dim") or 0
+    index, top_k = c.whole("index", "index_head_dim") or 0, c.whole("index.top_k", "index_topk") or 0
+    return tuple(Compressed(ratio=r, layers=ratios.count(r), entry_dim=entry, window=window,
+                            index_dim=index if r == INDEXED_RATIO else 0, top_k=top_k if r == INDEXED_RATIO else 0)
+                 for r in sorted(set(ratios) - {0}))
+
+
+def _listed(c: Config, layers: int) -> tuple[LayerKind, ...] | None:
     """Kinds given one per layer: a hybrid pattern, Kimi's layer lists or layer_types."""
     pattern = c.items("kinds", "hybrid_override_pattern")
     if pattern is not None:
@@ -94,6 +129,9 @@ def _listed(c: Config) -> tuple[LayerKind, ...] | None:
     types = c.items("kinds", "layer_types")
     if types is not None:
         return tuple(_kind(c, LAYER_TYPES, t) for t in types)
+    ratios = _ratios(c, layers)
+    if ratios is not None:  # DeepSeek V4: 0 a sliding-window layer, else compressed
+        return tuple[LayerKind, ...]("compressed" if r else "sliding" for r in ratios)
     return None
 
 

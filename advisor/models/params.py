@@ -79,6 +79,8 @@ def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
             ParamGroup("attn_output", frozenset({"attn_output"}), a.attention_heads * v * h, n,
                        a.attention_heads * v),
         ]
+    if lay.lora_attention is not None:
+        return _lora_attention(model, n + lay.compressed_layers)
     gate = 2 if lay.attention_gate else 1  # an output gate doubles the query projection (Qwen3-Next, Qwen3.5)
     if lay.global_kv_heads and lay.global_head_dim:
         windowed = n - lay.full_attention_layers
@@ -86,6 +88,22 @@ def _attention_groups(model: ModelSpec) -> list[ParamGroup]:
                           lay.full_attention_layers, gate=gate, shared_kv=lay.global_shared_kv, prefix="global_")
         return full + _attention(h, a.attention_heads, a.kv_heads, a.head_dim, a.value_head_dim, windowed, gate=gate)
     return _attention(h, a.attention_heads, a.kv_heads, a.head_dim, a.value_head_dim, n, gate=gate)
+
+
+def _lora_attention(model: ModelSpec, n: int) -> list[ParamGroup]:
+    """DeepSeek V4: low-rank query and grouped low-rank output projections, one K=V projection, in all `n`
+    attention layers (the compressors' and indexers' small projections are in the published total's residual)."""
+    a, la = model.arch, model.layout.lora_attention
+    assert la is not None
+    h, qk = a.hidden_size, a.attention_heads * a.head_dim
+    return [
+        ParamGroup("attn_q_a", frozenset({"attn_other"}), h * la.q_rank, n, h),
+        ParamGroup("attn_q_b", frozenset({"attn_q"}), la.q_rank * qk, n, la.q_rank),
+        ParamGroup("attn_kv", frozenset({"attn_v"}), h * a.head_dim, n, h),
+        ParamGroup("attn_output_a", frozenset({"attn_output"}), qk * la.o_rank, n, qk // la.o_groups),
+        ParamGroup("attn_output_b", frozenset({"attn_output"}), la.o_groups * la.o_rank * h, n,
+                   la.o_groups * la.o_rank),
+    ]
 
 
 def _attention(h: int, heads: int, kv_heads: int, head_dim: int, v_dim: int, n: int, *, gate: int,

@@ -3,7 +3,8 @@ validates it and makes the ModelSpec. Rules that hold for every source (layer ki
 experts per token <= experts, dims within physical ranges) live here, once. Pure.
 
 A record lists one kind per layer: "full", "sliding", "chunked" (attention), "linear" (linear attention), "mamba",
-or "ffn" (a layer with no token mixer, e.g. Nemotron-H's MoE-only layers). Attention layers at the end may reuse
+"ffn" (a layer with no token mixer, e.g. Nemotron-H's MoE-only layers) or "compressed" (DeepSeek V4's compressed
+attention, its groups by ratio in `compressed`). Attention layers at the end may reuse
 the cache of an earlier layer of their kind (KV sharing: `kv_shared_full`, `kv_shared_sliding`). Errors go through
 the front end's `fail(field, problem)`, with the field named as that source names it (`keys`).
 """
@@ -17,9 +18,9 @@ from dataclasses import astuple, dataclass, field, replace
 from typing import Any, Final, Literal, NoReturn
 
 from advisor.models.params import count_params
-from advisor.specs import Arch, Layout, LinearAttention, Mamba, Mla, ModelSpec, Moe
+from advisor.specs import Arch, Compressed, Layout, LinearAttention, LoraAttention, Mamba, Mla, ModelSpec, Moe
 
-LayerKind = Literal["full", "sliding", "chunked", "linear", "mamba", "ffn"]
+LayerKind = Literal["full", "sliding", "chunked", "linear", "mamba", "ffn", "compressed"]
 Fail = Callable[[str, str], NoReturn]
 
 # Physical ranges: no published model comes within an order of magnitude of these; beyond them a file is corrupt.
@@ -59,6 +60,8 @@ class ModelRecord:
     kv_shared_ffn: int | None = None  # the FFN width of the cache-sharing layers, where it differs
     per_layer_input_dim: int | None = None  # per-layer embeddings (PLE): width per layer
     per_layer_input_vocab: int | None = None  # ... and rows
+    compressed: tuple[Compressed, ...] = ()  # the "compressed" layers by ratio (DeepSeek V4)
+    lora_attention: LoraAttention | None = None  # low-rank query and output projections (DeepSeek V4)
     moe: Moe | None = None
     params_total: int | None = None  # published or measured; derived from the dims when None
     params_active: int | None = None
@@ -135,9 +138,13 @@ def _check_arch(r: ModelRecord, fail: Fail) -> None:
         ("per_layer_input_dim", r.per_layer_input_dim, 1, MAX_DIM),
         ("per_layer_input_vocab", r.per_layer_input_vocab, 1, MAX_DIM),
         ("kv_shared_ffn", r.kv_shared_ffn, 1, MAX_DIM)))
-    for name, dims in (("linear", r.linear), ("mamba", r.mamba), ("mla", r.mla)):
+    for name, dims in (("linear", r.linear), ("mamba", r.mamba), ("mla", r.mla), ("lora_attention", r.lora_attention)):
         values = () if dims is None else astuple(dims)
         _bounded(r, fail, tuple((name, v, 1, MAX_DIM) for v in values))
+    for g in r.compressed:
+        _bounded(r, fail, (("compressed", g.ratio, 2, MAX_CONTEXT_TOKENS), ("compressed", g.layers, 1, MAX_LAYERS),
+                           ("compressed", g.entry_dim, 1, MAX_DIM)))
+        _bounded(r, fail, tuple(("compressed", v, 0, MAX_DIM) for v in (g.window, g.index_dim, g.top_k)))
 
 
 def _layout(r: ModelRecord, fail: Fail) -> Layout:
@@ -152,6 +159,9 @@ def _layout(r: ModelRecord, fail: Fail) -> Layout:
         if n[kind] and present is None:
             fail(_key(r, name), f"{n[kind]} {kind} layers need a {name}")
     _check_shared(r, n["full"], n["sliding"] + n["chunked"], fail)
+    grouped = sum(g.layers for g in r.compressed)
+    if grouped != n["compressed"]:
+        fail(_key(r, "compressed"), f"compression groups hold {grouped} layers, the layer kinds {n['compressed']}")
     if (r.per_layer_input_dim is None) != (r.per_layer_input_vocab is None):
         fail(_key(r, "per_layer_input"), "per-layer embeddings need both their width and their rows")
     return Layout(full_attention_layers=n["full"], sliding_layers=n["sliding"], sliding_window=r.sliding_window,
@@ -161,7 +171,8 @@ def _layout(r: ModelRecord, fail: Fail) -> Layout:
                   global_shared_kv=r.global_shared_kv, kv_shared_full_layers=r.kv_shared_full,
                   kv_shared_sliding_layers=r.kv_shared_sliding, kv_shared_ffn=r.kv_shared_ffn,
                   per_layer_input_dim=r.per_layer_input_dim,
-                  per_layer_input_vocab=r.per_layer_input_vocab)
+                  per_layer_input_vocab=r.per_layer_input_vocab, compressed=r.compressed,
+                  lora_attention=r.lora_attention)
 
 
 def _check_shared(r: ModelRecord, full: int, windowed: int, fail: Fail) -> None:

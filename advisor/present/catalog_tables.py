@@ -25,6 +25,8 @@ def layout_label(model: ModelSpec) -> str:
         parts.append(f"linear {lay.linear_layers}/{model.arch.layers}")
     if lay.mamba_layers:
         parts.append(f"Mamba {lay.mamba_layers}/{model.arch.layers}")
+    for g in lay.compressed:
+        parts.append(f"compressed 1:{g.ratio} {g.layers}/{model.arch.layers}")
     if model.moe is not None:
         parts.append(f"MoE {model.moe.experts_per_token}/{model.moe.experts}")
     shared = lay.kv_shared_full_layers + lay.kv_shared_sliding_layers

@@ -86,6 +86,30 @@ class Mla:
 
 
 @dataclass(frozen=True, slots=True)
+class LoraAttention:
+    """Low-rank query and output projections (DeepSeek V4): hidden -> q_rank -> heads x head_dim, and heads x
+    head_dim in `o_groups` groups -> o_rank each -> hidden; one `head_dim` projection serves as K and V."""
+
+    q_rank: int
+    o_rank: int
+    o_groups: int
+
+
+@dataclass(frozen=True, slots=True)
+class Compressed:
+    """Compressed attention (DeepSeek V4): `layers` layers each keep one `entry_dim` entry (K and V in one) per
+    `ratio` tokens of context, a lightning-indexer key of `index_dim` per entry where it has an indexer (decode then
+    attends to the `top_k` entries the indexer picks; 0: to every entry), and the last `window` tokens' entries."""
+
+    ratio: int
+    layers: int
+    entry_dim: int
+    window: int = 0
+    index_dim: int = 0
+    top_k: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Layout:
     """How many layers of each attention kind a model has."""
 
@@ -109,6 +133,12 @@ class Layout:
     kv_shared_ffn: int | None = None  # the FFN width of those layers where it differs (Gemma 4 E2B: double-wide)
     per_layer_input_dim: int | None = None  # per-layer embeddings: a second table of this width per layer (PLE)
     per_layer_input_vocab: int | None = None  # ... with this many rows
+    compressed: tuple[Compressed, ...] = ()  # compressed-attention layers, by ratio (DeepSeek V4)
+    lora_attention: LoraAttention | None = None  # low-rank query and output projections (DeepSeek V4)
+
+    @property
+    def compressed_layers(self) -> int:
+        return sum(g.layers for g in self.compressed)
 
     @property
     def cached_full_layers(self) -> int:
