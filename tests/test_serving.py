@@ -167,7 +167,8 @@ def test_serving_benchmarks_quote_their_numbers() -> None:
         value = r.aggregate_decode_tokens_per_s
         if r.note and "x per-GPU" in r.note:  # a per-GPU figure times the GPUs, said so in the note
             value /= r.gpus
-        assert any(shown in r.quote for shown in (f"{value:.2f}", f"{value:.1f}", f"{value:,.0f}")), r.quote
+        shown_as = (f"{value:.2f}", f"{value:.1f}", f"{value:,.0f}", f"{value:.0f}")
+        assert any(shown in r.quote for shown in shown_as), r.quote
         assert re.search(rf"(?<![\d.]){r.batch}(?![\d.])", f"{r.quote} {r.note or ''}"), (r.batch, r.quote)
 
 
@@ -197,7 +198,7 @@ def test_plan_users_lists_deployments_that_serve_everyone(capsys: pytest.Capture
     for option in data["results"]:
         assert option["serving"]["verdict"]["users"] >= 100
         assert option["serving"]["max_concurrent_sequences"] >= 100
-        assert option["command"].startswith("vllm serve meta-llama/Llama-3.1-70B-Instruct")
+        assert "vllm serve meta-llama/Llama-3.1-70B-Instruct" in option["command"]  # after `ray start` when multi-node
     gpus = [o["count"] for o in data["results"] if o["price_usd"] is None]
     assert gpus == sorted(gpus)  # without prices, fewest GPUs first
 
@@ -239,3 +240,22 @@ def test_every_all_reduce_figure_names_a_catalog_gpu(catalog: Catalog) -> None:
     # a figure keyed by an id the catalog does not have (an alias such as h200) would silently never be used
     ids = {g.id for g in catalog.gpus}
     assert catalog.defaults.allreduce_busbw_gbps and set(catalog.defaults.allreduce_busbw_gbps) <= ids
+    pcie = catalog.defaults.allreduce_pcie_generation
+    assert pcie and set(pcie) <= ids and not set(pcie) & set(catalog.defaults.allreduce_busbw_gbps)
+    assert {str(gen) for gen in pcie.values()} <= set(catalog.defaults.allreduce_pcie_busbw_gbps)
+
+
+def test_pcie_cards_pay_an_all_reduce_per_layer_half(est: Estimator, make_machine) -> None:
+    model, machine = est.catalog.model("llama-3.1-70b"), make_machine("4x L40S")
+    req = ServeRequest(users=1, engine="vllm", quant="vLLM-FP8")
+    free, pcie = serve(est, model, machine, req), serve_on(est, model, machine, req)
+    d = est.catalog.defaults
+    assert any("all-reduce over PCIe" in n for n in pcie.notes)
+    assert any("not counted" in n for n in free.notes)
+    one_free, one_pcie = free.curve.points[0], pcie.curve.points[0]
+    # one user: two small all-reduces per layer (after attention, after the MLP), each its latency + its bytes
+    busbw = d.allreduce_pcie_busbw_gbps[str(d.allreduce_pcie_generation["l40s"])]
+    per_step = 2 * model.arch.layers * (d.allreduce_pcie_latency_s
+                                        + 2 * 3 / 4 * model.arch.hidden_size * 2 / (busbw * 1e9))
+    assert 1 / one_pcie.per_user_decode_tokens_per_s - 1 / one_free.per_user_decode_tokens_per_s == \
+        pytest.approx(per_step, rel=0.02)

@@ -92,13 +92,17 @@ def recipe_for(est: Estimator, model: ModelSpec, req: ServeRequest) -> QuantReci
 
 
 def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
-          link: tuple[float, float] | None = None) -> Serving:
+          link: tuple[float, float] | None = None, *, pcie: bool = False) -> Serving:
     """Capacity, curve and verdict for `model` on `machine` (one node; `req.nodes` of them in a pipeline).
-    `link`: the GPUs' all-reduce bandwidth (GB/s) and latency (s) inside a node, where the catalog knows it."""
+    `link`: the GPUs' all-reduce bandwidth (GB/s) and latency (s) inside a node, where the catalog knows it
+    (`pcie`: the catalog's PCIe figures, said in the notes)."""
     dev, backend = _checked(model, machine, req)
     recipe = recipe_for(est, model, req)
     notes: list[str] = []
     topo = _topology(machine, req, link if req.engine != "llama.cpp" else None, notes, model.is_moe)
+    if pcie and topo.tensor_parallel > 1 and link is not None:
+        notes.append(f"all-reduce over PCIe at {link[0]:g} GB/s and {link[1] * 1e6:g} us a call (measured between "
+                     "cards with peer-to-peer access; without it, through host memory, several times slower)")
     capacity = _capacity(est, model, recipe, machine, req, topo, dev)
     c = est.speeds.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
     step, prompt_work = _step(est, model, recipe, req, dev, (backend, c), topo)
@@ -153,10 +157,18 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
 
 
 def serve_on(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest) -> Serving:
-    """serve() with the GPUs' all-reduce bandwidth from the catalog (catalog/defaults.yaml allreduce_busbw_gbps)."""
+    """serve() with the GPUs' all-reduce bandwidth and latency from the catalog (catalog/defaults.yaml): the
+    NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed PCIe card, else none."""
+    d = est.catalog.defaults
     spec = machine.devices[0].spec if machine.devices else None
-    busbw = est.catalog.defaults.allreduce_busbw_gbps.get(spec.id) if spec else None
-    return serve(est, model, machine, req, None if busbw is None else (busbw, 0.0))
+    busbw = d.allreduce_busbw_gbps.get(spec.id) if spec else None
+    if busbw is not None:
+        return serve(est, model, machine, req, (busbw, 0.0))
+    gen = d.allreduce_pcie_generation.get(spec.id) if spec else None
+    pcie = d.allreduce_pcie_busbw_gbps.get(str(gen)) if gen else None
+    if pcie is not None:
+        return serve(est, model, machine, req, (pcie, d.allreduce_pcie_latency_s), pcie=True)
+    return serve(est, model, machine, req, None)
 
 
 def network_gbps(text: str) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
 from advisor.estimate.machine import Machine, hypothetical, resolve
-from advisor.plan.serve import ServeRequest, serve
+from advisor.plan.serve import ServeRequest, serve_on
 from advisor.specs.facts import Catalog
 from advisor.specs.serving import ServingMeasurement
 from advisor.speed.fit import cases, fit
@@ -60,7 +60,7 @@ def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> 
 def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> ServingPrediction:
     req = ServeRequest(engine=run.engine, users=run.batch, context_tokens=run.prompt_tokens + run.output_tokens,
                        prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, quant=run.quant)
-    s = serve(est, est.catalog.model(run.model), machine, req)
+    s = serve_on(est, est.catalog.model(run.model), machine, req)
     prefill = s.curve.prefill_tokens_per_s
     batch_prefill = None if prefill is None else run.batch * run.prompt_tokens / prefill
     if run.measure == "closed-loop":  # the curve's own steady state at that many users, prompts included

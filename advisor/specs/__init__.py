@@ -343,6 +343,9 @@ class Defaults:
     sglang_mem_fraction_static: float  # SGLang's (weights + KV pool) share of each GPU
     sglang_page_tokens: int
     allreduce_busbw_gbps: dict[str, float]  # by catalog GPU id: NCCL all-reduce bus bandwidth inside a node
+    allreduce_pcie_busbw_gbps: dict[str, float]  # ... over PCIe, by PCIe generation ("4", "5")
+    allreduce_pcie_generation: dict[str, int]  # by catalog GPU id: data-centre PCIe cards and their PCIe generation
+    allreduce_pcie_latency_s: float  # ... and its time per small all-reduce
     plan_network_gbps: float  # GB/s between nodes in plan --users, unless --interconnect
     max_ttft_s: float  # serve's default --max-ttft
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)
