@@ -112,7 +112,8 @@ class Estimator(Memo):
         """work_for, once per model, bytes read and depth (a KV estimate enters only through the bytes it reads)."""
         return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens),
                          lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
-                                          active_expert_params(model)))
+                                          self.memo(model, ("active_experts",), lambda: active_expert_params(
+                                              model, self.memo(model, ("groups",), lambda: param_groups(model))))))
 
     @cached_property
     def measured(self) -> MeasuredIndex:

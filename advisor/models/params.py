@@ -179,11 +179,12 @@ def _mlp(prefix: str, extra: frozenset[str], hidden: int, ffn: int, layers: int,
                        ffn if name == "down" else hidden, routed) for name in names]
 
 
-def active_expert_params(model: ModelSpec) -> int:
-    """Routed-expert parameters one token runs through (experts_per_token / experts of them); 0 for dense models."""
+def active_expert_params(model: ModelSpec, groups: tuple[ParamGroup, ...] | None = None) -> int:
+    """Routed-expert parameters one token runs through (experts_per_token / experts of them); 0 for dense models
+    (`groups`: param_groups(model), when the caller has them)."""
     if model.moe is None:
         return 0
-    routed = sum(g.params for g in param_groups(model) if g.routed)
+    routed = sum(g.params for g in groups or param_groups(model) if g.routed)
     return round(routed * model.moe.experts_per_token / model.moe.experts)
 
 
@@ -197,6 +198,6 @@ def looked_up_params(model: ModelSpec) -> int:
 
 def count_params(model: ModelSpec) -> tuple[int, int]:
     """(total, active) parameters computed from the config dims alone (no residual group)."""
-    groups = [g for g in param_groups(model) if g.name != "other"]
+    groups = tuple(g for g in param_groups(model) if g.name != "other")
     total = sum(g.params for g in groups)
-    return total, total - sum(g.params for g in groups if g.routed) + active_expert_params(model)
+    return total, total - sum(g.params for g in groups if g.routed) + active_expert_params(model, groups)
