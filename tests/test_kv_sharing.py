@@ -134,12 +134,7 @@ def test_a_gguf_per_layer_table_is_not_read_per_token(capsys: pytest.CaptureFixt
     sizes = {"token_embd.weight": (1000, 256), "per_layer_token_embd.weight": (1000, 2 * 64)}
     for i in range(2):
         sizes |= {f"blk.{i}.attn_q.weight": (256, 256), f"blk.{i}.ffn_up.weight": (512, 256)}
-    for name, shape in sizes.items():
-        w.add_tensor(name, np.zeros(shape, dtype=np.float16))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    _finish(w, sizes)
     (r,) = run_json(capsys, "estimate", str(path), *HW)["results"]
     table = 1000 * 128 * 2
     # tied (no output.weight): the embedding matrix is read per token, the per-layer table only looked up
@@ -180,6 +175,16 @@ def test_a_wide_ffn_without_cache_sharing_layers_is_refused() -> None:
         parse_model(e2b, "e2b")
 
 
+def _finish(w: gguf.GGUFWriter, sizes: dict[str, tuple[int, int]]) -> None:
+    """Write the file with zero F16 tensors of these shapes."""
+    for name, shape in sizes.items():
+        w.add_tensor(name, np.zeros(shape, dtype=np.float16))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def _gemma4_gguf(path: Path, *, k_eq_v: bool = False) -> None:
     """A small Gemma 4 file as llama.cpp writes one: a flag per layer for the sliding window, key_length for the
     full layers and key_length_swa for the sliding ones, a per-layer FFN width with a wider cache-sharing tail."""
@@ -201,12 +206,7 @@ def _gemma4_gguf(path: Path, *, k_eq_v: bool = False) -> None:
         sizes |= {f"blk.{i}.attn_q.weight": (256, 256), f"blk.{i}.attn_k.weight": (64, 256)}
         if not (k_eq_v and i in (2, 4)):
             sizes[f"blk.{i}.attn_v.weight"] = (64, 256)
-    for name, shape in sizes.items():
-        w.add_tensor(name, np.zeros(shape, dtype=np.float16))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    _finish(w, sizes)
 
 
 @pytest.mark.parametrize("k_eq_v", [False, True])

@@ -24,7 +24,7 @@ from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estima
 from advisor.estimate.placement import Placement, place
 from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, experts_per_token, kv_read_bytes, work_for
 from advisor.estimate.weights import WeightEstimate, estimate_weights
-from advisor.models.params import active_expert_params, param_groups
+from advisor.models.params import ParamGroup, active_expert_params, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
 
@@ -95,11 +95,14 @@ class Estimator(Memo):
         self.catalog = catalog
         self.speeds = speeds or SpeedTable(catalog.speed_fit, catalog.defaults)
 
+    def groups(self, model: ModelSpec) -> tuple[ParamGroup, ...]:
+        """param_groups, once per model."""
+        return self.memo(model, ("groups",), lambda: param_groups(model))
+
     def weights(self, model: ModelSpec, recipe: QuantRecipe) -> WeightEstimate:
         c = self.catalog
-        groups = self.memo(model, ("groups",), lambda: param_groups(model))
         return self.memo(model, ("weights", recipe.name),
-                              lambda: estimate_weights(model, recipe, c.types, c.recipes, groups))
+                              lambda: estimate_weights(model, recipe, c.types, c.recipes, self.groups(model)))
 
     def kv(self, model: ModelSpec, request: Request, context: int) -> KvEstimate:
         d = self.catalog.defaults
@@ -112,8 +115,7 @@ class Estimator(Memo):
         """work_for, once per model, bytes read and depth (a KV estimate enters only through the bytes it reads)."""
         return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens),
                          lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
-                                          self.memo(model, ("active_experts",), lambda: active_expert_params(
-                                              model, self.memo(model, ("groups",), lambda: param_groups(model))))))
+                                          active_expert_params(model, self.groups(model))))
 
     @cached_property
     def measured(self) -> MeasuredIndex:

@@ -142,8 +142,8 @@ def _per_kind(meta: dict[str, Any], arch: str, layout: dict[str, Any], kv_array:
     out: dict[str, Any] = {"head_dim": swa, "kv_heads": int(kv[first_swa]), "global_head_dim": full,
                            "global_kv_heads": int(kv[first_full]),
                            "global_shared_kv": f"blk.{first_full}.attn_v.weight" not in names}
-    ffn, shared = _get(meta, arch, "feed_forward_length"), layout.get("kv_shared_full", 0) + layout.get(
-        "kv_shared_sliding", 0)
+    ffn = _get(meta, arch, "feed_forward_length")
+    shared = layout.get("kv_shared_full", 0) + layout.get("kv_shared_sliding", 0)
     if isinstance(ffn, list) and len(ffn) == len(kinds) and shared and ffn[-1] != ffn[0]:
         out |= {"intermediate_size": int(ffn[0]), "kv_shared_ffn": int(ffn[-1])}
     return out
