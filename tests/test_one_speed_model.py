@@ -3,6 +3,8 @@ shipped estimate of a measured run is the prediction validation makes for it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from advisor.engines import ENGINES, engine_for
@@ -21,7 +23,12 @@ def _numbers(c: Constants) -> tuple[float | None, ...]:
 
 @pytest.fixture(scope="module")
 def validated(catalog: Catalog) -> SpeedTable:
-    return SpeedTable(validate(catalog).fitted, catalog.defaults)
+    from advisor.catalog.serving import load_serving_measurements
+    from advisor.plan.serve_fit import fit_shipped
+
+    fitted = fit_shipped(catalog, load_serving_measurements())
+    assert fitted == replace(validate(catalog).fitted, serving_prefill=fitted.serving_prefill)  # one speed fit
+    return SpeedTable(fitted, catalog.defaults)
 
 
 def test_validate_scores_the_constants_that_ship_for_every_device_and_engine(catalog: Catalog,

@@ -13,7 +13,7 @@ from advisor.specs import (
     RecipeRule,
     SpeedClass,
 )
-from advisor.specs.measured import ErrorBand, FittedClass, SpeedFit
+from advisor.specs.measured import ErrorBand, FittedClass, ServingPrefillFit, SpeedFit
 
 CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
@@ -124,11 +124,22 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    moe_expert_layer_cost_by_backend=_factors(f.mapping("moe_expert_layer_cost_by_backend")),
                    moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")),
                    cpu_decode_gflops_per_core=f.number("cpu_decode_gflops_per_core", required=False,
-                                                       maximum=10_000.0))
+                                                       maximum=10_000.0),
+                   serving_prefill=_serving_prefill(f.mapping("serving_prefill")))
     decode_f.done()
     prefill_f.done()
     f.done()
     return fit
+
+
+def _serving_prefill(f: Fields | None) -> ServingPrefillFit | None:
+    if f is None:
+        return None
+    out = ServingPrefillFit(efficiency=f.number("efficiency", maximum=1.0) or 0.0,
+                            per_layer_s=f.number("per_layer_s", minimum=0.0, maximum=0.1) or 0.0,
+                            rows=f.req_int("rows"), devices=f.req_int("devices"))
+    f.done()
+    return out
 
 
 def _factors(f: Fields | None) -> dict[str, float]:

@@ -34,11 +34,15 @@ def parse_serving(raw: Any, where: str) -> ServingMeasurement:
     run = ServingMeasurement(engine=engine, measure=measure, device=f.req_text("device"), model=f.req_text("model"),
                              quant=f.req_text("quant"), prompt_tokens=f.req_int("prompt_tokens"),
                              output_tokens=f.req_int("output_tokens"), batch=f.req_int("batch"),
-                             aggregate_decode_tokens_per_s=f.number("aggregate_decode_tokens_per_s") or 0.0,
+                             aggregate_decode_tokens_per_s=f.number("aggregate_decode_tokens_per_s", required=False),
                              prefill_seconds=f.number("prefill_seconds", required=False), source=f.source(),
                              quote=f.req_text("quote"), gpus=f.integer("gpus", required=False, minimum=1) or 1,
                              mean_ttft_ms=f.number("mean_ttft_ms", required=False),
+                             lengths=f.text("lengths", required=False) or "fixed",
+                             requests=f.integer("requests", required=False, minimum=1),
                              engine_version=f.text("engine_version", required=False),
                              note=f.text("note", required=False))
+    if run.lengths not in ("fixed", "varied"):
+        f.fail("lengths", f"must be fixed or varied, got {run.lengths!r}", where)
     f.done()
     return run

@@ -10,7 +10,7 @@ backend or the same class, else the starting values in catalog/defaults.yaml. Th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from advisor.engines import constants_engine
@@ -32,6 +32,7 @@ class Constants:
     moe_expert_layer_cost: float = 0.0  # each routed expert per token adds this share of a layer's fixed cost
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
     decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
+    prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
 
 
 def _median(values: list[float]) -> float:
@@ -97,11 +98,18 @@ class SpeedTable:
             prefill = _median(same) if same else start.prefill_efficiency
         band = fit.decode_bands.get(key)
         pband = fit.prefill_bands.get(base)
-        return Constants(eff, tau, prefill, basis,
-                         band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
-                         pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
-                         fit.moe_expert_cost(backend), fit.moe_prefill(backend),
-                         fit.cpu_decode_gflops_per_core if backend == "cpu" else None)
+        found = Constants(eff, tau, prefill, basis,
+                          band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
+                          pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
+                          fit.moe_expert_cost(backend), fit.moe_prefill(backend),
+                          fit.cpu_decode_gflops_per_core if backend == "cpu" else None)
+        served = fit.serving_prefill
+        if served is None or constants_engine(backend) != "vllm":
+            return found
+        # vLLM and SGLang prefill a pass of thousands of tokens: their fused MoE kernels give each expert a full
+        # batch, so experts run at the dense efficiency
+        return replace(found, prefill_efficiency=served.efficiency, expert_prefill_ratio=1.0,
+                       prefill_per_layer_s=served.per_layer_s)
 
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)

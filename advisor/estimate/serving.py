@@ -11,9 +11,14 @@ one decode step at batch b (pipeline stages of b/pp sequences, each on tp GPUs):
     memory  = (weights read + b x KV read at depth P + O/2) / (tp x efficiency x bandwidth) + layers x fixed cost
     compute = b x FLOPs per token / (tp x prefill efficiency x FP16 TFLOPS)
     step    = pp x max(memory, compute)/pp-stage + all-reduce (tp > 1) + hop (pp > 1)
-closed loop (each user sends the next prompt when the reply ends, as `vllm bench serve --max-concurrency` does):
-    prefill    = P / prefill tokens/s;  decode phase = O x step + (users - 1) x prefill   (others' prompts interleave)
-    TTFT       = prefill + step;  per-user = O / decode phase;  aggregate = users x O / (TTFT + decode phase)
+closed loop (each user sends the next prompt when the reply ends, as `vllm bench serve --max-concurrency` does): the
+engine prefills `budget` prompt tokens per forward pass, a pass taking tokens / prefill tokens/s + its fixed time;
+one prompt alone takes S (its passes).
+    users at their own pace (steady): prompts that arrive during a prefill pass share the next one, m per pass;
+                round = users / m x pass + O x step;  TTFT = pass + the rest of the pass or step in flight
+    arrivals together (a burst; a benchmark's start; equal lengths keep them together): the mean over users of the
+                passes up to the one holding a prompt's end
+    per-user = O / (round - pass)  (others' prompts interleave with a user's decode);  aggregate = users x O / round
 Users past the capacity queue for a slot. See docs/serving.md.
 """
 
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from advisor.estimate.arrivals import Prefill, steady, wave
 from advisor.estimate.kv import KvEstimate, pad
 from advisor.estimate.speed import Lane, Work, decode_seconds, kv_read_bytes, prefill_tokens_per_s
 from advisor.specs import Defaults, ModelSpec
@@ -81,7 +87,8 @@ class Point:
     running: int  # sequences decoding together (users past the capacity wait)
     per_user_decode_tokens_per_s: float
     aggregate_decode_tokens_per_s: float
-    ttft_s: float | None
+    ttft_s: float | None  # users at their own pace (spread arrivals); None without a prefill speed
+    burst_ttft_s: float | None  # the mean when all users' prompts arrive together
     step_s: float
     bound: str  # memory | compute
 
@@ -93,12 +100,22 @@ class Curve:
     prefill_tokens_per_s: float | None
 
 
+def prefill_budget(d: Defaults, engine: str, gpu_id: str | None, memory_bytes: int) -> int:
+    """Prompt tokens one forward pass of `engine` takes on this GPU: the engine's own figure for the GPU, else the
+    tier for its memory (catalog/defaults.yaml prefill_budget_tokens)."""
+    own = d.prefill_budget_by_gpu.get(engine, {})
+    if gpu_id is not None and gpu_id in own:
+        return own[gpu_id]
+    tiers = sorted((float(gib), tokens) for gib, tokens in d.prefill_budget_tokens[engine].items())
+    return max((t for gib, t in tiers if memory_bytes >= gib * 2**30), default=tiers[0][1])
+
+
 def vllm_capacity(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, gpu_memory_bytes: int, d: Defaults,
-                  topo: Topology, runtime_bytes: int) -> Capacity:
-    """vLLM's KV pages per GPU after weights, the profiled activation peak and CUDA graphs (docs/serving.md)."""
+                  topo: Topology, runtime_bytes: int, batched_tokens: int) -> Capacity:
+    """vLLM's KV pages per GPU after weights, the activation peak it profiles at `batched_tokens` (its prefill
+    budget) and CUDA graphs (docs/serving.md)."""
     budget = int(gpu_memory_bytes * d.vllm_gpu_memory_utilization)
-    activation = d.vllm_max_batched_tokens * model.arch.hidden_size * \
-        d.vllm_activation_bytes_per_hidden_per_batched_token
+    activation = batched_tokens * model.arch.hidden_size * d.vllm_activation_bytes_per_hidden_per_batched_token
     return _paged("vllm", model, weights, kv, budget, activation, d.vllm_cuda_graph_bytes, runtime_bytes,
                   d.vllm_block_tokens, topo, f"gpu_memory_utilization {d.vllm_gpu_memory_utilization:g}")
 
@@ -158,6 +175,8 @@ class Step:
     experts: int
     hidden: int
     topo: Topology
+    budget_tokens: int = 2048  # prompt tokens one prefill forward pass takes (the engine's prefill budget)
+    forward_s: float = 0.0  # the fixed time of one prefill forward pass (layers x the engine's per-layer time)
 
     def read_bytes(self, batch: float) -> float:
         """Weights one step streams for `batch` sequences (MoE: the experts any of them routes to) + their KV."""
@@ -211,16 +230,20 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
     return Curve(points, turn_batch(step, max(1, capacity)), prefill)
 
 
+def prefill_of(step: Step, tokens_per_s: float | None) -> Prefill | None:
+    return Prefill(tokens_per_s, step.budget_tokens, step.forward_s) if tokens_per_s else None
+
+
 def _point(step: Step, users: int, prefill: float | None, prompt: int, output: int, capacity: int) -> Point:
     running = max(1, min(users, capacity))
     seconds, bound = step.seconds(running)
-    t_prefill = prompt / prefill if prefill else 0.0
-    decode_phase = output * seconds + (running - 1) * t_prefill
-    ttft = t_prefill + seconds
-    cycle = ttft + decode_phase
-    waiting = cycle * (users / running - 1)  # users past the capacity wait for a slot
-    return Point(users, running, output / decode_phase, running * output / cycle,
-                 ttft + waiting if prefill else None, seconds, bound)
+    pf = prefill_of(step, prefill)
+    if pf is None:
+        return Point(users, running, 1 / seconds, running / seconds, None, None, seconds, bound)
+    r = steady(prompt, running, output, seconds, pf)
+    waiting = r.seconds * (users / running - 1)  # users past the capacity wait for a slot
+    return Point(users, running, output / (r.seconds - r.pass_s), running * output / r.seconds, r.ttft_s + waiting,
+                 wave(prompt, running, pf)[0] + waiting, seconds, bound)
 
 
 def turn_batch(step: Step, cap: int) -> int | None:

@@ -21,6 +21,7 @@ from advisor.estimate.serving import (
     Step,
     Topology,
     curve,
+    prefill_budget,
     sglang_capacity,
     slots_capacity,
     user_counts,
@@ -151,8 +152,11 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
     lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, device_tflops(dev, backend), c,
                      experts=experts_per_token(model))
     moe = model.moe
-    step = Step(est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2), weights, kv, lane,
-                moe.experts_per_token if moe else 0, moe.experts if moe else 0, model.arch.hidden_size, topo)
+    work = est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2)
+    budget = prefill_budget(est.catalog.defaults, req.engine, dev.spec.id if dev.spec else None,
+                            dev.device.memory_total_bytes)
+    step = Step(work, weights, kv, lane, moe.experts_per_token if moe else 0, moe.experts if moe else 0,
+                model.arch.hidden_size, topo, budget, work.layers * c.prefill_per_layer_s)
     return step, est.work(model, weights, kv, req.prompt_tokens // 2)
 
 
@@ -216,7 +220,8 @@ def _capacity(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Ma
     kv = est.kv(model, Request(context_tokens=req.context_tokens, sequences=1), req.context_tokens)
     memory = dev.device.memory_total_bytes
     if req.engine == "vllm":
-        return vllm_capacity(model, weights, kv, memory, d, topo, d.runtime_context_bytes.get("vllm", 0))
+        return vllm_capacity(model, weights, kv, memory, d, topo, d.runtime_context_bytes.get("vllm", 0),
+                             prefill_budget(d, "vllm", dev.spec.id if dev.spec else None, memory))
     if req.engine == "sglang":
         return sglang_capacity(model, weights, kv, memory, d, topo)
     per_slot = Request(context_tokens=req.context_tokens, sequences=req.users)

@@ -1,18 +1,22 @@
 """Leave-one-device-out validation of `advisor serve` on published serving benchmarks (catalog/serving/). Pure.
 
-The serving model fits nothing of its own: a batch's decode step is the single-user speed model's formula at that
-batch (advisor.estimate.serving). So each device is predicted through the shipped lookup with the speed constants
-fitted without any of that device's single-user measurements, exactly as `advisor validate` does.
+A batch's decode step is the single-user speed model's formula at that batch (advisor.estimate.serving); the one
+thing serving fits of its own is the serving engines' prefill, on published times to first token
+(advisor.plan.serve_fit). So each device is predicted through the shipped lookup with the speed constants fitted
+without any of that device's single-user measurements, and the serving prefill fitted without its runs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from advisor.estimate.arrivals import benchmark_ttft
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
 from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.estimate.serving import prefill_of
 from advisor.plan.serve import ServeRequest, serve_on
+from advisor.plan.serve_fit import fit_serving_prefill, ttft_cases
 from advisor.specs.facts import Catalog
 from advisor.specs.serving import ServingMeasurement
 from advisor.speed.fit import cases, fit
@@ -26,7 +30,9 @@ class ServingPrediction:
     ttft_s: float | None = None  # closed loop: the mean time to first token at `batch` users
 
     @property
-    def aggregate_error(self) -> float:
+    def aggregate_error(self) -> float | None:
+        if not self.run.aggregate_decode_tokens_per_s:
+            return None
         return self.aggregate_decode_tokens_per_s / self.run.aggregate_decode_tokens_per_s - 1
 
     @property
@@ -43,12 +49,14 @@ class ServingPrediction:
 
 
 def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> list[ServingPrediction]:
-    """Each run predicted with constants fitted without its device's measurements."""
+    """Each run predicted with constants fitted without its device's measurements and runs."""
     rows, _ = cases(catalog)
     out = []
     for device in sorted({r.device for r in runs}):
-        est = Estimator(catalog, SpeedTable(fit([c for c in rows if c.group != device], catalog.defaults),
-                                            catalog.defaults))
+        fold = fit([c for c in rows if c.group != device], catalog.defaults)
+        others = tuple(r for r in runs if r.device != device)
+        fold = replace(fold, serving_prefill=fit_serving_prefill(ttft_cases(catalog, fold, others)))
+        est = Estimator(catalog, SpeedTable(fold, catalog.defaults))
         name = catalog.gpu(device).name
         for gpus in sorted({r.gpus for r in runs if r.device == device}):
             machine = resolve(hypothetical(None, catalog, gpu=name if gpus == 1 else f"{gpus}x {name}",
@@ -65,6 +73,10 @@ def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> Servi
     batch_prefill = None if prefill is None else run.batch * run.prompt_tokens / prefill
     if run.measure == "closed-loop":  # the curve's own steady state at that many users, prompts included
         point = next(p for p in s.curve.points if p.users == run.batch)
-        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill, point.ttft_s)
+        pf = prefill_of(s.step, prefill)
+        ttft = None if pf is None or point.running < run.batch else benchmark_ttft(
+            run.prompt_tokens, run.batch, run.output_tokens, point.step_s, pf, equal_lengths=run.lengths == "fixed",
+            requests=run.requests)
+        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill, ttft)
     step, _ = s.step.seconds(run.batch)
     return ServingPrediction(run, run.batch / step, batch_prefill)

@@ -65,7 +65,8 @@ DOCTOR: Final = obj({"python": STR, "platform": STR, "machine": STR, "versions":
                      "notes": STRINGS})
 
 CURVE_POINT: Final = obj({"users": INT, "per_user_decode_tokens_per_s": {"type": "number"},
-                          "aggregate_decode_tokens_per_s": {"type": "number"}, "ttft_s": NUM},
+                          "aggregate_decode_tokens_per_s": {"type": "number"}, "ttft_s": NUM,
+                          "burst_ttft_s": NUM},
                          running=INT, bound={"enum": ["memory", "compute"]})
 SERVING: Final = obj({"model": MODEL_REF, "quant": STR, "command": NSTR, "notes": STRINGS,
                       "serving": obj({"engine": {"enum": ["vllm", "sglang", "llama.cpp"]},

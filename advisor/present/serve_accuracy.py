@@ -17,33 +17,32 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
     """The section appended to docs/accuracy.md by `advisor validate --markdown`."""
     from advisor.speed.validate import error_summary
 
-    agg = error_summary([p.aggregate_error for p in predictions])
+    scored = [p for p in predictions if p.aggregate_error is not None]
+    agg = error_summary([p.aggregate_error for p in scored if p.aggregate_error is not None])
     prefill = [e for e in (p.prefill_error for p in predictions) if e is not None]
-    devices = sorted({p.run.device for p in predictions})
+    devices = sorted({p.run.device for p in scored})
     out = ["", "## Serving (advisor serve)", "",
-           "Published runs of several sequences decoding together (`catalog/serving/`, each with its URL and a",
-           "verbatim quote), predicted by `advisor serve`'s decode step at that batch. The serving model fits nothing",
-           "of its own, so each device is predicted with the single-user constants fitted without that device",
-           "(leave-one-device-out). Error = predicted / measured - 1.", ""]
+           "Published serving runs (`catalog/serving/`, each with its URL and a verbatim quote), predicted by",
+           "`advisor serve`. A batch's decode step is the single-user model at that batch; the one thing serving fits",
+           "of its own is the serving engines' prefill (efficiency and fixed time per layer of a forward pass), on",
+           "the published times to first token. Each device is predicted with the single-user constants fitted",
+           "without that device and the serving prefill fitted without its runs (leave-one-device-out).",
+           "Error = predicted / measured - 1.", ""]
     if agg["n"]:
         out.append(f"- Aggregate decode tokens/s: {agg['n']} runs on {len(devices)} device(s) "
                    f"({', '.join(devices)}), median absolute error {_pct(agg['median_abs_error'])}, 90th percentile "
                    f"{_pct(agg['p90_abs_error'])}, median signed error {_pct(agg['median_error'])} "
                    "(target: 25 % median).")
-    for engine in sorted({p.run.engine for p in predictions}):
-        one = error_summary([p.aggregate_error for p in predictions if p.run.engine == engine])
+    for engine in sorted({p.run.engine for p in scored}):
+        one = error_summary([p.aggregate_error for p in scored if p.run.engine == engine and p.aggregate_error
+                             is not None])
         out.append(f"  - {engine}: {one['n']} runs, median absolute error {_pct(one['median_abs_error'])}, median "
                    f"signed error {_pct(one['median_error'])}.")
     if prefill:
         pre = error_summary(prefill)
         out.append(f"- Prefill of the batch's prompts (the last sequence's TTFT): {pre['n']} runs, median absolute "
                    f"error {_pct(pre['median_abs_error'])}.")
-    ttft = [e for e in (p.ttft_error for p in predictions) if e is not None]
-    if ttft:
-        t = error_summary(ttft)
-        out.append(f"- Mean TTFT of a closed-loop serving benchmark: {t['n']} runs, median absolute error "
-                   f"{_pct(t['median_abs_error'])}, median signed error {_pct(t['median_error'])} (engine queueing "
-                   "and scheduling are not modelled).")
+    out += _ttft_lines(predictions)
     out += ["", "`measure`: decode = the batch's decode rate alone (llama-batched-bench S_TG, one batch); "
             "closed-loop = output tokens over a whole run of that many users, each sending its next prompt when a "
             "reply ends (predicted by the curve's steady state, prompts included).", "",
@@ -52,8 +51,31 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
     out += [f"| {p.run.engine} | {p.run.device} | {p.run.gpus} | {p.run.model} | {p.run.quant} | {p.run.measure} | "
             f"{p.run.prompt_tokens} | {p.run.output_tokens} | {p.run.batch} | "
             f"{p.run.aggregate_decode_tokens_per_s:,.1f} | {p.aggregate_decode_tokens_per_s:,.1f} | "
-            f"{p.aggregate_error * 100:+.0f} % |" for p in predictions]
+            f"{p.aggregate_error * 100:+.0f} % |" for p in scored if p.aggregate_error is not None
+            and p.run.aggregate_decode_tokens_per_s]
     return "\n".join(out) + "\n"
+
+
+def _ttft_lines(predictions: list[ServingPrediction]) -> list[str]:
+    """The TTFT summary line, by engine, and the table of every run with a published mean TTFT."""
+    from advisor.speed.validate import error_summary
+
+    rows = [p for p in predictions if p.ttft_error is not None and p.ttft_s is not None]
+    if not rows:
+        return []
+    t = error_summary([p.ttft_error for p in rows if p.ttft_error is not None])
+    out = [f"- Mean time to first token: {t['n']} runs on {len({p.run.device for p in rows})} devices, median "
+           f"absolute error {_pct(t['median_abs_error'])}, 90th percentile {_pct(t['p90_abs_error'])}, median signed "
+           f"error {_pct(t['median_error'])} (target: 25 % median)."]
+    for engine in sorted({p.run.engine for p in rows}):
+        one = error_summary([p.ttft_error for p in rows if p.run.engine == engine and p.ttft_error is not None])
+        out.append(f"  - {engine}: {one['n']} runs, median absolute error {_pct(one['median_abs_error'])}.")
+    out += ["", "| engine | device | GPUs | model | prompt | users | measured TTFT ms | predicted ms | error |",
+            "|---|---|---:|---|---:|---:|---:|---:|---:|"]
+    out += [f"| {p.run.engine} | {p.run.device} | {p.run.gpus} | {p.run.model} | {p.run.prompt_tokens} | "
+            f"{p.run.batch} | {p.run.mean_ttft_ms:,.1f} | {(p.ttft_s or 0) * 1000:,.1f} | "
+            f"{(p.ttft_error or 0) * 100:+.0f} % |" for p in rows]
+    return out
 
 
 def serving_section(catalog: Catalog) -> str:

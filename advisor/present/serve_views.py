@@ -29,7 +29,7 @@ def serving_dict(s: Serving) -> dict[str, Any]:
             "curve": [{"users": p.users, "running": p.running,
                        "per_user_decode_tokens_per_s": p.per_user_decode_tokens_per_s,
                        "aggregate_decode_tokens_per_s": p.aggregate_decode_tokens_per_s, "ttft_s": p.ttft_s,
-                       "bound": p.bound} for p in s.curve.points],
+                       "burst_ttft_s": p.burst_ttft_s, "bound": p.bound} for p in s.curve.points],
             "turn_batch": s.curve.turn_batch, "prefill_tokens_per_s": s.curve.prefill_tokens_per_s,
             "capacity": _capacity_dict(c),
             "workload": {"context_tokens": r.context_tokens, "prompt_tokens": r.prompt_tokens,
@@ -69,9 +69,10 @@ def capacity_lines(s: Serving) -> tuple[Line, ...]:
 
 
 def curve_rows(curve: Curve) -> tuple[list[str], list[list[str]]]:
-    headers = ["Users", "Running", "Per user t/s", "Aggregate t/s", "TTFT s", "Bound"]
+    headers = ["Users", "Running", "Per user t/s", "Aggregate t/s", "TTFT s", "Burst TTFT s", "Bound"]
     rows = [[str(p.users), str(p.running), rate(p.per_user_decode_tokens_per_s), rate(p.aggregate_decode_tokens_per_s),
-             "—" if p.ttft_s is None else f"{p.ttft_s:.2f}", p.bound] for p in curve.points]
+             "—" if p.ttft_s is None else f"{p.ttft_s:.2f}", "—" if p.burst_ttft_s is None else f"{p.burst_ttft_s:.2f}",
+             p.bound] for p in curve.points]
     return headers, rows
 
 
@@ -114,7 +115,8 @@ def serve_view(s: Serving) -> View:
     turn = ("never compute-bound up to the capacity" if s.curve.turn_batch is None
             else f"compute-bound from a batch of {s.curve.turn_batch}")
     after = (Line(f"Decode is memory-bound at small batches, {turn}. Closed loop: each user sends the next prompt "
-                  "when a reply ends; others' prompts interleave with decode.", dim=True),
+                  "when a reply ends; others' prompts interleave with decode. TTFT: users at their own pace; burst: "
+                  "every user's prompt at once.", dim=True),
              *chart(s.curve), Line(verdict_line(s)),
              *((Line(f"Run it: {s.command}", command=True),) if s.command else ()),
              Line(f"Speed constants: {s.constants}", dim=True))

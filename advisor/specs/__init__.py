@@ -337,11 +337,14 @@ class Defaults:
     moe_prefill_factor: float
     vllm_gpu_memory_utilization: float  # serving (advisor.estimate.serving): vLLM's share of each GPU
     vllm_block_tokens: int  # tokens per vLLM KV page
-    vllm_max_batched_tokens: int  # tokens of vLLM's profiling forward pass
     vllm_activation_bytes_per_hidden_per_batched_token: int
     vllm_cuda_graph_bytes: int  # per GPU
     sglang_mem_fraction_static: float  # SGLang's (weights + KV pool) share of each GPU
     sglang_page_tokens: int
+    # prompt tokens one forward pass takes, by engine, then by the least GPU memory (GiB, as text) of each tier;
+    # vLLM profiles its activation peak at this many tokens too
+    prefill_budget_tokens: dict[str, dict[str, int]]
+    prefill_budget_by_gpu: dict[str, dict[str, int]]  # by engine, then catalog GPU id: where an engine names the GPU
     allreduce_busbw_gbps: dict[str, float]  # by catalog GPU id: NCCL all-reduce bus bandwidth inside a node
     allreduce_pcie_busbw_gbps: dict[str, float]  # ... over PCIe, by PCIe generation ("4", "5")
     allreduce_pcie_generation: dict[str, int]  # by catalog GPU id: data-centre PCIe cards and their PCIe generation

@@ -59,6 +59,17 @@ class ErrorBand:
 
 
 @dataclass(frozen=True, slots=True)
+class ServingPrefillFit:
+    """The serving engines' (vLLM, SGLang) prefill, fitted on published times to first token: compute efficiency
+    against the dense FP16 TFLOPS, and the fixed time per layer of one forward pass (run without CUDA graphs)."""
+
+    efficiency: float
+    per_layer_s: float
+    rows: int
+    devices: int
+
+
+@dataclass(frozen=True, slots=True)
 class SpeedFit:
     """catalog/speed_fit.yaml: constants fitted to catalog/measurements by scripts/fit_speed.py."""
 
@@ -75,6 +86,7 @@ class SpeedFit:
     # CPU decode: each thread works through at most this many GFLOPs of a token per second (matrix-vector with
     # dequantization), so a token takes at least FLOPs / (threads x this), however fast the RAM; None: no such bound
     cpu_decode_gflops_per_core: float | None = None
+    serving_prefill: ServingPrefillFit | None = None  # None: the serving engines take the stand-ins' prefill
 
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)

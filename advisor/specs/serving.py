@@ -20,7 +20,7 @@ class ServingMeasurement:
     prompt_tokens: int
     output_tokens: int
     batch: int
-    aggregate_decode_tokens_per_s: float
+    aggregate_decode_tokens_per_s: float | None  # None: a run published for its time to first token alone
     prefill_seconds: float | None  # all prompts of the batch, None where not published
     source: str
     quote: str
@@ -28,5 +28,8 @@ class ServingMeasurement:
     measure: str = "decode"  # decode: the batch's decode rate alone (llama-batched-bench S_TG, one batch);
     # closed-loop: output tokens over a whole run of `batch` users, each sending its next prompt when a reply ends
     mean_ttft_ms: float | None = None  # a serving benchmark's mean time to first token, where published
+    lengths: str = "fixed"  # fixed: every prompt and reply the same length (users stay together); varied: drawn
+    # per request (users spread out after the first round)
+    requests: int | None = None  # prompts the benchmark sent in all (None: not published)
     engine_version: str | None = None
     note: str | None = None  # what else the source says that a reader needs (dataset, flags, derived values)
