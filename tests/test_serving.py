@@ -270,7 +270,7 @@ def test_pcie_cards_pay_an_all_reduce_per_layer_half(est: Estimator, make_machin
 
 
 def test_prefill_budget_is_the_engines_own_per_gpu(catalog: Catalog) -> None:
-    from advisor.estimate.serving import prefill_budget
+    from advisor.estimate.arrivals import prefill_budget
 
     d = catalog.defaults
 
@@ -336,3 +336,16 @@ def test_time_to_first_token_on_held_out_devices_has_no_bias(catalog: Catalog) -
     # fixed pass time, no waiting); the 25 % is not met yet (docs/serving.md, section 7, says why)
     assert found["n"] >= 100 and found["median_abs_error"] <= 0.35
     assert abs(found["median_error"]) <= 0.1  # no bias either way
+
+
+def test_one_users_first_token_in_estimate_is_serves(est: Estimator, make_machine) -> None:
+    from advisor.estimate.estimator import Request
+    from advisor.estimate.serving import prefill_of
+
+    machine, model = make_machine("H100"), est.catalog.model("llama-3.1-8b")
+    alone = est.estimate(model, est.catalog.recipe("vLLM-BF16"), machine,
+                         Request(context_tokens=8192, prompt_tokens=1024)).speed
+    s = serve(est, model, machine, ServeRequest(users=1, prompt_tokens=1024))
+    pf = prefill_of(s.step, s.curve.prefill_tokens_per_s)
+    assert pf is not None and pf.forward_s > 0  # vLLM's prefill pass has a fixed time
+    assert alone.time_to_first_token_s == pytest.approx(pf.alone_s(1024), rel=1e-6)

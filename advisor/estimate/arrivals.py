@@ -10,6 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.specs import Defaults
+
+
+def prefill_budget(d: Defaults, engine: str, gpu_id: str | None, memory_bytes: int) -> int:
+    """Prompt tokens one forward pass of `engine` takes on this GPU: the engine's own figure for the GPU, else the
+    tier for its memory (catalog/defaults.yaml prefill_budget_tokens)."""
+    own = d.prefill_budget_by_gpu.get(engine, {})
+    if gpu_id is not None and gpu_id in own:
+        return own[gpu_id]
+    tiers = sorted((float(gib), tokens) for gib, tokens in d.prefill_budget_tokens[engine].items())
+    return max((t for gib, t in tiers if memory_bytes >= gib * 2**30), default=tiers[0][1])
+
 
 @dataclass(frozen=True, slots=True)
 class Prefill:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from advisor.engines import Engine
+from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.constants import Constants, SpeedTable
 from advisor.estimate.machine import Machine, device_tflops, llama_threads
 from advisor.estimate.placement import Placement
@@ -48,11 +49,14 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             backend = engine.backend(dev.device.vendor, dev.speed_class)
             if dev.bandwidth_gbps is None or backend is None:
                 return None
-            c = table.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
+            gpu_id = dev.spec.id if dev.spec else None
+            c = table.constants(backend, dev.speed_class, gpu_id)
             layers = None if cpu_read_share is None else share / total
+            budget = prefill_budget(table.defaults, engine.name, gpu_id, dev.device.memory_total_bytes) \
+                if engine.name in table.defaults.prefill_budget_tokens else None
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
                                  device_tflops(dev, backend), c, experts=experts, layer_share=layers,
-                                 calibration=_factor(table, engine, dev.spec.id if dev.spec else dev.device.name)))
+                                 calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget))
             used.append(c)
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")

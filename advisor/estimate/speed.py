@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from advisor.estimate.arrivals import Prefill
 from advisor.estimate.constants import Constants, band_range
 from advisor.estimate.kv import KvEstimate
 from advisor.models.params import looked_up_params
@@ -44,6 +45,8 @@ class Lane:
     calibration: float | None = None  # the user's decode factor for this lane's device (advisor calibrate), if any
     cores: int | None = None  # CPU lane: threads decoding (llama.cpp's default: the physical cores); None: unknown
     decode_gflops_per_core: float | None = None  # CPU lane: what one thread decodes at most (decode_seconds)
+    prefill_per_layer_s: float = 0.0  # a prefill pass's fixed time per layer (the serving engines')
+    prefill_budget_tokens: int | None = None  # prompt tokens one prefill pass takes; None: not an engine's figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +88,17 @@ class SpeedEstimate:
     measured_prefill: MeasuredSpeed | None = None
     calibrated: bool = False  # scaled by the user's own calibration (advisor calibrate)
     prompt_tokens: int | None = None  # --prompt: prefill is the rate over a prompt this long
+    prefill_pass_s: float = 0.0  # the fixed time of one prefill pass (layers x the engine's per-layer time)
+    prefill_budget_tokens: int | None = None  # prompt tokens one pass takes (None: one pass, whatever the prompt)
 
     @property
     def time_to_first_token_s(self) -> float | None:
-        """Seconds to read the prompt (--prompt) before the first token comes: its tokens at the prefill rate."""
+        """Seconds to read the prompt (--prompt) before the first token comes: its tokens at the prefill rate, in
+        the engine's passes (advisor.estimate.arrivals, as `serve` prices one user)."""
         if not self.prompt_tokens or not self.prefill_tokens_per_s:
             return None
-        return self.prompt_tokens / self.prefill_tokens_per_s
+        budget = self.prefill_budget_tokens or self.prompt_tokens
+        return Prefill(self.prefill_tokens_per_s, budget, self.prefill_pass_s).alone_s(self.prompt_tokens)
 
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
@@ -200,14 +207,15 @@ def prefill_tflops(backend: str, fp16_tflops: float | None, int8_tops: float | N
 
 def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: float | None, c: Constants, *,
               experts: int, layer_share: float | None = None, prefill: bool = True,
-              calibration: float | None = None, cores: int | None = None) -> Lane:
+              calibration: float | None = None, cores: int | None = None, budget_tokens: int | None = None) -> Lane:
     """A lane with an engine's constants for a model whose tokens use `experts` routed experts per MoE layer (0:
     dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
     ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
     per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, matrix_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
-                c.expert_prefill_ratio if experts and prefill else 1.0, calibration, cores, c.decode_gflops_per_core)
+                c.expert_prefill_ratio if experts and prefill else 1.0, calibration, cores, c.decode_gflops_per_core,
+                c.prefill_per_layer_s, budget_tokens)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
@@ -237,9 +245,12 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
                        expert_flops_per_token=work.expert_flops_per_token)
     decode = decode_tokens_per_s(work, lanes)
+    budgets = [lane.prefill_budget_tokens for lane in lanes if lane.prefill_budget_tokens]
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),
                          band_range(prefill, _widest([c.prefill_band for c in used])),
-                         prompt_tokens=prompt[0] if prompt else None)
+                         prompt_tokens=prompt[0] if prompt else None,
+                         prefill_pass_s=work.layers * max((lane.prefill_per_layer_s for lane in lanes), default=0.0),
+                         prefill_budget_tokens=min(budgets) if budgets else None)
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from advisor.engines import engine_for
 from advisor.engines.serving import ServeSpec, serve_command
 from advisor.errors import UsageError
+from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.constants import Constants
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
 from advisor.estimate.machine import Machine, MachineDevice, device_tflops
@@ -21,7 +22,6 @@ from advisor.estimate.serving import (
     Step,
     Topology,
     curve,
-    prefill_budget,
     sglang_capacity,
     slots_capacity,
     user_counts,

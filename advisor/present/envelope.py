@@ -109,7 +109,9 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
         "lanes": [{"name": lane.name, "share": round(lane.share, 4), "bandwidth_gbps": lane.bandwidth_gbps,
                    "stream_efficiency": lane.stream_efficiency, "per_layer_s": lane.per_layer_s,
                    "matrix_tflops": lane.matrix_tflops, "prefill_efficiency": lane.prefill_efficiency,
-                   "expert_prefill_ratio": lane.expert_prefill_ratio}
+                   "expert_prefill_ratio": lane.expert_prefill_ratio,
+                   "prefill_per_layer_s": lane.prefill_per_layer_s,
+                   "prefill_budget_tokens": lane.prefill_budget_tokens}
                   for lane in b.lanes],
     }
     if basis is not None and b is not None:
