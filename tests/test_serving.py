@@ -349,3 +349,18 @@ def test_one_users_first_token_in_estimate_is_serves(est: Estimator, make_machin
     pf = prefill_of(s.step, s.curve.prefill_tokens_per_s)
     assert pf is not None and pf.forward_s > 0  # vLLM's prefill pass has a fixed time
     assert alone.time_to_first_token_s == pytest.approx(pf.alone_s(1024), rel=1e-6)
+
+
+def test_serve_golden_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """tests/golden/serve_llama_8b_h100.txt: docs/serving.md's worked example as a person sees it. After an intended
+    change: ADVISOR_UPDATE_GOLDEN=1 python -m pytest -q tests/test_serving.py -k golden, then read the diff."""
+    import os
+    from pathlib import Path
+
+    code, out, err = run(capsys, "serve", "llama-3.1-8b", "--gpu", "H100", "--users", "64")
+    assert code == 0, err
+    text = "".join(line.rstrip() + "\n" for line in out.splitlines())
+    path = Path(__file__).parent / "golden" / "serve_llama_8b_h100.txt"
+    if os.environ.get("ADVISOR_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text(), f"stale {path.name}: rerun with ADVISOR_UPDATE_GOLDEN=1 and read the diff"

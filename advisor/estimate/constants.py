@@ -109,7 +109,9 @@ class SpeedTable:
         # vLLM and SGLang prefill a pass of thousands of tokens: their fused MoE kernels give each expert a full
         # batch, so experts run at the dense efficiency
         return replace(found, prefill_efficiency=served.efficiency, expert_prefill_ratio=1.0,
-                       prefill_per_layer_s=served.per_layer_s)
+                       prefill_per_layer_s=served.per_layer_s,
+                       basis=f"{basis}; prefill fitted on {served.rows} published times to first token from "
+                             f"{served.devices} devices")
 
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)
