@@ -38,10 +38,9 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     assert decode["n"] >= 340 and prefill["n"] >= 150
     assert decode["median_abs_error"] <= 0.11
     assert decode["p90_abs_error"] <= 0.40  # issue 5's bound; a sparse tail: 2 more rows moved it 37.4 % -> 39.3 %
-    # issue 5 asked 25 %; 0.27 since the DGX Spark's and RTX PRO 6000's FP16 figures were filled (2026-12): their 25
-    # rows became scorable (median 31.6 %, the Spark's MoE runs at -ub 2048 predicted from other CUDA classes), and
-    # the 163 rows scored before moved 24.0 % -> 24.6 % as the classes refitted with them (docs/accuracy.md)
-    assert prefill["median_abs_error"] <= 0.27
+    # issue 5's 25 %, met again (24.0 %) since MLX's experts prefill at the dense efficiency (mlx-lm batches each
+    # expert's rows): MLX's 9 prefill rows went 155.8 % -> 23.0 % (docs/accuracy.md)
+    assert prefill["median_abs_error"] <= 0.25
 
 
 def test_accuracy_doc_is_current(catalog: Catalog, validation: Validation) -> None:

@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from advisor.estimate.constants import SpeedTable
+from advisor.estimate.estimator import Estimator
 from advisor.estimate.speed import Work
 from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
@@ -111,10 +112,22 @@ def test_moe_prefill_ratio_per_backend_in_the_variant(catalog: Catalog) -> None:
     rows += [_prefill("vulkan", "e", moe, 0.5, 0.1) for moe in (False, True)]
     fitted = cal.fit(rows, catalog.defaults, cal.Variant())
     assert fitted.moe_prefill_factor_by_backend == pytest.approx({"cuda": 0.8, "rocm": 0.3})
-    assert fitted.moe_prefill("vulkan") == fitted.moe_prefill_factor  # one device: the shared ratio
+    table = SpeedTable(fitted, catalog.defaults)
+    assert table.constants("vulkan", "consumer").expert_prefill_ratio == fitted.moe_prefill_factor  # one device
     moe_rocm = next(c for c in rows if c.moe and c.m.backend == "rocm")
-    assert cal.predict(SpeedTable(fitted, catalog.defaults), moe_rocm) == pytest.approx(moe_rocm.m.tokens_per_s,
-                                                                                         rel=1e-3)
+    assert cal.predict(table, moe_rocm) == pytest.approx(moe_rocm.m.tokens_per_s, rel=1e-3)
+
+
+def test_engines_that_batch_each_experts_rows_prefill_experts_at_the_dense_efficiency(catalog: Catalog) -> None:
+    from advisor.estimate.constants import expert_prefill_ratio
+
+    # mlx-lm sorts a prompt's rows by expert (gather_qmm, sorted), vLLM's fused MoE blocks them per expert
+    assert expert_prefill_ratio("mlx", 0.2, {}) == expert_prefill_ratio("vllm", 0.2, {"vllm": 0.5}) == 1.0
+    assert expert_prefill_ratio("sglang", 0.2, {}) == 1.0  # SGLang runs vLLM's kernels' stand-ins
+    assert expert_prefill_ratio("cuda", 0.2, {}) == 0.2 and expert_prefill_ratio("rocm", 0.2, {"rocm": 0.3}) == 0.3
+    table = Estimator(catalog).speeds
+    assert table.constants("mlx", "apple", "m4-max-40c").expert_prefill_ratio == 1.0
+    assert table.constants("metal", "apple", "m4-max-40c").expert_prefill_ratio < 1.0  # llama.cpp on the same chip
 
 
 def test_the_shipped_estimate_uses_the_backends_moe_prefill_factor(catalog: Catalog, make_machine) -> None:

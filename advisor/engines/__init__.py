@@ -15,7 +15,7 @@ from typing import Final
 from advisor.engines import llamacpp, mlx, vllm
 from advisor.engines.run import RunSpec
 
-__all__ = ["ENGINES", "Engine", "RunSpec", "constants_engine", "engine_for"]
+__all__ = ["ENGINES", "SORTED_EXPERT_PREFILL", "Engine", "RunSpec", "constants_engine", "engine_for"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,13 @@ def engine_for(runtime: str) -> Engine:
         raise ValueError(msg)
     return found
 
+
+# engines whose MoE prefill sorts a prompt's tokens by expert and runs each expert's rows as one batched matmul, so
+# routed experts prefill at the dense efficiency: mlx-lm's SwitchGLU ("do_sort = indices.size >= 64", then
+# gather_qmm with sorted_indices; https://github.com/ml-explore/mlx-lm/blob/main/mlx_lm/models/switch_layers.py) and
+# vLLM's fused MoE (moe_align_block_size groups the tokens of each expert into blocks;
+# https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/layers/fused_moe/fused_moe.py), which SGLang uses
+SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 
 _STANDS_IN: Final = {"sglang": "vllm"}  # SGLang (advisor serve) takes vLLM's stand-ins until it has fits of its own
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from advisor.engines import constants_engine
+from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine
 from advisor.specs import Defaults
 from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
@@ -56,6 +56,14 @@ def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
     return [], ""
 
 
+def expert_prefill_ratio(backend: str, shared: float, by_backend: Mapping[str, float]) -> float:
+    """Routed-expert matmuls' prefill efficiency over the dense ones: 1 where the engine batches each expert's rows
+    of the prompt (advisor.engines.SORTED_EXPERT_PREFILL), else the fitted ratio (the backend's, else the shared)."""
+    if constants_engine(backend) in SORTED_EXPERT_PREFILL:
+        return 1.0
+    return by_backend.get(backend, shared)
+
+
 def speed_key(backend: str, device_class: str, gpu_id: str | None = None) -> str:
     """backend:class, with Apple split by chip generation (m1, m2, ...): their GPUs reach different shares of
     their memory bandwidth."""
@@ -89,7 +97,8 @@ class SpeedTable:
         if fit is None:
             return Constants(start.stream_efficiency, start.per_layer_s, start.prefill_efficiency,
                              f"starting values for {device_class} (no fit available)", None, None,
-                             self.defaults.moe_expert_layer_cost, self.defaults.moe_prefill_factor)
+                             self.defaults.moe_expert_layer_cost,
+                             expert_prefill_ratio(backend, self.defaults.moe_prefill_factor, {}))
         eff, tau, basis = self._decode(fit, key, device_class)
         base = f"{backend}:{device_class}"
         prefill = fit.prefill.get(base)
@@ -101,15 +110,13 @@ class SpeedTable:
         found = Constants(eff, tau, prefill, basis,
                           band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
                           pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
-                          fit.moe_expert_cost(backend), fit.moe_prefill(backend),
+                          fit.moe_expert_cost(backend),
+                          expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None)
         served = fit.serving_prefill
         if served is None or constants_engine(backend) != "vllm":
             return found
-        # vLLM and SGLang prefill a pass of thousands of tokens: their fused MoE kernels give each expert a full
-        # batch, so experts run at the dense efficiency
-        return replace(found, prefill_efficiency=served.efficiency, expert_prefill_ratio=1.0,
-                       prefill_per_layer_s=served.per_layer_s,
+        return replace(found, prefill_efficiency=served.efficiency, prefill_per_layer_s=served.per_layer_s,
                        basis=f"{basis}; prefill fitted on {served.rows} published times to first token from "
                              f"{served.devices} devices")
 

@@ -91,9 +91,6 @@ class SpeedFit:
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)
 
-    def moe_prefill(self, backend: str) -> float:
-        return self.moe_prefill_factor_by_backend.get(backend, self.moe_prefill_factor)
-
 
 @dataclass(frozen=True, slots=True)
 class LocalCalibration:

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from advisor.estimate.constants import SpeedTable, speed_key
+from advisor.estimate.constants import SpeedTable, expert_prefill_ratio, speed_key
 from advisor.estimate.estimator import Estimator, Request
 from advisor.estimate.speed import (
     Work,
@@ -296,7 +296,7 @@ def _per_backend(rows: list[Case], key_of: Callable[[Case], str], grid: tuple[fl
 def _prefill_efficiency(rows: list[Case], shared: float, by_backend: dict[str, float]) -> dict[str, float]:
     """Per backend:class, the median over its rows of the efficiency each implies at its MoE prefill ratio."""
     def work(c: Case) -> float:
-        ratio = by_backend.get(c.backend, shared) if c.moe else 1.0
+        ratio = expert_prefill_ratio(c.backend, shared, by_backend) if c.moe else 1.0
         w = c.work
         return w.flops_per_token - w.expert_flops_per_token + w.expert_flops_per_token / ratio
 
