@@ -3,8 +3,8 @@
 vLLM and SGLang share two constants (catalog/speed_fit.yaml serving_prefill): the compute efficiency of a prefill
 forward pass against the GPU's dense FP16 TFLOPS, and its fixed time per layer (a prefill pass runs without CUDA
 graphs, so each layer's kernel launches and, across GPUs, its all-reduce calls cost time whatever the prompt). The
-time to first token they predict is the shipped one (advisor.estimate.serving.wave). A grid search keeps the pair
-with the least mean absolute log error; `advisor validate` refits it without each device's runs.
+time to first token they predict is the shipped one (advisor.estimate.arrivals.benchmark_ttft). A grid search keeps
+the pair with the least mean absolute log error; `advisor validate` refits it without each device's runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from advisor.estimate.arrivals import Prefill, benchmark_ttft
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
-from advisor.estimate.machine import hypothetical, resolve
+from advisor.estimate.machine import Machine, hypothetical, resolve
 from advisor.plan.serve import ServeRequest, serve_on
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import ServingPrefillFit, SpeedFit
@@ -35,7 +35,8 @@ class TtftCase:
     tokens_per_s: float  # prefill compute at efficiency 1, on all of the run's GPUs
     layers: int
     budget_tokens: int
-    step_s: float  # one decode step of the run's batch
+    step_s: float  # one decode step of the run's batch (its compute part at prefill efficiency 1: only the waits
+    # for a step in flight use it, a small share of a TTFT)
 
     def predicted_s(self, efficiency: float, per_layer_s: float) -> float:
         r = self.run
@@ -51,9 +52,7 @@ def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, 
     for run in runs:
         if not run.mean_ttft_ms or run.engine == "llama.cpp":
             continue
-        name = catalog.gpu(run.device).name
-        machine = resolve(hypothetical(None, catalog, gpu=name if run.gpus == 1 else f"{run.gpus}x {name}",
-                                       ram_bytes=catalog.defaults.hypothetical_ram_bytes), catalog)
+        machine = run_machine(catalog, run.device, run.gpus)
         req = ServeRequest(engine=run.engine, users=run.batch, prompt_tokens=run.prompt_tokens,
                            output_tokens=run.output_tokens, quant=run.quant,
                            context_tokens=run.prompt_tokens + run.output_tokens)
@@ -62,6 +61,13 @@ def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, 
         if rate and s.capacity.max_concurrent_sequences >= run.batch:
             out.append(TtftCase(run, rate, s.step.work.layers, s.step.budget_tokens, s.step.seconds(run.batch)[0]))
     return out
+
+
+def run_machine(catalog: Catalog, device: str, gpus: int) -> Machine:
+    """The hypothetical node a published run used: `gpus` of the catalog GPU `device`."""
+    name = catalog.gpu(device).name
+    return resolve(hypothetical(None, catalog, gpu=name if gpus == 1 else f"{gpus}x {name}",
+                                ram_bytes=catalog.defaults.hypothetical_ram_bytes), catalog)
 
 
 def fit_serving_prefill(cases: list[TtftCase]) -> ServingPrefillFit | None:

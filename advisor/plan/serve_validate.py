@@ -13,10 +13,10 @@ from dataclasses import dataclass, replace
 from advisor.estimate.arrivals import benchmark_ttft
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
-from advisor.estimate.machine import Machine, hypothetical, resolve
+from advisor.estimate.machine import Machine
 from advisor.estimate.serving import prefill_of
 from advisor.plan.serve import ServeRequest, serve_on
-from advisor.plan.serve_fit import fit_serving_prefill, ttft_cases
+from advisor.plan.serve_fit import fit_serving_prefill, run_machine, ttft_cases
 from advisor.specs.facts import Catalog
 from advisor.specs.serving import ServingMeasurement
 from advisor.speed.fit import cases, fit
@@ -57,10 +57,8 @@ def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> 
         others = tuple(r for r in runs if r.device != device)
         fold = replace(fold, serving_prefill=fit_serving_prefill(ttft_cases(catalog, fold, others)))
         est = Estimator(catalog, SpeedTable(fold, catalog.defaults))
-        name = catalog.gpu(device).name
         for gpus in sorted({r.gpus for r in runs if r.device == device}):
-            machine = resolve(hypothetical(None, catalog, gpu=name if gpus == 1 else f"{gpus}x {name}",
-                                           ram_bytes=catalog.defaults.hypothetical_ram_bytes), catalog)
+            machine = run_machine(catalog, device, gpus)
             out += [_predict(est, machine, r) for r in runs if r.device == device and r.gpus == gpus]
     return out
 
