@@ -364,3 +364,16 @@ def test_serve_golden_text(capsys: pytest.CaptureFixture[str]) -> None:
     if os.environ.get("ADVISOR_UPDATE_GOLDEN"):
         path.write_text(text)
     assert text == path.read_text(), f"stale {path.name}: rerun with ADVISOR_UPDATE_GOLDEN=1 and read the diff"
+
+
+def test_vllm_estimate_on_several_gpus_is_serves_tensor_parallel_step(est: Estimator, make_machine) -> None:
+    from advisor.estimate.estimator import Request
+
+    model, recipe = est.catalog.model("llama-3.1-70b"), est.catalog.recipe("vLLM-BF16")
+    eight, one = make_machine("8x H100"), make_machine("H200")
+    request = Request(context_tokens=8192)
+    split = est.estimate(model, recipe, eight, request).speed.decode_tokens_per_s or 0.0
+    alone = est.estimate(model, recipe, one, request).speed.decode_tokens_per_s or 0.0
+    assert split > 3 * alone  # every GPU reads an eighth of the weights at once; the layers' fixed time stays
+    s = serve(est, model, eight, ServeRequest(users=1, prompt_tokens=1, output_tokens=1, context_tokens=8192))
+    assert split == pytest.approx(1 / s.step.seconds(1)[0], rel=0.02)  # serve's one-user step, all-reduces included

@@ -27,6 +27,9 @@ class Engine:
     command: Callable[[RunSpec], str | None]
     # the engine's own file offered beside a llama.cpp estimate, by the estimate's quality rank (first match)
     offers: tuple[tuple[str, int], ...] = ()
+    # several GPUs split every layer's tensors and run at once (vLLM's --tensor-parallel-size), where llama.cpp's
+    # layer split runs the GPUs one after another
+    tensor_parallel: bool = False
 
     def offer_for(self, quality_rank: int) -> str | None:
         return next((name for name, floor in self.offers if quality_rank >= floor), None)
@@ -35,7 +38,7 @@ class Engine:
 ENGINES: Final = (
     Engine("llama.cpp", "llama.cpp", llamacpp.backend, True, llamacpp.command),
     Engine("mlx", "mlx", mlx.backend, False, mlx.command, (("MLX-8bit", 80), ("MLX-4bit", 0))),
-    Engine("vllm", "vllm", vllm.backend, False, vllm.command, (("vLLM-BF16", 0),)),
+    Engine("vllm", "vllm", vllm.backend, False, vllm.command, (("vLLM-BF16", 0),), tensor_parallel=True),
 )
 
 

@@ -164,8 +164,9 @@ class Estimator(Memo):
             return None
         share = _cpu_read_share(model, fitted.weights, fitted.placement)
         experts = experts_per_token(model)
-        return self.memo(machine, ("lanes", engine.name, experts, lane_shape(fitted.placement, share)),
-                         lambda: lanes(fitted.placement, machine, engine, self.speeds, experts, share))
+        hidden = model.arch.hidden_size if engine.tensor_parallel else 0
+        return self.memo(machine, ("lanes", engine.name, experts, hidden, lane_shape(fitted.placement, share)),
+                         lambda: lanes(fitted.placement, machine, engine, self.speeds, experts, share, hidden))
 
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:

@@ -11,6 +11,7 @@ from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.constants import Constants, SpeedTable
 from advisor.estimate.machine import Machine, device_tflops, llama_threads
 from advisor.estimate.placement import Placement
+from advisor.estimate.serving import allreduce_layer_s, allreduce_link
 from advisor.estimate.speed import (
     Lane,
     MeasuredSpeed,
@@ -36,10 +37,11 @@ def lane_shape(placement: Placement, cpu_read_share: float | None) -> tuple[obje
 
 
 def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, experts: int,
-          cpu_read_share: float | None = None) -> LaneSet:
+          cpu_read_share: float | None = None, hidden: int = 0) -> LaneSet:
     """One lane per GPU and one for the CPU; with --n-cpu-moe the GPUs keep every layer's fixed cost and the CPU
-    streams `cpu_read_share` of the bytes read per token (the active experts of its layers). It reads the placement
-    only through lane_shape()."""
+    streams `cpu_read_share` of the bytes read per token (the active experts of its layers). A tensor-parallel
+    engine's GPUs make one lane (tensor_parallel_lane; `hidden`: the model's, for its all-reduces). It reads the
+    placement only through lane_shape()."""
     out: list[Lane] = []
     used: list[Constants] = []
     gpu_bytes_share = placement.gpu_fraction if cpu_read_share is None else 1.0 - cpu_read_share
@@ -59,6 +61,8 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
                                  device_tflops(dev, backend), c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget))
             used.append(c)
+    if engine.tensor_parallel and placement.kind == "gpu" and len(out) > 1:
+        out = [tensor_parallel_lane(out, machine, table, hidden)]
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
         out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
@@ -67,6 +71,19 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
                              calibration=_factor(table, engine, "cpu")))
         used.append(c)
     return tuple(out), tuple(used)
+
+
+def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, hidden: int) -> Lane:
+    """n GPUs splitting every layer (vLLM's tensor parallelism, which `serve` prices the same way): each reads 1/n of
+    the bytes and computes 1/n of the FLOPs at once, every layer's fixed time is paid once, plus the layer's two
+    all-reduces of one token (estimate.serving.allreduce_layer_s; not counted where the link is not in the catalog,
+    as serve does)."""
+    first, n = gpus[0], len(gpus)
+    spec = machine.devices[0].spec
+    link = allreduce_link(table.defaults, spec.id if spec else None)
+    sync = allreduce_layer_s(n, hidden, 1, link[:2]) if link else 0.0
+    return replace(first, name=f"{n}x {first.name}", share=1.0 / n, layer_share=1.0,
+                   per_layer_s=first.per_layer_s + sync)
 
 
 def machine_cpu_tflops(machine: Machine) -> float | None:

@@ -194,13 +194,12 @@ class Step:
         return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"
 
     def _allreduce(self, micro: float) -> float:
-        """Two all-reduces per layer of the stage (after attention and after the MLP), ring algorithm."""
+        """The stage's layers' all-reduces (allreduce_layer_s)."""
         t = self.topo
         if t.tensor_parallel == 1 or t.link_gbps is None:
             return 0.0
-        data = micro * self.hidden * 2  # BF16 activations
-        ring = 2 * (t.tensor_parallel - 1) / t.tensor_parallel * data / (t.link_gbps * 1e9)
-        return 2 * self.work.layers / t.pipeline_parallel * (t.link_latency_s + ring)
+        return self.work.layers / t.pipeline_parallel * allreduce_layer_s(t.tensor_parallel, self.hidden, micro,
+                                                                          (t.link_gbps, t.link_latency_s))
 
     def _hop(self, micro: float) -> float:
         """The activations a pipeline stage hands the next node."""
@@ -218,6 +217,27 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
                                    prompt_work.expert_flops_per_token)
     points = tuple(_point(step, n, prefill, prompt_tokens, output_tokens, capacity) for n in users)
     return Curve(points, turn_batch(step, max(1, capacity)), prefill)
+
+
+def allreduce_link(d: Defaults, gpu_id: str | None) -> tuple[float, float, bool] | None:
+    """(all-reduce bus bandwidth GB/s, latency s per call, over PCIe) for tensor parallelism on this GPU, from the
+    catalog (catalog/defaults.yaml): the NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed
+    PCIe card; None where neither is known."""
+    if gpu_id is None:
+        return None
+    busbw = d.allreduce_busbw_gbps.get(gpu_id)
+    if busbw is not None:
+        return busbw, 0.0, False
+    gen = d.allreduce_pcie_generation.get(gpu_id)
+    pcie = d.allreduce_pcie_busbw_gbps.get(str(gen)) if gen else None
+    return None if pcie is None else (pcie, d.allreduce_pcie_latency_s, True)
+
+
+def allreduce_layer_s(tp: int, hidden: int, tokens: float, link: tuple[float, float]) -> float:
+    """A layer's two all-reduces (after attention and after the MLP) of `tokens` tokens' BF16 activations across
+    `tp` GPUs, ring algorithm: latency + 2 (tp - 1) / tp x bytes / bus bandwidth each."""
+    busbw, latency = link
+    return 2 * (latency + 2 * (tp - 1) / tp * tokens * hidden * 2 / (busbw * 1e9))
 
 
 def prefill_of(step: Step, tokens_per_s: float | None) -> Prefill | None:

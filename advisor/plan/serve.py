@@ -21,6 +21,7 @@ from advisor.estimate.serving import (
     Curve,
     Step,
     Topology,
+    allreduce_link,
     curve,
     sglang_capacity,
     slots_capacity,
@@ -161,18 +162,12 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
 
 
 def serve_on(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest) -> Serving:
-    """serve() with the GPUs' all-reduce bandwidth and latency from the catalog (catalog/defaults.yaml): the
-    NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed PCIe card, else none."""
-    d = est.catalog.defaults
+    """serve() with the GPUs' all-reduce bandwidth and latency from the catalog (estimate.serving.allreduce_link)."""
     spec = machine.devices[0].spec if machine.devices else None
-    busbw = d.allreduce_busbw_gbps.get(spec.id) if spec else None
-    if busbw is not None:
-        return serve(est, model, machine, req, (busbw, 0.0))
-    gen = d.allreduce_pcie_generation.get(spec.id) if spec else None
-    pcie = d.allreduce_pcie_busbw_gbps.get(str(gen)) if gen else None
-    if pcie is not None:
-        return serve(est, model, machine, req, (pcie, d.allreduce_pcie_latency_s), pcie=True)
-    return serve(est, model, machine, req, None)
+    link = allreduce_link(est.catalog.defaults, spec.id if spec else None)
+    if link is None:
+        return serve(est, model, machine, req, None)
+    return serve(est, model, machine, req, link[:2], pcie=link[2])
 
 
 def network_gbps(text: str) -> float:
