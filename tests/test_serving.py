@@ -372,7 +372,9 @@ def test_vllm_estimate_on_several_gpus_is_serves_tensor_parallel_step(est: Estim
     model, recipe = est.catalog.model("llama-3.1-70b"), est.catalog.recipe("vLLM-BF16")
     eight, one = make_machine("8x H100"), make_machine("H200")
     request = Request(context_tokens=8192)
-    split = est.estimate(model, recipe, eight, request).speed.decode_tokens_per_s or 0.0
+    tp = est.estimate(model, recipe, eight, request).speed
+    assert tp.basis is not None and [lane.tensor_parallel for lane in tp.basis.lanes] == [8]  # one lane of 8 GPUs
+    split = tp.decode_tokens_per_s or 0.0
     alone = est.estimate(model, recipe, one, request).speed.decode_tokens_per_s or 0.0
     assert split > 3 * alone  # every GPU reads an eighth of the weights at once; the layers' fixed time stays
     s = serve(est, model, eight, ServeRequest(users=1, prompt_tokens=1, output_tokens=1, context_tokens=8192))

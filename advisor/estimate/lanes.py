@@ -82,7 +82,7 @@ def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, 
     spec = machine.devices[0].spec
     link = allreduce_link(table.defaults, spec.id if spec else None)
     sync = allreduce_layer_s(n, hidden, 1, link[:2]) if link else 0.0
-    return replace(first, name=f"{n}x {first.name}", share=1.0 / n, layer_share=1.0,
+    return replace(first, name=f"{n}× {first.name}", share=1.0 / n, layer_share=1.0, tensor_parallel=n,
                    per_layer_s=first.per_layer_s + sync)
 
 

@@ -47,6 +47,7 @@ class Lane:
     decode_gflops_per_core: float | None = None  # CPU lane: what one thread decodes at most (decode_seconds)
     prefill_per_layer_s: float = 0.0  # a prefill pass's fixed time per layer (the serving engines')
     prefill_budget_tokens: int | None = None  # prompt tokens one prefill pass takes; None: not an engine's figure
+    tensor_parallel: int = 1  # GPUs splitting every layer in this lane (each reads `share` of the bytes at once)
 
 
 @dataclass(frozen=True, slots=True)

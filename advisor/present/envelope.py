@@ -111,7 +111,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
                    "matrix_tflops": lane.matrix_tflops, "prefill_efficiency": lane.prefill_efficiency,
                    "expert_prefill_ratio": lane.expert_prefill_ratio,
                    "prefill_per_layer_s": lane.prefill_per_layer_s,
-                   "prefill_budget_tokens": lane.prefill_budget_tokens}
+                   "prefill_budget_tokens": lane.prefill_budget_tokens, "tensor_parallel": lane.tensor_parallel}
                   for lane in b.lanes],
     }
     if basis is not None and b is not None:

@@ -97,7 +97,9 @@ def basis_label(e: Estimate) -> str:
     for lane in b.lanes:
         name = lane.name.removeprefix("NVIDIA ").removeprefix("GeForce ").removesuffix(" (system RAM)")
         cal = "cal —" if lane.calibration is None else f"cal ×{lane.calibration:.2f}"
-        parts.append(f"{name} {lane.share:.0%}: {lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f}"
+        tp = lane.tensor_parallel
+        share = f"tensor parallel, 1/{tp} each" if tp > 1 else f"{lane.share:.0%}"
+        parts.append(f"{name} {share}: {lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f}"
                      f"{_cores_bound(lane, b.bytes_per_token, b.flops_per_token)}"
                      f"+{lane.per_layer_s * 1e6:.0f}µs/layer, {cal}")
     return f"{b.bytes_per_token / 1e9:.2f}GB × {b.layers} layers; " + "; ".join(parts)
