@@ -56,7 +56,6 @@ class Round:
 
     seconds: float  # users x (their prompt's share of the prefill passes) + output x step
     pass_s: float  # one prefill pass
-    prefill_share: float  # of the engine's time, in prefill passes
     ttft_s: float  # a prompt waits for the pass or step in flight, then its own pass
 
 
@@ -74,8 +73,8 @@ def steady(prompt_tokens: int, users: int, output_tokens: int, step_s: float, pf
         shared = min(most, 1 + (users - 1) * pass_s / seconds)
     pass_s = fixed + shared * compute
     seconds = users / shared * pass_s + output_tokens * step_s
-    busy = users / shared * pass_s / seconds
-    return Round(seconds, pass_s, busy, pass_s + busy * pass_s / 2 + (1 - busy) * step_s / 2)
+    busy = users / shared * pass_s / seconds  # the share of the engine's time in prefill passes
+    return Round(seconds, pass_s, pass_s + busy * pass_s / 2 + (1 - busy) * step_s / 2)
 
 
 def benchmark_ttft(prompt_tokens: int, users: int, output_tokens: int, step_s: float, pf: Prefill, *,

@@ -166,7 +166,11 @@ class Step:
     hidden: int
     topo: Topology
     budget_tokens: int = 2048  # prompt tokens one prefill forward pass takes (the engine's prefill budget)
-    forward_s: float = 0.0  # the fixed time of one prefill forward pass (layers x the engine's per-layer time)
+
+    @property
+    def forward_s(self) -> float:
+        """The fixed time of one prefill forward pass: every layer's, at the engine's per-layer time."""
+        return self.work.layers * self.lane.prefill_per_layer_s
 
     def read_bytes(self, batch: float) -> float:
         """Weights one step streams for `batch` sequences (MoE: the experts any of them routes to) + their KV."""

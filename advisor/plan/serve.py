@@ -157,7 +157,7 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
     budget = prefill_budget(est.catalog.defaults, req.engine, dev.spec.id if dev.spec else None,
                             dev.device.memory_total_bytes)
     step = Step(work, weights, kv, lane, moe.experts_per_token if moe else 0, moe.experts if moe else 0,
-                model.arch.hidden_size, topo, budget, work.layers * c.prefill_per_layer_s)
+                model.arch.hidden_size, topo, budget)
     return step, est.work(model, weights, kv, req.prompt_tokens // 2)
 
 
