@@ -8,8 +8,9 @@ import re
 import pytest
 
 from advisor.errors import UsageError
+from advisor.estimate.capacity import Topology, kv_share
 from advisor.estimate.estimator import Estimator
-from advisor.estimate.serving import Topology, kv_share, user_counts
+from advisor.estimate.serving import user_counts
 from advisor.plan.serve import ServeRequest, network_gbps, serve, serve_on
 from advisor.specs.facts import Catalog
 from advisor.units import GIB

@@ -40,9 +40,12 @@ def parse_serving(raw: Any, where: str) -> ServingMeasurement:
                              mean_ttft_ms=f.number("mean_ttft_ms", required=False),
                              lengths=f.text("lengths", required=False) or "fixed",
                              requests=f.integer("requests", required=False, minimum=1),
+                             expert_parallel=f.integer("expert_parallel", required=False, minimum=1) or 1,
                              engine_version=f.text("engine_version", required=False),
                              note=f.text("note", required=False))
     if run.lengths not in ("fixed", "varied"):
         f.fail("lengths", f"must be fixed or varied, got {run.lengths!r}", where)
+    if run.gpus % run.expert_parallel:
+        f.fail("expert_parallel", f"must divide gpus ({run.gpus}), got {run.expert_parallel}", where)
     f.done()
     return run

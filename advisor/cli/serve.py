@@ -32,7 +32,10 @@ def serve(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model i
           nodes: Annotated[int, typer.Option("--nodes", help="Nodes of --gpu each, in a pipeline (vLLM/SGLang "
                                                            "pipeline parallel, llama.cpp RPC).")] = 1,
           interconnect: Annotated[Optional[str], typer.Option(  # noqa: UP045
-              "--interconnect", help="Network between nodes: 400Gbps, 50GB/s.")] = None) -> None:
+              "--interconnect", help="Network between nodes: 400Gbps, 50GB/s.")] = None,
+          expert_parallel: Annotated[bool, typer.Option(
+              "--expert-parallel", help="MoE on vLLM/SGLang: whole experts on each GPU (--enable-expert-parallel, "
+                                        "--ep-size) instead of each expert sliced over the GPUs.")] = False) -> None:
     """Serving capacity: concurrent sequences, the throughput curve as users are added, and how many users get a
     usable speed; with the engine's launch command."""
     from advisor.cli.app import machine
@@ -48,5 +51,6 @@ def serve(ctx: typer.Context, model: Annotated[str, typer.Argument(help="Model i
     req = ServeRequest(engine=engine.lower(), users=users, context_tokens=context or 8192, prompt_tokens=prompt,
                        output_tokens=output, min_tokens_per_s=min_tps or INTERACTIVE_TOKENS_PER_S,
                        max_ttft_s=max_ttft, quant=quant, nodes=nodes,
-                       network_gbps=network_gbps(interconnect) if interconnect else None)
+                       network_gbps=network_gbps(interconnect) if interconnect else None,
+                       expert_parallel=0 if expert_parallel else 1)
     show(serve_view(serve_on(estimator(catalog), catalog.model(model), target, req)), fmt)

@@ -24,6 +24,7 @@ class ServeSpec:
     pipeline_parallel: int
     nodes: int
     gguf_repo: str | None = None  # llama.cpp: a repository known to host the file (advisor.plan.commands)
+    expert_parallel: int = 1  # MoE: groups holding whole experts (1: experts sliced by tensor parallelism)
 
 
 def serve_command(engine: str, s: ServeSpec) -> str | None:
@@ -42,7 +43,7 @@ def _vllm(s: ServeSpec) -> str | None:
              f"--max-num-seqs {max(1, s.sequences)}", f"--tensor-parallel-size {s.tensor_parallel}"]
     if s.pipeline_parallel > 1:
         parts += [f"--pipeline-parallel-size {s.pipeline_parallel}", "--distributed-executor-backend ray"]
-    if s.model.moe is not None and s.tensor_parallel > 1:  # experts spread whole over the GPUs, not sliced
+    if s.expert_parallel > 1:  # whole experts spread over the GPUs, not sliced
         parts.append("--enable-expert-parallel")
     if s.recipe.base == "FP8":
         parts.append("--quantization fp8")
@@ -62,8 +63,8 @@ def _sglang(s: ServeSpec) -> str | None:
         parts.append(f"--pp-size {s.pipeline_parallel}")
     if s.nodes > 1:
         parts.append(f"--nnodes {s.nodes} --node-rank <0..{s.nodes - 1}> --dist-init-addr <node 0>:5000")
-    if s.model.moe is not None and s.tensor_parallel > 1:
-        parts.append(f"--ep-size {s.tensor_parallel}")
+    if s.expert_parallel > 1:
+        parts.append(f"--ep-size {s.expert_parallel}")
     if s.recipe.base == "FP8":
         parts.append("--quantization fp8")
     return " ".join(parts)

@@ -3,10 +3,7 @@
 One more engine mode of the single-user speed model (advisor.estimate.speed), with no rule of its own for bytes,
 cache or constants: the weights and KV per token come from the Estimator, the lane constants from its SpeedTable.
 
-capacity, vLLM:  pool = utilization x GPU memory - weights/GPU - activation peak - CUDA graphs - runtime context;
-                 pages of `block` tokens; sequences = pool // (pages one sequence of C tokens holds).
-capacity, SGLang: pool = mem_fraction_static x GPU memory - weights/GPU, one-token pages.
-capacity, llama.cpp: llama-server --parallel N slots share -c N x C: N = the longest all-GPU context // C.
+capacity: advisor.estimate.capacity (each engine's KV pool and sequences).
 one decode step at batch b (pipeline stages of b/pp sequences, each on tp GPUs):
     memory  = (weights read + b x KV read at depth P + O/2) / (tp x efficiency x bandwidth) + layers x fixed cost
     compute = b x FLOPs per token / (tp x prefill efficiency x FP16 TFLOPS)
@@ -27,56 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from advisor.estimate.arrivals import Prefill, steady, wave
-from advisor.estimate.kv import KvEstimate, pad
+from advisor.estimate.capacity import Topology
+from advisor.estimate.experts import busiest_assignment_ratio, busiest_touched_share
+from advisor.estimate.kv import KvEstimate
 from advisor.estimate.speed import Lane, Work, decode_seconds, kv_read_bytes, prefill_tokens_per_s
-from advisor.specs import Defaults, ModelSpec
+from advisor.specs import Defaults
 from advisor.specs.sizes import WeightEstimate
 
 ENGINES = ("vllm", "sglang", "llama.cpp")
-
-
-@dataclass(frozen=True, slots=True)
-class Topology:
-    """Where the model runs: GPUs per node split by tensor parallelism, nodes by pipeline parallelism."""
-
-    gpus_per_node: int = 1
-    nodes: int = 1
-    link_gbps: float | None = None  # all-reduce bandwidth per GPU inside a node (GB/s), None: not known
-    link_latency_s: float = 0.0  # one all-reduce's fixed latency
-    network_gbps: float | None = None  # between nodes (GB/s)
-    network_latency_s: float = 0.0
-
-    @property
-    def tensor_parallel(self) -> int:
-        return self.gpus_per_node
-
-    @property
-    def pipeline_parallel(self) -> int:
-        return self.nodes
-
-    @property
-    def gpus(self) -> int:
-        return self.gpus_per_node * self.nodes
-
-
-@dataclass(frozen=True, slots=True)
-class Capacity:
-    """How many sequences of `context_tokens` fit at once, with each byte of the budget per GPU."""
-
-    engine: str
-    context_tokens: int
-    budget_bytes: int  # per GPU: what the engine may use
-    weights_bytes: int  # per GPU
-    activation_bytes: int  # per GPU
-    cuda_graph_bytes: int
-    runtime_bytes: int
-    kv_pool_bytes: int  # per GPU
-    kv_bytes_per_token: int  # per GPU, every layer kind at full length
-    page_tokens: int
-    pages: int  # per GPU
-    sequence_bytes: int  # one sequence of context_tokens, per GPU
-    max_concurrent_sequences: int
-    basis: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,59 +55,6 @@ class Curve:
     prefill_tokens_per_s: float | None
 
 
-def vllm_capacity(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, gpu_memory_bytes: int, d: Defaults,
-                  topo: Topology, runtime_bytes: int, batched_tokens: int) -> Capacity:
-    """vLLM's KV pages per GPU after weights, the activation peak it profiles at `batched_tokens` (its prefill
-    budget) and CUDA graphs (docs/serving.md)."""
-    budget = int(gpu_memory_bytes * d.vllm_gpu_memory_utilization)
-    activation = batched_tokens * model.arch.hidden_size * d.vllm_activation_bytes_per_hidden_per_batched_token
-    return _paged("vllm", model, weights, kv, budget, activation, d.vllm_cuda_graph_bytes, runtime_bytes,
-                  d.vllm_block_tokens, topo, f"gpu_memory_utilization {d.vllm_gpu_memory_utilization:g}")
-
-
-def sglang_capacity(model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, gpu_memory_bytes: int, d: Defaults,
-                    topo: Topology) -> Capacity:
-    """SGLang's token pool: mem_fraction_static x memory holds the weights and the pool; the rest is its reserve."""
-    budget = int(gpu_memory_bytes * d.sglang_mem_fraction_static)
-    return _paged("sglang", model, weights, kv, budget, 0, 0, 0, d.sglang_page_tokens, topo,
-                  f"mem_fraction_static {d.sglang_mem_fraction_static:g}")
-
-
-def _paged(engine: str, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, budget: int, activation: int,
-           graphs: int, runtime: int, page: int, topo: Topology, basis: str) -> Capacity:
-    per_gpu = kv_share(model, topo)
-    w = weights.weights_bytes // topo.gpus
-    pool = max(0, budget - w - activation - graphs - runtime)
-    full = int(kv.growth_bytes_per_token * per_gpu)
-    windowed = int(kv.windowed_bytes_per_token * per_gpu)
-    c = kv.context_tokens
-    seq = pad(c, page) * full + pad(min(c, kv.window_tokens or 0), page) * windowed \
-        + int(kv.recurrent_state_bytes * per_gpu)
-    per_token = full + windowed
-    pages = pool // (page * per_token) if per_token else 0
-    return Capacity(engine, c, budget, w, activation, graphs, runtime, pool, per_token, page, pages, seq,
-                    pool // seq if seq else 0, basis)
-
-
-def kv_share(model: ModelSpec, topo: Topology) -> float:
-    """The share of a token's KV one GPU keeps: its pipeline stage's layers, and its tensor-parallel share of the KV
-    heads (a head is never split: with fewer heads than GPUs each GPU keeps one; MLA's latent is kept whole)."""
-    heads = model.arch.kv_heads
-    tp = topo.tensor_parallel
-    share = 1.0 if model.layout.mla is not None or heads <= 0 else -(-heads // tp) / heads
-    return share / topo.pipeline_parallel
-
-
-def slots_capacity(kv: KvEstimate, max_gpu_context: int | None, weights_bytes: int, budget_bytes: int) -> Capacity:
-    """llama-server: --parallel N slots share one cache of -c N x C tokens (`kv`: one slot's); N is the longest
-    all-GPU context // C. A slot is a page of C tokens."""
-    c = kv.context_tokens
-    slots = (max_gpu_context or 0) // c
-    return Capacity("llama.cpp", c, budget_bytes, weights_bytes, 0, 0, 0, max(0, budget_bytes - weights_bytes),
-                    kv.growth_bytes_per_token + kv.windowed_bytes_per_token, c, slots, kv.total_bytes, slots,
-                    f"llama-server -c {slots * c} --parallel {slots}")
-
-
 @dataclass(frozen=True, slots=True)
 class Step:
     """What one decode step costs, from the model and one GPU's lane."""
@@ -173,16 +75,22 @@ class Step:
         return self.work.layers * self.lane.prefill_per_layer_s
 
     def read_bytes(self, batch: float) -> float:
-        """Weights one step streams for `batch` sequences (MoE: the experts any of them routes to) + their KV."""
+        """Weights one step streams for `batch` sequences (MoE: the experts any of them routes to; with expert
+        parallelism, as many as the busiest GPU's, advisor.estimate.experts) + their KV, over all GPUs."""
         w = self.weights
         weights: float
         if self.experts:
             one = self.experts_per_token / self.experts
-            touched = 1.0 - float((1.0 - one) ** batch)
+            touched = busiest_touched_share(self.experts, self.experts_per_token, batch, self.topo.expert_parallel)
             weights = w.read_per_token_bytes - w.routed_expert_bytes * one + w.routed_expert_bytes * touched
         else:
             weights = float(w.read_per_token_bytes)
         return weights + batch * kv_read_bytes(self.kv, self.work.depth_tokens)
+
+    def expert_flops(self, micro: float) -> float:
+        """A token's routed-expert FLOPs as the busiest expert-parallel group sets the pace."""
+        ratio = busiest_assignment_ratio(micro * self.experts_per_token, self.topo.expert_parallel)
+        return self.work.expert_flops_per_token * ratio
 
     def seconds(self, batch: int) -> tuple[float, str]:
         """One decode step for `batch` sequences (each gets one token), and what bounds it."""
@@ -191,8 +99,9 @@ class Step:
         share = 1.0 / t.gpus
         mem = decode_seconds(int(self.read_bytes(micro)), self.work.layers,
                              (replace(self.lane, share=share, layer_share=1.0 / t.pipeline_parallel),))
-        per_token = prefill_tokens_per_s(self.work.flops_per_token, (replace(self.lane, share=share),),
-                                         self.work.expert_flops_per_token)
+        extra = self.expert_flops(micro) - self.work.expert_flops_per_token
+        per_token = prefill_tokens_per_s(int(self.work.flops_per_token + extra), (replace(self.lane, share=share),),
+                                         int(self.work.expert_flops_per_token + extra))
         comp = micro / per_token if per_token else 0.0
         stage = max(mem, comp) + self._allreduce(micro) + self._hop(micro)
         return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"

@@ -12,23 +12,11 @@ from advisor.engines import engine_for
 from advisor.engines.serving import ServeSpec, serve_command
 from advisor.errors import UsageError
 from advisor.estimate.arrivals import prefill_budget
+from advisor.estimate.capacity import Capacity, Topology, sglang_capacity, slots_capacity, vllm_capacity
 from advisor.estimate.constants import Constants
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
 from advisor.estimate.machine import Machine, MachineDevice, device_tflops
-from advisor.estimate.serving import (
-    ENGINES,
-    Capacity,
-    Curve,
-    Step,
-    Topology,
-    allreduce_link,
-    curve,
-    sglang_capacity,
-    slots_capacity,
-    user_counts,
-    verdict,
-    vllm_capacity,
-)
+from advisor.estimate.serving import ENGINES, Curve, Step, allreduce_link, curve, user_counts, verdict
 from advisor.estimate.speed import Work, experts_per_token, make_lane
 from advisor.plan.commands import hosting_repo
 from advisor.specs import ModelSpec, QuantRecipe
@@ -48,6 +36,8 @@ class ServeRequest:
     quant: str | None = None
     nodes: int = 1
     network_gbps: float | None = None  # GB/s between nodes
+    expert_parallel: int = 1  # MoE: groups of a node's GPUs that hold whole experts (1: experts sliced by TP);
+    # 0: every GPU of the node its own group (--expert-parallel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +69,8 @@ def check(req: ServeRequest) -> None:
     if req.prompt_tokens < 1 or req.output_tokens < 1 or req.prompt_tokens + req.output_tokens > req.context_tokens:
         raise UsageError(f"--prompt ({req.prompt_tokens}) and --output ({req.output_tokens}) must be at least 1 and "
                          f"fit in --context ({req.context_tokens})")
+    if req.expert_parallel < 0:
+        raise UsageError(f"expert parallel groups must be 0 (all GPUs) or more, got {req.expert_parallel}")
     if req.max_ttft_s is not None and not 0 < req.max_ttft_s < 1e6:
         raise UsageError(f"--max-ttft must be a positive number of seconds, got {req.max_ttft_s}")
 
@@ -119,7 +111,7 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
         notes.append(f"does not fit: no room for one sequence of {req.context_tokens} tokens")
     repo = hosting_repo(model, recipe.name, est) if req.engine == "llama.cpp" else None
     spec = ServeSpec(model, recipe, req.context_tokens, min(req.users, capacity.max_concurrent_sequences),
-                     topo.tensor_parallel, topo.pipeline_parallel, topo.nodes, repo)
+                     topo.tensor_parallel, topo.pipeline_parallel, topo.nodes, repo, topo.expert_parallel)
     command = serve_command(req.engine, spec) if capacity.max_concurrent_sequences else None
     return Serving(model, recipe, machine, req, topo, capacity, found, max_ttft, best, command, c.basis,
                    tuple(notes), step)
@@ -195,17 +187,45 @@ def _topology(machine: Machine, req: ServeRequest, link: tuple[float, float] | N
               model_moe: bool) -> Topology:
     gpus = len(machine.devices)
     if req.engine == "llama.cpp":  # llama.cpp splits layers across GPUs and RPC nodes: they run one after another
+        if req.expert_parallel != 1:
+            raise UsageError("llama.cpp splits layers, not experts: expert parallelism is vLLM's and SGLang's")
         if gpus > 1 or req.nodes > 1:
             notes.append("llama.cpp splits the layers across GPUs (and RPC nodes), which run one after another: "
                          "the same step time as one GPU, more room for the cache")
         return Topology(1, 1)
+    ep = _expert_groups(req, gpus, model_moe)
     if gpus > 1 and model_moe:
-        notes.append("MoE: expert parallel (--enable-expert-parallel / --ep-size) keeps whole experts on each GPU; "
-                     "the model splits the bytes evenly and does not count its all-to-all exchange")
+        notes.append(_expert_note(ep, gpus, req.engine))
     if gpus > 1 and link is None:
         notes.append("all-reduce cost not counted: this GPU's interconnect is not in the catalog")
     bw, latency = link or (None, 0.0)
-    return Topology(gpus, req.nodes, bw, latency, req.network_gbps, 0.0)
+    return Topology(gpus, req.nodes, bw, latency, req.network_gbps, 0.0, ep)
+
+
+def _expert_groups(req: ServeRequest, gpus: int, model_moe: bool) -> int:
+    """Expert-parallel groups in a node: 1 (experts sliced) unless asked; they must divide its GPUs, and vLLM
+    spreads experts over every GPU of its tensor-parallel group or none."""
+    ep = gpus if req.expert_parallel == 0 else req.expert_parallel
+    if ep == 1:
+        return 1
+    if not model_moe:
+        raise UsageError("expert parallelism needs a mixture-of-experts model")
+    if gpus % ep or ep > gpus or (req.engine == "vllm" and ep != gpus):
+        raise UsageError(f"expert parallel groups ({ep}) must divide the node's {gpus} GPUs (vLLM: all of them)")
+    return ep
+
+
+def _expert_note(ep: int, gpus: int, engine: str) -> str:
+    """What the MoE layers do across the node's GPUs, and what they exchange (vLLM and SGLang without data-parallel
+    attention reduce a MoE layer's output with the same all-reduce as a dense layer's, no all-to-all)."""
+    exchange = "its output is summed by the same all-reduce as a dense layer's (no all-to-all without " \
+               "data-parallel attention)"
+    if ep == 1:
+        flag = "--enable-expert-parallel" if engine == "vllm" else "--ep-size"
+        return f"MoE: each expert sliced over the {gpus} GPUs (tensor parallel, the engine's default), so every " \
+               f"GPU does an even share; {exchange}; {flag} (advisor: --expert-parallel) keeps whole experts instead"
+    return f"MoE: whole experts in {ep} groups (expert parallel); a step waits for the group its tokens routed " \
+           f"most work to (fewer users, more uneven); {exchange}"
 
 
 def _capacity(est: Estimator, model: ModelSpec, recipe: QuantRecipe, machine: Machine, req: ServeRequest,

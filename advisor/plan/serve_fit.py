@@ -53,14 +53,18 @@ def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, 
         if not run.mean_ttft_ms or run.engine == "llama.cpp":
             continue
         machine = run_machine(catalog, run.device, run.gpus)
-        req = ServeRequest(engine=run.engine, users=run.batch, prompt_tokens=run.prompt_tokens,
-                           output_tokens=run.output_tokens, quant=run.quant,
-                           context_tokens=run.prompt_tokens + run.output_tokens)
-        s = serve_on(est, catalog.model(run.model), machine, req)
+        s = serve_on(est, catalog.model(run.model), machine, run_request(run))
         rate = s.curve.prefill_tokens_per_s
         if rate and s.capacity.max_concurrent_sequences >= run.batch:
             out.append(TtftCase(run, rate, s.step.work.layers, s.step.budget_tokens, s.step.seconds(run.batch)[0]))
     return out
+
+
+def run_request(run: ServingMeasurement) -> ServeRequest:
+    """The `serve` request a published run answers: its engine, users, lengths, file type and expert layout."""
+    return ServeRequest(engine=run.engine, users=run.batch, context_tokens=run.prompt_tokens + run.output_tokens,
+                        prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, quant=run.quant,
+                        expert_parallel=run.expert_parallel)
 
 
 def run_machine(catalog: Catalog, device: str, gpus: int) -> Machine:

@@ -15,8 +15,8 @@ from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
 from advisor.estimate.machine import Machine
 from advisor.estimate.serving import prefill_of
-from advisor.plan.serve import ServeRequest, serve_on
-from advisor.plan.serve_fit import fit_serving_prefill, run_machine, ttft_cases
+from advisor.plan.serve import serve_on
+from advisor.plan.serve_fit import fit_serving_prefill, run_machine, run_request, ttft_cases
 from advisor.specs.facts import Catalog
 from advisor.specs.serving import ServingMeasurement
 from advisor.speed.fit import cases, fit
@@ -64,8 +64,7 @@ def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> 
 
 
 def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> ServingPrediction:
-    req = ServeRequest(engine=run.engine, users=run.batch, context_tokens=run.prompt_tokens + run.output_tokens,
-                       prompt_tokens=run.prompt_tokens, output_tokens=run.output_tokens, quant=run.quant)
+    req = run_request(run)
     s = serve_on(est, est.catalog.model(run.model), machine, req)
     prefill = s.curve.prefill_tokens_per_s
     batch_prefill = None if prefill is None else run.batch * run.prompt_tokens / prefill

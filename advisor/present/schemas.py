@@ -72,7 +72,8 @@ SERVING: Final = obj({"model": MODEL_REF, "quant": STR, "command": NSTR, "notes"
                       "serving": obj({"engine": {"enum": ["vllm", "sglang", "llama.cpp"]},
                                       "max_concurrent_sequences": {"type": "integer", "minimum": 0},
                                       "nodes": INT, "gpus_per_node": INT, "tensor_parallel": INT,
-                                      "pipeline_parallel": INT, "curve": {"type": "array", "items": CURVE_POINT}},
+                                      "pipeline_parallel": INT, "expert_parallel": INT,
+                                      "curve": {"type": "array", "items": CURVE_POINT}},
                                      turn_batch={"type": ["integer", "null"]}, prefill_tokens_per_s=NUM,
                                      capacity=OBJECT, workload=OBJECT, verdict=OBJECT, constants=STR)})
 

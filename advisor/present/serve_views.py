@@ -9,7 +9,8 @@ from advisor.present.tables import gib, rate
 from advisor.present.view import Line, Section, View, table
 
 if TYPE_CHECKING:
-    from advisor.estimate.serving import Capacity, Curve
+    from advisor.estimate.capacity import Capacity
+    from advisor.estimate.serving import Curve
     from advisor.plan.serve import Serving
     from advisor.plan.serve_plan import ServePlan
     from advisor.specs import ModelSpec
@@ -25,7 +26,7 @@ def serving_dict(s: Serving) -> dict[str, Any]:
         "serving": {
             "engine": r.engine, "max_concurrent_sequences": c.max_concurrent_sequences, "nodes": t.nodes,
             "gpus_per_node": len(s.machine.devices), "tensor_parallel": t.tensor_parallel,
-            "pipeline_parallel": t.pipeline_parallel,
+            "pipeline_parallel": t.pipeline_parallel, "expert_parallel": t.expert_parallel,
             "curve": [{"users": p.users, "running": p.running,
                        "per_user_decode_tokens_per_s": p.per_user_decode_tokens_per_s,
                        "aggregate_decode_tokens_per_s": p.aggregate_decode_tokens_per_s, "ttft_s": p.ttft_s,
@@ -105,7 +106,8 @@ def verdict_line(s: Serving) -> str:
 
 def serve_view(s: Serving) -> View:
     r, t = s.request, s.topology
-    layout = f"TP {t.tensor_parallel}" + (f" x PP {t.pipeline_parallel} ({t.nodes} nodes)" if t.nodes > 1 else "")
+    layout = f"TP {t.tensor_parallel}" + (f" EP {t.expert_parallel}" if t.expert_parallel > 1 else "") \
+        + (f" x PP {t.pipeline_parallel} ({t.nodes} nodes)" if t.nodes > 1 else "")
     label = "Each node" if t.nodes > 1 else "Hardware"
     head = (Line(machine_line(label, s.machine, False).split(" · ")[0]),
             Line(f"{s.model.name} ({s.recipe.name}) on {r.engine}, {layout}: prompt {r.prompt_tokens:,} + "

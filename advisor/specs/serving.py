@@ -31,5 +31,6 @@ class ServingMeasurement:
     lengths: str = "fixed"  # fixed: every prompt and reply the same length (users stay together); varied: drawn
     # per request (users spread out after the first round)
     requests: int | None = None  # prompts the benchmark sent in all (None: not published)
+    expert_parallel: int = 1  # MoE: groups holding whole experts (--ep-size / --enable-expert-parallel); 1: sliced
     engine_version: str | None = None
     note: str | None = None  # what else the source says that a reader needs (dataset, flags, derived values)
