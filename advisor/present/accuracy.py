@@ -86,9 +86,11 @@ def _slices(v: Validation) -> list[str]:
 def _coverage(v: Validation) -> list[str]:
     """How often the range shown beside an estimate holds the measured value, on held-out predictions."""
     lines = ["## Do the ranges hold?", "",
-             "Each held-out prediction with the range shipped beside it (its backend:class's 10th-90th percentile "
-             "band,", "or all devices' where the class has fewer than 8 predictions): the share of measurements "
-             "inside (the aim is 80 %).", "", "| backend | decode inside | prefill inside |", "|---|---:|---:|"]
+             "Each held-out prediction with the range it would have been shown had its device never been measured:",
+             "the band of the other devices' held-out errors for its backend:class (all devices' where that class has",
+             "fewer than 8), from the floor(0.1 (n + 1))-th to the ceil(0.9 (n + 1))-th of n, as shipped. The share",
+             "of measurements inside (the aim is 80 %):", "", "| backend | decode inside | prefill inside |",
+             "|---|---:|---:|"]
     decode, prefill = v.coverage("decode"), v.coverage("prefill")
 
     def cell(found: tuple[int, int] | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.estimate.constants import SpeedTable, band_range
+from advisor.estimate.constants import MIN_BAND_ROWS, SpeedTable
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement, SpeedFit
@@ -62,10 +62,15 @@ def error_summary(errors: list[float]) -> dict[str, float | int]:
 
 
 def band(predictions: list[Prediction]) -> dict[str, float | int]:
-    """10th and 90th percentiles of the signed error, for the ranges shown beside every estimate."""
+    """The signed errors' band that holds a new prediction's error 80 % of the time, for the ranges shown beside
+    every estimate: the floor(0.1 (n + 1))-th and ceil(0.9 (n + 1))-th smallest of n (split-conformal order
+    statistics, which cover at least 80 % when the new error is like the others)."""
+    import math
+
     errs = sorted(p.error for p in predictions)
     n = len(errs)
-    return {"low": round(errs[int(0.1 * (n - 1))], 4), "high": round(errs[int(0.9 * (n - 1))], 4), "n": n}
+    low, high = max(1, math.floor(0.1 * (n + 1))), min(n, math.ceil(0.9 * (n + 1)))
+    return {"low": round(errs[low - 1], 4), "high": round(errs[high - 1], 4), "n": n}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +80,6 @@ class Validation:
     predictions: tuple[Prediction, ...]
     skipped: tuple[tuple[Measurement, str], ...]
     fitted: SpeedFit
-    shipped: SpeedTable | None = None  # the shipped fit with its error bands: the ranges whose coverage is reported
 
     def of(self, kind: str) -> list[Prediction]:
         return [p for p in self.predictions if p.case.m.kind == kind]
@@ -88,22 +92,25 @@ class Validation:
         return {label: summarize(ps) for label, ps in sorted(groups.items())}
 
     def coverage(self, kind: str) -> dict[str, tuple[int, int]]:
-        """Per backend and in all: how many held-out measurements fall inside the range shipped beside the estimate
-        (the held-out prediction with the device's band from the shipped fit), of how many."""
+        """Per backend and in all: how many held-out measurements fall inside the range the device would have been
+        shown had it never been measured (the band of the other devices' held-out errors for its backend:class, or
+        of all of them where that class has fewer than MIN_BAND_ROWS, as the shipped lookup picks), of how many."""
         out: dict[str, tuple[int, int]] = {}
-        table = self.shipped
-        if table is None:
-            return out
-        for p in self.of(kind):
-            c = p.case
-            constants = table.constants(c.backend, c.device_class, c.gpu_id)
-            span = band_range(p.predicted_tokens_per_s, constants.decode_band if kind == "decode"
-                              else constants.prefill_band)
-            inside = span is not None and span[0] <= c.m.tokens_per_s <= span[1]
-            for label in ("all", c.m.backend):
+        preds = self.of(kind)
+        for p in preds:
+            others = [q for q in preds if q.case.group != p.case.group]
+            own = [q for q in others if _band_key(q, kind) == _band_key(p, kind)]
+            b = band(own if len(own) >= MIN_BAND_ROWS else others)
+            inside = b["low"] <= round(p.error, 4) <= b["high"]
+            for label in ("all", p.case.m.backend):
                 hit, n = out.get(label, (0, 0))
                 out[label] = (hit + inside, n + 1)
         return out
+
+
+def _band_key(p: Prediction, kind: str) -> str:
+    """The key of the band the shipped lookup shows beside a prediction (SpeedTable.constants)."""
+    return p.case.key if kind == "decode" else p.case.prefill_key
 
 
 def _label(c: Case, attribute: str) -> str:
@@ -124,8 +131,7 @@ def validate(catalog: Catalog) -> Validation:
     """Fit on everything (the constants we ship) and predict each device from a fit without it."""
     rows, skipped = cases(catalog)
     predictions = leave_one_device_out(rows, catalog.defaults)
-    shipped = SpeedTable(catalog.speed_fit, catalog.defaults) if catalog.speed_fit else None
-    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults), shipped)
+    return Validation(tuple(predictions), tuple(skipped), fit(rows, catalog.defaults))
 
 
 VARIANTS = {
