@@ -3,7 +3,8 @@ command line that runs an estimate. Pure.
 
 The speed model (advisor.estimate) has one engine dimension: constants are fitted and looked up per
 `backend:class`, where the backend is the engine's own (llama.cpp: the vendor's GPU backend, cuda/rocm/metal/...;
-MLX: mlx; vLLM: vllm). Adding an engine: one module here with backend() and command(), and one entry below.
+MLX: mlx; vLLM: vllm on CUDA, vllm-rocm on ROCm). Adding an engine: one module here with backend() and command(),
+and one entry below.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Final
 from advisor.engines import llamacpp, mlx, vllm
 from advisor.engines.run import RunSpec
 
-__all__ = ["ENGINES", "SORTED_EXPERT_PREFILL", "Engine", "RunSpec", "constants_engine", "engine_for"]
+__all__ = ["ENGINES", "SORTED_EXPERT_PREFILL", "Engine", "RunSpec", "constants_engine", "engine_for", "stand_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +62,17 @@ def engine_for(runtime: str) -> Engine:
 # https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/layers/fused_moe/fused_moe.py), which SGLang uses
 SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 
-_STANDS_IN: Final = {"sglang": "vllm"}  # SGLang (advisor serve) takes vLLM's stand-ins until it has fits of its own
+# SGLang (advisor serve) takes vLLM's constants, on each vendor's stack, until it has fits of its own
+_STANDS_IN: Final = {"sglang": "vllm", f"sglang{vllm.ROCM}": f"vllm{vllm.ROCM}"}
+
+
+def stand_in(backend: str) -> str | None:
+    """The backend whose constants an engine without fits of its own takes (sglang -> vllm), else None."""
+    return _STANDS_IN.get(backend)
 
 
 def constants_engine(backend: str) -> str:
     """The engine whose speed constants a backend key holds: an engine other than llama.cpp keys its constants by its
     own name (mlx, vllm); every other backend (cuda, rocm, metal, vulkan, sycl, cpu) is one of llama.cpp's."""
-    backend = _STANDS_IN.get(backend, backend)
+    backend = _STANDS_IN.get(backend, backend).removesuffix(vllm.ROCM)
     return backend if backend in _BY_RUNTIME and backend != "llama.cpp" else "llama.cpp"

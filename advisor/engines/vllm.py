@@ -9,7 +9,14 @@ from advisor.engines.run import RunSpec
 
 
 def backend(vendor: str, device_class: str) -> str | None:
-    return "vllm" if vendor in ("nvidia", "amd") and device_class == "datacenter" else None
+    """The constants backend: vLLM on CUDA (`vllm`) and on ROCm (`vllm-rocm`, its own kernels: AITER, hipBLASLt)
+    are fitted apart; data-centre GPUs only."""
+    if device_class != "datacenter" or vendor not in ("nvidia", "amd"):
+        return None
+    return "vllm" if vendor == "nvidia" else f"vllm{ROCM}"
+
+
+ROCM = "-rocm"  # the suffix of a serving engine's ROCm constants backend (vllm-rocm, sglang-rocm)
 
 
 def command(run: RunSpec) -> str | None:

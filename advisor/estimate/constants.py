@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine
+from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine, stand_in
 from advisor.specs import Defaults
 from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
@@ -42,10 +42,13 @@ def _median(values: list[float]) -> float:
 
 
 def near(key: str, table: Mapping[str, T]) -> tuple[list[T], str]:
-    """Stand-ins for a backend:class with no fit of its own: the fits of the same backend, else of the same class
-    under the same engine (vLLM's constants never stand in for llama.cpp's), with a label for the basis; ([], "")
-    when neither has any."""
+    """Stand-ins for a backend:class with no fit of its own: the engine it stands in for on the same class (SGLang:
+    vLLM's, advisor.engines.stand_in), else the fits of the same backend, else of the same class under the same engine
+    (vLLM's constants never stand in for llama.cpp's), with a label for the basis; ([], "") when none has any."""
     backend, device_class = key.split(":", 1)
+    stand = stand_in(backend)
+    if stand is not None and f"{stand}:{device_class}" in table:  # SGLang on each vendor takes that vendor's vLLM fit
+        return [table[f"{stand}:{device_class}"]], f"{stand}:{device_class}"
     engine = constants_engine(backend)
     same_class = {k: v for k, v in table.items()
                   if k.endswith(f":{device_class}") and constants_engine(k.split(":", 1)[0]) == engine}
@@ -128,9 +131,10 @@ class SpeedTable:
                     f"fitted for {key} on {own.rows} measurements from {own.devices} devices{dated}")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
+            of = "" if len(stand_ins) == 1 else f" (median of {len(stand_ins)} fits)"
             return (_median([f.stream_efficiency for f in stand_ins]),
                     _median([f.per_layer_s for f in stand_ins]),
-                    f"no measurements for {key}; constants of {label} (median of {len(stand_ins)} fits)")
+                    f"no measurements for {key}; constants of {label}{of}")
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         return start.stream_efficiency, start.per_layer_s, f"no measurements for {key}; starting values for " \
             f"{device_class}"

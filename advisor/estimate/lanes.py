@@ -21,8 +21,9 @@ from advisor.estimate.speed import (
     decode_tokens_per_s,
     estimate_speed,
     make_lane,
+    split_tensors,
 )
-from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs import Defaults, ModelSpec, QuantRecipe
 from advisor.specs.measured import LocalCalibration
 
 LaneSet = tuple[tuple[Lane, ...], tuple[Constants, ...]] | None  # lanes() and the constants used; None: unknown
@@ -78,12 +79,16 @@ def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, 
     the bytes and computes 1/n of the FLOPs at once, every layer's fixed time is paid once, plus the layer's two
     all-reduces of one token (estimate.serving.allreduce_layer_s; not counted where the link is not in the catalog,
     as serve does)."""
-    first, n = gpus[0], len(gpus)
     spec = machine.devices[0].spec
-    link = allreduce_link(table.defaults, spec.id if spec else None)
-    sync = allreduce_layer_s(n, hidden, 1, link[:2]) if link else 0.0
-    return replace(first, name=f"{n}× {first.name}", share=1.0 / n, layer_share=1.0, tensor_parallel=n,
-                   per_layer_s=first.per_layer_s + sync)
+    return split_tensors(gpus[0], len(gpus), tensor_sync_s(table.defaults, spec.id if spec else None, len(gpus),
+                                                           hidden))
+
+
+def tensor_sync_s(defaults: Defaults, gpu_id: str | None, gpus: int, hidden: int) -> float:
+    """A decode step's all-reduce time per layer for one token on `gpus` of this GPU (estimate.serving's rule); 0 where
+    the catalog does not know its link."""
+    link = allreduce_link(defaults, gpu_id)
+    return allreduce_layer_s(gpus, hidden, 1, link[:2]) if link else 0.0
 
 
 def machine_cpu_tflops(machine: Machine) -> float | None:

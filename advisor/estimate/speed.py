@@ -19,7 +19,7 @@ See docs/estimation.md for the constants' sources.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.estimate.arrivals import Prefill
 from advisor.estimate.constants import Constants, band_range
@@ -217,6 +217,13 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
                 c.prefill_efficiency if prefill else None, layer_share,
                 c.expert_prefill_ratio if experts and prefill else 1.0, calibration, cores, c.decode_gflops_per_core,
                 c.prefill_per_layer_s, budget_tokens)
+
+
+def split_tensors(lane: Lane, gpus: int, sync_s: float) -> Lane:
+    """`gpus` copies of `lane` splitting every layer (tensor parallelism): each reads 1/gpus of the bytes and computes
+    1/gpus of the FLOPs at once, every layer's fixed time is paid once, plus `sync_s` a layer for its all-reduces."""
+    return replace(lane, name=f"{gpus}× {lane.name}", share=1.0 / gpus, layer_share=1.0, tensor_parallel=gpus,
+                   per_layer_s=lane.per_layer_s + sync_s)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:

@@ -174,13 +174,14 @@ def network_gbps(text: str) -> float:
 
 
 def _backend(engine: str, dev: MachineDevice) -> str | None:
-    """The constants backend: vLLM's own, SGLang's own (it falls back to the same stand-ins as vLLM), llama.cpp's GPU
-    backend; None where the engine does not run on the device."""
+    """The constants backend: vLLM's own per vendor (vllm, vllm-rocm), SGLang's (sglang, sglang-rocm: it takes the
+    same vendor's vLLM constants), llama.cpp's GPU backend; None where the engine does not run on the device."""
     if engine == "llama.cpp":
         return engine_for("llama.cpp").backend(dev.device.vendor, dev.speed_class)
-    if engine_for("vllm").backend(dev.device.vendor, dev.speed_class) is None:
+    vllm = engine_for("vllm").backend(dev.device.vendor, dev.speed_class)
+    if vllm is None:
         return None
-    return engine
+    return vllm if engine == "vllm" else engine + vllm.removeprefix("vllm")  # sglang, sglang-rocm
 
 
 def _topology(machine: Machine, req: ServeRequest, link: tuple[float, float] | None, notes: list[str],

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from advisor.plan.recommend import Estimate, Estimator, Request, Usefulness
     from advisor.specs import ModelSpec
 
+ENGINE_NAMES = {"mlx": "MLX", "vllm": "vLLM"}  # as the legend prints them
+
 
 def short_why(e: Estimate, u: Usefulness) -> str:
     """The table's reason a row is not usable: the context it was sized at, or its slow decode."""
@@ -158,8 +160,9 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
     quality = [Line("Quality: Artificial Analysis Intelligence Index v4.0 less the file type's loss (? = not "
                     "scored); usable: decodes at --min-tps or more at the asked context (docs/ranking.md).", dim=True)
                ] if useful is not None else []
-    legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, llama.cpp at batch 1, "
-                  "estimated" + ("" if explain else "; --explain shows ranges and basis")
+    engines = " and ".join(dict.fromkeys(ENGINE_NAMES.get(e.engine, e.engine) for e in estimates)) or "llama.cpp"
+    legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, "
+                  f"{engines} at batch 1, estimated" + ("" if explain else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
     calibrated = [Line(CALIBRATED_LEGEND, dim=True)] if any(e.speed.calibrated for e in estimates) else []
     if any(cpu_bound(e) for e in estimates if e.speed.decode_tokens_per_s is not None):

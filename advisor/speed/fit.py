@@ -20,8 +20,10 @@ import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from advisor.engines import engine_for
 from advisor.estimate.constants import SpeedTable, expert_prefill_ratio, speed_key
 from advisor.estimate.estimator import Estimator, Request
+from advisor.estimate.lanes import tensor_sync_s
 from advisor.estimate.speed import (
     Work,
     core_seconds,
@@ -30,6 +32,7 @@ from advisor.estimate.speed import (
     make_lane,
     prefill_tflops,
     prefill_tokens_per_s,
+    split_tensors,
 )
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
@@ -62,6 +65,8 @@ class Case:
     tflops: float | None
     work: Work
     weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
+    tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
+    sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.lanes.tensor_sync_s)
 
     @property
     def key(self) -> str:
@@ -81,6 +86,8 @@ def predict(table: SpeedTable, c: Case) -> float | None:
     """The shipped estimate of one measurement: the table's constants on one lane, the shipped formula."""
     lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.gpu_id),
                      experts=c.work.experts_per_token, cores=c.m.cpu_threads)
+    if c.tensor_parallel > 1:
+        lane = split_tensors(lane, c.tensor_parallel, c.sync_s)
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token)
@@ -145,8 +152,23 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     depth = m.depth_tokens + m.tokens // 2
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
-    return Case(m, group, "cpu" if m.device == "cpu" else m.backend, device_class, gpu_id, bandwidth, tflops,
-                est.work(model, weights, kv, depth)), ""
+    case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
+                est.work(model, weights, kv, depth))
+    engine = engine_for(m.engine) if m.engine in ("mlx", "vllm") else None
+    if m.device_count > 1 and engine is not None and engine.tensor_parallel:  # the lane the estimate prices it on
+        sync = tensor_sync_s(catalog.defaults, gpu_id, m.device_count, model.arch.hidden_size)
+        case = replace(case, tensor_parallel=m.device_count, sync_s=sync)
+    return case, ""
+
+
+def _backend(m: Measurement, catalog: Catalog) -> str:
+    """The constants backend of a run: its own (cuda, metal, mlx ...), vLLM's per vendor (vllm, vllm-rocm)."""
+    if m.device == "cpu":
+        return "cpu"
+    if m.backend != "vllm":
+        return m.backend
+    gpu = catalog.gpu(m.device)
+    return engine_for("vllm").backend(gpu.vendor, gpu.device_class) or m.backend
 
 
 def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior,
@@ -156,10 +178,11 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior,
     sxx = sxy = syy = sx = sy = 0.0
     for c in rows:
         t = 1.0 / c.m.tokens_per_s
-        x = _stream_seconds(c, compute, prior.a) / t
+        x = _stream_seconds(c, compute, prior.a) / c.tensor_parallel / t
         y = c.work.layers * (1 + moe_factor * c.work.experts_per_token) / t
+        r = 1.0 - c.work.layers * c.sync_s / t  # the share of the time the constants explain (less the all-reduces)
         k = c.weight
-        sxx, sxy, syy, sx, sy = sxx + k * x * x, sxy + k * x * y, syy + k * y * y, sx + k * x, sy + k * y
+        sxx, sxy, syy, sx, sy = sxx + k * x * x, sxy + k * x * y, syy + k * y * y, sx + k * x * r, sy + k * y * r
     tau_scale = max(prior.tau_s, 1e-5)
     w = PRIOR_WEIGHT
     # prior terms: w*((a - a0)/a0)^2 + w*((tau - tau0)/tau_scale)^2
