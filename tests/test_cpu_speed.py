@@ -12,7 +12,7 @@ from advisor.estimate.machine import Machine, hypothetical, resolve
 from advisor.estimate.speed import cpu_tflops
 from advisor.hardware.host import simd_bits
 from advisor.specs.facts import Catalog
-from advisor.speed import fit as cal
+from advisor.speed import cases as cal
 from advisor.speed.validate import Validation, summarize, validate
 from advisor.units import GIB
 from tests.core import estimate

@@ -13,6 +13,7 @@ from advisor.estimate.speed import Work
 from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement
+from advisor.speed import cases as known
 from advisor.speed import fit as cal
 from tests.core import estimate
 
@@ -20,17 +21,17 @@ BYTES, LAYERS, BW = 2_000_000_000, 48, 500.0
 A, TAU = 1 / 0.8, 30e-6
 
 
-def _case(backend: str, device: str, experts: int, moe_cost: float, scale: float) -> cal.Case:
+def _case(backend: str, device: str, experts: int, moe_cost: float, scale: float) -> known.Case:
     """A measurement that follows the decode model exactly: `experts` routed experts per token (0: dense), each
     adding `moe_cost` of a dense layer's fixed cost."""
     nbytes = int(BYTES * scale)
     seconds = A * nbytes / (BW * 1e9) + TAU * LAYERS * (1 + moe_cost * experts)
     m = Measurement(device=device, device_count=1, backend=backend, engine="llama.cpp", model="m", quant="Q4_0",
                     test="tg128", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
-    return cal.Case(m, device, backend, "consumer", None, BW, None, Work(nbytes, 0, 0, LAYERS, experts, 10**9, 0))
+    return known.Case(m, device, backend, "consumer", None, BW, None, Work(nbytes, 0, 0, LAYERS, experts, 10**9, 0))
 
 
-def _rows(backend: str, devices: tuple[str, ...], moe_cost: float) -> list[cal.Case]:
+def _rows(backend: str, devices: tuple[str, ...], moe_cost: float) -> list[known.Case]:
     return [_case(backend, d, k, moe_cost, scale) for d in devices for k in (0, 2, 8) for scale in (0.5, 1, 2)]
 
 
@@ -41,7 +42,7 @@ def test_each_backend_gets_the_moe_factor_its_measurements_show(catalog: Catalog
     # the lane constants come back too, give or take the light pull toward the starting values and the rounding
     table = SpeedTable(fitted, catalog.defaults)
     for c in rows:
-        assert cal.predict(table, c) == pytest.approx(c.m.tokens_per_s, rel=0.1)
+        assert known.predict(table, c) == pytest.approx(c.m.tokens_per_s, rel=0.1)
 
 
 def test_a_backend_with_moe_runs_on_one_device_uses_the_shared_factor(catalog: Catalog) -> None:
@@ -63,7 +64,7 @@ def test_a_moe_layer_costs_more_the_more_experts_a_token_uses(catalog: Catalog) 
     table = SpeedTable(cal.fit(rows, catalog.defaults), catalog.defaults)
     dense, top2, top8 = (next(c for c in rows if c.work.experts_per_token == k and c.m.device == "a"
                               and c.work.weights_read_bytes == BYTES) for k in (0, 2, 8))
-    assert (cal.predict(table, dense) or 0) > (cal.predict(table, top2) or 0) > (cal.predict(table, top8) or 0)
+    assert (known.predict(table, dense) or 0) > (known.predict(table, top2) or 0) > (known.predict(table, top8) or 0)
     # the flat variant (before issue 14) cannot tell top-2 from top-8
     flat = cal.Variant(cal.FLAT_MOE_FACTORS, False, True).rows([top2, top8])
     assert flat[0].work.experts_per_token == flat[1].work.experts_per_token == 1
@@ -85,7 +86,7 @@ def test_the_shipped_estimate_uses_the_backends_factor(catalog: Catalog, make_ma
     assert decode("llama-3.1-8b", {"cuda": 0.1}) == decode("llama-3.1-8b", {"cuda": 0.8})
 
 
-def _prefill(backend: str, device: str, moe: bool, efficiency: float, expert_ratio: float = 1.0) -> cal.Case:
+def _prefill(backend: str, device: str, moe: bool, efficiency: float, expert_ratio: float = 1.0) -> known.Case:
     """A prefill row that follows the split model: half of a MoE's FLOPs are routed-expert matmuls."""
     tflops, flops = 100.0, 2e10
     experts = flops / 2 if moe else 0.0
@@ -93,7 +94,7 @@ def _prefill(backend: str, device: str, moe: bool, efficiency: float, expert_rat
     m = Measurement(device=device, device_count=1, backend=backend, engine="llama.cpp", model="m", quant="Q4_0",
                     test="pp512", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
     work = Work(BYTES, 0, 0, LAYERS, 8 if moe else 0, int(flops), int(experts))
-    return cal.Case(m, device, backend, "consumer", None, BW, tflops, work)
+    return known.Case(m, device, backend, "consumer", None, BW, tflops, work)
 
 
 def test_only_the_routed_expert_matmuls_run_at_the_moe_ratio(catalog: Catalog) -> None:
@@ -103,7 +104,7 @@ def test_only_the_routed_expert_matmuls_run_at_the_moe_ratio(catalog: Catalog) -
     dense, moe = rows[0], rows[1]
     table = SpeedTable(fitted, catalog.defaults)
     # half the work at a quarter of the efficiency: (0.5 + 0.5 / 0.25) = 2.5x the dense time, not 4x
-    assert cal.predict(table, moe) == pytest.approx((cal.predict(table, dense) or 0) / 2.5)
+    assert known.predict(table, moe) == pytest.approx((known.predict(table, dense) or 0) / 2.5)
 
 
 def test_moe_prefill_ratio_per_backend_in_the_variant(catalog: Catalog) -> None:
@@ -115,7 +116,7 @@ def test_moe_prefill_ratio_per_backend_in_the_variant(catalog: Catalog) -> None:
     table = SpeedTable(fitted, catalog.defaults)
     assert table.constants("vulkan", "consumer").expert_prefill_ratio == fitted.moe_prefill_factor  # one device
     moe_rocm = next(c for c in rows if c.moe and c.m.backend == "rocm")
-    assert cal.predict(table, moe_rocm) == pytest.approx(moe_rocm.m.tokens_per_s, rel=1e-3)
+    assert known.predict(table, moe_rocm) == pytest.approx(moe_rocm.m.tokens_per_s, rel=1e-3)
 
 
 def test_engines_that_batch_each_experts_rows_prefill_experts_at_the_dense_efficiency(catalog: Catalog) -> None:

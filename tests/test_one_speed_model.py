@@ -13,7 +13,7 @@ from advisor.estimate.estimator import Estimator, Request
 from advisor.plan.choice import estimate_recipes
 from advisor.plan.commands import commands
 from advisor.specs.facts import Catalog
-from advisor.speed.fit import cases, predict
+from advisor.speed.cases import cases, predict
 from advisor.speed.validate import validate
 
 

@@ -12,7 +12,7 @@ from advisor.cli import main
 from advisor.engines import engine_for
 from advisor.estimate.estimator import Estimator, Request
 from advisor.specs.facts import Catalog
-from advisor.speed.fit import cases, predict
+from advisor.speed.cases import cases, predict
 
 
 def test_a_measured_prompt_is_priced_as_the_fit_prices_it(catalog: Catalog, make_machine) -> None:

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from advisor.estimate.constants import SpeedTable
 from advisor.specs.facts import Catalog
+from advisor.speed import cases as known
 from advisor.speed import fit as cal
 
 
@@ -18,7 +19,7 @@ def test_the_basis_names_the_period_of_the_builds_measured(catalog: Catalog) -> 
 
 
 def test_period_and_recency_weights(catalog: Catalog) -> None:
-    rows, _ = cal.cases(catalog)
+    rows, _ = known.cases(catalog)
     dated = [c for c in rows if c.m.date and c.m.kind == "decode"]
     old, new = min(dated, key=lambda c: c.m.date or ""), max(dated, key=lambda c: c.m.date or "")
     assert cal.period([new, old]) == f"{(old.m.date or '')[:7]} to {(new.m.date or '')[:7]}"

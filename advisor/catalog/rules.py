@@ -125,7 +125,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")),
                    cpu_decode_gflops_per_core=f.number("cpu_decode_gflops_per_core", required=False,
                                                        maximum=10_000.0),
-                   serving_prefill=_serving_prefill(f.mapping("serving_prefill")))
+                   serving_prefill=_serving_prefill(f.mapping("serving_prefill")),
+                   attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")))
     decode_f.done()
     prefill_f.done()
     f.done()

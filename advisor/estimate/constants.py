@@ -33,6 +33,7 @@ class Constants:
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
     decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
+    attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
 
 
 def _median(values: list[float]) -> float:
@@ -115,7 +116,8 @@ class SpeedTable:
                           pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
                           fit.moe_expert_cost(backend),
                           expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
-                          fit.cpu_decode_gflops_per_core if backend == "cpu" else None)
+                          fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
+                          attention_prefill_ratio=fit.attention_prefill_ratio_by_backend.get(backend, 1.0))
         served = fit.serving_prefill
         if served is None or constants_engine(backend) != "vllm":
             return found

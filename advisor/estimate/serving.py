@@ -101,7 +101,8 @@ class Step:
                              (replace(self.lane, share=share, layer_share=1.0 / t.pipeline_parallel),))
         extra = self.expert_flops(micro) - self.work.expert_flops_per_token
         per_token = prefill_tokens_per_s(int(self.work.flops_per_token + extra), (replace(self.lane, share=share),),
-                                         int(self.work.expert_flops_per_token + extra))
+                                         int(self.work.expert_flops_per_token + extra),
+                                         self.work.attention_flops_per_token)
         comp = micro / per_token if per_token else 0.0
         stage = max(mem, comp) + self._allreduce(micro) + self._hop(micro)
         return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"
@@ -127,7 +128,8 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
     """The closed-loop curve at each user count, the batch where decode turns compute-bound, and prefill speed."""
     prefill = prefill_tokens_per_s(prompt_work.flops_per_token, (replace(step.lane, share=1.0 / step.topo.gpus
                                                                          * step.topo.pipeline_parallel),),
-                                   prompt_work.expert_flops_per_token)
+                                   prompt_work.expert_flops_per_token,
+                                   prompt_work.attention_flops_per_token)
     points = tuple(_point(step, n, prefill, prompt_tokens, output_tokens, capacity) for n in users)
     return Curve(points, turn_batch(step, max(1, capacity)), prefill)
 

@@ -9,7 +9,9 @@ bytes read per token  = weights except the token tables (MoE: only experts_per_t
 prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x matrix_tflops_d)),
          matrix_tflops = the FP16 matmul rate the backend's kernels run at (prefill_tflops),
          a CPU's compute figure is cpu_tflops(cores, SIMD width) (vector throughput per GHz),
-         work = flops - expert_flops + expert_flops / expert_prefill_ratio_d,
+         work = flops - expert_flops - attention_flops + expert_flops / expert_prefill_ratio_d
+                + attention_flops / attention_prefill_ratio_d  (attention over the context already there runs in its own
+                kernels, flash attention, at its own share of the matmul rate, fitted per backend),
          flops = 2 x active_params (less a per-layer embedding table, which is only looked up) + attention over
          the context already there; expert_flops = 2 x active
          routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently).
@@ -42,6 +44,7 @@ class Lane:
     prefill_efficiency: float | None
     layer_share: float | None = None  # share of the layers' fixed costs, when it differs from the byte share
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
+    attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (flash attention)
     calibration: float | None = None  # the user's decode factor for this lane's device (advisor calibrate), if any
     cores: int | None = None  # CPU lane: threads decoding (llama.cpp's default: the physical cores); None: unknown
     decode_gflops_per_core: float | None = None  # CPU lane: what one thread decodes at most (decode_seconds)
@@ -66,6 +69,7 @@ class SpeedBasis:
     notes: tuple[str, ...]
     constants: tuple[str, ...] = ()  # where each lane's constants come from
     expert_flops_per_token: int = 0  # the routed-expert part of flops_per_token
+    attention_flops_per_token: int = 0  # the part of flops_per_token attending to the context already there
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,14 +133,17 @@ def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...], f
     return total
 
 
-def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...],
-                         expert_flops_per_token: int = 0) -> float | None:
-    """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert) at their own efficiency."""
+def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_flops_per_token: int = 0,
+                         attention_flops_per_token: int = 0) -> float | None:
+    """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert) and the attention over the
+    context already there (flash-attention kernels) each at their own share of the dense matmuls' efficiency."""
     seconds = 0.0
     for lane in lanes:
         if not lane.matrix_tflops or not lane.prefill_efficiency:
             return None
-        work = flops_per_token - expert_flops_per_token + expert_flops_per_token / lane.expert_prefill_ratio
+        work = (flops_per_token - expert_flops_per_token - attention_flops_per_token
+                + expert_flops_per_token / lane.expert_prefill_ratio
+                + attention_flops_per_token / lane.attention_prefill_ratio)
         seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
     return 1.0 / seconds if seconds else None
 
@@ -164,6 +171,7 @@ class Work:
     experts_per_token: int  # routed experts a token uses in each MoE layer; 0 for a dense model
     flops_per_token: int
     expert_flops_per_token: int  # the routed-expert part of flops_per_token
+    attention_flops_per_token: int = 0  # the part of flops_per_token that attends to the context already there
 
     @property
     def moe(self) -> bool:
@@ -177,11 +185,11 @@ class Work:
 def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
              active_expert_params: int) -> Work:
     """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
+    attention = attention_flops(model, depth_tokens)
     return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
                 experts_per_token(model),
-                2 * ((model.params_active or model.params_total) - looked_up_params(model))
-                + attention_flops(model, depth_tokens),
-                2 * active_expert_params)
+                2 * ((model.params_active or model.params_total) - looked_up_params(model)) + attention,
+                2 * active_expert_params, attention)
 
 
 def cpu_tflops(cores: int, simd_bits: int) -> float:
@@ -215,8 +223,8 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
     per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, matrix_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
-                c.expert_prefill_ratio if experts and prefill else 1.0, calibration, cores, c.decode_gflops_per_core,
-                c.prefill_per_layer_s, budget_tokens)
+                c.expert_prefill_ratio if experts and prefill else 1.0, c.attention_prefill_ratio, calibration, cores,
+                c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens)
 
 
 def split_tensors(lane: Lane, gpus: int, sync_s: float) -> Lane:
@@ -237,7 +245,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
     tokens and the work of its average token) it is the rate over that prompt."""
     notes: list[str] = []
     pw = prompt[1] if prompt else work
-    prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token)
+    prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token,
+                                                          pw.attention_flops_per_token)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
@@ -251,7 +260,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        confidence="fitted to published measurements; range = leave-one-device-out error band"
                        if fitted else "estimated: starting constants, not yet validated against measurements",
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
-                       expert_flops_per_token=work.expert_flops_per_token)
+                       expert_flops_per_token=work.expert_flops_per_token,
+                       attention_flops_per_token=work.attention_flops_per_token)
     decode = decode_tokens_per_s(work, lanes)
     budgets = [lane.prefill_budget_tokens for lane in lanes if lane.prefill_budget_tokens]
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),

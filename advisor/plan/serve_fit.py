@@ -20,7 +20,8 @@ from advisor.plan.serve import ServeRequest, serve_on
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import ServingPrefillFit, SpeedFit
 from advisor.specs.serving import ServingMeasurement
-from advisor.speed.fit import cases, fit
+from advisor.speed.cases import cases
+from advisor.speed.fit import fit
 
 EFFICIENCIES = tuple(x / 100 for x in range(10, 101, 5))
 PER_LAYER_S = tuple(x / 10_000 for x in range(0, 31))  # 0 to 3 ms

@@ -19,7 +19,8 @@ from advisor.plan.serve import serve_on
 from advisor.plan.serve_fit import fit_serving_prefill, run_machine, run_request, ttft_cases
 from advisor.specs.facts import Catalog
 from advisor.specs.serving import ServingMeasurement
-from advisor.speed.fit import cases, fit
+from advisor.speed.cases import cases
+from advisor.speed.fit import fit
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,13 +63,16 @@ def _ablation(variants: dict[str, dict[str, dict[str, float | int]]]) -> list[st
     lines = ["## What each part of the model buys", "",
              "The same leave-one-device-out procedure, run on the same measurements with parts of the model removed.",
              "MoE columns: the decode rows of MoE models alone (signed: the bias, estimate / measured - 1); CPU "
-             "columns: the CPU-only decode rows.", "",
+             "columns: the CPU-only decode rows; prefill at depth: the prefill rows with 4096 tokens of context or "
+             "more already there.", "",
              "| variant | decode median | decode p90 | MoE decode median | MoE decode signed | CPU decode median "
-             "| CPU decode p90 | prefill median | prefill p90 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| CPU decode p90 | prefill median | prefill p90 | prefill at depth median |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     lines += [f"| {label} | {_pct(r['decode']['median_abs_error'])} | {_pct(r['decode']['p90_abs_error'])} | "
               f"{_pct(r['moe decode']['median_abs_error'])} | {_pct(r['moe decode']['median_error'])} | "
               f"{_pct(r['cpu decode']['median_abs_error'])} | {_pct(r['cpu decode']['p90_abs_error'])} | "
-              f"{_pct(r['prefill']['median_abs_error'])} | {_pct(r['prefill']['p90_abs_error'])} |"
+              f"{_pct(r['prefill']['median_abs_error'])} | {_pct(r['prefill']['p90_abs_error'])} | "
+              f"{_pct(r['deep prefill']['median_abs_error'])} |"
               for label, r in variants.items()]
     return lines
 

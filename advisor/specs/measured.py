@@ -87,6 +87,9 @@ class SpeedFit:
     # dequantization), so a token takes at least FLOPs / (threads x this), however fast the RAM; None: no such bound
     cpu_decode_gflops_per_core: float | None = None
     serving_prefill: ServingPrefillFit | None = None  # None: the serving engines take the stand-ins' prefill
+    # prefill attention over the context already there (flash-attention kernels): its efficiency over the dense
+    # matmuls', per backend where it is fitted (1 elsewhere: attention at the matmul rate)
+    attention_prefill_ratio_by_backend: dict[str, float] = field(default_factory=dict)
 
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)

@@ -13,15 +13,8 @@ from advisor.estimate.constants import MIN_BAND_ROWS, SpeedTable
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement, SpeedFit
-from advisor.speed.fit import (
-    FLAT_MOE_FACTORS,
-    SHIPPED,
-    Case,
-    Variant,
-    cases,
-    fit,
-    predict,
-)
+from advisor.speed.cases import Case, cases, predict
+from advisor.speed.fit import FLAT_MOE_FACTORS, SHIPPED, Variant, fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +129,7 @@ def validate(catalog: Catalog) -> Validation:
 
 VARIANTS = {
     "shipped: a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE "
-    "prefill ratio for every backend": SHIPPED,
+    "prefill ratio for every backend, prefill attention at its own fitted share of the matmul rate": SHIPPED,
     "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
     "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
@@ -144,6 +137,8 @@ VARIANTS = {
                                                                                           half_life_years=1.0),
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
         per_backend=False, cpu_compute=(None,)),
+    "no attention ratio (prefill attention over the context at the matmul rate)": Variant(per_backend=False,
+                                                                                         attention=False),
 }
 
 
@@ -158,4 +153,6 @@ def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
         out[label]["moe decode"] = summarize([p for p in predictions if p.case.m.kind == "decode" and p.case.moe])
         out[label]["cpu decode"] = summarize([p for p in predictions
                                               if p.case.m.kind == "decode" and p.case.backend == "cpu"])
+        out[label]["deep prefill"] = summarize([p for p in predictions
+                                                if p.case.m.kind == "prefill" and p.case.work.depth_tokens >= 4096])
     return out

@@ -1,0 +1,163 @@
+"""Published measurements as the speed model sees them: one Case per usable run, with the Work the estimator computes
+for it, and the one prediction every fit and every validation makes of it (the shipped lookup and formula on the lane
+`advisor estimate` uses). Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from advisor.engines import engine_for
+from advisor.estimate.constants import SpeedTable, speed_key
+from advisor.estimate.estimator import Estimator, Request
+from advisor.estimate.lanes import tensor_sync_s
+from advisor.estimate.speed import (
+    Work,
+    cpu_tflops,
+    decode_tokens_per_s,
+    make_lane,
+    prefill_tflops,
+    prefill_tokens_per_s,
+    split_tensors,
+)
+from advisor.specs import Defaults
+from advisor.specs.facts import Catalog
+from advisor.specs.measured import FittedClass, Measurement, SpeedFit
+
+MIN_DEVICES = 2  # a backend gets a factor of its own (per_backend) when its informing rows come from this many devices
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A measurement with what the speed model needs: the device's backend, class and figures, and the Work."""
+
+    m: Measurement
+    group: str  # the device left out together (device id, or the CPU's name)
+    backend: str
+    device_class: str
+    gpu_id: str | None
+    bandwidth_gbps: float
+    tflops: float | None
+    work: Work
+    weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
+    tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
+    sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.lanes.tensor_sync_s)
+
+    @property
+    def key(self) -> str:
+        """backend:class whose decode constants apply (Apple split by generation)."""
+        return speed_key(self.backend, self.device_class, self.gpu_id)
+
+    @property
+    def prefill_key(self) -> str:
+        return f"{self.backend}:{self.device_class}"
+
+    @property
+    def moe(self) -> bool:
+        return self.work.moe
+
+
+def predict(table: SpeedTable, c: Case) -> float | None:
+    """The shipped estimate of one measurement: the table's constants on one lane, the shipped formula."""
+    lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.gpu_id),
+                     experts=c.work.experts_per_token, cores=c.m.cpu_threads)
+    if c.tensor_parallel > 1:
+        lane = split_tensors(lane, c.tensor_parallel, c.sync_s)
+    if c.m.kind == "decode":
+        return decode_tokens_per_s(c.work, (lane,))
+    return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token,
+                                c.work.attention_flops_per_token)
+
+
+def cases(catalog: Catalog) -> tuple[list[Case], list[tuple[Measurement, str]]]:
+    """Measurements the model can predict, and the skipped ones with the reason."""
+    est = Estimator(catalog)
+    kept, skipped = [], []
+    for m in catalog.measurements:
+        case, why = _case(m, est)
+        if case is None:
+            skipped.append((m, why))
+        else:
+            kept.append(case)
+    return kept, skipped
+
+
+def _skip_reason(m: Measurement, catalog: Catalog) -> str | None:
+    if m.exclude:
+        return f"excluded: {m.exclude}"
+    if m.quant not in catalog.recipes:
+        return f"file type {m.quant} has no recipe"
+    if not catalog.recipes[m.quant].listed:  # i-quants etc.: sized, but their kernels have no speed term yet
+        return f"file type {m.quant} is sized but not fitted (not a listed type)"
+    if m.flags and any(flag in m.flags for flag in ("-ot", "cpu-moe", "n-cpu-moe", "-sm row", "-sm tensor")):
+        return "expert offload or tensor split: not a full-GPU layer-split run"
+    if m.ngl is not None and 0 <= m.ngl < catalog.model(m.model).arch.layers and m.device != "cpu":
+        return "partial offload (-ngl below the layer count)"
+    return None
+
+
+def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
+    catalog = est.catalog
+    reason = _skip_reason(m, catalog)
+    if reason:
+        return None, reason
+    model = catalog.model(m.model)
+    weights = est.weights(model, catalog.recipe(m.quant))
+    if m.device == "cpu":
+        tflops = cpu_tflops(m.cpu_threads, m.cpu_simd_bits) if m.cpu_threads and m.cpu_simd_bits else None
+        if m.kind == "decode" and not m.ram_bandwidth_gbps:
+            return None, "CPU decode run without a stated RAM bandwidth"
+        if m.kind == "prefill" and tflops is None:
+            return None, "CPU prefill run without its thread count and SIMD width"
+        device: tuple[str, str, str | None, float, float | None] = (
+            f"cpu:{m.cpu}", "cpu", None, m.ram_bandwidth_gbps or 0.0, tflops)
+    else:
+        gpu = catalog.gpu(m.device)
+        if not gpu.bandwidth_gbps:
+            return None, "device bandwidth unknown"
+        if weights.weights_bytes > gpu.memory_bytes * m.device_count:
+            return None, "the weights exceed the GPU memory: the run spilled to system memory"
+        device = (gpu.id, gpu.device_class, gpu.id, gpu.bandwidth_gbps,
+                  prefill_tflops(m.backend, gpu.fp16_tflops, gpu.int8_tops))
+    depth = m.depth_tokens + m.tokens // 2
+    kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
+    group, device_class, gpu_id, bandwidth, tflops = device
+    case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
+                est.work(model, weights, kv, depth))
+    engine = engine_for(m.engine) if m.engine in ("mlx", "vllm") else None
+    if m.device_count > 1 and engine is not None and engine.tensor_parallel:  # the lane the estimate prices it on
+        sync = tensor_sync_s(catalog.defaults, gpu_id, m.device_count, model.arch.hidden_size)
+        case = replace(case, tensor_parallel=m.device_count, sync_s=sync)
+    return case, ""
+
+
+def _backend(m: Measurement, catalog: Catalog) -> str:
+    """The constants backend of a run: its own (cuda, metal, mlx ...), vLLM's per vendor (vllm, vllm-rocm)."""
+    if m.device == "cpu":
+        return "cpu"
+    if m.backend != "vllm":
+        return m.backend
+    gpu = catalog.gpu(m.device)
+    return engine_for("vllm").backend(gpu.vendor, gpu.device_class) or m.backend
+
+
+def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None, prefill: dict[str, float] | None = None,
+           moe: tuple[float, dict[str, float]] = (0.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
+           compute: float | None = None, attention: dict[str, float] | None = None) -> SpeedTable:
+    """A SpeedTable of these constants alone, for a fit's in-sample errors (no bands, no serving prefill)."""
+    return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1],
+                               compute, attention_prefill_ratio_by_backend=attention or {}), defaults)
+
+
+def per_backend(rows: list[Case], key_of: Callable[[Case], str], grid: tuple[float, ...],
+                error: Callable[[list[Case], str, float], float],
+                informs: Callable[[Case], bool] = lambda c: c.moe) -> dict[str, float]:
+    """A factor of its own, by grid search on its rows, for each backend whose rows that inform it (MoE rows, by
+    default) come from MIN_DEVICES devices or more."""
+    out = {}
+    for backend in sorted({key_of(c).split(":", 1)[0] for c in rows}):
+        own = [c for c in rows if key_of(c).startswith(f"{backend}:")]
+        if len({c.group for c in own if informs(c)}) >= MIN_DEVICES:
+            out[backend] = min(grid, key=lambda x: error(own, backend, x))
+    return out

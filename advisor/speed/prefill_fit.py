@@ -1,0 +1,81 @@
+"""Fit the prefill constants to published measurements. Pure.
+
+prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the routed-expert part divided by the MoE
+         prefill ratio and the attention over the context already there divided by the attention ratio;
+         - efficiency per backend:class: the median over its rows of what each implies;
+         - the MoE ratio: a grid search on the median error, shared (per backend in a variant);
+         - the attention ratio: per backend, a grid search on its dense models' median error where their runs at
+           depth (4096 tokens of context or more) come from MIN_DEVICES devices; 1 elsewhere (attention at the matmul
+           rate). Flash attention is its own kernel, and on some backends it runs well below the matmuls.
+Every candidate is scored through the shipped lookup and formula (advisor.speed.cases.predict).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from advisor.estimate.constants import expert_prefill_ratio
+from advisor.specs import Defaults
+from advisor.speed.cases import Case, fit_table, per_backend, predict
+
+PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+# the attention ratio's grid: an even grid on a log scale from 1 (the matmul rate) down to 0.1
+ATTENTION_RATIOS = tuple(round(0.8 ** i, 3) for i in range(11))
+DEEP_TOKENS = 4096  # a prefill run with this much context already there informs the attention ratio
+
+
+@dataclass(frozen=True, slots=True)
+class PrefillFit:
+    efficiency: dict[str, float]  # per backend:class
+    moe_ratio: float  # shared
+    moe_ratios: dict[str, float]  # per backend (the variant that fits them)
+    attention: dict[str, float]  # per backend where fitted
+
+
+def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
+                attention_ratios: bool = True) -> PrefillFit:
+    """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
+    matmul rate everywhere, the ablation's variant)."""
+    # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
+    gpu = [c for c in rows if c.backend != "cpu"]
+    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend)
+    # on dense models: a MoE's prefill at depth also moves with its experts' batch sizes (-ub), which would leak in
+    attention = {} if not attention_ratios else per_backend(
+        [c for c in rows if not c.moe], lambda c: c.prefill_key, ATTENTION_RATIOS,
+        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}),
+        informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
+    attention = {b: r for b, r in attention.items() if r != 1.0}
+    return PrefillFit(_prefill_efficiency(rows, (ratio, ratios), attention), ratio, ratios, attention)
+
+
+def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool) -> tuple[float, dict[str, float]]:
+    """The routed-expert matmuls' prefill ratio: a grid search on the median error (shared, then per backend if
+    asked), the efficiency refitted at each candidate."""
+    if not any(c.moe for c in rows):
+        return 0.25, {}
+    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults))
+    own = {} if not by_backend else per_backend(
+        rows, lambda c: c.prefill_key, PREFILL_RATIOS, lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults))
+    return shared, own
+
+
+def _prefill_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]],
+                        attention: dict[str, float]) -> dict[str, float]:
+    """Per backend:class, the median over its rows of the efficiency each implies at its MoE and attention ratios."""
+    def work(c: Case) -> float:
+        ratio = expert_prefill_ratio(c.backend, *moe) if c.moe else 1.0
+        w = c.work
+        return (w.flops_per_token - w.expert_flops_per_token - w.attention_flops_per_token
+                + w.expert_flops_per_token / ratio + w.attention_flops_per_token / attention.get(c.backend, 1.0))
+
+    return {key: round(statistics.median(c.m.tokens_per_s * work(c) / (c.tflops or 1.0) / 1e12
+                                         for c in rows if c.prefill_key == key), 4)
+            for key in sorted({c.prefill_key for c in rows})}
+
+
+def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
+                   attention: dict[str, float] | None = None) -> float:
+    table = fit_table(defaults, prefill=_prefill_efficiency(rows, moe, attention or {}), ratio=moe,
+                      attention=attention)
+    return statistics.median(abs((predict(table, c) or 0.0) / c.m.tokens_per_s - 1) for c in rows)
