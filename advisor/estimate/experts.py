@@ -16,7 +16,6 @@ A count whose spread is wide enough (variance >= NORMAL_VARIANCE) uses the norma
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 NORMAL_VARIANCE = 25.0
 
@@ -29,6 +28,8 @@ def expected_max_binomial(trials: int, p: float, ranks: int) -> float:
         return float(trials)
     mean, variance = trials * p, trials * p * (1 - p)
     if variance >= NORMAL_VARIANCE:
+        from statistics import NormalDist  # lazily: statistics pulls in fractions and decimal (start-up)
+
         z = NormalDist().inv_cdf((ranks - 0.375) / (ranks + 0.25))
         return min(float(trials), mean + z * math.sqrt(variance))
     # E[max] = sum over j of P(max > j) = sum (1 - F(j)^ranks)

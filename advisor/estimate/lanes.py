@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from advisor.engines import Engine
+from advisor.estimate.allreduce import tensor_sync_s
 from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.constants import Constants, SpeedTable
 from advisor.estimate.machine import Machine, device_tflops, llama_threads
 from advisor.estimate.placement import Placement
-from advisor.estimate.serving import allreduce_layer_s, allreduce_link
 from advisor.estimate.speed import (
     Lane,
     MeasuredSpeed,
@@ -23,7 +23,7 @@ from advisor.estimate.speed import (
     make_lane,
     split_tensors,
 )
-from advisor.specs import Defaults, ModelSpec, QuantRecipe
+from advisor.specs import ModelSpec, QuantRecipe
 from advisor.specs.measured import LocalCalibration
 
 LaneSet = tuple[tuple[Lane, ...], tuple[Constants, ...]] | None  # lanes() and the constants used; None: unknown
@@ -77,18 +77,11 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
 def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, hidden: int) -> Lane:
     """n GPUs splitting every layer (vLLM's tensor parallelism, which `serve` prices the same way): each reads 1/n of
     the bytes and computes 1/n of the FLOPs at once, every layer's fixed time is paid once, plus the layer's two
-    all-reduces of one token (estimate.serving.allreduce_layer_s; not counted where the link is not in the catalog,
+    all-reduces of one token (estimate.allreduce.allreduce_layer_s; not counted where the link is not in the catalog,
     as serve does)."""
     spec = machine.devices[0].spec
     return split_tensors(gpus[0], len(gpus), tensor_sync_s(table.defaults, spec.id if spec else None, len(gpus),
                                                            hidden))
-
-
-def tensor_sync_s(defaults: Defaults, gpu_id: str | None, gpus: int, hidden: int) -> float:
-    """A decode step's all-reduce time per layer for one token on `gpus` of this GPU (estimate.serving's rule); 0 where
-    the catalog does not know its link."""
-    link = allreduce_link(defaults, gpu_id)
-    return allreduce_layer_s(gpus, hidden, 1, link[:2]) if link else 0.0
 
 
 def machine_cpu_tflops(machine: Machine) -> float | None:

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from advisor.estimate.allreduce import allreduce_layer_s
 from advisor.estimate.arrivals import Prefill, steady, wave
 from advisor.estimate.capacity import Topology
 from advisor.estimate.experts import busiest_assignment_ratio, busiest_touched_share
 from advisor.estimate.kv import KvEstimate
 from advisor.estimate.speed import Lane, Work, decode_seconds, kv_read_bytes, prefill_tokens_per_s
-from advisor.specs import Defaults
 from advisor.specs.sizes import WeightEstimate
 
 ENGINES = ("vllm", "sglang", "llama.cpp")
@@ -67,7 +67,7 @@ class Step:
     experts: int
     hidden: int
     topo: Topology
-    budget_tokens: int = 2048  # prompt tokens one prefill forward pass takes (the engine's prefill budget)
+    budget_tokens: int  # prompt tokens one prefill forward pass takes (arrivals.prefill_budget)
 
     @property
     def forward_s(self) -> float:
@@ -87,10 +87,10 @@ class Step:
             weights = float(w.read_per_token_bytes)
         return weights + batch * kv_read_bytes(self.kv, self.work.depth_tokens)
 
-    def expert_flops(self, micro: float) -> float:
+    def expert_flops(self, micro: float) -> int:
         """A token's routed-expert FLOPs as the busiest expert-parallel group sets the pace."""
         ratio = busiest_assignment_ratio(micro * self.experts_per_token, self.topo.expert_parallel)
-        return self.work.expert_flops_per_token * ratio
+        return int(self.work.expert_flops_per_token * ratio)
 
     def seconds(self, batch: int) -> tuple[float, str]:
         """One decode step for `batch` sequences (each gets one token), and what bounds it."""
@@ -99,10 +99,9 @@ class Step:
         share = 1.0 / t.gpus
         mem = decode_seconds(int(self.read_bytes(micro)), self.work.layers,
                              (replace(self.lane, share=share, layer_share=1.0 / t.pipeline_parallel),))
-        extra = self.expert_flops(micro) - self.work.expert_flops_per_token
-        per_token = prefill_tokens_per_s(int(self.work.flops_per_token + extra), (replace(self.lane, share=share),),
-                                         int(self.work.expert_flops_per_token + extra),
-                                         self.work.attention_flops_per_token)
+        w, experts = self.work, self.expert_flops(micro)
+        per_token = prefill_tokens_per_s(w.flops_per_token - w.expert_flops_per_token + experts,
+                                         (replace(self.lane, share=share),), experts, w.attention_flops_per_token)
         comp = micro / per_token if per_token else 0.0
         stage = max(mem, comp) + self._allreduce(micro) + self._hop(micro)
         return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"
@@ -132,27 +131,6 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
                                    prompt_work.attention_flops_per_token)
     points = tuple(_point(step, n, prefill, prompt_tokens, output_tokens, capacity) for n in users)
     return Curve(points, turn_batch(step, max(1, capacity)), prefill)
-
-
-def allreduce_link(d: Defaults, gpu_id: str | None) -> tuple[float, float, bool] | None:
-    """(all-reduce bus bandwidth GB/s, latency s per call, over PCIe) for tensor parallelism on this GPU, from the
-    catalog (catalog/defaults.yaml): the NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed
-    PCIe card; None where neither is known."""
-    if gpu_id is None:
-        return None
-    busbw = d.allreduce_busbw_gbps.get(gpu_id)
-    if busbw is not None:
-        return busbw, 0.0, False
-    gen = d.allreduce_pcie_generation.get(gpu_id)
-    pcie = d.allreduce_pcie_busbw_gbps.get(str(gen)) if gen else None
-    return None if pcie is None else (pcie, d.allreduce_pcie_latency_s, True)
-
-
-def allreduce_layer_s(tp: int, hidden: int, tokens: float, link: tuple[float, float]) -> float:
-    """A layer's two all-reduces (after attention and after the MLP) of `tokens` tokens' BF16 activations across
-    `tp` GPUs, ring algorithm: latency + 2 (tp - 1) / tp x bytes / bus bandwidth each."""
-    busbw, latency = link
-    return 2 * (latency + 2 * (tp - 1) / tp * tokens * hidden * 2 / (busbw * 1e9))
 
 
 def prefill_of(step: Step, tokens_per_s: float | None) -> Prefill | None:

@@ -11,12 +11,13 @@ from dataclasses import dataclass, replace
 from advisor.engines import engine_for
 from advisor.engines.serving import ServeSpec, serve_command
 from advisor.errors import UsageError
+from advisor.estimate.allreduce import allreduce_link
 from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.capacity import Capacity, Topology, sglang_capacity, slots_capacity, vllm_capacity
 from advisor.estimate.constants import Constants
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
 from advisor.estimate.machine import Machine, MachineDevice, device_tflops
-from advisor.estimate.serving import ENGINES, Curve, Step, allreduce_link, curve, user_counts, verdict
+from advisor.estimate.serving import ENGINES, Curve, Step, curve, user_counts, verdict
 from advisor.estimate.speed import Work, experts_per_token, make_lane
 from advisor.plan.commands import hosting_repo
 from advisor.specs import ModelSpec, QuantRecipe
@@ -154,7 +155,7 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
 
 
 def serve_on(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest) -> Serving:
-    """serve() with the GPUs' all-reduce bandwidth and latency from the catalog (estimate.serving.allreduce_link)."""
+    """serve() with the GPUs' all-reduce bandwidth and latency from the catalog (estimate.allreduce.allreduce_link)."""
     spec = machine.devices[0].spec if machine.devices else None
     link = allreduce_link(est.catalog.defaults, spec.id if spec else None)
     if link is None:

@@ -17,10 +17,10 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
     """The section appended to docs/accuracy.md by `advisor validate --markdown`."""
     from advisor.speed.validate import error_summary
 
-    scored = [p for p in predictions if p.aggregate_error is not None]
-    agg = error_summary([p.aggregate_error for p in scored if p.aggregate_error is not None])
+    scored = [(p, e) for p in predictions if (e := p.aggregate_error) is not None]
+    agg = error_summary([e for _, e in scored])
     prefill = [e for e in (p.prefill_error for p in predictions) if e is not None]
-    devices = sorted({p.run.device for p in scored})
+    devices = sorted({p.run.device for p, _ in scored})
     out = ["", "## Serving (advisor serve)", "",
            "Published serving runs (`catalog/serving/`, each with its URL and a verbatim quote), predicted by",
            "`advisor serve`. A batch's decode step is the single-user model at that batch; the one thing serving fits",
@@ -33,9 +33,8 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
                    f"({', '.join(devices)}), median absolute error {_pct(agg['median_abs_error'])}, 90th percentile "
                    f"{_pct(agg['p90_abs_error'])}, median signed error {_pct(agg['median_error'])} "
                    "(target: 25 % median).")
-    for engine in sorted({p.run.engine for p in scored}):
-        one = error_summary([p.aggregate_error for p in scored if p.run.engine == engine and p.aggregate_error
-                             is not None])
+    for engine in sorted({p.run.engine for p, _ in scored}):
+        one = error_summary([e for p, e in scored if p.run.engine == engine])
         out.append(f"  - {engine}: {one['n']} runs, median absolute error {_pct(one['median_abs_error'])}, median "
                    f"signed error {_pct(one['median_error'])}.")
     if prefill:
@@ -50,9 +49,8 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
             "| predicted t/s | error |", "|---|---|---:|---|---|---|---:|---:|---:|---:|---:|---:|"]
     out += [f"| {p.run.engine} | {p.run.device} | {p.run.gpus} | {p.run.model} | {p.run.quant} | {p.run.measure} | "
             f"{p.run.prompt_tokens} | {p.run.output_tokens} | {p.run.batch} | "
-            f"{p.run.aggregate_decode_tokens_per_s:,.1f} | {p.aggregate_decode_tokens_per_s:,.1f} | "
-            f"{p.aggregate_error * 100:+.0f} % |" for p in scored if p.aggregate_error is not None
-            and p.run.aggregate_decode_tokens_per_s]
+            f"{p.run.aggregate_decode_tokens_per_s or 0:,.1f} | {p.aggregate_decode_tokens_per_s:,.1f} | "
+            f"{e * 100:+.0f} % |" for p, e in scored]
     return "\n".join(out) + "\n"
 
 
@@ -60,21 +58,21 @@ def _ttft_lines(predictions: list[ServingPrediction]) -> list[str]:
     """The TTFT summary line, by engine, and the table of every run with a published mean TTFT."""
     from advisor.speed.validate import error_summary
 
-    rows = [p for p in predictions if p.ttft_error is not None and p.ttft_s is not None]
+    rows = [(p, e) for p in predictions if (e := p.ttft_error) is not None]
     if not rows:
         return []
-    t = error_summary([p.ttft_error for p in rows if p.ttft_error is not None])
-    out = [f"- Mean time to first token: {t['n']} runs on {len({p.run.device for p in rows})} devices, median "
+    t = error_summary([e for _, e in rows])
+    out = [f"- Mean time to first token: {t['n']} runs on {len({p.run.device for p, _ in rows})} devices, median "
            f"absolute error {_pct(t['median_abs_error'])}, 90th percentile {_pct(t['p90_abs_error'])}, median signed "
            f"error {_pct(t['median_error'])} (target: 25 % median)."]
-    for engine in sorted({p.run.engine for p in rows}):
-        one = error_summary([p.ttft_error for p in rows if p.run.engine == engine and p.ttft_error is not None])
+    for engine in sorted({p.run.engine for p, _ in rows}):
+        one = error_summary([e for p, e in rows if p.run.engine == engine])
         out.append(f"  - {engine}: {one['n']} runs, median absolute error {_pct(one['median_abs_error'])}.")
     out += ["", "| engine | device | GPUs | model | prompt | users | measured TTFT ms | predicted ms | error |",
             "|---|---|---:|---|---:|---:|---:|---:|---:|"]
     out += [f"| {p.run.engine} | {p.run.device} | {p.run.gpus} | {p.run.model} | {p.run.prompt_tokens} | "
             f"{p.run.batch} | {p.run.mean_ttft_ms:,.1f} | {(p.ttft_s or 0) * 1000:,.1f} | "
-            f"{(p.ttft_error or 0) * 100:+.0f} % |" for p in rows]
+            f"{e * 100:+.0f} % |" for p, e in rows]
     return out
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from advisor.engines import engine_for
+from advisor.estimate.allreduce import tensor_sync_s
 from advisor.estimate.constants import SpeedTable, speed_key
 from advisor.estimate.estimator import Estimator, Request
-from advisor.estimate.lanes import tensor_sync_s
 from advisor.estimate.speed import (
     Work,
     cpu_tflops,
@@ -42,7 +42,7 @@ class Case:
     work: Work
     weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
     tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
-    sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.lanes.tensor_sync_s)
+    sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.allreduce.tensor_sync_s)
 
     @property
     def key(self) -> str:
@@ -125,8 +125,7 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     group, device_class, gpu_id, bandwidth, tflops = device
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
                 est.work(model, weights, kv, depth))
-    engine = engine_for(m.engine) if m.engine in ("mlx", "vllm") else None
-    if m.device_count > 1 and engine is not None and engine.tensor_parallel:  # the lane the estimate prices it on
+    if m.device_count > 1 and engine_for(catalog.recipe(m.quant).runtime).tensor_parallel:  # estimate's lane for it
         sync = tensor_sync_s(catalog.defaults, gpu_id, m.device_count, model.arch.hidden_size)
         case = replace(case, tensor_parallel=m.device_count, sync_s=sync)
     return case, ""
@@ -142,9 +141,10 @@ def _backend(m: Measurement, catalog: Catalog) -> str:
     return engine_for("vllm").backend(gpu.vendor, gpu.device_class) or m.backend
 
 
-def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None, prefill: dict[str, float] | None = None,
-           moe: tuple[float, dict[str, float]] = (0.0, {}), ratio: tuple[float, dict[str, float]] = (1.0, {}),
-           compute: float | None = None, attention: dict[str, float] | None = None) -> SpeedTable:
+def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None,
+              prefill: dict[str, float] | None = None, moe: tuple[float, dict[str, float]] = (0.0, {}),
+              ratio: tuple[float, dict[str, float]] = (1.0, {}), compute: float | None = None,
+              attention: dict[str, float] | None = None) -> SpeedTable:
     """A SpeedTable of these constants alone, for a fit's in-sample errors (no bands, no serving prefill)."""
     return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1],
                                compute, attention_prefill_ratio_by_backend=attention or {}), defaults)
