@@ -263,12 +263,14 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        expert_flops_per_token=work.expert_flops_per_token,
                        attention_flops_per_token=work.attention_flops_per_token)
     decode = decode_tokens_per_s(work, lanes)
-    budgets = [lane.prefill_budget_tokens for lane in lanes if lane.prefill_budget_tokens]
+    passes = [lane for lane in lanes if lane.prefill_budget_tokens]  # a serving engine's lanes (estimate.lanes)
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),
                          band_range(prefill, _widest([c.prefill_band for c in used])),
                          prompt_tokens=prompt[0] if prompt else None,
-                         prefill_pass_s=work.layers * max((lane.prefill_per_layer_s for lane in lanes), default=0.0),
-                         prefill_budget_tokens=min(budgets) if budgets else None)
+                         prefill_pass_s=work.layers * max(lane.prefill_per_layer_s for lane in passes) if passes
+                         else 0.0,
+                         prefill_budget_tokens=min(lane.prefill_budget_tokens or 0 for lane in passes) if passes
+                         else None)
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:
