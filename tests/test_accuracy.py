@@ -36,19 +36,39 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # figure (decode median 12.6 %, p90 39.3 % when it was set).
     decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
     assert decode["n"] >= 340 and prefill["n"] >= 150
-    assert decode["median_abs_error"] <= 0.11
-    assert decode["p90_abs_error"] <= 0.40  # issue 5's bound; a sparse tail: 2 more rows moved it 37.4 % -> 39.3 %
+    assert decode["median_abs_error"] <= 0.10  # issue 14's bound, met since decode constants are per GPU family
+    # issue 14 asks 30 %: 30.6 % (Qwen3-Next's old builds, Intel Arc, Strix Halo's MoE rows, CPUs stay out); a sparse
+    # tail: 2 more rows moved it 37.4 % -> 39.3 % once
+    assert decode["p90_abs_error"] <= 0.33
     # issue 5's 25 %, met again (24.0 %) since MLX's experts prefill at the dense efficiency (mlx-lm batches each
     # expert's rows): MLX's 9 prefill rows went 155.8 % -> 23.0 % (docs/accuracy.md)
     assert prefill["median_abs_error"] <= 0.25
 
 
-def test_accuracy_doc_is_current(catalog: Catalog, validation: Validation) -> None:
+@pytest.fixture(scope="module")
+def variants(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
+    return ablation(catalog)
+
+
+def test_accuracy_doc_is_current(catalog: Catalog, validation: Validation,
+                                 variants: dict[str, dict[str, dict[str, float | int]]]) -> None:
     from advisor.present.serve_accuracy import serving_section
 
-    expected = accuracy_markdown(validation, ablation(catalog)) + serving_section(catalog)
+    expected = accuracy_markdown(validation, variants) + serving_section(catalog)
     assert (ROOT / "docs" / "accuracy.md").read_text() == expected, \
         "run: advisor validate --markdown > docs/accuracy.md"
+
+
+def test_gpu_families_and_their_pooled_prior_each_earn_their_place(
+        variants: dict[str, dict[str, dict[str, float | int]]]) -> None:
+    def decode(start: str) -> tuple[float, float]:
+        found = next(v["decode"] for label, v in variants.items() if label.startswith(start))
+        return float(found["median_abs_error"]), float(found["p90_abs_error"])
+
+    shipped = decode("shipped")
+    for without in ("discrete GPUs' decode constants per backend:class", "architectures and Apple generations pulled"):
+        median, p90 = decode(without)
+        assert shipped[0] < median and shipped[1] < p90, without
 
 
 def test_shipped_speed_fit_is_current() -> None:

@@ -37,7 +37,7 @@ def test_the_commands_that_bypassed_the_funnel_take_json_and_format(capsys: pyte
 @pytest.mark.parametrize("fmt", ["csv", "markdown", "table"])
 def test_validate_in_every_format(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     code, out, _ = run(capsys, "validate", "--format", fmt)
-    assert code == 0 and "cuda:consumer" in out
+    assert code == 0 and "cuda:ada-lovelace" in out
 
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt, "abort"])

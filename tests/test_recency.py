@@ -12,9 +12,9 @@ from advisor.speed import fit as cal
 
 def test_the_basis_names_the_period_of_the_builds_measured(catalog: Catalog) -> None:
     assert catalog.speed_fit is not None
-    own = catalog.speed_fit.decode["cuda:consumer"]
+    own = catalog.speed_fit.decode["cuda:ada-lovelace"]
     assert own.period and " to " in own.period
-    basis = SpeedTable(catalog.speed_fit, catalog.defaults).constants("cuda", "consumer", "rtx-4090").basis
+    basis = SpeedTable(catalog.speed_fit, catalog.defaults).constants("cuda", "consumer", "ada-lovelace").basis
     assert f"builds dated {own.period}" in basis
 
 

@@ -1,10 +1,12 @@
 """Which speed constants apply to a device under an engine, and the error band that goes with them. Pure.
 
 One lookup, used by the shipped estimate and by the fit's cross-validation alike (advisor.speed), so the constants
-`validate` scores are the constants that ship. Order: the fit on published measurements for the device's
-backend:class (catalog/speed_fit.yaml; the backend is the engine's, see advisor.engines), else the fits of the same
-backend or the same class, else the starting values in catalog/defaults.yaml. The user's own calibration
-(`advisor calibrate`) is kept beside the fit and scales a finished estimate (advisor.estimate.lanes).
+`validate` scores are the constants that ship. Order: the decode fit on published measurements for the device's
+backend:family (an Apple chip generation, a discrete GPU's architecture: speed_family) or backend:class
+(catalog/speed_fit.yaml; the backend is the engine's, see advisor.engines), else the fits of the same backend or the
+same class, else the starting values in catalog/defaults.yaml. Prefill efficiency is fitted per backend:class.
+The user's own calibration (`advisor calibrate`) is kept beside the fit and scales a finished estimate
+(advisor.estimate.lanes).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine, stand_in
-from advisor.specs import Defaults
+from advisor.specs import Defaults, GpuSpec
 from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
 T = TypeVar("T")
 MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a band of its own
+# discrete GPUs of these classes take decode constants per architecture: a workstation card is a consumer die
+ARCHITECTURE_CLASSES = ("consumer", "workstation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +72,23 @@ def expert_prefill_ratio(backend: str, shared: float, by_backend: Mapping[str, f
     return by_backend.get(backend, shared)
 
 
-def speed_key(backend: str, device_class: str, gpu_id: str | None = None) -> str:
-    """backend:class, with Apple split by chip generation (m1, m2, ...): their GPUs reach different shares of
-    their memory bandwidth."""
-    if device_class == "apple" and gpu_id and gpu_id.startswith("m") and "-" in gpu_id:
-        return f"{backend}:apple-{gpu_id.split('-')[0]}"
-    return f"{backend}:{device_class}"
+def speed_family(gpu: GpuSpec | None) -> str | None:
+    """The family whose decode constants a GPU takes: an Apple chip's generation (apple-m3), a discrete consumer or
+    workstation GPU's architecture (ampere, rdna-4). GPUs of one family share their memory controllers and kernels,
+    so they reach like shares of their bandwidth; a market segment does not (a Radeon AI PRO R9700 is an RX 9070 XT's
+    die, not a Radeon PRO W7900's). None: the device's class alone."""
+    if gpu is None:
+        return None
+    if gpu.device_class == "apple" and gpu.id.startswith("m") and "-" in gpu.id:
+        return f"apple-{gpu.id.split('-')[0]}"
+    if gpu.device_class in ARCHITECTURE_CLASSES and gpu.architecture:
+        return "-".join(gpu.architecture.split(" (")[0].lower().split())
+    return None
+
+
+def speed_key(backend: str, device_class: str, family: str | None = None) -> str:
+    """backend:family where the device has one (speed_family), else backend:class: the key of its decode constants."""
+    return f"{backend}:{family or device_class}"
 
 
 @dataclass(frozen=True)
@@ -86,16 +101,17 @@ class SpeedTable:
     local: Mapping[str, LocalCalibration] = field(default_factory=dict)
     _memo: dict[tuple[str, str, str | None], Constants] = field(default_factory=dict, compare=False, repr=False)
 
-    def constants(self, backend: str, device_class: str, gpu_id: str | None = None) -> Constants:
-        """Decode and prefill constants for one device under one engine's backend, and the basis to report."""
-        memo_key = (backend, device_class, gpu_id)
+    def constants(self, backend: str, device_class: str, family: str | None = None) -> Constants:
+        """Decode and prefill constants for one device under one engine's backend, and the basis to report;
+        `family`: speed_family of the device."""
+        memo_key = (backend, device_class, family)
         found = self._memo.get(memo_key)
         if found is None:
-            found = self._memo[memo_key] = self._constants(backend, device_class, gpu_id)
+            found = self._memo[memo_key] = self._constants(backend, device_class, family)
         return found
 
-    def _constants(self, backend: str, device_class: str, gpu_id: str | None) -> Constants:
-        key = speed_key(backend, device_class, gpu_id)
+    def _constants(self, backend: str, device_class: str, family: str | None) -> Constants:
+        key = speed_key(backend, device_class, family)
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         fit = self.fit
         if fit is None:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from advisor.engines import Engine
 from advisor.estimate.allreduce import tensor_sync_s
 from advisor.estimate.arrivals import prefill_budget
-from advisor.estimate.constants import Constants, SpeedTable
+from advisor.estimate.constants import Constants, SpeedTable, speed_family
 from advisor.estimate.machine import Machine, device_tflops, llama_threads
 from advisor.estimate.placement import Placement
 from advisor.estimate.speed import (
@@ -53,7 +53,7 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             if dev.bandwidth_gbps is None or backend is None:
                 return None
             gpu_id = dev.spec.id if dev.spec else None
-            c = table.constants(backend, dev.speed_class, gpu_id)
+            c = table.constants(backend, dev.speed_class, speed_family(dev.spec))
             layers = None if cpu_read_share is None else share / total
             # the passes matter only where a pass has a fixed time (the serving engines'); else one rate is enough
             budget = prefill_budget(table.defaults, engine.name, gpu_id, dev.device.memory_total_bytes) \

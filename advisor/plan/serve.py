@@ -14,7 +14,7 @@ from advisor.errors import UsageError
 from advisor.estimate.allreduce import allreduce_link
 from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.capacity import Capacity, Topology, sglang_capacity, slots_capacity, vllm_capacity
-from advisor.estimate.constants import Constants
+from advisor.estimate.constants import Constants, speed_family
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
 from advisor.estimate.machine import Machine, MachineDevice, device_tflops
 from advisor.estimate.serving import ENGINES, Curve, Step, curve, user_counts, verdict
@@ -99,7 +99,7 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
         notes.append(f"all-reduce over PCIe at {link[0]:g} GB/s and {link[1] * 1e6:g} us a call (measured between "
                      "cards with peer-to-peer access; without it, through host memory, several times slower)")
     capacity = _capacity(est, model, recipe, machine, req, topo, dev)
-    c = est.speeds.constants(backend, dev.speed_class, dev.spec.id if dev.spec else None)
+    c = est.speeds.constants(backend, dev.speed_class, speed_family(dev.spec))
     step, prompt_work = _step(est, model, recipe, req, dev, (backend, c), topo)
     found = curve(step, prompt_work, req.prompt_tokens, req.output_tokens, capacity.max_concurrent_sequences,
                   user_counts(req.users))

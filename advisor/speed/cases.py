@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from advisor.engines import engine_for
 from advisor.estimate.allreduce import tensor_sync_s
-from advisor.estimate.constants import SpeedTable, speed_key
+from advisor.estimate.constants import SpeedTable, speed_family, speed_key
 from advisor.estimate.estimator import Estimator, Request
 from advisor.estimate.speed import (
     Work,
@@ -43,11 +43,12 @@ class Case:
     weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
     tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
     sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.allreduce.tensor_sync_s)
+    family: str | None = None  # estimate.constants.speed_family of the GPU (a chip generation, an architecture)
 
     @property
     def key(self) -> str:
-        """backend:class whose decode constants apply (Apple split by generation)."""
-        return speed_key(self.backend, self.device_class, self.gpu_id)
+        """backend:family or backend:class whose decode constants apply (estimate.constants.speed_key)."""
+        return speed_key(self.backend, self.device_class, self.family)
 
     @property
     def prefill_key(self) -> str:
@@ -60,7 +61,7 @@ class Case:
 
 def predict(table: SpeedTable, c: Case) -> float | None:
     """The shipped estimate of one measurement: the table's constants on one lane, the shipped formula."""
-    lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.gpu_id),
+    lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.family),
                      experts=c.work.experts_per_token, cores=c.m.cpu_threads)
     if c.tensor_parallel > 1:
         lane = split_tensors(lane, c.tensor_parallel, c.sync_s)
@@ -124,7 +125,7 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
-                est.work(model, weights, kv, depth))
+                est.work(model, weights, kv, depth), family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None)
     if m.device_count > 1 and engine_for(catalog.recipe(m.quant).runtime).tensor_parallel:  # estimate's lane for it
         sync = tensor_sync_s(catalog.defaults, gpu_id, m.device_count, model.arch.hidden_size)
         case = replace(case, tensor_parallel=m.device_count, sync_s=sync)

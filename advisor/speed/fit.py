@@ -7,8 +7,9 @@ SpeedTable and runs the shipped formula on one lane. The fit returns a SpeedFit,
 holds, rounded as that file stores it, so what is validated is what ships.
 
 decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (1 + c x routed experts per
-        token), fitted per backend:class by least squares on relative error with a light pull toward the starting
-        values; the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends (a
+        token), fitted per backend:family (a GPU architecture, an Apple generation) or backend:class by least
+        squares on relative error with a light pull toward a prior (a class's starting values; a family's kind's
+        pooled fit); the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends (a
         per-backend variant and a flat per-MoE-layer factor are compared in docs/accuracy.md).
 prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE and attention ratios).
 The measurements as cases, and the one prediction of each, are advisor.speed.cases.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, replace
 
+from advisor.estimate.constants import ARCHITECTURE_CLASSES
 from advisor.estimate.speed import core_seconds
 from advisor.specs import Defaults
 from advisor.specs.measured import FittedClass, SpeedFit
@@ -91,9 +93,13 @@ class Variant:
     half_life_years: float | None = None  # weigh a build this much older than the newest half as much (recency)
     cpu_compute: tuple[float | None, ...] = CPU_COMPUTE  # (None,): CPU decode bound by RAM bandwidth alone
     attention: bool = True  # prefill attention at its own fitted share of the matmul rate (False: at the matmul rate)
+    families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
+    pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
+        if not self.families:
+            rows = [replace(c, family=None) if c.device_class in ARCHITECTURE_CLASSES else c for c in rows]
         if self.flat_moe:
             rows = [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
         if self.half_life_years:
@@ -115,13 +121,14 @@ SHIPPED = Variant(per_backend=False)
 def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> SpeedFit:
     """Constants for every backend:class with data, as a SpeedFit (no error bands: those come from validation)."""
     decode_rows = [c for c in rows if c.m.kind == "decode"]
-    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults))
+    pooled = variant.pooled
+    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, pooled=pooled))
     by_backend = {} if not variant.per_backend else per_backend(
         decode_rows, lambda c: c.key, BACKEND_MOE_FACTORS,
-        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults))
+        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, pooled=pooled))
     cpu = [c for c in decode_rows if c.backend == "cpu"]
     compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, k, mean=True))
-    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute)
+    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pooled)
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops], defaults, variant.per_backend,
                     variant.attention)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
@@ -129,13 +136,35 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
-              defaults: Defaults, compute: float | None = None) -> dict[str, FittedClass]:
+              defaults: Defaults, compute: float | None = None, pooled: bool = True) -> dict[str, FittedClass]:
     out = {}
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults), compute)
+        factor = by_backend.get(key.split(":", 1)[0], shared)
+        a, tau = _fit_decode(own, factor, _prior(key, own[0], rows, factor, defaults, compute, pooled), compute)
         out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
     return out
+
+
+def _prior(key: str, first: Case, rows: list[Case], factor: float, defaults: Defaults,
+           compute: float | None, pooled: bool = True) -> Prior:
+    """A backend:class key's prior is its starting values; a family's (an Apple generation, a GPU architecture) is
+    the fit of every family of its kind under that backend, pulled toward the kind's starting values: partial
+    pooling, so that a family with few rows borrows the shape of its kind's, not a fixed guess (`pooled` False:
+    the kind's starting values, the ablation)."""
+    if first.family is None:
+        return prior_for(key, defaults)
+    kind = _family_kind(first)
+    if not pooled:
+        return prior_for(f"{first.backend}:{kind}", defaults)
+    pool = [c for c in rows if c.backend == first.backend and c.family is not None and _family_kind(c) == kind]
+    a, tau = _fit_decode(pool, factor, prior_for(f"{first.backend}:{kind}", defaults), compute)
+    return Prior(a, tau)
+
+
+def _family_kind(c: Case) -> str:
+    """The class whose starting values a family's pool starts from: apple, or consumer for a GPU architecture."""
+    return "apple" if c.device_class == "apple" else ARCHITECTURE_CLASSES[0]
 
 
 def period(rows: list[Case]) -> str:
@@ -147,14 +176,14 @@ def period(rows: list[Case]) -> str:
 
 
 def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults,
-                  compute: float | None = None, *, mean: bool = False) -> float:
+                  compute: float | None = None, *, mean: bool = False, pooled: bool = True) -> float:
     """Median relative error, in sample, of the decode fits for every backend:class in `rows` with these factors
     (the median, so that a few runs of an old build do not set a factor for everyone; `mean` for the CPU's compute
     ratio, which only the few-thread runs inform)."""
     if not rows:
         return 0.0
-    table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute), moe=(shared, by_backend),
-                   compute=compute)
+    table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute, pooled),
+                      moe=(shared, by_backend), compute=compute)
     errors = [abs((predict(table, c) or 0.0) / c.m.tokens_per_s - 1) for c in rows]
     return statistics.fmean(errors) if mean else statistics.median(errors)
 

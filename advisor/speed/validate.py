@@ -128,8 +128,13 @@ def validate(catalog: Catalog) -> Validation:
 
 
 VARIANTS = {
-    "shipped: a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE "
-    "prefill ratio for every backend, prefill attention at its own fitted share of the matmul rate": SHIPPED,
+    "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
+    "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE prefill ratio "
+    "for every backend, prefill attention at its own fitted share of the matmul rate": SHIPPED,
+    "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
+    "architecture": Variant(per_backend=False, families=False),
+    "architectures and Apple generations pulled toward their class's starting values, not their kind's pooled fit":
+        Variant(per_backend=False, pooled=False),
     "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
     "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),

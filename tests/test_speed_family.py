@@ -1,0 +1,62 @@
+"""Decode constants per GPU family (an Apple chip generation, a discrete GPU's architecture), each fit pulled toward
+its kind's pooled fit; prefill stays per backend:class (issue 14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.estimate.constants import SpeedTable, speed_family
+from advisor.estimate.speed import Work
+from advisor.plan.recommend import Request
+from advisor.specs.facts import Catalog
+from advisor.specs.measured import Measurement
+from advisor.speed import cases as known
+from advisor.speed import fit as cal
+from tests.core import estimate
+
+LAYERS, BW, EFF, TAU = 40, 600.0, 0.8, 30e-6
+
+
+def test_a_workstation_card_shares_its_consumer_twins_family(catalog: Catalog) -> None:
+    family = {gpu.id: speed_family(gpu) for gpu in catalog.gpus}
+    assert family["radeon-ai-pro-r9700"] == family["rx-9070-xt"] == "rdna-4"  # one die, Navi 48
+    assert family["radeon-pro-w7900"] == family["rx-7900-xtx"] == "rdna-3"
+    assert family["rtx-pro-6000-blackwell"] == family["rtx-5090"] == "blackwell"
+    assert family["rtx-a6000"] == family["rtx-3090"] == "ampere"
+    assert family["radeon-ai-pro-r9700"] != family["radeon-pro-w7900"]  # same market segment, other dies
+    assert family["m3-max-40c"] == family["m3-ultra-80c"] == "apple-m3"
+    assert family["h100-sxm"] is None and family["ryzen-ai-max-395"] is None  # data centre, APU: by class
+
+
+def _case(device: str, family: str, scale: float) -> known.Case:
+    """A dense decode run that follows the model exactly at efficiency EFF and TAU seconds per layer."""
+    nbytes = int(4e9 * scale)
+    seconds = nbytes / (EFF * BW * 1e9) + TAU * LAYERS
+    m = Measurement(device=device, device_count=1, backend="cuda", engine="llama.cpp", model="m", quant="Q4_0",
+                    test="tg128", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
+    return known.Case(m, device, "cuda", "consumer", device, BW, None, Work(nbytes, 0, 0, LAYERS, 0, 10**9, 0),
+                      family=family)
+
+
+def test_a_family_measured_once_borrows_its_kinds_shape(catalog: Catalog) -> None:
+    # one run cannot tell the stream efficiency from the fixed time per layer; the family's kind can
+    rows = [_case(d, "fam-a", s) for d in ("a", "b") for s in (0.25, 1, 4)] + [_case("c", "fam-b", 1)]
+    pooled = cal.fit(rows, catalog.defaults).decode["cuda:fam-b"]
+    assert pooled.stream_efficiency == pytest.approx(EFF, rel=0.01)
+    assert pooled.per_layer_s == pytest.approx(TAU, rel=0.05)  # the pool's own fit is pulled lightly too
+    started = cal.fit(rows, catalog.defaults, cal.Variant(per_backend=False, pooled=False)).decode["cuda:fam-b"]
+    assert abs(started.per_layer_s / TAU - 1) > 0.1  # toward the starting values instead: the run alone can't say
+
+
+def test_the_shipped_estimate_takes_the_cards_family_constants(catalog: Catalog, make_machine) -> None:
+    assert catalog.speed_fit is not None
+    fitted = catalog.speed_fit.decode["rocm:rdna-4"]
+    c = SpeedTable(catalog.speed_fit, catalog.defaults).constants("rocm", "workstation", "rdna-4")
+    assert (c.stream_efficiency, c.per_layer_s) == (fitted.stream_efficiency, fitted.per_layer_s)
+    assert "rocm:rdna-4" in c.basis and fitted.devices >= 2
+    model, recipe = catalog.model("qwen3-8b"), catalog.recipe("Q4_K_M")
+    e = estimate(model, recipe, make_machine("Radeon AI PRO R9700"), catalog, Request(context_tokens=4096))
+    twin = estimate(model, recipe, make_machine("RX 9070 XT"), catalog, Request(context_tokens=4096))
+    assert e.speed.basis is not None and any("rocm:rdna-4" in b for b in e.speed.basis.constants)
+    # the same die at the same bandwidth decodes alike whatever its market segment
+    assert e.speed.decode_tokens_per_s == pytest.approx(twin.speed.decode_tokens_per_s, rel=0.02)
