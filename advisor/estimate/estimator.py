@@ -119,12 +119,17 @@ class Estimator(Memo):
 
     @cached_property
     def measured(self) -> MeasuredIndex:
-        """Published tg128 / pp512 runs at depth 0 by (device, model, file type, device count)."""
-        index: dict[tuple[str, str, str, int], dict[str, MeasuredSpeed]] = {}
+        """Published tg128 / pp512 runs at depth 0 by (device, model, file type, device count, backend): an estimate
+        is shown beside a run of its own backend only (an MLX run is not what llama.cpp's Metal build does)."""
+        index: dict[tuple[str, str, str, int, str], dict[str, MeasuredSpeed]] = {}
         for m in self.catalog.measurements:
-            if m.depth_tokens == 0 and m.test in ("tg128", "pp512"):
-                slot = index.setdefault((m.device, m.model, m.quant, m.device_count), {})
-                slot.setdefault(m.test, MeasuredSpeed(m.tokens_per_s, m.test, m.source, m.quote))
+            if m.depth_tokens == 0 and m.test in ("tg128", "pp512") and m.device != "cpu":
+                backend = m.backend
+                if backend == "vllm":  # vLLM's backend per vendor (vllm, vllm-rocm), as the estimate names it
+                    gpu = self.catalog.gpu(m.device)
+                    backend = engine_for("vllm").backend(gpu.vendor, gpu.device_class) or backend
+                slot = index.setdefault((m.device, m.model, m.quant, m.device_count, backend), {})
+                slot.setdefault(m.test, MeasuredSpeed(m.tokens_per_s, m.test, m.source, m.quote, backend, m.date))
         return index
 
     def estimate(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,

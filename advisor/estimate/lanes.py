@@ -27,7 +27,7 @@ from advisor.specs import ModelSpec, QuantRecipe
 from advisor.specs.measured import LocalCalibration
 
 LaneSet = tuple[tuple[Lane, ...], tuple[Constants, ...]] | None  # lanes() and the constants used; None: unknown
-MeasuredIndex = Mapping[tuple[str, str, str, int], Mapping[str, MeasuredSpeed]]
+MeasuredIndex = Mapping[tuple[str, str, str, int, str], Mapping[str, MeasuredSpeed]]
 MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only machine never reads measurements
 
 
@@ -111,7 +111,7 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     if placement.kind == "cpu" and speed.prefill_tokens_per_s is not None:
         notes.append(f"CPU prefill from its vector throughput: {machine.cpu_basis}")
     speed = _locally_calibrated(speed, machine, table, placement, engine)
-    return _measured(speed, model, recipe, machine, measured, placement)
+    return _measured(speed, model, recipe, machine, measured, placement, engine)
 
 
 def decode_for(work: Work, placement: Placement, found: LaneSet, *, machine: Machine, engine: Engine,
@@ -164,12 +164,14 @@ def _locally_calibrated(speed: SpeedEstimate, machine: Machine, table: SpeedTabl
 
 
 def _measured(speed: SpeedEstimate, model: ModelSpec, recipe: QuantRecipe, machine: Machine,
-              index: MeasuredLookup, placement: Placement) -> SpeedEstimate:
-    """A published tg128 / pp512 of this very device, model and file type, shown beside the estimate."""
+              index: MeasuredLookup, placement: Placement, engine: Engine) -> SpeedEstimate:
+    """A published tg128 / pp512 of this very device, model, file type and backend, shown beside the estimate."""
     ids = {d.spec.id if d.spec else "" for d in machine.devices}
     if placement.kind != "gpu" or len(ids) != 1 or "" in ids:
         return speed
-    found = index().get((ids.pop(), model.id, recipe.name, len(machine.devices)), {})
+    dev = machine.devices[0]
+    backend = engine.backend(dev.device.vendor, dev.speed_class)
+    found = index().get((ids.pop(), model.id, recipe.name, len(machine.devices), backend or ""), {})
     if not found:
         return speed
     return replace(speed, measured_decode=found.get("tg128"), measured_prefill=found.get("pp512"))

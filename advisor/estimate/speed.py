@@ -74,12 +74,14 @@ class SpeedBasis:
 
 @dataclass(frozen=True, slots=True)
 class MeasuredSpeed:
-    """A published measurement of the same device, model and file type (llama-bench tg128 / pp512)."""
+    """A published measurement of the same device, model, file type and backend (llama-bench tg128 / pp512)."""
 
     tokens_per_s: float
     test: str
     source: str
     quote: str
+    backend: str = ""  # the constants backend it ran on (cuda, rocm, vulkan, metal, mlx, vllm ...)
+    date: str | None = None  # the build's or the post's year-month, where stated
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,8 +132,8 @@ def _range(value: tuple[float, float] | None) -> list[float] | None:
 
 
 def _measured(m: MeasuredSpeed | None) -> dict[str, Any] | None:
-    return None if m is None else {"tokens_per_s": m.tokens_per_s, "test": m.test, "source": m.source,
-                                   "quote": m.quote}
+    return None if m is None else {"tokens_per_s": m.tokens_per_s, "test": m.test, "backend": m.backend,
+                                   "date": m.date, "source": m.source, "quote": m.quote}
 
 
 def _round(value: float | None) -> float | None:

@@ -169,8 +169,8 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
         calibrated.append(Line(CPU_LEGEND, dim=True))
     if show_model and any(is_installed(e) for e in estimates):
         calibrated.append(Line(INSTALLED_LEGEND, dim=True))
-    measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU "
-                     f"({m.source})")
+    measured = [Line(f"Measured: {e.model.name} {e.recipe.name} {m.test} {rate(m.tokens_per_s)} t/s on this GPU, "
+                     f"{m.backend}{f' {m.date}' if m.date else ''} ({m.source})")
                 for e in estimates for m in (e.speed.measured_decode, e.speed.measured_prefill) if m is not None]
     run = [Line(f"{'Run it' if i == 0 else 'Or'}: {line}", command=True)
            for i, line in enumerate(run_line or ())]
