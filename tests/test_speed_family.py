@@ -60,3 +60,16 @@ def test_the_shipped_estimate_takes_the_cards_family_constants(catalog: Catalog,
     assert e.speed.basis is not None and any("rocm:rdna-4" in b for b in e.speed.basis.constants)
     # the same die at the same bandwidth decodes alike whatever its market segment
     assert e.speed.decode_tokens_per_s == pytest.approx(twin.speed.decode_tokens_per_s, rel=0.02)
+
+
+def test_a_family_with_no_measurements_takes_its_kinds_pooled_fit(catalog: Catalog) -> None:
+    assert catalog.speed_fit is not None
+    fitted = catalog.speed_fit.decode
+    assert "cuda:turing" not in fitted and "cuda:discrete" in fitted  # no CUDA run on a Turing card
+    pool = fitted["cuda:discrete"]
+    families = ("cuda:ampere", "cuda:ada-lovelace", "cuda:blackwell")
+    assert pool.rows == sum(fitted[k].rows for k in families)
+    assert pool.devices == sum(fitted[k].devices for k in families)
+    c = SpeedTable(catalog.speed_fit, catalog.defaults).constants("cuda", "consumer", "turing")
+    assert (c.stream_efficiency, c.per_layer_s) == (pool.stream_efficiency, pool.per_layer_s)
+    assert "cuda:discrete" in c.basis and "no measurements for cuda:turing" in c.basis

@@ -86,6 +86,12 @@ def speed_family(gpu: GpuSpec | None) -> str | None:
     return None
 
 
+def family_pool(device_class: str) -> str | None:
+    """The pool a class's families are fitted in together (speed_fit.yaml backend:apple, backend:discrete): their
+    fits' prior, and the constants of a family with no measurements; None for a class without families."""
+    return "apple" if device_class == "apple" else "discrete" if device_class in ARCHITECTURE_CLASSES else None
+
+
 def speed_key(backend: str, device_class: str, family: str | None = None) -> str:
     """backend:family where the device has one (speed_family), else backend:class: the key of its decode constants."""
     return f"{backend}:{family or device_class}"
@@ -147,6 +153,12 @@ class SpeedTable:
             dated = f" (builds dated {own.period})" if own.period else ""
             return (own.stream_efficiency, own.per_layer_s,
                     f"fitted for {key} on {own.rows} measurements from {own.devices} devices{dated}")
+        pool = family_pool(device_class)
+        pooled = fit.decode.get(f"{key.split(':', 1)[0]}:{pool}") if pool else None
+        if pooled is not None:
+            return (pooled.stream_efficiency, pooled.per_layer_s,
+                    f"no measurements for {key}; the pooled fit of its kind, {key.split(':', 1)[0]}:{pool}, on "
+                    f"{pooled.rows} measurements from {pooled.devices} devices")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
             of = "" if len(stand_ins) == 1 else f" (median of {len(stand_ins)} fits)"

@@ -109,25 +109,25 @@ MISSES = (
     'Decode constants are fitted per backend and GPU family where the device has one: an Apple chip '
     "generation, or a discrete GPU's architecture (Ampere, Ada Lovelace, Blackwell, RDNA 3, RDNA 4 ...; a"
     " workstation card is its consumer twin's die), each pulled toward the pooled fit of its kind; other "
-    'devices by backend and class. A family measured on one other device is predicted from that device '
-    'alone when held out (the RTX 5090 from the RTX PRO 6000 rows, up to 42 % fast on small-expert MoE '
-    'models). The model misses most where a device or a build is unlike the rest of the set. Reasons for '
-    'the largest misses below: Qwen3-Next on llama.cpp is slower than predicted on every device measured '
-    '(its 2025-26 builds ran the gated delta-net layers as many small kernels; Qwen3.5/3.6, the same '
-    'layer kinds on later builds, are predicted within about 10 %); Intel Arc reaches about half the '
-    "bandwidth other GPUs reach; the 2024 MI300X prefill rows predate llama.cpp's use of CDNA3's matrix "
-    "cores for quantized matmuls (PR 14624, July 2025) and reach about 17 TFLOPS, 1.4 % of the card's "
-    'rated 1,307, while an MI50 reaches the same 17 at 62 % of its 26.5, so each predicts the other badly'
-    ' (the rated FP16 figure is not what the kernels used); CPU decode on old or mobile cores (a 2014 '
-    'Haswell, a Lunar Lake) is slower per thread than the fitted core bound; decode at 32k tokens on '
-    'Strix Halo reads the cache slower than the weights; MLX prefill rests on 9 rows from two chips '
-    "(dense Llama 3.3 70B on an M3 Max, MoE models on an M4 Max), which agree once MLX's experts prefill "
-    "at the dense efficiency, as mlx-lm batches each expert's rows. llama.cpp's MoE prefill efficiency "
-    'varies by backend and build more than one shared ratio captures. vLLM on the MI300X, the only ROCm '
-    "device with vLLM runs, takes vLLM's CUDA constants when held out and comes out 12-46 % fast (its "
-    'own, shipped, are fitted on those runs). Ranges shown beside every estimate are the 10th-90th '
-    'percentile band of these errors for the device\'s decode constants\' key; the section "Do the ranges '
-    'hold?" counts how often they do.'
+    "devices by backend and class; a family with no measurements takes its kind's pooled fit. A family "
+    'measured on one other device is predicted from that device alone when held out (the RTX 5090 from '
+    'the RTX PRO 6000 rows, up to 42 % fast on small-expert MoE models). The model misses most where a '
+    'device or a build is unlike the rest of the set. Reasons for the largest misses below: Qwen3-Next on'
+    ' llama.cpp is slower than predicted on every device measured (its 2025-26 builds ran the gated '
+    'delta-net layers as many small kernels; Qwen3.5/3.6, the same layer kinds on later builds, are '
+    'predicted within about 10 %); Intel Arc reaches about half the bandwidth other GPUs reach; the 2024 '
+    "MI300X prefill rows predate llama.cpp's use of CDNA3's matrix cores for quantized matmuls (PR 14624,"
+    " July 2025) and reach about 17 TFLOPS, 1.4 % of the card's rated 1,307, while an MI50 reaches the "
+    'same 17 at 62 % of its 26.5, so each predicts the other badly (the rated FP16 figure is not what the'
+    ' kernels used); CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
+    'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
+    'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
+    "models on an M4 Max), which agree once MLX's experts prefill at the dense efficiency, as mlx-lm "
+    "batches each expert's rows. llama.cpp's MoE prefill efficiency varies by backend and build more than"
+    " one shared ratio captures. vLLM on the MI300X, the only ROCm device with vLLM runs, takes vLLM's "
+    'CUDA constants when held out and comes out 12-46 % fast (its own, shipped, are fitted on those '
+    'runs). Ranges shown beside every estimate are the 10th-90th percentile band of these errors for the '
+    'device\'s decode constants\' key; the section "Do the ranges hold?" counts how often they do.'
 )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, replace
 
-from advisor.estimate.constants import ARCHITECTURE_CLASSES
+from advisor.estimate.constants import ARCHITECTURE_CLASSES, family_pool
 from advisor.estimate.speed import core_seconds
 from advisor.specs import Defaults
 from advisor.specs.measured import FittedClass, SpeedFit
@@ -137,34 +137,27 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
               defaults: Defaults, compute: float | None = None, pooled: bool = True) -> dict[str, FittedClass]:
+    """A fit per backend:family or backend:class, and per pool of families (backend:apple, backend:discrete: every
+    family of the kind, fitted whole), which is its families' prior (partial pooling: a family whose rows leave
+    the efficiency and the fixed time trading off borrows its kind's shape, not a fixed guess) and the constants of
+    a family with no measurements. `pooled` False: families pulled toward their kind's starting values."""
     out = {}
+    priors: dict[str, Prior] = {}
+    for key in sorted({_pool_key(c) for c in rows if c.family is not None}):
+        own = [c for c in rows if c.family is not None and _pool_key(c) == key]
+        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults), compute)
+        priors[key] = Prior(a, tau) if pooled else prior_for(key, defaults)
+        out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        factor = by_backend.get(key.split(":", 1)[0], shared)
-        a, tau = _fit_decode(own, factor, _prior(key, own[0], rows, factor, defaults, compute, pooled), compute)
+        prior = priors[_pool_key(own[0])] if own[0].family is not None else prior_for(key, defaults)
+        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior, compute)
         out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
     return out
 
 
-def _prior(key: str, first: Case, rows: list[Case], factor: float, defaults: Defaults,
-           compute: float | None, pooled: bool = True) -> Prior:
-    """A backend:class key's prior is its starting values; a family's (an Apple generation, a GPU architecture) is
-    the fit of every family of its kind under that backend, pulled toward the kind's starting values: partial
-    pooling, so that a family with few rows borrows the shape of its kind's, not a fixed guess (`pooled` False:
-    the kind's starting values, the ablation)."""
-    if first.family is None:
-        return prior_for(key, defaults)
-    kind = _family_kind(first)
-    if not pooled:
-        return prior_for(f"{first.backend}:{kind}", defaults)
-    pool = [c for c in rows if c.backend == first.backend and c.family is not None and _family_kind(c) == kind]
-    a, tau = _fit_decode(pool, factor, prior_for(f"{first.backend}:{kind}", defaults), compute)
-    return Prior(a, tau)
-
-
-def _family_kind(c: Case) -> str:
-    """The class whose starting values a family's pool starts from: apple, or consumer for a GPU architecture."""
-    return "apple" if c.device_class == "apple" else ARCHITECTURE_CLASSES[0]
+def _pool_key(c: Case) -> str:
+    return f"{c.backend}:{family_pool(c.device_class)}"
 
 
 def period(rows: list[Case]) -> str:
@@ -189,8 +182,10 @@ def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float,
 
 
 def prior_for(key: str, defaults: Defaults) -> Prior:
-    """The starting values in defaults.yaml for a backend:class, the prior every decode fit is pulled toward."""
-    start = defaults.speed_classes.get(key.rsplit(":", maxsplit=1)[-1])
+    """The starting values in defaults.yaml for a backend:class (a pool of discrete GPUs: the consumer class's), the
+    prior every decode fit is pulled toward."""
+    cls = key.rsplit(":", maxsplit=1)[-1]
+    start = defaults.speed_classes.get(ARCHITECTURE_CLASSES[0] if cls == "discrete" else cls)
     if start is None:
         return Prior(1 / 0.85, 0.00005)
     return Prior(1 / start.stream_efficiency, start.per_layer_s)
