@@ -66,6 +66,14 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 _STANDS_IN: Final = {"sglang": "vllm", f"sglang{vllm.ROCM}": f"vllm{vllm.ROCM}"}
 
 
+def run_backend(backend: str, vendor: str, device_class: str) -> str:
+    """The constants backend of a published run on a GPU: its own (cuda, rocm, metal, mlx ...), vLLM's per vendor
+    (vllm, vllm-rocm), as an estimate on that GPU names it."""
+    if backend != "vllm":
+        return backend
+    return engine_for("vllm").backend(vendor, device_class) or backend
+
+
 def stand_in(backend: str) -> str | None:
     """The backend whose constants an engine without fits of its own takes (sglang -> vllm), else None."""
     return _STANDS_IN.get(backend)

@@ -154,11 +154,11 @@ class SpeedTable:
             return (own.stream_efficiency, own.per_layer_s,
                     f"fitted for {key} on {own.rows} measurements from {own.devices} devices{dated}")
         pool = family_pool(device_class)
-        pooled = fit.decode.get(f"{key.split(':', 1)[0]}:{pool}") if pool else None
+        pool_key = f"{key.split(':', 1)[0]}:{pool}"
+        pooled = fit.decode.get(pool_key) if pool else None
         if pooled is not None:
-            return (pooled.stream_efficiency, pooled.per_layer_s,
-                    f"no measurements for {key}; the pooled fit of its kind, {key.split(':', 1)[0]}:{pool}, on "
-                    f"{pooled.rows} measurements from {pooled.devices} devices")
+            return (pooled.stream_efficiency, pooled.per_layer_s, f"no measurements for {key}; the pooled fit of its "
+                    f"kind, {pool_key}, on {pooled.rows} measurements from {pooled.devices} devices")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
             of = "" if len(stand_ins) == 1 else f" (median of {len(stand_ins)} fits)"

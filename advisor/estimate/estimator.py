@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from advisor.engines import Engine, engine_for
+from advisor.engines import Engine, engine_for, run_backend
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.kv import KvEstimate, estimate_kv
 from advisor.estimate.lanes import LaneSet, MeasuredIndex, decode_for, lane_shape, lanes, speed_for
@@ -124,10 +124,8 @@ class Estimator(Memo):
         index: dict[tuple[str, str, str, int, str], dict[str, MeasuredSpeed]] = {}
         for m in self.catalog.measurements:
             if m.depth_tokens == 0 and m.test in ("tg128", "pp512") and m.device != "cpu":
-                backend = m.backend
-                if backend == "vllm":  # vLLM's backend per vendor (vllm, vllm-rocm), as the estimate names it
-                    gpu = self.catalog.gpu(m.device)
-                    backend = engine_for("vllm").backend(gpu.vendor, gpu.device_class) or backend
+                gpu = self.catalog.gpu(m.device)
+                backend = run_backend(m.backend, gpu.vendor, gpu.device_class)
                 slot = index.setdefault((m.device, m.model, m.quant, m.device_count, backend), {})
                 slot.setdefault(m.test, MeasuredSpeed(m.tokens_per_s, m.test, m.source, m.quote, backend, m.date))
         return index

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from advisor.engines import engine_for
+from advisor.engines import engine_for, run_backend
 from advisor.estimate.allreduce import tensor_sync_s
 from advisor.estimate.constants import SpeedTable, speed_family, speed_key
 from advisor.estimate.estimator import Estimator, Request
@@ -133,13 +133,11 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
 
 
 def _backend(m: Measurement, catalog: Catalog) -> str:
-    """The constants backend of a run: its own (cuda, metal, mlx ...), vLLM's per vendor (vllm, vllm-rocm)."""
+    """The constants backend of a run (engines.run_backend), "cpu" for a CPU-only run."""
     if m.device == "cpu":
         return "cpu"
-    if m.backend != "vllm":
-        return m.backend
     gpu = catalog.gpu(m.device)
-    return engine_for("vllm").backend(gpu.vendor, gpu.device_class) or m.backend
+    return run_backend(m.backend, gpu.vendor, gpu.device_class)
 
 
 def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None,
