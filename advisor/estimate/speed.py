@@ -80,8 +80,8 @@ class MeasuredSpeed:
     test: str
     source: str
     quote: str
-    backend: str = ""  # the constants backend it ran on (cuda, rocm, vulkan, metal, mlx, vllm ...)
-    date: str | None = None  # the build's or the post's year-month, where stated
+    backend: str  # the constants backend it ran on (cuda, rocm, vulkan, metal, mlx, vllm ...)
+    date: str | None  # the build's or the post's year-month, where stated
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,16 +143,19 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
     a family with no measurements. `pooled` False: families pulled toward their kind's starting values."""
     out = {}
     priors: dict[str, Prior] = {}
-    for key in sorted({_pool_key(c) for c in rows if c.family is not None}):
-        own = [c for c in rows if c.family is not None and _pool_key(c) == key]
-        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior_for(key, defaults), compute)
-        priors[key] = Prior(a, tau) if pooled else prior_for(key, defaults)
+
+    def fitted(key: str, own: list[Case], prior: Prior) -> tuple[float, float]:
+        a, tau = _fit_decode(own, by_backend.get(own[0].backend, shared), prior, compute)
         out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
+        return a, tau
+
+    for key in sorted({_pool_key(c) for c in rows if c.family is not None}):
+        pool = [c for c in rows if c.family is not None and _pool_key(c) == key]
+        a, tau = fitted(key, pool, prior_for(key, defaults))
+        priors[key] = Prior(a, tau) if pooled else prior_for(key, defaults)
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        prior = priors[_pool_key(own[0])] if own[0].family is not None else prior_for(key, defaults)
-        a, tau = _fit_decode(own, by_backend.get(key.split(":", 1)[0], shared), prior, compute)
-        out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
+        fitted(key, own, priors[_pool_key(own[0])] if own[0].family is not None else prior_for(key, defaults))
     return out
 
 
