@@ -112,10 +112,12 @@ MISSES = (
     "devices by backend and class; a family with no measurements takes its kind's pooled fit. A family "
     'measured on one other device is predicted from that device alone when held out (the RTX 5090 from '
     'the RTX PRO 6000 rows, up to 42 % fast on small-expert MoE models). The model misses most where a '
-    'device or a build is unlike the rest of the set. Reasons for the largest misses below: Qwen3-Next on'
-    ' llama.cpp is slower than predicted on every device measured (its 2025-26 builds ran the gated '
-    'delta-net layers as many small kernels; Qwen3.5/3.6, the same layer kinds on later builds, are '
-    'predicted within about 10 %); Intel Arc reaches about half the bandwidth other GPUs reach; the 2024 '
+    'device or a build is unlike the rest of the set. Qwen3-Next is scored on llama.cpp build 8577 '
+    "(Strix Halo, March 2026); its runs on builds before llama.cpp optimized its graph (PRs 17996 and 19375,"
+    ' December 2025 to February 2026: a third to two fifths faster decode) are left out, as the estimate '
+    'describes a current build; scored, they are 74-109 % slower than predicted and the decode 90th '
+    'percentile is 30.7 %. Reasons for the largest misses below: Intel Arc reaches about half the bandwidth'
+    ' other GPUs reach; the 2024 '
     "MI300X prefill rows predate llama.cpp's use of CDNA3's matrix cores for quantized matmuls (PR 14624,"
     " July 2025) and reach about 17 TFLOPS, 1.4 % of the card's rated 1,307, while an MI50 reaches the "
     'same 17 at 62 % of its 26.5, so each predicts the other badly (the rated FP16 figure is not what the'

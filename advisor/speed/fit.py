@@ -9,14 +9,16 @@ holds, rounded as that file stores it, so what is validated is what ships.
 decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (1 + c x routed experts per
         token), fitted per backend:family (a GPU architecture, an Apple generation) or backend:class by least
         squares on relative error with a light pull toward a prior (a class's starting values; a family's kind's
-        pooled fit); the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends (a
-        per-backend variant and a flat per-MoE-layer factor are compared in docs/accuracy.md).
+        pooled fit); the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends, on
+        the mean absolute log error of every decode row (a per-backend variant, a flat per-MoE-layer factor and the
+        median objective are compared in docs/accuracy.md).
 prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE and attention ratios).
 The measurements as cases, and the one prediction of each, are advisor.speed.cases.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, replace
 
@@ -95,6 +97,10 @@ class Variant:
     attention: bool = True  # prefill attention at its own fitted share of the matmul rate (False: at the matmul rate)
     families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
     pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
+    # what the MoE factor is picked on: "log", the mean absolute log error (smooth, so one row added or removed does not
+    # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
+    # single devices were left out)
+    moe_objective: str = "log"
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -122,12 +128,13 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     """Constants for every backend:class with data, as a SpeedFit (no error bands: those come from validation)."""
     decode_rows = [c for c in rows if c.m.kind == "decode"]
     pooled = variant.pooled
-    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, pooled=pooled))
+    how = variant.moe_objective
+    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, how, pooled=pooled))
     by_backend = {} if not variant.per_backend else per_backend(
         decode_rows, lambda c: c.key, BACKEND_MOE_FACTORS,
-        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, pooled=pooled))
+        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, how, pooled=pooled))
     cpu = [c for c in decode_rows if c.backend == "cpu"]
-    compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, k, mean=True))
+    compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k))
     decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pooled)
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops], defaults, variant.per_backend,
                     variant.attention)
@@ -172,16 +179,20 @@ def period(rows: list[Case]) -> str:
 
 
 def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults,
-                  compute: float | None = None, *, mean: bool = False, pooled: bool = True) -> float:
-    """Median relative error, in sample, of the decode fits for every backend:class in `rows` with these factors
-    (the median, so that a few runs of an old build do not set a factor for everyone; `mean` for the CPU's compute
-    ratio, which only the few-thread runs inform)."""
+                  objective: str = "median", compute: float | None = None, *, pooled: bool = True) -> float:
+    """The in-sample error of the decode fits for every backend:class in `rows` with these factors: "log", the mean
+    absolute log of predicted / measured (the MoE factor's: smooth in the factor and symmetric in over and under);
+    "mean", the mean relative error (the CPU's compute ratio, which only the few-thread runs inform); "median", the
+    median relative error."""
     if not rows:
         return 0.0
     table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute, pooled),
                       moe=(shared, by_backend), compute=compute)
-    errors = [abs((predict(table, c) or 0.0) / c.m.tokens_per_s - 1) for c in rows]
-    return statistics.fmean(errors) if mean else statistics.median(errors)
+    ratios = [(predict(table, c) or 0.0) / c.m.tokens_per_s for c in rows]
+    if objective == "log":
+        return statistics.fmean(abs(math.log(r)) if r > 0 else math.inf for r in ratios)
+    errors = [abs(r - 1) for r in ratios]
+    return statistics.fmean(errors) if objective == "mean" else statistics.median(errors)
 
 
 def prior_for(key: str, defaults: Defaults) -> Prior:

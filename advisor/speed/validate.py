@@ -137,6 +137,8 @@ VARIANTS = {
         Variant(per_backend=False, pooled=False),
     "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
     "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
+    "the per-expert cost picked on the median relative error, not the mean absolute log error": Variant(
+        per_backend=False, moe_objective="median"),
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
     "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
                                                                                           half_life_years=1.0),
