@@ -7,7 +7,8 @@ prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the rou
          - the attention ratio: per backend, a grid search on its dense models' median error where their runs at
            depth (4096 tokens of context or more) come from MIN_DEVICES devices; 1 elsewhere (attention at the matmul
            rate). Flash attention is its own kernel, and on some backends it runs well below the matmuls.
-Every candidate is scored through the shipped lookup and formula (advisor.speed.cases.predict).
+Every candidate is scored, and every implied efficiency read, through the shipped lookup and formula
+(advisor.speed.cases.predict).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.estimate.constants import expert_prefill_ratio
 from advisor.specs import Defaults
 from advisor.speed.cases import Case, fit_table, per_backend, predict
 
@@ -46,7 +46,7 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
         lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}),
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
-    return PrefillFit(_prefill_efficiency(rows, (ratio, ratios), attention), ratio, ratios, attention)
+    return PrefillFit(_prefill_efficiency(rows, (ratio, ratios), attention, defaults), ratio, ratios, attention)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool) -> tuple[float, dict[str, float]]:
@@ -60,22 +60,29 @@ def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool) -> tuple
     return shared, own
 
 
-def _prefill_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]],
-                        attention: dict[str, float]) -> dict[str, float]:
-    """Per backend:class, the median over its rows of the efficiency each implies at its MoE and attention ratios."""
-    def work(c: Case) -> float:
-        ratio = expert_prefill_ratio(c.backend, *moe) if c.moe else 1.0
-        w = c.work
-        return (w.flops_per_token - w.expert_flops_per_token - w.attention_flops_per_token
-                + w.expert_flops_per_token / ratio + w.attention_flops_per_token / attention.get(c.backend, 1.0))
+def _at_unit_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
+                        defaults: Defaults) -> list[float]:
+    """What the shipped formula predicts for each row at a prefill efficiency of 1 (a one-lane prefill is
+    proportional to its efficiency), so that the efficiency a row implies is measured / this."""
+    unit = fit_table(defaults, prefill=dict.fromkeys({c.prefill_key for c in rows}, 1.0), ratio=moe,
+                     attention=attention)
+    return [predict(unit, c) or 1.0 for c in rows]
 
-    return {key: round(statistics.median(c.m.tokens_per_s * work(c) / (c.tflops or 1.0) / 1e12
-                                         for c in rows if c.prefill_key == key), 4)
-            for key in sorted({c.prefill_key for c in rows})}
+
+def _prefill_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
+                        defaults: Defaults, unit: list[float] | None = None) -> dict[str, float]:
+    """Per backend:class, the median over its rows of the efficiency each implies at its MoE and attention ratios
+    (`unit`: _at_unit_efficiency's, when already computed)."""
+    implied: dict[str, list[float]] = {}
+    for c, u in zip(rows, unit or _at_unit_efficiency(rows, moe, attention, defaults), strict=True):
+        implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
+    return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
 
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
                    attention: dict[str, float] | None = None) -> float:
-    table = fit_table(defaults, prefill=_prefill_efficiency(rows, moe, attention or {}), ratio=moe,
-                      attention=attention)
-    return statistics.median(abs((predict(table, c) or 0.0) / c.m.tokens_per_s - 1) for c in rows)
+    """The median error of the rows predicted at these ratios and the efficiencies they imply."""
+    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults)
+    efficiency = _prefill_efficiency(rows, moe, attention or {}, defaults, unit)
+    return statistics.median(abs(efficiency[c.prefill_key] * u / c.m.tokens_per_s - 1)
+                             for c, u in zip(rows, unit, strict=True))
