@@ -42,8 +42,9 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # once
     assert decode["p90_abs_error"] <= 0.30
     # issue 5's 25 %, met again (24.0 %) since MLX's experts prefill at the dense efficiency (mlx-lm batches each
-    # expert's rows): MLX's 9 prefill rows went 155.8 % -> 23.0 % (docs/accuracy.md)
-    assert prefill["median_abs_error"] <= 0.25
+    # expert's rows): MLX's 9 prefill rows went 155.8 % -> 23.0 % (docs/accuracy.md); 20.4 % since CUDA's MoE
+    # prefill follows the tokens each expert gets in a pass (issue 14 asks 20 %)
+    assert prefill["median_abs_error"] <= 0.22
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,14 @@ def test_the_moe_factors_objective_earns_its_place(variants: dict[str, dict[str,
     median = next(v["decode"] for label, v in variants.items() if "picked on the median" in label)
     assert shipped["median_abs_error"] < median["median_abs_error"]
     assert shipped["p90_abs_error"] < median["p90_abs_error"]
+
+
+def test_the_moe_prefill_tile_term_earns_its_place(variants: dict[str, dict[str, dict[str, float | int]]]) -> None:
+    # on CUDA a routed expert's prefill runs as MMQ tiles, so its ratio follows the tokens it gets in a pass
+    shipped = next(v["prefill"] for label, v in variants.items() if label.startswith("shipped"))
+    without = next(v["prefill"] for label, v in variants.items() if "whatever the tokens each expert gets" in label)
+    assert shipped["median_abs_error"] < without["median_abs_error"]
+    assert shipped["p90_abs_error"] <= without["p90_abs_error"]
 
 
 def test_qwen3_next_is_scored_on_builds_after_its_graph_optimization(catalog: Catalog) -> None:

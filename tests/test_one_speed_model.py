@@ -61,8 +61,13 @@ def test_the_shipped_estimate_of_each_measured_run_is_the_prediction_validate_ma
             continue  # a run on another backend than the one advisor picks for this card (Vulkan on a Radeon)
         machine = make_machine(f"{c.m.device_count}x {c.gpu_id}", 512)
         depth = c.work.depth_tokens
-        e = est.estimate(catalog.model(c.m.model), catalog.recipe(c.m.quant), machine,
-                         Request(context_tokens=max(depth, 1) + 1, depth_tokens=depth))
+        request = Request(context_tokens=max(depth, 1) + 1, depth_tokens=depth)
+        if c.m.kind == "prefill":  # a ppN run is a prompt of N tokens at its depth, read llama.cpp's -ub at a time
+            if c.pass_tokens != min(c.m.tokens, catalog.defaults.ubatch_tokens):
+                continue  # a run with its own -ub: an estimate reads prompts at llama.cpp's default
+            request = Request(context_tokens=c.m.depth_tokens + c.m.tokens + 1, depth_tokens=c.m.depth_tokens,
+                              prompt_tokens=c.m.tokens)
+        e = est.estimate(catalog.model(c.m.model), catalog.recipe(c.m.quant), machine, request)
         if e.placement.kind != "gpu":
             continue  # the run's file needs more than the card's usable memory at this context: nothing to compare
         shipped = e.speed.decode_tokens_per_s if c.m.kind == "decode" else e.speed.prefill_tokens_per_s

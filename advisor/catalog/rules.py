@@ -126,7 +126,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    cpu_decode_gflops_per_core=f.number("cpu_decode_gflops_per_core", required=False,
                                                        maximum=10_000.0),
                    serving_prefill=_serving_prefill(f.mapping("serving_prefill")),
-                   attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")))
+                   attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")),
+                   moe_prefill_batch_tokens=f.number("moe_prefill_batch_tokens", required=False, maximum=100_000.0))
     decode_f.done()
     prefill_f.done()
     f.done()

@@ -16,7 +16,8 @@ from typing import Final
 from advisor.engines import llamacpp, mlx, vllm
 from advisor.engines.run import RunSpec
 
-__all__ = ["ENGINES", "SORTED_EXPERT_PREFILL", "Engine", "RunSpec", "constants_engine", "engine_for", "stand_in"]
+__all__ = ["ENGINES", "SORTED_EXPERT_PREFILL", "TILED_EXPERT_PREFILL", "Engine", "RunSpec", "constants_engine",
+           "engine_for", "stand_in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,16 @@ def engine_for(runtime: str) -> Engine:
 # vLLM's fused MoE (moe_align_block_size groups the tokens of each expert into blocks;
 # https://github.com/vllm-project/vllm/blob/main/vllm/model_executor/layers/fused_moe/fused_moe.py), which SGLang uses
 SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
+
+# backends whose MoE prefill runs each expert's tokens of a pass as matmul tiles of a fixed width: llama.cpp's CUDA
+# backend groups a pass's tokens by expert and runs MMQ tiles of up to 128 of them (get_mmq_x_max_host,
+# https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cuda/mmq.cuh; defaults.yaml moe_prefill_tile_tokens).
+# A tile costs a fixed part and a part per token, so an expert's matmuls run more efficiently the more tokens of the
+# pass it gets: estimate.speed.expert_batch_scale. Not ROCm, though HIP builds the same code: the AMD runs measured
+# do not follow it (Strix Halo's MoE prefill barely moves with the tokens per expert; with the term, ROCm's prefill
+# range holds 40 of 58 held-out runs instead of 44), and llama.cpp sizes RDNA3/RDNA4 MoE tiles to the tokens each
+# expert gets since PR 24546 (2026-08). Other backends keep one ratio (their MoE kernels are not modelled)
+TILED_EXPERT_PREFILL: Final = frozenset({"cuda"})
 
 # SGLang (advisor serve) takes vLLM's constants, on each vendor's stack, until it has fits of its own
 _STANDS_IN: Final = {"sglang": "vllm", f"sglang{vllm.ROCM}": f"vllm{vllm.ROCM}"}

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine, stand_in
+from advisor.engines import SORTED_EXPERT_PREFILL, TILED_EXPERT_PREFILL, constants_engine, stand_in
 from advisor.specs import Defaults, GpuSpec
 from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
@@ -38,6 +38,7 @@ class Constants:
     decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
+    expert_batch_tokens: float | None = None  # estimate.speed.expert_batch_scale's, where the backend tiles experts
 
 
 def _median(values: list[float]) -> float:
@@ -139,7 +140,9 @@ class SpeedTable:
                           fit.moe_expert_cost(backend),
                           expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
-                          attention_prefill_ratio=fit.attention_prefill_ratio_by_backend.get(backend, 1.0))
+                          attention_prefill_ratio=fit.attention_prefill_ratio_by_backend.get(backend, 1.0),
+                          expert_batch_tokens=fit.moe_prefill_batch_tokens if backend in TILED_EXPERT_PREFILL
+                          else None)
         served = fit.serving_prefill
         if served is None or constants_engine(backend) != "vllm":
             return found

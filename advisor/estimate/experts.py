@@ -1,4 +1,5 @@
-"""Expert parallelism: what the busiest GPU does when whole experts are spread over GPUs. Pure.
+"""How routed experts share the work: the busiest GPU when whole experts are spread over GPUs (expert
+parallelism), and how efficiently an expert's matmuls run on the tokens of a prefill pass it gets. Pure.
 
 With expert parallelism (vLLM --enable-expert-parallel, SGLang --ep-size) each of `ranks` GPU groups holds E / ranks
 whole experts, and a MoE layer waits for the group that got the most work. Sliced experts (tensor parallelism, the
@@ -57,3 +58,15 @@ def busiest_assignment_ratio(assignments: float, ranks: int) -> float:
     if ranks <= 1 or n <= 0:
         return 1.0
     return expected_max_binomial(n, 1.0 / ranks, ranks) / (n / ranks)
+
+
+# the expert ratio is stated at this many tokens per expert in a pass (a 512-token pass of a top-8-of-128 model)
+REFERENCE_EXPERT_TOKENS = 32
+
+
+def expert_batch_scale(expert_tokens: float, batch_tokens: float) -> float:
+    """How much more efficiently an expert's matmuls run with `expert_tokens` tokens of a pass than with
+    REFERENCE_EXPERT_TOKENS, when each tile costs a fixed part plus a part per token (the two equal at
+    `batch_tokens` tokens): the efficiency n / (n + batch_tokens), relative to the reference's."""
+    ref = REFERENCE_EXPERT_TOKENS
+    return (expert_tokens / (expert_tokens + batch_tokens)) / (ref / (ref + batch_tokens))

@@ -107,7 +107,8 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
     if found is None:
         notes.append("no speed estimate: a device's memory bandwidth is unknown")
         return SpeedEstimate(None, None, None)
-    speed = estimate_speed(work, found[0], offloaded=placement.kind == "gpu+cpu", used=found[1], prompt=prompt)
+    speed = estimate_speed(work, found[0], offloaded=placement.kind == "gpu+cpu", used=found[1], prompt=prompt,
+                           pass_tokens=table.defaults.ubatch_tokens)
     if placement.kind == "cpu" and speed.prefill_tokens_per_s is not None:
         notes.append(f"CPU prefill from its vector throughput: {machine.cpu_basis}")
     speed = _locally_calibrated(speed, machine, table, placement, engine)

@@ -14,7 +14,9 @@ prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x matrix_t
                 kernels, flash attention, at its own share of the matmul rate, fitted per backend),
          flops = 2 x active_params (less a per-layer embedding table, which is only looked up) + attention over
          the context already there; expert_flops = 2 x active
-         routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently).
+         routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently);
+         where the backend runs each expert's tokens as matmul tiles (engines.TILED_EXPERT_PREFILL), the ratio is
+         scaled by how many tokens of a pass each expert gets (expert_batch_scale).
 See docs/estimation.md for the constants' sources.
 """
 
@@ -25,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from advisor.estimate.arrivals import Prefill
 from advisor.estimate.constants import Constants, band_range
+from advisor.estimate.experts import expert_batch_scale
 from advisor.estimate.kv import KvEstimate
 from advisor.models.params import looked_up_params
 from advisor.specs import ModelSpec
@@ -51,6 +54,9 @@ class Lane:
     prefill_per_layer_s: float = 0.0  # a prefill pass's fixed time per layer (the serving engines')
     prefill_budget_tokens: int | None = None  # prompt tokens one prefill pass takes; None: not an engine's figure
     tensor_parallel: int = 1  # GPUs splitting every layer in this lane (each reads `share` of the bytes at once)
+    # tokens per expert at which a tile's fixed part equals its per-token part (expert_batch_scale); None: the
+    # expert ratio does not depend on them
+    expert_batch_tokens: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +76,7 @@ class SpeedBasis:
     constants: tuple[str, ...] = ()  # where each lane's constants come from
     expert_flops_per_token: int = 0  # the routed-expert part of flops_per_token
     attention_flops_per_token: int = 0  # the part of flops_per_token attending to the context already there
+    expert_tokens_per_pass: float | None = None  # prefill: tokens of a pass each routed expert gets (MoE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,16 +142,25 @@ def decode_seconds(bytes_per_token: int, layers: int, lanes: tuple[Lane, ...], f
     return total
 
 
+def expert_ratio(lane: Lane, expert_tokens: float | None) -> float:
+    """The lane's routed-expert prefill ratio for experts that get `expert_tokens` tokens of a pass each (None: not
+    known, the ratio as fitted), at most the dense matmuls' efficiency."""
+    if lane.expert_batch_tokens is None or not expert_tokens:
+        return lane.expert_prefill_ratio
+    return min(1.0, lane.expert_prefill_ratio * expert_batch_scale(expert_tokens, lane.expert_batch_tokens))
+
+
 def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_flops_per_token: int = 0,
-                         attention_flops_per_token: int = 0) -> float | None:
-    """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert) and the attention over the
-    context already there (flash-attention kernels) each at their own share of the dense matmuls' efficiency."""
+                         attention_flops_per_token: int = 0, expert_tokens: float | None = None) -> float | None:
+    """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert: `expert_tokens` tokens of a
+    pass each, where known) and the attention over the context already there (flash-attention kernels) each at
+    their own share of the dense matmuls' efficiency."""
     seconds = 0.0
     for lane in lanes:
         if not lane.matrix_tflops or not lane.prefill_efficiency:
             return None
         work = (flops_per_token - expert_flops_per_token - attention_flops_per_token
-                + expert_flops_per_token / lane.expert_prefill_ratio
+                + expert_flops_per_token / expert_ratio(lane, expert_tokens)
                 + attention_flops_per_token / lane.attention_prefill_ratio)
         seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
     return 1.0 / seconds if seconds else None
@@ -174,6 +190,7 @@ class Work:
     flops_per_token: int
     expert_flops_per_token: int  # the routed-expert part of flops_per_token
     attention_flops_per_token: int = 0  # the part of flops_per_token that attends to the context already there
+    expert_batch_share: float = 0.0  # the share of a pass's tokens each routed expert gets: top-k / experts
 
     @property
     def moe(self) -> bool:
@@ -191,7 +208,8 @@ def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_to
     return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
                 experts_per_token(model),
                 2 * ((model.params_active or model.params_total) - looked_up_params(model)) + attention,
-                2 * active_expert_params, attention)
+                2 * active_expert_params, attention,
+                model.moe.experts_per_token / model.moe.experts if model.moe else 0.0)
 
 
 def cpu_tflops(cores: int, simd_bits: int) -> float:
@@ -223,10 +241,12 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
     dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
     ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
     per_layer_s = c.per_layer_s * (1 + c.moe_expert_layer_cost * experts)
+    moe = bool(experts and prefill)
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, matrix_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
-                c.expert_prefill_ratio if experts and prefill else 1.0, c.attention_prefill_ratio, calibration, cores,
-                c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens)
+                c.expert_prefill_ratio if moe else 1.0, c.attention_prefill_ratio, calibration, cores,
+                c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens,
+                expert_batch_tokens=c.expert_batch_tokens if moe else None)
 
 
 def split_tensors(lane: Lane, gpus: int, sync_s: float) -> Lane:
@@ -241,14 +261,17 @@ def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:
 
 
 def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used: tuple[Constants, ...] = (),
-                   prompt: tuple[int, Work] | None = None) -> SpeedEstimate:
+                   prompt: tuple[int, Work] | None = None, pass_tokens: int | None = None) -> SpeedEstimate:
     """Tokens/s for one placement, with the range of the lanes' constants (`used`: the widest band when several
     apply). Prefill is None where it is not modelled (GPU+CPU offload, no compute figure); with `prompt` (its
-    tokens and the work of its average token) it is the rate over that prompt."""
+    tokens and the work of its average token) it is the rate over that prompt, read `pass_tokens` (llama.cpp's
+    -ub) at a time."""
     notes: list[str] = []
     pw = prompt[1] if prompt else work
+    per_pass = min(prompt[0], pass_tokens) if prompt and pass_tokens else pass_tokens
+    expert_tokens = per_pass * pw.expert_batch_share if per_pass else None
     prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token,
-                                                          pw.attention_flops_per_token)
+                                                          pw.attention_flops_per_token, expert_tokens)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
@@ -263,7 +286,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        if fitted else "estimated: starting constants, not yet validated against measurements",
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
                        expert_flops_per_token=work.expert_flops_per_token,
-                       attention_flops_per_token=work.attention_flops_per_token)
+                       attention_flops_per_token=work.attention_flops_per_token,
+                       expert_tokens_per_pass=expert_tokens if pw.expert_batch_share else None)
     decode = decode_tokens_per_s(work, lanes)
     passes = [lane for lane in lanes if lane.prefill_budget_tokens]  # a serving engine's lanes (estimate.lanes)
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),

@@ -126,7 +126,9 @@ MISSES = (
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
     "models on an M4 Max), which agree once MLX's experts prefill at the dense efficiency, as mlx-lm "
     "batches each expert's rows. llama.cpp's MoE prefill efficiency varies by backend and build more than"
-    " one shared ratio captures. vLLM on the MI300X, the only ROCm device with vLLM runs, takes vLLM's "
+    " one shared ratio captures; on CUDA it follows the tokens each expert gets in a pass (the tile term"
+    ", docs/estimation.md), elsewhere it does not in these runs. vLLM on the MI300X, the only ROCm device "
+    "with vLLM runs, takes vLLM's "
     'CUDA constants when held out and comes out 12-46 % fast (its own, shipped, are fitted on those '
     'runs). Ranges shown beside every estimate are the 10th-90th percentile band of these errors for the '
     'device\'s decode constants\' key; the section "Do the ranges hold?" counts how often they do.'

@@ -105,7 +105,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
         "method": b.method, "bytes_per_token": b.bytes_per_token, "weights_read_bytes": b.weights_read_bytes,
         "kv_read_bytes": b.kv_read_bytes, "depth_tokens": b.depth_tokens, "layers": b.layers,
         "flops_per_token": b.flops_per_token, "expert_flops_per_token": b.expert_flops_per_token,
-        "attention_flops_per_token": b.attention_flops_per_token,
+        "attention_flops_per_token": b.attention_flops_per_token, "expert_tokens_per_pass": b.expert_tokens_per_pass,
         "confidence": b.confidence, "notes": list(b.notes),
         "lanes": [{"name": lane.name, "share": round(lane.share, 4), "bandwidth_gbps": lane.bandwidth_gbps,
                    "stream_efficiency": lane.stream_efficiency, "per_layer_s": lane.per_layer_s,
@@ -113,7 +113,8 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
                    "expert_prefill_ratio": lane.expert_prefill_ratio,
                    "attention_prefill_ratio": lane.attention_prefill_ratio,
                    "prefill_per_layer_s": lane.prefill_per_layer_s,
-                   "prefill_budget_tokens": lane.prefill_budget_tokens, "tensor_parallel": lane.tensor_parallel}
+                   "prefill_budget_tokens": lane.prefill_budget_tokens, "tensor_parallel": lane.tensor_parallel,
+                   "expert_batch_tokens": lane.expert_batch_tokens}
                   for lane in b.lanes],
     }
     if basis is not None and b is not None:

@@ -335,6 +335,7 @@ class Defaults:
     hypothetical_ram_bytes: int
     moe_expert_layer_cost: float
     moe_prefill_factor: float
+    moe_prefill_tile_tokens: int  # llama.cpp CUDA/HIP MoE prefill: tokens of one matmul tile (expert_batch_scale)
     vllm_gpu_memory_utilization: float  # serving (advisor.estimate.serving): vLLM's share of each GPU
     vllm_block_tokens: int  # tokens per vLLM KV page
     vllm_activation_bytes_per_hidden_per_batched_token: int

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from advisor.engines import engine_for, run_backend
 from advisor.estimate.allreduce import tensor_sync_s
@@ -44,6 +45,7 @@ class Case:
     tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
     sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.allreduce.tensor_sync_s)
     family: str | None = None  # estimate.constants.speed_family of the GPU (a chip generation, an architecture)
+    pass_tokens: int = 512  # prompt tokens one prefill pass reads (pass_tokens)
 
     @property
     def key(self) -> str:
@@ -68,7 +70,20 @@ def predict(table: SpeedTable, c: Case) -> float | None:
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token,
-                                c.work.attention_flops_per_token)
+                                c.work.attention_flops_per_token, expert_tokens(c))
+
+
+def pass_tokens(m: Measurement, defaults: Defaults) -> int:
+    """The prompt tokens a run's prefill reads per forward pass: its -ub (llama.cpp's default where not given),
+    at most the test's tokens."""
+    words = (m.flags or "").replace("=", " ").split()
+    given = [int(w) for flag, w in pairwise(words) if flag in ("-ub", "--ubatch-size") and w.isdigit()]
+    return min(m.tokens, given[-1] if given else defaults.ubatch_tokens)
+
+
+def expert_tokens(c: Case) -> float:
+    """Tokens of a pass each routed expert gets, on average (0 for a dense model)."""
+    return c.pass_tokens * c.work.expert_batch_share
 
 
 def cases(catalog: Catalog) -> tuple[list[Case], list[tuple[Measurement, str]]]:
@@ -125,7 +140,8 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
-                est.work(model, weights, kv, depth), family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None)
+                est.work(model, weights, kv, depth), family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None,
+                pass_tokens=pass_tokens(m, catalog.defaults))
     if m.device_count > 1 and engine_for(catalog.recipe(m.quant).runtime).tensor_parallel:  # estimate's lane for it
         sync = tensor_sync_s(catalog.defaults, gpu_id, m.device_count, model.arch.hidden_size)
         case = replace(case, tensor_parallel=m.device_count, sync_s=sync)
@@ -143,10 +159,11 @@ def _backend(m: Measurement, catalog: Catalog) -> str:
 def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None,
               prefill: dict[str, float] | None = None, moe: tuple[float, dict[str, float]] = (0.0, {}),
               ratio: tuple[float, dict[str, float]] = (1.0, {}), compute: float | None = None,
-              attention: dict[str, float] | None = None) -> SpeedTable:
+              attention: dict[str, float] | None = None, batch_tokens: float | None = None) -> SpeedTable:
     """A SpeedTable of these constants alone, for a fit's in-sample errors (no bands, no serving prefill)."""
     return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1],
-                               compute, attention_prefill_ratio_by_backend=attention or {}), defaults)
+                               compute, attention_prefill_ratio_by_backend=attention or {},
+                               moe_prefill_batch_tokens=batch_tokens), defaults)
 
 
 def per_backend(rows: list[Case], key_of: Callable[[Case], str], grid: tuple[float, ...],

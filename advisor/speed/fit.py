@@ -97,6 +97,7 @@ class Variant:
     attention: bool = True  # prefill attention at its own fitted share of the matmul rate (False: at the matmul rate)
     families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
     pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
+    expert_tiles: bool = True  # on CUDA, the MoE prefill ratio scales with the tokens each expert gets in a pass
     # what the MoE factor is picked on: "log", the mean absolute log error (smooth, so one row added or removed does not
     # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
     # single devices were left out)
@@ -137,9 +138,10 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k))
     decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pooled)
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops], defaults, variant.per_backend,
-                    variant.attention)
+                    variant.attention, defaults.moe_prefill_tile_tokens if variant.expert_tiles else None)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
-                    by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention)
+                    by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
+                    moe_prefill_batch_tokens=p.batch_tokens)
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,

@@ -3,7 +3,9 @@
 prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the routed-expert part divided by the MoE
          prefill ratio and the attention over the context already there divided by the attention ratio;
          - efficiency per backend:class: the median over its rows of what each implies;
-         - the MoE ratio: a grid search on the median error, shared (per backend in a variant);
+         - the MoE ratio: a grid search on the median error, shared (per backend in a variant); on CUDA it
+           holds at 32 tokens per expert in a pass and scales with the tokens each expert gets
+           (estimate.speed.expert_batch_scale, at defaults.yaml's tile tokens: not fitted);
          - the attention ratio: per backend, a grid search on its dense models' median error where their runs at
            depth (4096 tokens of context or more) come from MIN_DEVICES devices; 1 elsewhere (attention at the matmul
            rate). Flash attention is its own kernel, and on some backends it runs well below the matmuls.
@@ -31,58 +33,63 @@ class PrefillFit:
     moe_ratio: float  # shared
     moe_ratios: dict[str, float]  # per backend (the variant that fits them)
     attention: dict[str, float]  # per backend where fitted
+    batch_tokens: float | None = None  # SpeedFit.moe_prefill_batch_tokens (the defaults' tile; None: no tile term)
 
 
 def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
-                attention_ratios: bool = True) -> PrefillFit:
+                attention_ratios: bool = True, batch_tokens: float | None = None) -> PrefillFit:
     """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
-    matmul rate everywhere, the ablation's variant)."""
+    matmul rate everywhere, the ablation's variant; `batch_tokens`: the tile term's, None without it)."""
     # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
     gpu = [c for c in rows if c.backend != "cpu"]
-    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend)
+    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, batch_tokens)
     # on dense models: a MoE's prefill at depth also moves with its experts' batch sizes (-ub), which would leak in
     attention = {} if not attention_ratios else per_backend(
         [c for c in rows if not c.moe], lambda c: c.prefill_key, ATTENTION_RATIOS,
-        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}),
+        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, batch_tokens),
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
-    return PrefillFit(_prefill_efficiency(rows, (ratio, ratios), attention, defaults), ratio, ratios, attention)
+    efficiency = _prefill_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens=batch_tokens)
+    return PrefillFit(efficiency, ratio, ratios, attention, batch_tokens)
 
 
-def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool) -> tuple[float, dict[str, float]]:
+def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
+                batch_tokens: float | None) -> tuple[float, dict[str, float]]:
     """The routed-expert matmuls' prefill ratio: a grid search on the median error (shared, then per backend if
     asked), the efficiency refitted at each candidate."""
     if not any(c.moe for c in rows):
         return 0.25, {}
-    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults))
+    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults, None, batch_tokens))
     own = {} if not by_backend else per_backend(
-        rows, lambda c: c.prefill_key, PREFILL_RATIOS, lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults))
+        rows, lambda c: c.prefill_key, PREFILL_RATIOS,
+        lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults, None, batch_tokens))
     return shared, own
 
 
 def _at_unit_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
-                        defaults: Defaults) -> list[float]:
+                        defaults: Defaults, batch_tokens: float | None = None) -> list[float]:
     """What the shipped formula predicts for each row at a prefill efficiency of 1 (a one-lane prefill is
     proportional to its efficiency), so that the efficiency a row implies is measured / this."""
     unit = fit_table(defaults, prefill=dict.fromkeys({c.prefill_key for c in rows}, 1.0), ratio=moe,
-                     attention=attention)
+                     attention=attention, batch_tokens=batch_tokens)
     return [predict(unit, c) or 1.0 for c in rows]
 
 
 def _prefill_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
-                        defaults: Defaults, unit: list[float] | None = None) -> dict[str, float]:
+                        defaults: Defaults, unit: list[float] | None = None,
+                        batch_tokens: float | None = None) -> dict[str, float]:
     """Per backend:class, the median over its rows of the efficiency each implies at its MoE and attention ratios
     (`unit`: _at_unit_efficiency's, when already computed)."""
     implied: dict[str, list[float]] = {}
-    for c, u in zip(rows, unit or _at_unit_efficiency(rows, moe, attention, defaults), strict=True):
+    for c, u in zip(rows, unit or _at_unit_efficiency(rows, moe, attention, defaults, batch_tokens), strict=True):
         implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
     return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
 
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
-                   attention: dict[str, float] | None = None) -> float:
+                   attention: dict[str, float] | None = None, batch_tokens: float | None = None) -> float:
     """The median error of the rows predicted at these ratios and the efficiencies they imply."""
-    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults)
+    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, batch_tokens)
     efficiency = _prefill_efficiency(rows, moe, attention or {}, defaults, unit)
     return statistics.median(abs(efficiency[c.prefill_key] * u / c.m.tokens_per_s - 1)
                              for c, u in zip(rows, unit, strict=True))
