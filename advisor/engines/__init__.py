@@ -67,7 +67,7 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 # backend groups a pass's tokens by expert and runs MMQ tiles of up to 128 of them (get_mmq_x_max_host,
 # https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cuda/mmq.cuh; defaults.yaml moe_prefill_tile_tokens).
 # A tile costs a fixed part and a part per token, so an expert's matmuls run more efficiently the more tokens of the
-# pass it gets: estimate.speed.expert_batch_scale. Not ROCm, though HIP builds the same code: the AMD runs measured
+# pass it gets: estimate.experts.expert_batch_scale. Not ROCm, though HIP builds the same code: the AMD runs measured
 # do not follow it (Strix Halo's MoE prefill barely moves with the tokens per expert; with the term, ROCm's prefill
 # range holds 40 of 58 held-out runs instead of 44), and llama.cpp sizes RDNA3/RDNA4 MoE tiles to the tokens each
 # expert gets since PR 24546 (2026-08). Other backends keep one ratio (their MoE kernels are not modelled)

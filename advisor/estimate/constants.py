@@ -38,7 +38,7 @@ class Constants:
     decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
-    expert_batch_tokens: float | None = None  # estimate.speed.expert_batch_scale's, where the backend tiles experts
+    expert_batch_tokens: float | None = None  # estimate.experts.expert_batch_scale's, where the backend tiles experts
 
 
 def _median(values: list[float]) -> float:

@@ -91,7 +91,7 @@ class SpeedFit:
     # matmuls', per backend where it is fitted (1 elsewhere: attention at the matmul rate)
     attention_prefill_ratio_by_backend: dict[str, float] = field(default_factory=dict)
     # where a backend runs each expert's tokens as matmul tiles (engines.TILED_EXPERT_PREFILL): the tokens per expert
-    # in a pass at which a tile's fixed part equals its per-token part (estimate.speed.expert_batch_scale), the tile's
+    # in a pass at which a tile's fixed part equals its per-token part (estimate.experts.expert_batch_scale), the tile's
     # width (defaults.yaml moe_prefill_tile_tokens, copied by the fit, not fitted); None: the MoE prefill ratio does
     # not depend on them
     moe_prefill_batch_tokens: float | None = None

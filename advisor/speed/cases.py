@@ -45,7 +45,7 @@ class Case:
     tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
     sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.allreduce.tensor_sync_s)
     family: str | None = None  # estimate.constants.speed_family of the GPU (a chip generation, an architecture)
-    pass_tokens: int = 512  # prompt tokens one prefill pass reads (pass_tokens)
+    pass_tokens: int | None = None  # prompt tokens one prefill pass reads (pass_tokens); None: not known
 
     @property
     def key(self) -> str:
@@ -81,9 +81,9 @@ def pass_tokens(m: Measurement, defaults: Defaults) -> int:
     return min(m.tokens, given[-1] if given else defaults.ubatch_tokens)
 
 
-def expert_tokens(c: Case) -> float:
-    """Tokens of a pass each routed expert gets, on average (0 for a dense model)."""
-    return c.pass_tokens * c.work.expert_batch_share
+def expert_tokens(c: Case) -> float | None:
+    """Tokens of a pass each routed expert gets, on average (0 for a dense model; None: the pass is not known)."""
+    return None if c.pass_tokens is None else c.pass_tokens * c.work.expert_batch_share
 
 
 def cases(catalog: Catalog) -> tuple[list[Case], list[tuple[Measurement, str]]]:

@@ -5,7 +5,7 @@ prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the rou
          - efficiency per backend:class: the median over its rows of what each implies;
          - the MoE ratio: a grid search on the median error, shared (per backend in a variant); on CUDA it
            holds at 32 tokens per expert in a pass and scales with the tokens each expert gets
-           (estimate.speed.expert_batch_scale, at defaults.yaml's tile tokens: not fitted);
+           (estimate.experts.expert_batch_scale, at defaults.yaml's tile tokens: not fitted);
          - the attention ratio: per backend, a grid search on its dense models' median error where their runs at
            depth (4096 tokens of context or more) come from MIN_DEVICES devices; 1 elsewhere (attention at the matmul
            rate). Flash attention is its own kernel, and on some backends it runs well below the matmuls.
@@ -49,7 +49,8 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
         lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, batch_tokens),
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
-    efficiency = _prefill_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens=batch_tokens)
+    unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens)
+    efficiency = _prefill_efficiency(rows, unit)
     return PrefillFit(efficiency, ratio, ratios, attention, batch_tokens)
 
 
@@ -75,13 +76,11 @@ def _at_unit_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], a
     return [predict(unit, c) or 1.0 for c in rows]
 
 
-def _prefill_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
-                        defaults: Defaults, unit: list[float] | None = None,
-                        batch_tokens: float | None = None) -> dict[str, float]:
-    """Per backend:class, the median over its rows of the efficiency each implies at its MoE and attention ratios
-    (`unit`: _at_unit_efficiency's, when already computed)."""
+def _prefill_efficiency(rows: list[Case], unit: list[float]) -> dict[str, float]:
+    """Per backend:class, the median over its rows of the efficiency each implies: measured over `unit`, its
+    prediction at an efficiency of 1 (_at_unit_efficiency, at the MoE and attention ratios being scored)."""
     implied: dict[str, list[float]] = {}
-    for c, u in zip(rows, unit or _at_unit_efficiency(rows, moe, attention, defaults, batch_tokens), strict=True):
+    for c, u in zip(rows, unit, strict=True):
         implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
     return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
 
@@ -90,6 +89,6 @@ def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaul
                    attention: dict[str, float] | None = None, batch_tokens: float | None = None) -> float:
     """The median error of the rows predicted at these ratios and the efficiencies they imply."""
     unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, batch_tokens)
-    efficiency = _prefill_efficiency(rows, moe, attention or {}, defaults, unit)
+    efficiency = _prefill_efficiency(rows, unit)
     return statistics.median(abs(efficiency[c.prefill_key] * u / c.m.tokens_per_s - 1)
                              for c, u in zip(rows, unit, strict=True))
