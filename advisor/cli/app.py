@@ -70,6 +70,9 @@ PromptOpt = Annotated[Optional[int], typer.Option(  # noqa: UP045
     "--prompt", parser=_tokens, metavar="TOKENS",
     help="Prompt length, like --context: 2048 or 2k: prefill is the rate over it (attention across the prompt "
          "included) and the time to first token is shown.")]
+SplitOpt = Annotated[str, typer.Option(
+    "--split-mode", help="How llama.cpp spreads a model over several GPUs (-sm): layer (each GPU runs its layers in "
+                         "turn) or tensor (every layer split across the GPUs, all at once).")]
 
 
 def _version(value: bool) -> None:
@@ -182,7 +185,7 @@ KV_TYPES = {"f16": "F16", "bf16": "BF16", "q8_0": "Q8_0", "q5_1": "Q5_1", "q5_0"
 
 
 def request(context: int | None, depth: int, use: str | None = None, kv_cache: str = "f16",
-            parallel: int = 1, prompt: int | None = None) -> Request:
+            parallel: int = 1, prompt: int | None = None, split_mode: str = "layer") -> Request:
     from advisor.plan.recommend import Request
     from advisor.plan.uses import check_use
 
@@ -199,9 +202,14 @@ def request(context: int | None, depth: int, use: str | None = None, kv_cache: s
         raise UsageError(f"--depth must be between 0 and the context ({context}), got {depth}")
     if prompt is not None and not 1 <= prompt <= context - depth:
         raise UsageError(f"--prompt must be between 1 and the context less --depth ({context - depth}), got {prompt}")
+    if split_mode.lower() == "row":
+        raise UsageError("--split-mode row is gone from llama.cpp's CUDA and ROCm builds (PR 24216, 2026-06: "
+                         "'-sm tensor has all of the necessary features to make it obsolete'); use tensor")
+    if split_mode.lower() not in ("layer", "tensor"):
+        raise UsageError(f"--split-mode must be layer or tensor, got {split_mode!r}")
     return Request(context_tokens=context, depth_tokens=depth, use=check_use(use),
                    kv_cache_type=KV_TYPES[kv_cache.lower()], sequences=parallel, context_pinned=pinned,
-                   prompt_tokens=prompt)
+                   prompt_tokens=prompt, split_mode=split_mode.lower())
 
 
 def output_format(json_: bool, fmt: str) -> str:

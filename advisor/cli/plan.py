@@ -14,6 +14,7 @@ from advisor.cli.app import (
     JsonOpt,
     PromptOpt,
     RamBwOpt,
+    SplitOpt,
     app,
     estimator,
     load,
@@ -79,7 +80,7 @@ def compare(ctx: typer.Context,
             quant: Annotated[Optional[str], typer.Option(  # noqa: UP045
                 "--quant", help="One file type (e.g. Q4_K_M) on every machine, for every model that can use it; "
                                 "default: each machine's best.")] = None,
-            prompt: PromptOpt = None) -> None:
+            prompt: PromptOpt = None, split_mode: SplitOpt = "layer") -> None:
     """Side by side: each model's best quantization, placement, decode and prefill speed on each machine."""
     from advisor.errors import UsageError
     from advisor.plan.compare import compare as run
@@ -95,7 +96,7 @@ def compare(ctx: typer.Context,
     if limit is not None and limit < 0:
         raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
-    fmt, req = output_format(json_, fmt), request(context, 0, prompt=prompt)
+    fmt, req = output_format(json_, fmt), request(context, 0, prompt=prompt, split_mode=split_mode)
     if limit is None and fmt == "table":
         limit = 15
     if models:

@@ -22,6 +22,7 @@ from advisor.cli.app import (
     PromptOpt,
     RamBwOpt,
     RamOpt,
+    SplitOpt,
     UseOpt,
     VramOpt,
     app,
@@ -58,7 +59,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
               ram: RamOpt = None, ram_bandwidth: RamBwOpt = None, vram: VramOpt = None,
               bandwidth: BandwidthOpt = None, cpu_cores: CoresOpt = None, context: ContextOpt = None,
               depth: DepthOpt = 0, use: UseOpt = None, explain: ExplainOpt = False, kv_cache: KvOpt = "f16",
-              parallel: ParallelOpt = 1, prompt: PromptOpt = None,
+              parallel: ParallelOpt = 1, prompt: PromptOpt = None, split_mode: SplitOpt = "layer",
               installed: Annotated[bool, typer.Option(
                   "--installed", help="Only the GGUF files found on this machine (Ollama, LM Studio, llama.cpp and "
                                     "Hugging Face caches), each at its own file type and size, run from its path.")
@@ -86,7 +87,7 @@ def recommend(ctx: typer.Context, json_: JsonOpt = False, fmt: FormatOpt = "tabl
         raise UsageError(f"--limit must be 0 (all) or more, got {limit}")
     catalog = load(ctx)
     est = estimator(catalog)
-    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel, prompt)
+    fmt, req = output_format(json_, fmt), request(context, depth, use, kv_cache, parallel, prompt, split_mode)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     local: dict[str, list[str]] = {}
     if installed:  # each file on this machine at its own file type and size
@@ -128,7 +129,7 @@ def estimate(ctx: typer.Context,
                  "--config", help="Estimate from a Hugging Face config.json instead (no network).")] = None,
              context: ContextOpt = None, depth: DepthOpt = 0, explain: ExplainOpt = False,
              kv_cache: KvOpt = "f16", parallel: ParallelOpt = 1, prompt: PromptOpt = None,
-             cpu_cores: CoresOpt = None) -> None:
+             cpu_cores: CoresOpt = None, split_mode: SplitOpt = "layer") -> None:
     """The detailed estimate for one model: each quantization's memory, placement and speed."""
     from advisor.plan.choice import best_estimate
     from advisor.plan.resolve import resolve_model
@@ -137,7 +138,7 @@ def estimate(ctx: typer.Context,
     catalog = load(ctx)
     est = estimator(catalog)
     fmt, req = output_format(json_, fmt), request(context, depth, kv_cache=kv_cache, parallel=parallel,
-                                                  prompt=prompt)
+                                                  prompt=prompt, split_mode=split_mode)
     target = machine(catalog, gpu_spec(gpu, vram, bandwidth), ram, ram_bandwidth, cpu_cores)
     hub = None
     if model is not None and config is None:

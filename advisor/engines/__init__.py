@@ -30,8 +30,10 @@ class Engine:
     # the engine's own file offered beside a llama.cpp estimate, by the estimate's quality rank (first match)
     offers: tuple[tuple[str, int], ...] = ()
     # several GPUs split every layer's tensors and run at once (vLLM's --tensor-parallel-size), where llama.cpp's
-    # layer split runs the GPUs one after another
+    # layer split runs the GPUs one after another (its -sm tensor splits tensors too, when asked: Placement)
     tensor_parallel: bool = False
+    # bytes of one activation its tensor-parallel all-reduces move: BF16 in vLLM, F32 in ggml's graphs (llama.cpp)
+    allreduce_element_bytes: int = 4
 
     def offer_for(self, quality_rank: int) -> str | None:
         return next((name for name, floor in self.offers if quality_rank >= floor), None)
@@ -40,7 +42,8 @@ class Engine:
 ENGINES: Final = (
     Engine("llama.cpp", "llama.cpp", llamacpp.backend, True, llamacpp.command),
     Engine("mlx", "mlx", mlx.backend, False, mlx.command, (("MLX-8bit", 80), ("MLX-4bit", 0))),
-    Engine("vllm", "vllm", vllm.backend, False, vllm.command, (("vLLM-BF16", 0),), tensor_parallel=True),
+    Engine("vllm", "vllm", vllm.backend, False, vllm.command, (("vLLM-BF16", 0),), tensor_parallel=True,
+           allreduce_element_bytes=2),
 )
 
 

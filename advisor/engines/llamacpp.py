@@ -48,7 +48,8 @@ def command(run: RunSpec) -> str:
         note = "  # " + _UNKNOWN_FILE.format(quant=run.recipe.name, origin=run.model.hf_repo or run.model.name)
     parts = ["llama-server", source, f"-c {run.context_tokens}", _offload(run)]
     if run.placement in ("gpu", "gpu+cpu") and len(run.gpu_bytes) > 1:
-        parts.append("-ts " + ",".join(str(round(b / 2**30)) for b in run.gpu_bytes))
+        parts.append(("-sm tensor " if run.tensor_split else "") + "-ts "
+                     + ",".join(str(round(b / 2**30)) for b in run.gpu_bytes))
     if run.sequences > 1:
         parts.append(f"-np {run.sequences}")
     if run.kv_cache_type != "F16":

@@ -19,3 +19,4 @@ class RunSpec:
     sequences: int
     kv_cache_type: str
     gguf_repo: str | None = None  # a Hugging Face repository known to host this GGUF file (llama.cpp -hf)
+    tensor_split: bool = False  # llama.cpp -sm tensor: the GPUs split every layer's tensors

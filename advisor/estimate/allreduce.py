@@ -1,34 +1,48 @@
 """Tensor parallelism's all-reduces: what the catalog knows of a GPU's link, and what a layer's all-reduces cost.
-Pure. The one rule `estimate` (a vLLM lane on several GPUs) and `serve` (a decode step) both price them with."""
+Pure. The one rule `estimate` (a vLLM lane on several GPUs, llama.cpp's -sm tensor) and `serve` (a decode step) all
+price them with."""
 
 from __future__ import annotations
 
 from advisor.specs import Defaults
 
+# GeForce drivers give no peer-to-peer access between cards: their copies, NCCL's included, go through host memory
+HOST_STAGED_CLASSES = frozenset({"consumer", "laptop"})
 
-def allreduce_link(d: Defaults, gpu_id: str | None) -> tuple[float, float, bool] | None:
+
+def allreduce_link(d: Defaults, gpu_id: str | None, vendor: str | None = None,
+                   device_class: str | None = None) -> tuple[float, float, bool] | None:
     """(all-reduce bus bandwidth GB/s, latency s per call, over PCIe) for tensor parallelism on this GPU, from the
     catalog (catalog/defaults.yaml): the NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed
-    PCIe card; None where neither is known."""
-    if gpu_id is None:
-        return None
-    busbw = d.allreduce_busbw_gbps.get(gpu_id)
+    PCIe card, else the host-staged figure for a GeForce card (no peer-to-peer); None where none is known."""
+    busbw = d.allreduce_busbw_gbps.get(gpu_id) if gpu_id else None
     if busbw is not None:
         return busbw, 0.0, False
-    gen = d.allreduce_pcie_generation.get(gpu_id)
+    gen = d.allreduce_pcie_generation.get(gpu_id) if gpu_id else None
     pcie = d.allreduce_pcie_busbw_gbps.get(str(gen)) if gen else None
-    return None if pcie is None else (pcie, d.allreduce_pcie_latency_s, True)
+    if pcie is not None:
+        return pcie, d.allreduce_pcie_latency_s, True
+    if vendor == "nvidia" and device_class in HOST_STAGED_CLASSES:
+        return d.allreduce_host_busbw_gbps, d.allreduce_host_latency_s, True
+    return None
 
 
-def allreduce_layer_s(tp: int, hidden: int, tokens: float, link: tuple[float, float]) -> float:
-    """A layer's two all-reduces (after attention and after the MLP) of `tokens` tokens' BF16 activations across
-    `tp` GPUs, ring algorithm: latency + 2 (tp - 1) / tp x bytes / bus bandwidth each."""
+def allreduce_layer_s(tp: int, hidden: int, tokens: float, link: tuple[float, float], element_bytes: int = 2) -> float:
+    """A layer's two all-reduces (after attention and after the MLP) of `tokens` tokens' activations
+    (`element_bytes` each: BF16 in vLLM and SGLang, F32 in llama.cpp) across `tp` GPUs, ring algorithm:
+    latency + 2 (tp - 1) / tp x bytes / bus bandwidth each."""
     busbw, latency = link
-    return 2 * (latency + 2 * (tp - 1) / tp * tokens * hidden * 2 / (busbw * 1e9))
+    return 2 * (latency + 2 * (tp - 1) / tp * tokens * hidden * element_bytes / (busbw * 1e9))
 
 
-def tensor_sync_s(defaults: Defaults, gpu_id: str | None, gpus: int, hidden: int) -> float:
-    """A decode step's all-reduce time per layer for one token on `gpus` of this GPU; 0 where the catalog does not
-    know its link (what `estimate`'s tensor-parallel lane and the fit's multi-GPU runs add to each layer)."""
-    link = allreduce_link(defaults, gpu_id)
-    return allreduce_layer_s(gpus, hidden, 1, link[:2]) if link else 0.0
+def tensor_split_s(d: Defaults, gpu: tuple[str | None, str, str], gpus: int, hidden: int, layers: int,
+                   element_bytes: int) -> tuple[float, float]:
+    """On `gpus` of this GPU (id, vendor, device class): (a decode step's all-reduces per layer, one token; a prompt
+    token's all-reduce bytes over all `layers`, at the link's bandwidth: a pass's latencies are shared by its tokens
+    and not counted); (0, 0) where the catalog does not know the link (what estimate's tensor-parallel lane and the
+    fit's tensor-parallel runs add)."""
+    link = allreduce_link(d, *gpu)
+    if link is None:
+        return 0.0, 0.0
+    decode = allreduce_layer_s(gpus, hidden, 1, link[:2], element_bytes)
+    return decode, layers * allreduce_layer_s(gpus, hidden, 1, (link[0], 0.0), element_bytes)

@@ -21,7 +21,7 @@ from advisor.estimate.lanes import LaneSet, MeasuredIndex, decode_for, lane_shap
 from advisor.estimate.machine import Machine
 from advisor.estimate.memo import Memo
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
-from advisor.estimate.placement import Placement, place
+from advisor.estimate.placement import Placement, place, tensor_split
 from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, experts_per_token, kv_read_bytes, work_for
 from advisor.estimate.weights import WeightEstimate, estimate_weights
 from advisor.models.params import ParamGroup, active_expert_params, param_groups
@@ -41,6 +41,7 @@ class Request:
     sequences: int = 1  # llama-server --parallel: slots sharing one unified KV cache
     context_pinned: bool = True  # False: the context may shrink to fit on the GPU, as llama.cpp --fit does
     prompt_tokens: int | None = None  # --prompt: prefill and time to first token for a prompt this long
+    split_mode: str = "layer"  # llama.cpp -sm over several GPUs: layer (whole layers, in turn) or tensor (all at once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,9 +168,10 @@ class Estimator(Memo):
             return None
         share = _cpu_read_share(model, fitted.weights, fitted.placement)
         experts = experts_per_token(model)
-        hidden = model.arch.hidden_size if engine.tensor_parallel else 0
-        return self.memo(machine, ("lanes", engine.name, experts, hidden, lane_shape(fitted.placement, share)),
-                         lambda: lanes(fitted.placement, machine, engine, self.speeds, experts, share, hidden))
+        split = (model.arch.hidden_size, model.arch.layers) \
+            if engine.tensor_parallel or fitted.placement.tensor_split else (0, 0)
+        return self.memo(machine, ("lanes", engine.name, experts, split, lane_shape(fitted.placement, share)),
+                         lambda: lanes(fitted.placement, machine, engine, self.speeds, experts, share, split))
 
     def fitted(self, model: ModelSpec, recipe: QuantRecipe, machine: Machine, request: Request,
                known: WeightEstimate | None = None) -> Fitted:
@@ -200,6 +202,8 @@ class Estimator(Memo):
             context, kv, placement = context // 2, smaller_kv, smaller
         if placement.kind == "none":
             notes.append(_none_note(engine))
+        elif request.split_mode == "tensor" and engine.name == "llama.cpp":
+            placement = tensor_split(placement, notes)
         return Fitted(context, weights, kv, placement, tuple(notes), room)
 
     def _placed(self, model: ModelSpec, weights: WeightEstimate, room: Room, request: Request,

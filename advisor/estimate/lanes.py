@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from advisor.engines import Engine
-from advisor.estimate.allreduce import tensor_sync_s
+from advisor.estimate.allreduce import allreduce_link, tensor_split_s
 from advisor.estimate.arrivals import prefill_budget
 from advisor.estimate.constants import Constants, SpeedTable, speed_family
 from advisor.estimate.machine import Machine, device_tflops, llama_threads
@@ -34,15 +34,16 @@ MeasuredLookup = Callable[[], MeasuredIndex]  # built on first use: a CPU-only m
 def lane_shape(placement: Placement, cpu_read_share: float | None) -> tuple[object, ...]:
     """All that lanes() reads of a placement: models placed alike on one machine get the same lanes."""
     total = sum(placement.gpu_bytes) or 1
-    return placement.kind, placement.gpu_fraction, tuple(b / total for b in placement.gpu_bytes), cpu_read_share
+    return (placement.kind, placement.gpu_fraction, tuple(b / total for b in placement.gpu_bytes), cpu_read_share,
+            placement.tensor_split)
 
 
 def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTable, experts: int,
-          cpu_read_share: float | None = None, hidden: int = 0) -> LaneSet:
+          cpu_read_share: float | None = None, split: tuple[int, int] = (0, 0)) -> LaneSet:
     """One lane per GPU and one for the CPU; with --n-cpu-moe the GPUs keep every layer's fixed cost and the CPU
-    streams `cpu_read_share` of the bytes read per token (the active experts of its layers). A tensor-parallel
-    engine's GPUs make one lane (tensor_parallel_lane; `hidden`: the model's, for its all-reduces). It reads the
-    placement only through lane_shape()."""
+    streams `cpu_read_share` of the bytes read per token (the active experts of its layers). The GPUs of a
+    tensor-parallel engine or of llama.cpp's -sm tensor make one lane (tensor_parallel_lane; `split`: the model's
+    hidden size and layers, for its all-reduces). It reads the placement only through lane_shape()."""
     out: list[Lane] = []
     used: list[Constants] = []
     gpu_bytes_share = placement.gpu_fraction if cpu_read_share is None else 1.0 - cpu_read_share
@@ -62,8 +63,8 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
                                  device_tflops(dev, backend), c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget))
             used.append(c)
-    if engine.tensor_parallel and placement.kind == "gpu" and len(out) > 1:
-        out = [tensor_parallel_lane(out, machine, table, hidden)]
+    if (engine.tensor_parallel or placement.tensor_split) and placement.kind == "gpu" and len(out) > 1:
+        out = [tensor_parallel_lane(out, machine, table, split, engine.allreduce_element_bytes)]
     if placement.kind in ("gpu+cpu", "cpu"):
         c = table.constants("cpu", "cpu")
         out.append(make_lane("CPU (system RAM)", 1.0 - gpu_bytes_share, machine.ram_bandwidth_gbps,
@@ -74,14 +75,21 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
     return tuple(out), tuple(used)
 
 
-def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, hidden: int) -> Lane:
-    """n GPUs splitting every layer (vLLM's tensor parallelism, which `serve` prices the same way): each reads 1/n of
-    the bytes and computes 1/n of the FLOPs at once, every layer's fixed time is paid once, plus the layer's two
-    all-reduces of one token (estimate.allreduce.allreduce_layer_s; not counted where the link is not in the catalog,
-    as serve does)."""
-    spec = machine.devices[0].spec
-    return split_tensors(gpus[0], len(gpus), tensor_sync_s(table.defaults, spec.id if spec else None, len(gpus),
-                                                           hidden))
+def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, split: tuple[int, int],
+                         element_bytes: int) -> Lane:
+    """n GPUs splitting every layer (vLLM's tensor parallelism, which `serve` prices the same way, and llama.cpp's
+    -sm tensor): each reads 1/n of the bytes and computes 1/n of the FLOPs at once, every layer's fixed time is paid
+    once, plus each layer's two all-reduces (estimate.allreduce.tensor_split_s; not counted where the link is not in
+    the catalog, as serve does)."""
+    spec = machine.devices[0].spec  # the link's facts are catalog facts: an unlisted GPU's all-reduces are unknown
+    gpu = (spec.id, spec.vendor, spec.device_class) if spec else (None, "", "")
+    sync, transfer = tensor_split_s(table.defaults, gpu, len(gpus), *split, element_bytes)
+    return split_tensors(gpus[0], len(gpus), sync, transfer)
+
+
+def _link_known(machine: Machine, table: SpeedTable) -> bool:
+    spec = machine.devices[0].spec if machine.devices else None
+    return spec is not None and allreduce_link(table.defaults, spec.id, spec.vendor, spec.device_class) is not None
 
 
 def machine_cpu_tflops(machine: Machine) -> float | None:
@@ -111,6 +119,9 @@ def speed_for(model: ModelSpec, recipe: QuantRecipe, work: Work, placement: Plac
                            pass_tokens=table.defaults.ubatch_tokens)
     if placement.kind == "cpu" and speed.prefill_tokens_per_s is not None:
         notes.append(f"CPU prefill from its vector throughput: {machine.cpu_basis}")
+    if any(lane.tensor_parallel > 1 for lane in found[0]) and not _link_known(machine, table):
+        notes.append("the GPUs' all-reduces are not counted: the catalog has no figure for this GPU's link "
+                     "(catalog/defaults.yaml allreduce_*)")
     speed = _locally_calibrated(speed, machine, table, placement, engine)
     return _measured(speed, model, recipe, machine, measured, placement, engine)
 

@@ -7,7 +7,7 @@ KV stay on the GPU); whole layers to system RAM (-ngl K, discrete GPUs only); CP
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 PlacementKind = Literal["gpu", "gpu+cpu", "cpu", "none"]
@@ -21,6 +21,7 @@ class Placement:
     gpu_fraction: float  # share of the model's layers (weights + cache) held on the GPUs
     reason: str
     n_cpu_moe: int = 0  # MoE layers whose routed experts stay in system RAM (llama.cpp --n-cpu-moe)
+    tensor_split: bool = False  # the GPUs split every layer's tensors (llama.cpp -sm tensor), not whole layers
 
 
 def place(*, layer_bytes: int, gpu_overhead_bytes: int, cpu_overhead_bytes: int,
@@ -64,3 +65,15 @@ def _expert_offload(layer_bytes: int, free: tuple[int, ...], gpu_overhead: int, 
     return Placement("gpu+cpu", shares, needed * per_layer + cpu_overhead, on_gpu / layer_bytes,
                      f"routed experts of {needed} of {moe_layers} MoE layers run from system RAM (--n-cpu-moe)",
                      n_cpu_moe=needed)
+
+
+def tensor_split(placement: Placement, notes: list[str]) -> Placement:
+    """llama.cpp's -sm tensor where it applies: every GPU holds its slice of every layer's tensors (and of the KV
+    cache, by attention head) and they run at once. It needs two GPUs or more and the whole model on them (llama.cpp's
+    --fit does not run in tensor mode); elsewhere a note says so and the layer split stands."""
+    why = "--split-mode tensor needs two GPUs or more" if len(placement.gpu_bytes) < 2 else \
+        "--split-mode tensor needs the whole model on the GPUs" if placement.kind != "gpu" else None
+    if why:
+        notes.append(f"{why}: the layer split is shown")
+        return placement
+    return replace(placement, tensor_split=True, reason=f"{placement.reason} (tensor split)")

@@ -9,6 +9,7 @@ bytes read per token  = weights except the token tables (MoE: only experts_per_t
 prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x matrix_tflops_d)),
          matrix_tflops = the FP16 matmul rate the backend's kernels run at (prefill_tflops),
          a CPU's compute figure is cpu_tflops(cores, SIMD width) (vector throughput per GHz),
+         (+ with tensor parallelism, a token's all-reduce bytes at the link's bandwidth),
          work = flops - expert_flops - attention_flops + expert_flops / expert_prefill_ratio_d
                 + attention_flops / attention_prefill_ratio_d  (attention over the context already there runs in its own
                 kernels, flash attention, at its own share of the matmul rate, fitted per backend),
@@ -57,6 +58,7 @@ class Lane:
     # tokens per expert at which a tile's fixed part equals its per-token part (expert_batch_scale); None: the
     # expert ratio does not depend on them
     expert_batch_tokens: float | None = None
+    transfer_s_per_token: float = 0.0  # prefill: a prompt token's all-reduce bytes between GPUs (tensor parallelism)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +165,7 @@ def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_f
                 + expert_flops_per_token / expert_ratio(lane, expert_tokens)
                 + attention_flops_per_token / lane.attention_prefill_ratio)
         seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
+        seconds += lane.transfer_s_per_token
     return 1.0 / seconds if seconds else None
 
 
@@ -249,11 +252,12 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
                 expert_batch_tokens=c.expert_batch_tokens if moe else None)
 
 
-def split_tensors(lane: Lane, gpus: int, sync_s: float) -> Lane:
+def split_tensors(lane: Lane, gpus: int, sync_s: float, transfer_s_per_token: float = 0.0) -> Lane:
     """`gpus` copies of `lane` splitting every layer (tensor parallelism): each reads 1/gpus of the bytes and computes
-    1/gpus of the FLOPs at once, every layer's fixed time is paid once, plus `sync_s` a layer for its all-reduces."""
+    1/gpus of the FLOPs at once, every layer's fixed time is paid once, plus `sync_s` a layer for a decode step's
+    all-reduces and `transfer_s_per_token` for a prompt token's (estimate.allreduce.tensor_split_s)."""
     return replace(lane, name=f"{gpus}× {lane.name}", share=1.0 / gpus, layer_share=1.0, tensor_parallel=gpus,
-                   per_layer_s=lane.per_layer_s + sync_s)
+                   per_layer_s=lane.per_layer_s + sync_s, transfer_s_per_token=transfer_s_per_token)
 
 
 def decode_tokens_per_s(work: Work, lanes: tuple[Lane, ...]) -> float:

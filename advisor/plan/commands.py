@@ -20,7 +20,7 @@ _GGUF_PUBLISHERS: Final = ("ggml-org/", "unsloth/", "bartowski/", "lmstudio-comm
 def run_spec(e: Estimate, machine: Machine, est: Estimator) -> RunSpec:
     return RunSpec(e.model, e.recipe, e.context_tokens, e.placement.kind, e.placement.gpu_bytes,
                    e.placement.gpu_fraction, e.placement.n_cpu_moe, e.sequences, e.kv.cache_type,
-                   hosting_repo(e.model, e.recipe.name, est))
+                   hosting_repo(e.model, e.recipe.name, est), e.placement.tensor_split)
 
 
 def hosting_repo(model: ModelSpec, quant: str, est: Estimator) -> str | None:

@@ -81,7 +81,8 @@ def estimate_dict(e: Estimate, depth_tokens: int = 0, commands: dict[str, str | 
         "kv_cache_type": e.kv.cache_type,
         "placement": p.kind,
         "placement_detail": {"gpu_bytes": list(p.gpu_bytes), "cpu_bytes": p.cpu_bytes,
-                             "gpu_fraction": round(p.gpu_fraction, 4), "n_cpu_moe": p.n_cpu_moe, "reason": p.reason},
+                             "gpu_fraction": round(p.gpu_fraction, 4), "n_cpu_moe": p.n_cpu_moe,
+                             "tensor_split": p.tensor_split, "reason": p.reason},
         "max_gpu_context_tokens": e.max_gpu_context_tokens,
         "memory": {
             "weights_bytes": mem.weights_bytes, "kv_cache_bytes": mem.kv_cache_bytes,
@@ -114,7 +115,8 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
                    "attention_prefill_ratio": lane.attention_prefill_ratio,
                    "prefill_per_layer_s": lane.prefill_per_layer_s,
                    "prefill_budget_tokens": lane.prefill_budget_tokens, "tensor_parallel": lane.tensor_parallel,
-                   "expert_batch_tokens": lane.expert_batch_tokens}
+                   "expert_batch_tokens": lane.expert_batch_tokens,
+                   "transfer_s_per_token": lane.transfer_s_per_token}
                   for lane in b.lanes],
     }
     if basis is not None and b is not None:

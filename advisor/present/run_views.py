@@ -109,8 +109,9 @@ def estimate_view(machine: Machine, model: ModelSpec, estimates: list[Estimate],
         if best.placement.kind != "none" else None)
     section = Section(section.before, section.table,
                       section.after + _prompt_lines(estimates) + notes_lines(machine.notes))
+    # the notes of the estimate whose command is shown (a context cut to fit, a split mode that does not apply)
     return View("estimate", machine=machine, results=results, extra={"notes": notes}, sections=(section,),
-                notes=tuple(notes))
+                notes=tuple(dict.fromkeys([*notes, *best.notes])))
 
 
 def run_lines(found: dict[str, str | None], engine: str) -> tuple[str, ...]:

@@ -99,9 +99,11 @@ def basis_label(e: Estimate) -> str:
         cal = "cal —" if lane.calibration is None else f"cal ×{lane.calibration:.2f}"
         tp = lane.tensor_parallel
         share = f"tensor parallel, 1/{tp} each" if tp > 1 else f"{lane.share:.0%}"
+        reduce = f", all-reduce {lane.transfer_s_per_token * 1e6:.0f}µs/prompt token" \
+            if lane.transfer_s_per_token else ""
         parts.append(f"{name} {share}: {lane.bandwidth_gbps:.0f}GB/s×{lane.stream_efficiency:.2f}"
                      f"{_cores_bound(lane, b.bytes_per_token, b.flops_per_token)}"
-                     f"+{lane.per_layer_s * 1e6:.0f}µs/layer, {cal}")
+                     f"+{lane.per_layer_s * 1e6:.0f}µs/layer{reduce}, {cal}")
     return f"{b.bytes_per_token / 1e9:.2f}GB × {b.layers} layers; " + "; ".join(parts)
 
 
@@ -188,6 +190,8 @@ def _placement_cell(e: Estimate) -> str:
     label = _PLACEMENT[e.placement.kind]
     if e.placement.n_cpu_moe:
         return f"GPU+CPU moe {e.placement.n_cpu_moe}"
+    if e.placement.tensor_split:
+        return "GPU tensor"
     if e.placement.kind == "gpu+cpu":
         return f"{label} {e.placement.gpu_fraction:.0%}"
     return label

@@ -350,6 +350,8 @@ class Defaults:
     allreduce_pcie_busbw_gbps: dict[str, float]  # ... over PCIe, by PCIe generation ("4", "5")
     allreduce_pcie_generation: dict[str, int]  # by catalog GPU id: data-centre PCIe cards and their PCIe generation
     allreduce_pcie_latency_s: float  # ... and its time per small all-reduce
+    allreduce_host_busbw_gbps: float  # ... staged through host memory (GeForce cards: no peer-to-peer)
+    allreduce_host_latency_s: float  # ... and its time per small all-reduce
     plan_network_gbps: float  # GB/s between nodes in plan --users, unless --interconnect
     max_ttft_s: float  # serve's default --max-ttft
     speed_classes: dict[str, SpeedClass] = field(default_factory=dict)

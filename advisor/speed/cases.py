@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from advisor.engines import engine_for, run_backend
-from advisor.estimate.allreduce import tensor_sync_s
+from advisor.estimate.allreduce import tensor_split_s
 from advisor.estimate.constants import SpeedTable, speed_family, speed_key
 from advisor.estimate.estimator import Estimator, Request
 from advisor.estimate.speed import (
@@ -43,7 +43,8 @@ class Case:
     work: Work
     weight: float = 1.0  # in the decode fit: 1, except in the variant that weighs recent builds more
     tensor_parallel: int = 1  # GPUs splitting every layer (a vLLM run on several GPUs), 1: one lane
-    sync_s: float = 0.0  # with tensor parallelism: the all-reduces' time per layer (estimate.allreduce.tensor_sync_s)
+    sync_s: float = 0.0  # with tensor parallelism: a decode step's all-reduces per layer (allreduce.tensor_split_s)
+    transfer_s_per_token: float = 0.0  # ... and a prompt token's all-reduce bytes
     family: str | None = None  # estimate.constants.speed_family of the GPU (a chip generation, an architecture)
     pass_tokens: int | None = None  # prompt tokens one prefill pass reads (pass_tokens); None: not known
 
@@ -66,7 +67,7 @@ def predict(table: SpeedTable, c: Case) -> float | None:
     lane = make_lane(c.group, 1.0, c.bandwidth_gbps, c.tflops, table.constants(c.backend, c.device_class, c.family),
                      experts=c.work.experts_per_token, cores=c.m.cpu_threads)
     if c.tensor_parallel > 1:
-        lane = split_tensors(lane, c.tensor_parallel, c.sync_s)
+        lane = split_tensors(lane, c.tensor_parallel, c.sync_s, c.transfer_s_per_token)
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token,
@@ -106,10 +107,19 @@ def _skip_reason(m: Measurement, catalog: Catalog) -> str | None:
         return f"file type {m.quant} has no recipe"
     if not catalog.recipes[m.quant].listed:  # i-quants etc.: sized, but their kernels have no speed term yet
         return f"file type {m.quant} is sized but not fitted (not a listed type)"
-    if m.flags and any(flag in m.flags for flag in ("-ot", "cpu-moe", "n-cpu-moe", "-sm row", "-sm tensor")):
-        return "expert offload or tensor split: not a full-GPU layer-split run"
+    flagged = _flag_reason(m)
+    if flagged:
+        return flagged
     if m.ngl is not None and 0 <= m.ngl < catalog.model(m.model).arch.layers and m.device != "cpu":
         return "partial offload (-ngl below the layer count)"
+    return None
+
+
+def _flag_reason(m: Measurement) -> str | None:
+    if m.flags and any(flag in m.flags for flag in ("-ot", "cpu-moe", "n-cpu-moe")):
+        return "expert offload: not a full-GPU run"
+    if split_mode(m) == "row":
+        return "llama.cpp's row split (-sm row): removed from its CUDA and ROCm builds (PR 24216, 2026-06)"
     return None
 
 
@@ -142,10 +152,19 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
                 est.work(model, weights, kv, depth), family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None,
                 pass_tokens=pass_tokens(m, catalog.defaults))
-    if m.device_count > 1 and engine_for(catalog.recipe(m.quant).runtime).tensor_parallel:  # estimate's lane for it
-        sync = tensor_sync_s(catalog.defaults, gpu_id, m.device_count, model.arch.hidden_size)
-        case = replace(case, tensor_parallel=m.device_count, sync_s=sync)
+    engine = engine_for(catalog.recipe(m.quant).runtime)
+    if m.device_count > 1 and gpu_id and (engine.tensor_parallel or split_mode(m) == "tensor"):  # estimate's lane
+        gpu = catalog.gpu(gpu_id)
+        sync, transfer = tensor_split_s(catalog.defaults, (gpu_id, gpu.vendor, gpu.device_class), m.device_count,
+                                        model.arch.hidden_size, model.arch.layers, engine.allreduce_element_bytes)
+        case = replace(case, tensor_parallel=m.device_count, sync_s=sync, transfer_s_per_token=transfer)
     return case, ""
+
+
+def split_mode(m: Measurement) -> str:
+    """A llama.cpp run's -sm / --split-mode (layer where not given)."""
+    words = (m.flags or "").replace("=", " ").split()
+    return next((w for flag, w in pairwise(words) if flag in ("-sm", "--split-mode")), "layer")
 
 
 def _backend(m: Measurement, catalog: Catalog) -> str:
