@@ -13,7 +13,7 @@ from advisor.estimate.estimator import Estimator, Request
 from advisor.plan.choice import estimate_recipes
 from advisor.plan.commands import commands
 from advisor.specs.facts import Catalog
-from advisor.speed.cases import cases, predict
+from advisor.speed.cases import cases, predict, split_mode
 from advisor.speed.validate import validate
 
 
@@ -60,13 +60,13 @@ def test_the_shipped_estimate_of_each_measured_run_is_the_prediction_validate_ma
         if gpu is None or engine.backend(gpu.vendor, gpu.device_class) != c.backend:
             continue  # a run on another backend than the one advisor picks for this card (Vulkan on a Radeon)
         machine = make_machine(f"{c.m.device_count}x {c.gpu_id}", 512)
-        depth = c.work.depth_tokens
-        request = Request(context_tokens=max(depth, 1) + 1, depth_tokens=depth)
+        depth, split = c.work.depth_tokens, split_mode(c.m)  # a -sm tensor run is estimated with --split-mode tensor
+        request = Request(context_tokens=max(depth, 1) + 1, depth_tokens=depth, split_mode=split)
         if c.m.kind == "prefill":  # a ppN run is a prompt of N tokens at its depth, read llama.cpp's -ub at a time
             if c.pass_tokens != min(c.m.tokens, catalog.defaults.ubatch_tokens):
                 continue  # a run with its own -ub: an estimate reads prompts at llama.cpp's default
             request = Request(context_tokens=c.m.depth_tokens + c.m.tokens + 1, depth_tokens=c.m.depth_tokens,
-                              prompt_tokens=c.m.tokens)
+                              prompt_tokens=c.m.tokens, split_mode=split)
         e = est.estimate(catalog.model(c.m.model), catalog.recipe(c.m.quant), machine, request)
         if e.placement.kind != "gpu":
             continue  # the run's file needs more than the card's usable memory at this context: nothing to compare

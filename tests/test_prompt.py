@@ -12,7 +12,7 @@ from advisor.cli import main
 from advisor.engines import engine_for
 from advisor.estimate.estimator import Estimator, Request
 from advisor.specs.facts import Catalog
-from advisor.speed.cases import cases, predict
+from advisor.speed.cases import cases, predict, split_mode
 
 
 def test_a_measured_prompt_is_priced_as_the_fit_prices_it(catalog: Catalog, make_machine) -> None:
@@ -26,7 +26,7 @@ def test_a_measured_prompt_is_priced_as_the_fit_prices_it(catalog: Catalog, make
         if c.pass_tokens != min(c.m.tokens, catalog.defaults.ubatch_tokens):
             continue  # a run with its own -ub: an estimate reads a prompt at llama.cpp's default
         request = Request(context_tokens=c.m.depth_tokens + c.m.tokens + 1, depth_tokens=c.m.depth_tokens,
-                          prompt_tokens=c.m.tokens)
+                          prompt_tokens=c.m.tokens, split_mode=split_mode(c.m))
         e = est.estimate(catalog.model(c.m.model), catalog.recipe(c.m.quant),
                          make_machine(f"{c.m.device_count}x {c.gpu_id}", 512), request)
         if e.placement.kind != "gpu":

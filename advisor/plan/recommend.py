@@ -7,7 +7,7 @@ Ranking is described in docs/ranking.md.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from advisor.errors import UsageError
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimate, Estimator, Request
@@ -163,3 +163,16 @@ def rank(found: list[Estimate], est: Estimator, request: Request, min_tps: float
     if sort == "name":
         return sorted(ranked, key=lambda e: e.model.name.lower())
     return ranked
+
+
+def tensor_hint(top: Estimate, machine: Machine, est: Estimator, request: Request) -> str | None:
+    """On several GPUs under llama.cpp's default layer split, what --split-mode tensor would give the first row."""
+    if request.split_mode != "layer" or top.engine != "llama.cpp" or top.placement.kind != "gpu" \
+            or len(top.placement.gpu_bytes) < 2 or not top.speed.decode_tokens_per_s:
+        return None
+    tensor = est.estimate(top.model, top.recipe, machine, replace(request, split_mode="tensor")).speed
+    if not tensor.decode_tokens_per_s or tensor.decode_tokens_per_s <= top.speed.decode_tokens_per_s:
+        return None
+    return (f"llama.cpp's layer split runs these GPUs one after another; --split-mode tensor (-sm tensor) runs them at "
+            f"once: {top.model.name} {top.recipe.name} would decode at {tensor.decode_tokens_per_s:,.0f} t/s instead "
+            f"of {top.speed.decode_tokens_per_s:,.0f}")

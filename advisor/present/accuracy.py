@@ -80,7 +80,7 @@ def _ablation(variants: dict[str, dict[str, dict[str, float | int]]]) -> list[st
 def _slices(v: Validation) -> list[str]:
     lines = []
     for attribute, title in (("engine", "engine"), ("moe", "dense or MoE"), ("depth", "depth (tokens in context)"),
-                             ("year", "build year (the row's date)")):
+                             ("year", "build year (the row's date)"), ("split", "GPUs and how they split the model")):
         for kind in ("decode", "prefill"):
             lines += [f"## {kind.capitalize()} by {title}", "", *_table(attribute, v.by(kind, attribute)), ""]
     return lines
@@ -130,8 +130,11 @@ MISSES = (
     ", docs/estimation.md), elsewhere it does not in these runs. vLLM on the MI300X, the only ROCm device "
     "with vLLM runs, takes vLLM's "
     'CUDA constants when held out and comes out 12-46 % fast (its own, shipped, are fitted on those '
-    'runs). Ranges shown beside every estimate are the 10th-90th percentile band of these errors for the '
-    'device\'s decode constants\' key; the section "Do the ranges hold?" counts how often they do.'
+    "runs). llama.cpp's -sm tensor runs (two GPUs, 2026 builds) are priced on the tensor-parallel lane with the "
+    "catalog's all-reduce link and nothing fitted to them (section \"Decode by GPUs\"); the Tesla V100 runs are left "
+    'out as a Volta miss (their reason below). Ranges shown beside every estimate are the 10th-90th '
+    "percentile band of these errors for the device's decode constants' key; the section \"Do the ranges "
+    'hold?" counts how often they do.'
 )
 
 

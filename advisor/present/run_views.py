@@ -59,7 +59,7 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
     """One row per model (its best option), ranked; the first `limit` of them (None: all); the first usable one's
     llama.cpp command."""
     from advisor.plan.commands import commands
-    from advisor.plan.recommend import usefulness
+    from advisor.plan.recommend import tensor_hint, usefulness
     from advisor.plan.uses import USES
 
     useful = [usefulness(e, est, request, min_tps) for e in estimates]
@@ -84,8 +84,10 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
                           (Line(f"… and {more} more (--limit 0 for all)"), *section.after))
     ranking = {"use": use, "benchmarks": list(USES[use]) if use else [], "sort": sort, "min_tps": min_tps,
                "quality_index": "aa-intelligence-index-v4.0", "total": len(estimates)}
+    hint = tensor_hint(top, machine, est, request) if top else None
     return View("recommend", machine=machine, results=results, extra={"ranking": ranking}, sections=(section,),
-                notes=tuple(machine.notes))
+                notes=(*machine.notes, *([hint] if hint else [])))
+
 
 
 def usefulness_dict(e: Estimate, u: Usefulness) -> dict[str, Any]:

@@ -137,8 +137,11 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     cpu = [c for c in decode_rows if c.backend == "cpu"]
     compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k))
     decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pooled)
-    p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops], defaults, variant.per_backend,
-                    variant.attention, defaults.moe_prefill_tile_tokens if variant.expert_tiles else None)
+    # the prefill fit reads each run's efficiency as measured over its prediction at efficiency 1, which holds where
+    # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
+    p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
+                    variant.per_backend, variant.attention,
+                    defaults.moe_prefill_tile_tokens if variant.expert_tiles else None)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
                     moe_prefill_batch_tokens=p.batch_tokens)

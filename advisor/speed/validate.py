@@ -117,7 +117,18 @@ def _label(c: Case, attribute: str) -> str:
             if m.depth_tokens <= 32768 else "over 32k"
     if attribute == "year":
         return m.date[:4] if m.date else "not stated"
+    if attribute == "split":
+        return _split_label(c)
     return m.backend if attribute == "backend" else c.key if attribute == "class" else c.group
+
+
+def _split_label(c: Case) -> str:
+    """One device, or several and how they share the model: whole layers in turn (llama.cpp's layer split), every
+    layer split at once (llama.cpp -sm tensor, vLLM's tensor parallelism)."""
+    n = c.m.device_count
+    if n == 1:
+        return "1 device"
+    return f"{n} GPUs, {'tensor parallel' if c.tensor_parallel > 1 else 'layer split'}"
 
 
 def validate(catalog: Catalog) -> Validation:
