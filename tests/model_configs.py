@@ -161,10 +161,11 @@ def _moe(m: ModelSpec, moe: Moe) -> dict[str, Any]:
 
 def _moe_routed(lay: Layout, moe: Moe, shared_ffn: int) -> dict[str, Any]:
     """Kimi Linear, DeepSeek / GLM and Qwen MoE keys."""
-    if lay.linear_layers and lay.mla:  # Kimi Linear
+    if lay.linear_layers and lay.mla:  # Kimi Linear; Kimi K3 names its LatentMoE width routed_expert_hidden_size
         return {"num_experts": moe.experts, "num_experts_per_token": moe.experts_per_token,
                 "moe_intermediate_size": moe.expert_ffn, "num_shared_experts": moe.shared_experts,
-                "first_k_dense_replace": moe.dense_layers} | _shared_width(moe)
+                "first_k_dense_replace": moe.dense_layers} | _shared_width(moe) | \
+            ({"routed_expert_hidden_size": moe.latent_size} if moe.latent_size else {})
     if lay.mla or moe.dense_layers:  # DeepSeek V3 / GLM style
         return {"n_routed_experts": moe.experts, "num_experts_per_tok": moe.experts_per_token,
                 "moe_intermediate_size": moe.expert_ffn, "n_shared_experts": moe.shared_experts,

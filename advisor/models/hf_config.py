@@ -127,7 +127,8 @@ def _moe(c: Config, layers: int, model_type: str) -> tuple[Moe | None, int | Non
               moe_layers=layers - dense, dense_layers=dense,
               shared_experts=c.whole("shared_experts", "n_shared_experts", "num_shared_experts",
                                      default=1 if shared_ffn else 0) or 0,
-              shared_ffn=shared_ffn, latent_size=c.whole("latent_size", "moe_latent_size") or None)
+              shared_ffn=shared_ffn,  # Kimi K3 names its LatentMoE width routed_expert_hidden_size
+              latent_size=c.whole("latent_size", "moe_latent_size", "routed_expert_hidden_size") or None)
     if model_type in LLAMA4:
         return _llama4(c, layers, moe, intermediate)
     if model_type in GEMMA4:  # the dense MLP runs beside the experts in every layer: a shared expert
