@@ -101,3 +101,19 @@ def test_published_split_modes_are_read_and_row_runs_are_not_scored(catalog: Cat
                                                                 "CUDA and ROCm builds (PR 24216, 2026-06)")]
     tensor = [c for c in kept if split_mode(c.m) == "tensor"]
     assert all(c.tensor_parallel == c.m.device_count > 1 for c in tensor)
+
+
+def test_recommend_on_two_gpus_says_what_the_tensor_split_would_give(capsys: pytest.CaptureFixture[str]) -> None:
+    def notes(gpu: str) -> tuple[list[str], dict]:
+        with pytest.raises(SystemExit) as done:
+            main(["recommend", "--gpu", gpu, "--ram", "64GB", "--json", "--limit", "1"])
+            raise SystemExit(0)
+        assert not done.value.code
+        out = json.loads(capsys.readouterr().out)
+        return out["notes"], out["results"][0]
+
+    hint, top = notes(TWO_GEFORCE)
+    assert len(hint) == 1 and "--split-mode tensor" in hint[0] and top["model"]["name"] in hint[0]
+    faster, layer = (float(x.replace(",", "")) for x in hint[0].split("decode at ")[1].split(" t/s instead of "))
+    assert layer == pytest.approx(top["speed"]["decode_tokens_per_s"], abs=0.5) and faster > layer
+    assert notes("RTX 4090")[0] == []  # one GPU: nothing to split

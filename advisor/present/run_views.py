@@ -84,9 +84,9 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
                           (Line(f"… and {more} more (--limit 0 for all)"), *section.after))
     ranking = {"use": use, "benchmarks": list(USES[use]) if use else [], "sort": sort, "min_tps": min_tps,
                "quality_index": "aa-intelligence-index-v4.0", "total": len(estimates)}
-    hint = tensor_hint(top, machine, est, request) if top else None
-    return View("recommend", machine=machine, results=results, extra={"ranking": ranking}, sections=(section,),
-                notes=(*machine.notes, *([hint] if hint else [])))
+    hints = [h for h in (tensor_hint(top, machine, est, request) if top else None,) if h]
+    return View("recommend", machine=machine, results=results, extra={"ranking": ranking, "notes": hints},
+                sections=(section,), notes=(*machine.notes, *hints))
 
 
 
