@@ -54,11 +54,11 @@ def test_a_slower_host_link_costs_prefill_more_than_decode(catalog: Catalog, mak
 def test_geforce_cards_reduce_through_host_memory_and_unknown_links_say_so(catalog: Catalog, make_machine) -> None:
     d = catalog.defaults
     geforce, workstation, amd = catalog.gpu("rtx-3090"), catalog.gpu("rtx-a6000"), catalog.gpu("rx-7900-xtx")
-    assert allreduce_link(d, geforce.id, geforce.vendor, geforce.device_class) == \
+    assert allreduce_link(d, geforce) == \
         (d.allreduce_host_busbw_gbps, d.allreduce_host_latency_s, True)
-    assert allreduce_link(d, workstation.id, workstation.vendor, workstation.device_class)[0] == \
+    assert allreduce_link(d, workstation)[0] == \
         d.allreduce_pcie_busbw_gbps["4"]  # type: ignore[index]
-    assert allreduce_link(d, amd.id, amd.vendor, amd.device_class) is None
+    assert allreduce_link(d, amd) is None
     e = _estimate(Estimator(catalog), make_machine("2x RX 7900 XTX"), "tensor")
     assert e.placement.tensor_split and any("all-reduces are not counted" in n for n in e.notes)
 

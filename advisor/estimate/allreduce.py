@@ -4,25 +4,27 @@ price them with."""
 
 from __future__ import annotations
 
-from advisor.specs import Defaults
+from advisor.specs import Defaults, GpuSpec
 
 # GeForce drivers give no peer-to-peer access between cards: their copies, NCCL's included, go through host memory
 HOST_STAGED_CLASSES = frozenset({"consumer", "laptop"})
 
 
-def allreduce_link(d: Defaults, gpu_id: str | None, vendor: str | None = None,
-                   device_class: str | None = None) -> tuple[float, float, bool] | None:
-    """(all-reduce bus bandwidth GB/s, latency s per call, over PCIe) for tensor parallelism on this GPU, from the
-    catalog (catalog/defaults.yaml): the NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed
-    PCIe card, else the host-staged figure for a GeForce card (no peer-to-peer); None where none is known."""
-    busbw = d.allreduce_busbw_gbps.get(gpu_id) if gpu_id else None
+def allreduce_link(d: Defaults, gpu: GpuSpec | None) -> tuple[float, float, bool] | None:
+    """(all-reduce bus bandwidth GB/s, latency s per call, over PCIe) for tensor parallelism on this catalog GPU, from
+    the catalog (catalog/defaults.yaml): the NVLink or Infinity Fabric figure of a listed GPU, else PCIe's for a listed
+    PCIe card, else the host-staged figure for a GeForce card (no peer-to-peer); None where none is known (and for a
+    GPU the catalog does not list)."""
+    if gpu is None:
+        return None
+    busbw = d.allreduce_busbw_gbps.get(gpu.id)
     if busbw is not None:
         return busbw, 0.0, False
-    gen = d.allreduce_pcie_generation.get(gpu_id) if gpu_id else None
+    gen = d.allreduce_pcie_generation.get(gpu.id)
     pcie = d.allreduce_pcie_busbw_gbps.get(str(gen)) if gen else None
     if pcie is not None:
         return pcie, d.allreduce_pcie_latency_s, True
-    if vendor == "nvidia" and device_class in HOST_STAGED_CLASSES:
+    if gpu.vendor == "nvidia" and gpu.device_class in HOST_STAGED_CLASSES:
         return d.allreduce_host_busbw_gbps, d.allreduce_host_latency_s, True
     return None
 
@@ -35,13 +37,13 @@ def allreduce_layer_s(tp: int, hidden: int, tokens: float, link: tuple[float, fl
     return 2 * (latency + 2 * (tp - 1) / tp * tokens * hidden * element_bytes / (busbw * 1e9))
 
 
-def tensor_split_s(d: Defaults, gpu: tuple[str | None, str, str], gpus: int, hidden: int, layers: int,
+def tensor_split_s(d: Defaults, gpu: GpuSpec | None, gpus: int, hidden: int, layers: int,
                    element_bytes: int) -> tuple[float, float]:
-    """On `gpus` of this GPU (id, vendor, device class): (a decode step's all-reduces per layer, one token; a prompt
+    """On `gpus` of this catalog GPU: (a decode step's all-reduces per layer, one token; a prompt
     token's all-reduce bytes over all `layers`, at the link's bandwidth: a pass's latencies are shared by its tokens
     and not counted); (0, 0) where the catalog does not know the link (what estimate's tensor-parallel lane and the
     fit's tensor-parallel runs add)."""
-    link = allreduce_link(d, *gpu)
+    link = allreduce_link(d, gpu)
     if link is None:
         return 0.0, 0.0
     decode = allreduce_layer_s(gpus, hidden, 1, link[:2], element_bytes)

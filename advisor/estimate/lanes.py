@@ -81,15 +81,12 @@ def tensor_parallel_lane(gpus: list[Lane], machine: Machine, table: SpeedTable, 
     -sm tensor): each reads 1/n of the bytes and computes 1/n of the FLOPs at once, every layer's fixed time is paid
     once, plus each layer's two all-reduces (estimate.allreduce.tensor_split_s; not counted where the link is not in
     the catalog, as serve does)."""
-    spec = machine.devices[0].spec  # the link's facts are catalog facts: an unlisted GPU's all-reduces are unknown
-    gpu = (spec.id, spec.vendor, spec.device_class) if spec else (None, "", "")
-    sync, transfer = tensor_split_s(table.defaults, gpu, len(gpus), *split, element_bytes)
+    sync, transfer = tensor_split_s(table.defaults, machine.devices[0].spec, len(gpus), *split, element_bytes)
     return split_tensors(gpus[0], len(gpus), sync, transfer)
 
 
 def _link_known(machine: Machine, table: SpeedTable) -> bool:
-    spec = machine.devices[0].spec if machine.devices else None
-    return spec is not None and allreduce_link(table.defaults, spec.id, spec.vendor, spec.device_class) is not None
+    return allreduce_link(table.defaults, machine.devices[0].spec if machine.devices else None) is not None
 
 
 def machine_cpu_tflops(machine: Machine) -> float | None:

@@ -157,7 +157,7 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
 def serve_on(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest) -> Serving:
     """serve() with the GPUs' all-reduce bandwidth and latency from the catalog (estimate.allreduce.allreduce_link)."""
     spec = machine.devices[0].spec if machine.devices else None
-    link = allreduce_link(est.catalog.defaults, spec.id, spec.vendor, spec.device_class) if spec else None
+    link = allreduce_link(est.catalog.defaults, spec)
     if link is None:
         return serve(est, model, machine, req, None)
     return serve(est, model, machine, req, link[:2], pcie=link[2])

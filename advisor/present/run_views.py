@@ -84,10 +84,10 @@ def recommend_view(machine: Machine, estimates: list[Estimate], est: Estimator, 
                           (Line(f"… and {more} more (--limit 0 for all)"), *section.after))
     ranking = {"use": use, "benchmarks": list(USES[use]) if use else [], "sort": sort, "min_tps": min_tps,
                "quality_index": "aa-intelligence-index-v4.0", "total": len(estimates)}
-    hints = [h for h in (tensor_hint(top, machine, est, request) if top else None,) if h]
+    hint = tensor_hint(top, machine, est, request) if top else None
+    hints = [hint] if hint else []
     return View("recommend", machine=machine, results=results, extra={"ranking": ranking, "notes": hints},
                 sections=(section,), notes=(*machine.notes, *hints))
-
 
 
 def usefulness_dict(e: Estimate, u: Usefulness) -> dict[str, Any]:

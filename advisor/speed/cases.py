@@ -74,11 +74,16 @@ def predict(table: SpeedTable, c: Case) -> float | None:
                                 c.work.attention_flops_per_token, expert_tokens(c))
 
 
+def _flag_values(m: Measurement, *names: str) -> list[str]:
+    """The values a run's flags give any of `names` (`-ub 512`, `--ubatch-size=512`), in order."""
+    words = (m.flags or "").replace("=", " ").split()
+    return [value for flag, value in pairwise(words) if flag in names]
+
+
 def pass_tokens(m: Measurement, defaults: Defaults) -> int:
     """The prompt tokens a run's prefill reads per forward pass: its -ub (llama.cpp's default where not given),
     at most the test's tokens."""
-    words = (m.flags or "").replace("=", " ").split()
-    given = [int(w) for flag, w in pairwise(words) if flag in ("-ub", "--ubatch-size") and w.isdigit()]
+    given = [int(w) for w in _flag_values(m, "-ub", "--ubatch-size") if w.isdigit()]
     return min(m.tokens, given[-1] if given else defaults.ubatch_tokens)
 
 
@@ -154,17 +159,15 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
                 pass_tokens=pass_tokens(m, catalog.defaults))
     engine = engine_for(catalog.recipe(m.quant).runtime)
     if m.device_count > 1 and gpu_id and (engine.tensor_parallel or split_mode(m) == "tensor"):  # estimate's lane
-        gpu = catalog.gpu(gpu_id)
-        sync, transfer = tensor_split_s(catalog.defaults, (gpu_id, gpu.vendor, gpu.device_class), m.device_count,
-                                        model.arch.hidden_size, model.arch.layers, engine.allreduce_element_bytes)
+        sync, transfer = tensor_split_s(catalog.defaults, catalog.gpu(gpu_id), m.device_count, model.arch.hidden_size,
+                                        model.arch.layers, engine.allreduce_element_bytes)
         case = replace(case, tensor_parallel=m.device_count, sync_s=sync, transfer_s_per_token=transfer)
     return case, ""
 
 
 def split_mode(m: Measurement) -> str:
     """A llama.cpp run's -sm / --split-mode (layer where not given)."""
-    words = (m.flags or "").replace("=", " ").split()
-    return next((w for flag, w in pairwise(words) if flag in ("-sm", "--split-mode")), "layer")
+    return next(iter(_flag_values(m, "-sm", "--split-mode")), "layer")
 
 
 def _backend(m: Measurement, catalog: Catalog) -> str:
