@@ -11,6 +11,7 @@ from typing import Any
 
 from advisor.catalog.files import Snapshot, catalog_files, user_files
 from advisor.catalog.parse import (
+    parse_build_step,
     parse_gguf_row,
     parse_gpu,
     parse_measurement,
@@ -85,8 +86,11 @@ def load_catalog(root: Path | None = None, extra_dirs: tuple[Path, ...] = ()) ->
                      for i, raw in enumerate(_section(data, path)))
 
     # data cached after an earlier validation: its measurements are parsed when something reads them
+    steps_path = root / "build_steps.yaml"
+    steps = tuple(parse_build_step(raw, f"build_steps.yaml › steps[{i}]")
+                  for i, raw in enumerate(_section(data, steps_path, "steps"))) if steps_path in data else ()
     catalog = Catalog(tuple(models), gpus if snapshot.cached else gpus(), types, recipes, defaults, memories,
-                      measured if snapshot.cached else measured(), speed_fit, _quant_loss(root, data))
+                      measured if snapshot.cached else measured(), speed_fit, _quant_loss(root, data), steps)
     if not snapshot.cached:  # duplicate names fail at load, not at first lookup; then measurement ids are checked
         _ = catalog._model_index, catalog._gpu_index
         _check_measurements(catalog)

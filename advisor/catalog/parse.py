@@ -11,7 +11,7 @@ from typing import Any
 from advisor.models.catalog_entry import SCORE_KEYS, entry_id, gguf_file
 from advisor.models.fields import Fields
 from advisor.specs import GgufFile, GpuSpec, MemorySpec, Quality, QuantLoss, Score
-from advisor.specs.measured import Measurement
+from advisor.specs.measured import BuildStep, Measurement
 from advisor.units import GIB
 
 __all__ = ["parse_gguf_row", "parse_gpu", "parse_measurement", "parse_memory", "parse_quality_row",
@@ -143,6 +143,24 @@ def parse_measurement(raw: object, where: str) -> Measurement:
         _text_or_number(f, key)
     f.done()
     return m
+
+
+def parse_build_step(raw: object, where: str) -> BuildStep:
+    f = Fields(raw, where)
+    kind = f.req_text("kind")
+    if kind not in ("decode", "prefill"):
+        f.fail("kind", f"decode or prefill, got {kind!r}", where)
+    month = f.req_text("from")
+    if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", month):
+        f.fail("from", f"a month as YYYY-MM, got {month!r}", where)
+    step = BuildStep(f.req_text("id"), f.req_text("backend"), f.strings("architectures"), kind, month,
+                     f.req_text("what"), f.source())
+    if not step.architectures:
+        f.fail("architectures", "at least one GPU architecture", where)
+    f.req_text("quote")
+    f.text("note", required=False)
+    f.done()
+    return step
 
 
 def _text_or_number(f: Fields, key: str) -> str | None:

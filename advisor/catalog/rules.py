@@ -159,7 +159,7 @@ def _bands(f: Fields | None) -> dict[str, ErrorBand]:
         b = f.mapping(key, required=True)
         assert b is not None
         out[key] = ErrorBand(b.number("low", minimum=-1.0) or 0.0, b.number("high", minimum=-1.0) or 0.0,
-                             b.req_int("n"))
+                             b.req_int("n"), b.req_int("devices"))
         b.done()
     f.done()
     return out

@@ -21,6 +21,8 @@ from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
 T = TypeVar("T")
 MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a band of its own
+# ... from this many devices: one device's errors say how that device varies, not how a device never measured would
+MIN_BAND_DEVICES = 2
 # discrete GPUs of these classes take decode constants per architecture: a workstation card is a consumer die
 ARCHITECTURE_CLASSES = ("consumer", "workstation")
 
@@ -135,8 +137,8 @@ class SpeedTable:
         band = fit.decode_bands.get(key)
         pband = fit.prefill_bands.get(base)
         found = Constants(eff, tau, prefill, basis,
-                          band if band and band.n >= MIN_BAND_ROWS else fit.decode_bands.get("all"),
-                          pband if pband and pband.n >= MIN_BAND_ROWS else fit.prefill_bands.get("all"),
+                          band if own_band(band) else fit.decode_bands.get("all"),
+                          pband if own_band(pband) else fit.prefill_bands.get("all"),
                           fit.moe_expert_cost(backend),
                           expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
@@ -171,6 +173,11 @@ class SpeedTable:
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         return start.stream_efficiency, start.per_layer_s, f"no measurements for {key}; starting values for " \
             f"{device_class}"
+
+
+def own_band(band: ErrorBand | None) -> bool:
+    """Whether a backend:class's band is its own to show: MIN_BAND_ROWS predictions from MIN_BAND_DEVICES devices."""
+    return band is not None and band.n >= MIN_BAND_ROWS and band.devices >= MIN_BAND_DEVICES
 
 
 def band_range(value: float | None, band: ErrorBand | None) -> tuple[float, float] | None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from advisor.errors import CatalogError, UnknownNameError
 from advisor.specs import Defaults, GpuSpec, MemorySpec, ModelSpec, QuantLoss, QuantRecipe, QuantType
-from advisor.specs.measured import Measurement, SpeedFit
+from advisor.specs.measured import BuildStep, Measurement, SpeedFit
 
 T = TypeVar("T")
 
@@ -40,6 +40,7 @@ class Catalog:
     measured: tuple[Measurement, ...] | Callable[[], tuple[Measurement, ...]] = field(default=(), compare=False)
     speed_fit: SpeedFit | None = None
     quant_loss: tuple[QuantLoss, ...] = ()  # KL divergence per llama.cpp file type (catalog/quality.yaml)
+    build_steps: tuple[BuildStep, ...] = ()  # steps in llama.cpp's speed (catalog/build_steps.yaml)
 
     @cached_property
     def gpus(self) -> tuple[GpuSpec, ...]:

@@ -39,6 +39,25 @@ class Measurement:
 
 
 @dataclass(frozen=True, slots=True)
+class BuildStep:
+    """A step in llama.cpp's speed for one backend on some GPU architectures (catalog/build_steps.yaml): runs of
+    that kind dated before it measured the older kernels."""
+
+    id: str
+    backend: str
+    architectures: tuple[str, ...]
+    kind: str  # "decode" or "prefill"
+    from_month: str  # YYYY-MM, the month it landed
+    what: str
+    source: str
+
+    def predates(self, m: Measurement, architecture: str | None) -> bool:
+        """Whether this run measured the kernels before the step (a run with no date: not known, so no)."""
+        return (m.backend == self.backend and m.kind == self.kind and architecture in self.architectures
+                and m.date is not None and m.date[:7] < self.from_month)
+
+
+@dataclass(frozen=True, slots=True)
 class FittedClass:
     """Decode constants of one backend:class, fitted on measurements."""
 
@@ -56,6 +75,7 @@ class ErrorBand:
     low: float
     high: float
     n: int
+    devices: int = 1  # how many devices' held-out predictions the band is made of
 
 
 @dataclass(frozen=True, slots=True)

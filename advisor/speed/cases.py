@@ -106,8 +106,9 @@ def cases(catalog: Catalog) -> tuple[list[Case], list[tuple[Measurement, str]]]:
 
 
 def _skip_reason(m: Measurement, catalog: Catalog) -> str | None:
-    if m.exclude:
-        return f"excluded: {m.exclude}"
+    stated = _stated_reason(m, catalog)
+    if stated:
+        return stated
     if m.quant not in catalog.recipes:
         return f"file type {m.quant} has no recipe"
     if not catalog.recipes[m.quant].listed:  # i-quants etc.: sized, but their kernels have no speed term yet
@@ -118,6 +119,18 @@ def _skip_reason(m: Measurement, catalog: Catalog) -> str | None:
     if m.ngl is not None and 0 <= m.ngl < catalog.model(m.model).arch.layers and m.device != "cpu":
         return "partial offload (-ngl below the layer count)"
     return None
+
+
+def _stated_reason(m: Measurement, catalog: Catalog) -> str | None:
+    """The run's own exclusion, or the step in llama.cpp's speed (catalog/build_steps.yaml) that it predates."""
+    if m.exclude:
+        return f"excluded: {m.exclude}"
+    architecture = catalog.gpu(m.device).architecture if m.device != "cpu" else None
+    step = next((s for s in catalog.build_steps if s.predates(m, architecture)), None)
+    if step is None:
+        return None
+    return (f"measured before a step in llama.cpp's {step.kind} speed ({step.from_month}): {step.what} "
+            f"({step.source}); advisor estimates a current build")
 
 
 def _flag_reason(m: Measurement) -> str | None:

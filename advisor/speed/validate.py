@@ -9,10 +9,10 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.estimate.constants import MIN_BAND_ROWS, SpeedTable
+from advisor.estimate.constants import SpeedTable, own_band
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
-from advisor.specs.measured import Measurement, SpeedFit
+from advisor.specs.measured import ErrorBand, Measurement, SpeedFit
 from advisor.speed.cases import Case, cases, predict
 from advisor.speed.fit import FLAT_MOE_FACTORS, SHIPPED, Variant, fit
 
@@ -54,7 +54,7 @@ def error_summary(errors: list[float]) -> dict[str, float | int]:
             "median_error": statistics.median(errors)}
 
 
-def band(predictions: list[Prediction]) -> dict[str, float | int]:
+def band(predictions: list[Prediction]) -> ErrorBand:
     """The signed errors' band that holds a new prediction's error 80 % of the time, for the ranges shown beside
     every estimate: the floor(0.1 (n + 1))-th and ceil(0.9 (n + 1))-th smallest of n (split-conformal order
     statistics, which cover at least 80 % when the new error is like the others)."""
@@ -63,7 +63,7 @@ def band(predictions: list[Prediction]) -> dict[str, float | int]:
     errs = sorted(p.error for p in predictions)
     n = len(errs)
     low, high = max(1, math.floor(0.1 * (n + 1))), min(n, math.ceil(0.9 * (n + 1)))
-    return {"low": round(errs[low - 1], 4), "high": round(errs[high - 1], 4), "n": n}
+    return ErrorBand(round(errs[low - 1], 4), round(errs[high - 1], 4), n, len({p.case.group for p in predictions}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +87,16 @@ class Validation:
     def coverage(self, kind: str) -> dict[str, tuple[int, int]]:
         """Per backend and in all: how many held-out measurements fall inside the range the device would have been
         shown had it never been measured (the band of the other devices' held-out errors for its backend:class, or
-        of all of them where that class has fewer than MIN_BAND_ROWS, as the shipped lookup picks), of how many."""
+        of all of them where that class has fewer than MIN_BAND_ROWS from MIN_BAND_DEVICES devices, as the shipped
+        lookup picks: constants.own_band), of how many."""
         out: dict[str, tuple[int, int]] = {}
         preds = self.of(kind)
         for p in preds:
             others = [q for q in preds if q.case.group != p.case.group]
             own = [q for q in others if _band_key(q, kind) == _band_key(p, kind)]
-            b = band(own if len(own) >= MIN_BAND_ROWS else others)
-            inside = b["low"] <= round(p.error, 4) <= b["high"]
+            mine = band(own) if own else None
+            b = mine if mine is not None and own_band(mine) else band(others)
+            inside = b.low <= round(p.error, 4) <= b.high
             for label in ("all", p.case.m.backend):
                 hit, n = out.get(label, (0, 0))
                 out[label] = (hit + inside, n + 1)
