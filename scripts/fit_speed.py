@@ -54,6 +54,7 @@ def render() -> str:
         "decode": {k: {"stream_efficiency": f.stream_efficiency, "per_layer_s": f.per_layer_s, "rows": f.rows,
                        "devices": f.devices, "period": f.period} for k, f in sorted(fitted.decode.items())},
         "prefill": dict(sorted(fitted.prefill.items())),
+        "prefill_pooled_by_backend": dict(sorted(fitted.prefill_pooled_by_backend.items())),
         "attention_prefill_ratio_by_backend": dict(sorted(fitted.attention_prefill_ratio_by_backend.items())),
         "moe_prefill_batch_tokens": fitted.moe_prefill_batch_tokens,
         "serving_prefill": None if served is None else {

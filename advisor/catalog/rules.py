@@ -127,7 +127,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                                                        maximum=10_000.0),
                    serving_prefill=_serving_prefill(f.mapping("serving_prefill")),
                    attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")),
-                   moe_prefill_batch_tokens=f.number("moe_prefill_batch_tokens", required=False, maximum=100_000.0))
+                   moe_prefill_batch_tokens=f.number("moe_prefill_batch_tokens", required=False, maximum=100_000.0),
+                   prefill_pooled_by_backend=_factors(f.mapping("prefill_pooled_by_backend")))
     decode_f.done()
     prefill_f.done()
     f.done()

@@ -130,7 +130,7 @@ class SpeedTable:
                              expert_prefill_ratio(backend, self.defaults.moe_prefill_factor, {}))
         eff, tau, basis = self._decode(fit, key, device_class)
         base = f"{backend}:{device_class}"
-        prefill = fit.prefill.get(base)
+        prefill = fit.prefill.get(base, fit.prefill_pooled_by_backend.get(backend))
         if prefill is None and start.prefill_efficiency is not None:
             same = near(base, fit.prefill)[0]
             prefill = _median(same) if same else start.prefill_efficiency

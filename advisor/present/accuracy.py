@@ -121,11 +121,13 @@ MISSES = (
     " other GPUs reach; prefill runs that predate a step in llama.cpp's kernels (catalog/build_steps.yaml: "
     "matrix cores for quantized matmuls on CDNA 3, PR 14624, July 2025, and on RDNA 3 and 3.5, PR 17576, "
     "December 2025) are left out as older builds (the same Strix Halo and file prefill 349 t/s in May 2025 "
-    "and 1,545 in May 2026); most prefill error sits on devices that are the only one measured in their "
-    "backend and class (Strix Halo on ROCm and on Vulkan, the R9700, the MI50, the DGX Spark): held out, "
-    "they take the median of their backend's other classes, which is off by a median 29 %; BF16 weights on "
-    "AMD prefill slower than that efficiency gives (Vulkan 2.4x, ROCm a fifth, median), and gpt-oss's "
-    "MXFP4 runs prefill about a quarter faster than predicted on every backend;"
+    "and 1,545 in May 2026); prefill efficiency varies by a fifth or more between devices of one backend "
+    "(ROCm: 0.34 of the rated FP16 rate on RDNA 4 to 0.54 on an MI50), and 132 runs are on a device that is "
+    "the only one of its backend and class (Strix Halo on ROCm and on Vulkan, the R9700, the MI50, the DGX "
+    "Spark): held out, they take their backend's pooled efficiency and are off by a median 24 %; BF16 weights "
+    "on AMD prefill slower than that gives (Vulkan 2x, ROCm a sixth, median), and gpt-oss-20b prefills "
+    "27 % faster than predicted (26 runs) where gpt-oss-120b, with the same MXFP4 experts, is within 9 % (11 "
+    "runs): its 32 experts get four times the tokens of a pass that 128 do, not a faster weight type;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '

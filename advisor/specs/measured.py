@@ -115,6 +115,9 @@ class SpeedFit:
     # width (defaults.yaml moe_prefill_tile_tokens, copied by the fit, not fitted); None: the MoE prefill ratio does
     # not depend on them
     moe_prefill_batch_tokens: float | None = None
+    # per backend, the median over its devices (each one vote) of the prefill efficiency each device's runs imply:
+    # what a backend:class with no runs of its own takes
+    prefill_pooled_by_backend: dict[str, float] = field(default_factory=dict)
 
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)

@@ -98,6 +98,9 @@ class Variant:
     families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
     pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
     expert_tiles: bool = True  # on CUDA, the MoE prefill ratio scales with the tokens each expert gets in a pass
+    # a backend:class with no prefill runs takes its backend's pooled efficiency (one vote per device; False: the
+    # median of the backend's other classes, as before)
+    pooled_prefill: bool = True
     # what the MoE factor is picked on: "log", the mean absolute log error (smooth, so one row added or removed does not
     # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
     # single devices were left out)
@@ -144,7 +147,8 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
                     defaults.moe_prefill_tile_tokens if variant.expert_tiles else None)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
-                    moe_prefill_batch_tokens=p.batch_tokens)
+                    moe_prefill_batch_tokens=p.batch_tokens,
+                    prefill_pooled_by_backend=p.pooled if variant.pooled_prefill else {})
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,

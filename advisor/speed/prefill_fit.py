@@ -2,7 +2,9 @@
 
 prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the routed-expert part divided by the MoE
          prefill ratio and the attention over the context already there divided by the attention ratio;
-         - efficiency per backend:class: the median over its rows of what each implies;
+         - efficiency per backend:class: the median over its rows of what each implies; a class with no rows takes
+           its backend's pooled efficiency, the median over the backend's devices of each device's median (one vote
+           per device: a class measured on one device does not weigh as much as one measured on five);
          - the MoE ratio: a grid search on the median error, shared (per backend in a variant); on CUDA it
            holds at 32 tokens per expert in a pass and scales with the tokens each expert gets
            (estimate.experts.expert_batch_scale, at defaults.yaml's tile tokens: not fitted);
@@ -33,6 +35,7 @@ class PrefillFit:
     moe_ratio: float  # shared
     moe_ratios: dict[str, float]  # per backend (the variant that fits them)
     attention: dict[str, float]  # per backend where fitted
+    pooled: dict[str, float]  # per backend: the median over its devices of each one's implied efficiency
     batch_tokens: float | None = None  # SpeedFit.moe_prefill_batch_tokens (the defaults' tile; None: no tile term)
 
 
@@ -50,8 +53,7 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
     unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens)
-    efficiency = _prefill_efficiency(rows, unit)
-    return PrefillFit(efficiency, ratio, ratios, attention, batch_tokens)
+    return PrefillFit(_prefill_efficiency(rows, unit), ratio, ratios, attention, _pooled(rows, unit), batch_tokens)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
@@ -83,6 +85,15 @@ def _prefill_efficiency(rows: list[Case], unit: list[float]) -> dict[str, float]
     for c, u in zip(rows, unit, strict=True):
         implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
     return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
+
+
+def _pooled(rows: list[Case], unit: list[float]) -> dict[str, float]:
+    """Per backend, the median over its devices of the median efficiency each device's rows imply."""
+    per_device: dict[str, dict[str, list[float]]] = {}
+    for c, u in zip(rows, unit, strict=True):
+        per_device.setdefault(c.backend, {}).setdefault(c.group, []).append(c.m.tokens_per_s / u)
+    return {backend: round(statistics.median(statistics.median(v) for v in devices.values()), 4)
+            for backend, devices in sorted(per_device.items())}
 
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,

@@ -162,6 +162,8 @@ VARIANTS = {
         per_backend=False, cpu_compute=(None,)),
     "no attention ratio (prefill attention over the context at the matmul rate)": Variant(per_backend=False,
                                                                                          attention=False),
+    "a backend:class with no prefill runs takes the median of its backend's other classes, not the backend's "
+    "pooled efficiency (one vote per device)": Variant(per_backend=False, pooled_prefill=False),
 }
 
 
