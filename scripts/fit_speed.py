@@ -55,6 +55,7 @@ def render() -> str:
                        "devices": f.devices, "period": f.period} for k, f in sorted(fitted.decode.items())},
         "prefill": dict(sorted(fitted.prefill.items())),
         "prefill_pooled_by_backend": dict(sorted(fitted.prefill_pooled_by_backend.items())),
+        "prefill_samples": {k: asdict(s) for k, s in sorted(fitted.prefill_samples.items())},
         "attention_prefill_ratio_by_backend": dict(sorted(fitted.attention_prefill_ratio_by_backend.items())),
         "moe_prefill_batch_tokens": fitted.moe_prefill_batch_tokens,
         "serving_prefill": None if served is None else {

@@ -39,3 +39,17 @@ def test_the_pool_gives_each_device_one_vote(catalog: Catalog, monkeypatch: pyte
     after = fit(rocm + copies, catalog.defaults)
     assert after.prefill_pooled_by_backend["rocm"] == before.prefill_pooled_by_backend["rocm"]
     assert after.prefill["rocm:datacenter"] == before.prefill["rocm:datacenter"]  # its own class: the MI50 alone
+
+
+def test_the_basis_says_what_the_prefill_efficiency_rests_on(catalog: Catalog) -> None:
+    # issue 14 (recency): the basis names the runs and the builds' dates behind the prefill constants too
+    shipped = catalog.speed_fit
+    assert shipped is not None
+    table = SpeedTable(shipped, catalog.defaults)
+    own = table.constants("rocm", "apu").basis
+    sample = shipped.prefill_samples["rocm:apu"]
+    assert f"prefill fitted for rocm:apu on {sample.rows} measurements" in own and f"dated {sample.period}" in own
+    assert sample.period.startswith("2026")  # Strix Halo's runs before the RDNA 3.5 kernel step are not in it
+    pooled = table.constants("vulkan", "datacenter").basis
+    assert "vulkan's pooled efficiency (no vulkan:datacenter runs)" in pooled
+    assert f"from {shipped.prefill_samples['vulkan:*'].devices} devices" in pooled

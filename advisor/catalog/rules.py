@@ -13,7 +13,7 @@ from advisor.specs import (
     RecipeRule,
     SpeedClass,
 )
-from advisor.specs.measured import ErrorBand, FittedClass, ServingPrefillFit, SpeedFit
+from advisor.specs.measured import ErrorBand, FitSample, FittedClass, ServingPrefillFit, SpeedFit
 
 CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
@@ -128,7 +128,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    serving_prefill=_serving_prefill(f.mapping("serving_prefill")),
                    attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")),
                    moe_prefill_batch_tokens=f.number("moe_prefill_batch_tokens", required=False, maximum=100_000.0),
-                   prefill_pooled_by_backend=_factors(f.mapping("prefill_pooled_by_backend")))
+                   prefill_pooled_by_backend=_factors(f.mapping("prefill_pooled_by_backend")),
+                   prefill_samples=_samples(f.mapping("prefill_samples")))
     decode_f.done()
     prefill_f.done()
     f.done()
@@ -150,6 +151,18 @@ def _factors(f: Fields | None) -> dict[str, float]:
         return {}
     out = {key: f.number(key, minimum=0.0, maximum=20.0) or 1.0 for key in list(f.data)}
     f.done()
+    return out
+
+
+def _samples(f: Fields | None) -> dict[str, FitSample]:
+    out = {}
+    for key in list(f.data) if f else []:
+        s = f.mapping(key, required=True) if f else None
+        assert s is not None
+        out[key] = FitSample(s.req_int("rows"), s.req_int("devices"), s.text("period", required=False) or "")
+        s.done()
+    if f:
+        f.done()
     return out
 
 

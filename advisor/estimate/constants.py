@@ -130,10 +130,8 @@ class SpeedTable:
                              expert_prefill_ratio(backend, self.defaults.moe_prefill_factor, {}))
         eff, tau, basis = self._decode(fit, key, device_class)
         base = f"{backend}:{device_class}"
-        prefill = fit.prefill.get(base, fit.prefill_pooled_by_backend.get(backend))
-        if prefill is None and start.prefill_efficiency is not None:
-            same = near(base, fit.prefill)[0]
-            prefill = _median(same) if same else start.prefill_efficiency
+        prefill, prefill_basis = _prefill(fit, backend, base, start.prefill_efficiency)
+        basis = f"{basis}; {prefill_basis}" if prefill_basis else basis
         band = fit.decode_bands.get(key)
         pband = fit.prefill_bands.get(base)
         found = Constants(eff, tau, prefill, basis,
@@ -173,6 +171,21 @@ class SpeedTable:
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         return start.stream_efficiency, start.per_layer_s, f"no measurements for {key}; starting values for " \
             f"{device_class}"
+
+
+def _prefill(fit: SpeedFit, backend: str, base: str, start: float | None) -> tuple[float | None, str]:
+    """A backend:class's prefill efficiency and what it rests on: its own fit, else its backend's pooled one (one
+    vote per device), else the other fits near it, else the class's starting value."""
+    own, pooled = fit.prefill.get(base), fit.prefill_pooled_by_backend.get(backend)
+    if own is not None or pooled is not None:
+        sample = fit.prefill_samples.get(base if own is not None else f"{backend}:*")
+        what = f"prefill fitted for {base}" if own is not None else \
+            f"prefill: {backend}'s pooled efficiency (no {base} runs)"
+        return (own if own is not None else pooled), f"{what} on {sample.describe()}" if sample else what
+    if start is None:
+        return None, ""
+    same = near(base, fit.prefill)[0]
+    return (_median(same), "prefill: the median of the fits near it") if same else (start, "")
 
 
 def own_band(band: ErrorBand | None) -> bool:

@@ -69,6 +69,20 @@ class FittedClass:
 
 
 @dataclass(frozen=True, slots=True)
+class FitSample:
+    """What a fitted constant rests on: how many measurements, from how many devices, of builds dated when."""
+
+    rows: int
+    devices: int
+    period: str = ""  # first to last build date ("2025-08 to 2026-05"); "" when none stated
+
+    def describe(self) -> str:
+        dated = f" (builds dated {self.period})" if self.period else ""
+        runs = f"{self.rows} measurement{'s' if self.rows != 1 else ''}"
+        return f"{runs} from {self.devices} device{'s' if self.devices != 1 else ''}{dated}"
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorBand:
     """Leave-one-device-out signed relative error (predicted / measured - 1): 10th and 90th percentiles."""
 
@@ -118,6 +132,8 @@ class SpeedFit:
     # per backend, the median over its devices (each one vote) of the prefill efficiency each device's runs imply:
     # what a backend:class with no runs of its own takes
     prefill_pooled_by_backend: dict[str, float] = field(default_factory=dict)
+    # what each prefill efficiency rests on: per backend:class, and per backend ("rocm:*") for the pooled one
+    prefill_samples: dict[str, FitSample] = field(default_factory=dict)
 
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)

@@ -212,3 +212,11 @@ def per_backend(rows: list[Case], key_of: Callable[[Case], str], grid: tuple[flo
         if len({c.group for c in own if informs(c)}) >= MIN_DEVICES:
             out[backend] = min(grid, key=lambda x: error(own, backend, x))
     return out
+
+
+def period(rows: list[Case]) -> str:
+    """The builds' dates, first to last (year-month), of the rows that state one."""
+    dates = sorted(c.m.date[:7] for c in rows if c.m.date)
+    if not dates:
+        return ""
+    return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"

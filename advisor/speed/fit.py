@@ -26,7 +26,7 @@ from advisor.estimate.constants import ARCHITECTURE_CLASSES, family_pool
 from advisor.estimate.speed import core_seconds
 from advisor.specs import Defaults
 from advisor.specs.measured import FittedClass, SpeedFit
-from advisor.speed.cases import Case, fit_table, per_backend, predict
+from advisor.speed.cases import Case, fit_table, per_backend, period, predict
 from advisor.speed.prefill_fit import fit_prefill
 
 # each routed expert per token adds this share of a dense layer's fixed cost to a MoE model's layers
@@ -148,7 +148,8 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
                     moe_prefill_batch_tokens=p.batch_tokens,
-                    prefill_pooled_by_backend=p.pooled if variant.pooled_prefill else {})
+                    prefill_pooled_by_backend=p.pooled if variant.pooled_prefill else {},
+                    prefill_samples=p.samples)
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
@@ -177,14 +178,6 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
 
 def _pool_key(c: Case) -> str:
     return f"{c.backend}:{family_pool(c.device_class)}"
-
-
-def period(rows: list[Case]) -> str:
-    """The builds' dates, first to last (year-month), of the rows that state one."""
-    dates = sorted(c.m.date[:7] for c in rows if c.m.date)
-    if not dates:
-        return ""
-    return dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
 
 
 def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults,

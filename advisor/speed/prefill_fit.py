@@ -21,7 +21,8 @@ import statistics
 from dataclasses import dataclass
 
 from advisor.specs import Defaults
-from advisor.speed.cases import Case, fit_table, per_backend, predict
+from advisor.specs.measured import FitSample
+from advisor.speed.cases import Case, fit_table, per_backend, period, predict
 
 PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 # the attention ratio's grid: an even grid on a log scale from 1 (the matmul rate) down to 0.1
@@ -36,6 +37,7 @@ class PrefillFit:
     moe_ratios: dict[str, float]  # per backend (the variant that fits them)
     attention: dict[str, float]  # per backend where fitted
     pooled: dict[str, float]  # per backend: the median over its devices of each one's implied efficiency
+    samples: dict[str, FitSample]  # what each rests on: per backend:class, and per backend as "backend:*"
     batch_tokens: float | None = None  # SpeedFit.moe_prefill_batch_tokens (the defaults' tile; None: no tile term)
 
 
@@ -53,7 +55,8 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
     unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens)
-    return PrefillFit(_prefill_efficiency(rows, unit), ratio, ratios, attention, _pooled(rows, unit), batch_tokens)
+    return PrefillFit(_prefill_efficiency(rows, unit), ratio, ratios, attention, _pooled(rows, unit), _samples(rows),
+                      batch_tokens)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
@@ -94,6 +97,14 @@ def _pooled(rows: list[Case], unit: list[float]) -> dict[str, float]:
         per_device.setdefault(c.backend, {}).setdefault(c.group, []).append(c.m.tokens_per_s / u)
     return {backend: round(statistics.median(statistics.median(v) for v in devices.values()), 4)
             for backend, devices in sorted(per_device.items())}
+
+
+def _samples(rows: list[Case]) -> dict[str, FitSample]:
+    groups: dict[str, list[Case]] = {}
+    for c in rows:
+        groups.setdefault(c.prefill_key, []).append(c)
+        groups.setdefault(f"{c.backend}:*", []).append(c)
+    return {key: FitSample(len(own), len({c.group for c in own}), period(own)) for key, own in sorted(groups.items())}
 
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
