@@ -70,8 +70,8 @@ def render() -> str:
 def _bands(predictions: list[val.Prediction]) -> dict[str, dict[str, float | int]]:
     prefill = all(p.case.m.kind == "prefill" for p in predictions)
     groups = {"all": predictions}
-    for key in sorted({p.case.prefill_key if prefill else p.case.key for p in predictions}):
-        groups[key] = [p for p in predictions if (p.case.prefill_key if prefill else p.case.key) == key]
+    for key in sorted({p.case.backend if prefill else p.case.key for p in predictions}):
+        groups[key] = [p for p in predictions if (p.case.backend if prefill else p.case.key) == key]
     return {key: asdict(val.band(group)) for key, group in groups.items()}
 
 

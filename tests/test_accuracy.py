@@ -42,9 +42,10 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # once
     assert decode["p90_abs_error"] <= 0.30
     # issue 14's 20 % is NOT met: 27.2 % (2026-12-06) once the 89 round-4 prefill runs held out only because they
-    # moved this median past a bound were scored (20.3 % without them), 24.8 % (issue 5's 25 %) since a class with no
-    # runs takes its backend's pooled efficiency, one vote per device (ablation in docs/accuracy.md)
-    assert prefill["median_abs_error"] <= 0.25
+    # moved this median past a bound were scored (20.3 % without them); 24.8 % since a class with no runs takes its
+    # backend's pooled efficiency, one vote per device; 21.4 % since the efficiency is per GPU family like decode's
+    # (ablation in docs/accuracy.md)
+    assert prefill["median_abs_error"] <= 0.22
 
 
 def test_tensor_split_runs_are_predicted_held_out(validation: Validation) -> None:

@@ -130,10 +130,10 @@ class SpeedTable:
                              expert_prefill_ratio(backend, self.defaults.moe_prefill_factor, {}))
         eff, tau, basis = self._decode(fit, key, device_class)
         base = f"{backend}:{device_class}"
-        prefill, prefill_basis = _prefill(fit, backend, base, start.prefill_efficiency)
+        prefill, prefill_basis = _prefill(fit, backend, key if key in fit.prefill else base, start.prefill_efficiency)
         basis = f"{basis}; {prefill_basis}" if prefill_basis else basis
         band = fit.decode_bands.get(key)
-        pband = fit.prefill_bands.get(base)
+        pband = fit.prefill_bands.get(backend)
         found = Constants(eff, tau, prefill, basis,
                           band if own_band(band) else fit.decode_bands.get("all"),
                           pband if own_band(pband) else fit.prefill_bands.get("all"),

@@ -91,8 +91,9 @@ def _coverage(v: Validation) -> list[str]:
     lines = ["## Do the ranges hold?", "",
              "Each held-out prediction with the range it would have been shown had its device never been measured:",
              "the band of the other devices' held-out errors for its decode constants' key, backend:family or",
-             "backend:class (all devices' where that key has fewer than 8 from 2 devices: one device's errors say",
-             "how it varies, not how an unmeasured device would), from the floor(0.1 (n + 1))-th to the",
+             "backend:class, and for prefill its backend (all devices' where that key has fewer than 8 from 2",
+             "devices: one device's errors say how it varies, not how an unmeasured device would), from the",
+             "floor(0.1 (n + 1))-th to the",
              "ceil(0.9 (n + 1))-th of n, as shipped. The share",
              "of measurements inside (the aim is 80 %):", "", "| backend | decode inside | prefill inside |",
              "|---|---:|---:|"]
@@ -121,13 +122,14 @@ MISSES = (
     " other GPUs reach; prefill runs that predate a step in llama.cpp's kernels (catalog/build_steps.yaml: "
     "matrix cores for quantized matmuls on CDNA 3, PR 14624, July 2025, and on RDNA 3 and 3.5, PR 17576, "
     "December 2025) are left out as older builds (the same Strix Halo and file prefill 349 t/s in May 2025 "
-    "and 1,545 in May 2026); prefill efficiency varies by a fifth or more between devices of one backend "
-    "(ROCm: 0.34 of the rated FP16 rate on RDNA 4 to 0.54 on an MI50), and 132 runs are on a device that is "
-    "the only one of its backend and class (Strix Halo on ROCm and on Vulkan, the R9700, the MI50, the DGX "
-    "Spark): held out, they take their backend's pooled efficiency and are off by a median 24 %; BF16 weights "
-    "on AMD prefill slower than that gives (Vulkan 2x, ROCm a sixth, median), and gpt-oss-20b prefills "
-    "27 % faster than predicted (26 runs) where gpt-oss-120b, with the same MXFP4 experts, is within 9 % (11 "
-    "runs): its 32 experts get four times the tokens of a pass that 128 do, not a faster weight type;"
+    "and 1,545 in May 2026); prefill efficiency follows the GPU architecture more than the market segment "
+    "(ROCm: about 0.35 of the rated FP16 rate on RDNA 4, 0.43 on RDNA 3, 0.54 on an MI50), so it is fitted per "
+    "architecture and Apple generation like decode; 126 prefill runs are on a device that is the only one of "
+    "its family (Strix Halo on ROCm and on Vulkan, the MI50, the DGX Spark): held out, they take their "
+    "backend's pooled efficiency and are off by a median 26 %, the rest by 16 %; BF16 weights on Vulkan "
+    "(Strix Halo) prefill half as fast as that gives, and gpt-oss-20b prefills 31 % faster than predicted "
+    "(26 runs) where gpt-oss-120b, with the same MXFP4 experts, is 16 % fast (11 runs): its 32 experts get "
+    "four times the tokens of a pass that 128 do, not a faster weight type;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
@@ -140,8 +142,8 @@ MISSES = (
     "runs). llama.cpp's -sm tensor runs (two GPUs, 2026 builds) are priced on the tensor-parallel lane with the "
     "catalog's all-reduce link and nothing fitted to them (section \"Decode by GPUs\"); the Tesla V100 runs are left "
     'out as a Volta miss (their reason below). Ranges shown beside every estimate are the 10th-90th '
-    "percentile band of these errors for the device's decode constants' key; the section \"Do the ranges "
-    'hold?" counts how often they do.'
+    "percentile band of these errors for the device's decode constants' key (prefill: its backend's); the "
+    'section "Do the ranges hold?" counts how often they do.'
 )
 
 

@@ -47,6 +47,7 @@ class Case:
     transfer_s_per_token: float = 0.0  # ... and a prompt token's all-reduce bytes
     family: str | None = None  # estimate.constants.speed_family of the GPU (a chip generation, an architecture)
     pass_tokens: int | None = None  # prompt tokens one prefill pass reads (pass_tokens); None: not known
+    prefill_by_family: bool = True  # prefill efficiency per family like decode's (False: per backend:class, before)
 
     @property
     def key(self) -> str:
@@ -55,7 +56,9 @@ class Case:
 
     @property
     def prefill_key(self) -> str:
-        return f"{self.backend}:{self.device_class}"
+        """backend:family or backend:class whose prefill efficiency applies: the same key as decode's (a prefill is
+        the architecture's matmul kernels, as a decode is its memory path)."""
+        return self.key if self.prefill_by_family else f"{self.backend}:{self.device_class}"
 
     @property
     def moe(self) -> bool:

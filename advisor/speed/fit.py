@@ -101,6 +101,8 @@ class Variant:
     # a backend:class with no prefill runs takes its backend's pooled efficiency (one vote per device; False: the
     # median of the backend's other classes, as before)
     pooled_prefill: bool = True
+    prefill_families: bool = True  # prefill efficiency per family, as decode (False: per backend:class, as before)
+    prefill_pool_devices: int = 1  # each prefill key pulled toward its backend's pool as if it were one more device
     # what the MoE factor is picked on: "log", the mean absolute log error (smooth, so one row added or removed does not
     # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
     # single devices were left out)
@@ -110,6 +112,8 @@ class Variant:
         """The rows as this variant sees them."""
         if not self.families:
             rows = [replace(c, family=None) if c.device_class in ARCHITECTURE_CLASSES else c for c in rows]
+        if not self.prefill_families:
+            rows = [replace(c, prefill_by_family=False) for c in rows]
         if self.flat_moe:
             rows = [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
         if self.half_life_years:
@@ -144,7 +148,7 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
                     variant.per_backend, variant.attention,
-                    defaults.moe_prefill_tile_tokens if variant.expert_tiles else None)
+                    defaults.moe_prefill_tile_tokens if variant.expert_tiles else None, variant.prefill_pool_devices)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
                     moe_prefill_batch_tokens=p.batch_tokens,

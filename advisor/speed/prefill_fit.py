@@ -42,9 +42,10 @@ class PrefillFit:
 
 
 def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
-                attention_ratios: bool = True, batch_tokens: float | None = None) -> PrefillFit:
+                attention_ratios: bool = True, batch_tokens: float | None = None, pool_devices: int = 1) -> PrefillFit:
     """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
-    matmul rate everywhere, the ablation's variant; `batch_tokens`: the tile term's, None without it)."""
+    matmul rate everywhere, the ablation's variant; `batch_tokens`: the tile term's, None without it; `pool_devices`:
+    how many devices the backend's pool counts as when a key's efficiency is pulled toward it, 0: not pulled)."""
     # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
     gpu = [c for c in rows if c.backend != "cpu"]
     ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, batch_tokens)
@@ -55,8 +56,9 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
     unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens)
-    return PrefillFit(_prefill_efficiency(rows, unit), ratio, ratios, attention, _pooled(rows, unit), _samples(rows),
-                      batch_tokens)
+    pooled = _pooled(rows, unit)
+    own = _toward_pool(rows, _prefill_efficiency(rows, unit), pooled, pool_devices)
+    return PrefillFit(own, ratio, ratios, attention, pooled, _samples(rows), batch_tokens)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
@@ -88,6 +90,20 @@ def _prefill_efficiency(rows: list[Case], unit: list[float]) -> dict[str, float]
     for c, u in zip(rows, unit, strict=True):
         implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
     return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
+
+
+def _toward_pool(rows: list[Case], own: dict[str, float], pooled: dict[str, float], weight: int) -> dict[str, float]:
+    """Each key's efficiency pulled toward its backend's pooled one as if the pool were `weight` more devices (1: a
+    family measured on one device sits halfway, one measured on four keeps four fifths of its own), as decode's
+    families are pulled toward their kind's pooled fit."""
+    devices: dict[str, set[str]] = {}
+    for c in rows:
+        devices.setdefault(c.prefill_key, set()).add(c.group)
+    out = {}
+    for key, value in own.items():
+        n = len(devices[key])
+        out[key] = round((n * value + weight * pooled[key.split(":", 1)[0]]) / (n + weight), 4)
+    return out
 
 
 def _pooled(rows: list[Case], unit: list[float]) -> dict[str, float]:
