@@ -43,15 +43,18 @@ def test_steps_touch_only_their_backend_kind_and_architecture(catalog: Catalog) 
     run = next(m for m in catalog.measurements if m.device == "ryzen-ai-max-395" and m.backend == "rocm"
                and m.kind == "prefill")
     old = replace(run, date="2025-05")
-    assert rdna.predates(old, "RDNA 3.5")
-    assert not rdna.predates(replace(old, backend="vulkan"), "RDNA 3.5")  # Vulkan has its own kernels
-    assert not rdna.predates(replace(old, test="tg128"), "RDNA 3.5")  # decode reads weights: no matmul step
-    assert not rdna.predates(old, "RDNA 4")
+    assert rdna.predates(old, "RDNA 3.5", quantized=True)
+    assert not rdna.predates(replace(old, backend="vulkan"), "RDNA 3.5", quantized=True)  # Vulkan: its own kernels
+    assert not rdna.predates(replace(old, test="tg128"), "RDNA 3.5", quantized=True)  # decode: no matmul step
+    assert not rdna.predates(old, "RDNA 4", quantized=True)
+    assert not rdna.predates(old, "RDNA 3.5", quantized=False)  # MMQ is the quantized types' path; BF16 is not
     # no shipped run is scored from before a step it falls under
     kept, _ = cases(catalog)
     for c in kept:
         arch = catalog.gpu(c.m.device).architecture if c.m.device != "cpu" else None
-        assert not any(s.predates(c.m, arch) for s in catalog.build_steps), c.m.source
+        recipe = catalog.recipe(c.m.quant)
+        quantized = catalog.types[recipe.base].block_size > 1
+        assert not any(s.predates(c.m, arch, quantized) for s in catalog.build_steps), c.m.source
 
 
 def test_a_step_file_with_a_bad_month_does_not_load(tmp_path: Path) -> None:

@@ -153,8 +153,11 @@ def parse_build_step(raw: object, where: str) -> BuildStep:
     month = f.req_text("from")
     if not re.fullmatch(r"20\d\d-(0[1-9]|1[0-2])", month):
         f.fail("from", f"a month as YYYY-MM, got {month!r}", where)
+    weights = f.text("weights", required=False) or "all"
+    if weights not in ("all", "quantized", "float"):
+        f.fail("weights", f"all, quantized or float, got {weights!r}", where)
     step = BuildStep(f.req_text("id"), f.req_text("backend"), f.strings("architectures"), kind, month,
-                     f.req_text("what"), f.source())
+                     f.req_text("what"), f.source(), weights)
     if not step.architectures:
         f.fail("architectures", "at least one GPU architecture", where)
     f.req_text("quote")

@@ -50,10 +50,12 @@ class BuildStep:
     from_month: str  # YYYY-MM, the month it landed
     what: str
     source: str
+    weights: str = "all"  # the file types it changed: "quantized" (block types), "float" (F16, BF16, F32) or "all"
 
-    def predates(self, m: Measurement, architecture: str | None) -> bool:
+    def predates(self, m: Measurement, architecture: str | None, quantized: bool) -> bool:
         """Whether this run measured the kernels before the step (a run with no date: not known, so no)."""
-        return (m.backend == self.backend and m.kind == self.kind and architecture in self.architectures
+        touched = self.weights == "all" or (self.weights == "quantized") == quantized
+        return (touched and m.backend == self.backend and m.kind == self.kind and architecture in self.architectures
                 and m.date is not None and m.date[:7] < self.from_month)
 
 

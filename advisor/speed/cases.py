@@ -129,7 +129,9 @@ def _stated_reason(m: Measurement, catalog: Catalog) -> str | None:
     if m.exclude:
         return f"excluded: {m.exclude}"
     architecture = catalog.gpu(m.device).architecture if m.device != "cpu" else None
-    step = next((s for s in catalog.build_steps if s.predates(m, architecture)), None)
+    recipe = catalog.recipes.get(m.quant)
+    quantized = recipe is None or catalog.types[recipe.base].block_size > 1
+    step = next((s for s in catalog.build_steps if s.predates(m, architecture, quantized)), None)
     if step is None:
         return None
     return (f"measured before a step in llama.cpp's {step.kind} speed ({step.from_month}): {step.what} "
