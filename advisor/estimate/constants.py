@@ -130,7 +130,7 @@ class SpeedTable:
                              expert_prefill_ratio(backend, self.defaults.moe_prefill_factor, {}))
         eff, tau, basis = self._decode(fit, key, device_class)
         base = f"{backend}:{device_class}"
-        prefill, prefill_basis = _prefill(fit, backend, key if key in fit.prefill else base, start.prefill_efficiency)
+        prefill, prefill_basis = _prefill(fit, backend, (key, base), start.prefill_efficiency)
         basis = f"{basis}; {prefill_basis}" if prefill_basis else basis
         band = fit.decode_bands.get(key)
         pband = fit.prefill_bands.get(backend)
@@ -173,18 +173,19 @@ class SpeedTable:
             f"{device_class}"
 
 
-def _prefill(fit: SpeedFit, backend: str, base: str, start: float | None) -> tuple[float | None, str]:
-    """A backend:class's prefill efficiency and what it rests on: its own fit, else its backend's pooled one (one
-    vote per device), else the other fits near it, else the class's starting value."""
-    own, pooled = fit.prefill.get(base), fit.prefill_pooled_by_backend.get(backend)
-    if own is not None or pooled is not None:
-        sample = fit.prefill_samples.get(base if own is not None else f"{backend}:*")
-        what = f"prefill fitted for {base}" if own is not None else \
-            f"prefill: {backend}'s pooled efficiency (no {base} runs)"
-        return (own if own is not None else pooled), f"{what} on {sample.describe()}" if sample else what
+def _prefill(fit: SpeedFit, backend: str, keys: tuple[str, str], start: float | None) -> tuple[float | None, str]:
+    """A device's prefill efficiency and what it rests on: the fit of its backend:family (else backend:class, the
+    key the fit used for it), else its backend's pooled one (one vote per device), else the other fits near it,
+    else the class's starting value. `keys`: (the decode key, backend:class)."""
+    key = next((k for k in keys if k in fit.prefill), None)
+    pooled = fit.prefill_pooled_by_backend.get(backend)
+    if key is not None or pooled is not None:
+        sample = fit.prefill_samples.get(key or f"{backend}:*")
+        what = f"prefill fitted for {key}" if key else f"prefill: {backend}'s pooled efficiency (no {keys[0]} runs)"
+        return (fit.prefill[key] if key else pooled), f"{what} on {sample.describe()}" if sample else what
     if start is None:
         return None, ""
-    same = near(base, fit.prefill)[0]
+    same = near(keys[1], fit.prefill)[0]
     return (_median(same), "prefill: the median of the fits near it") if same else (start, "")
 
 
