@@ -44,7 +44,8 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # issue 14's 20 % is NOT met: 27.2 % (2026-12-06) once the 89 round-4 prefill runs held out only because they
     # moved this median past a bound were scored (20.3 % without them); 24.8 % since a class with no runs takes its
     # backend's pooled efficiency, one vote per device; 21.4 % since the efficiency is per GPU family like decode's
-    # (ablation in docs/accuracy.md); 21.9 % once the 2024-01 CUDA runs before tensor-core MMQ (PR 7676) left
+    # (ablation in docs/accuracy.md); 21.5 % once the 2024-01 CUDA runs before tensor-core MMQ (PR 7676) left and the
+    # families no longer pulled toward the pool
     assert prefill["median_abs_error"] <= 0.22
 
 

@@ -123,13 +123,13 @@ MISSES = (
     "tensor or matrix cores for quantized matmuls on CUDA, PR 7676, June 2024, on CDNA 3, PR 14624, July "
     "2025, and on RDNA 3 and 3.5, PR 17576, December 2025) are left out as older builds (the same Strix Halo "
     "and file prefill 349 t/s in May 2025 and 1,545 in May 2026); prefill efficiency follows the GPU "
-    "architecture more than the market segment (ROCm: about 0.35 of the rated FP16 rate on RDNA 4, 0.52 on "
-    "an RX 7900 XTX, 0.54 on an MI50), so it is fitted per architecture and Apple generation like decode; "
+    "architecture more than the market segment (ROCm: about 0.35 of the rated FP16 rate on RDNA 4, 0.49 on "
+    "RDNA 3, 0.54 on an MI50), so it is fitted per architecture and Apple generation like decode; "
     "126 prefill runs are on a device that is the only one of its family on its backend (Strix Halo on ROCm "
     "and on Vulkan, the MI50, the DGX Spark, the RX 7900 XTX): held out, they take their backend's pooled "
-    "efficiency and are off by a median 27 %, the rest by 16 %; BF16 weights on Vulkan (Strix Halo) prefill "
-    "half as fast as that gives, and gpt-oss-20b prefills 18 % faster than predicted (26 runs) where "
-    "gpt-oss-120b, with the same MXFP4 experts, is within 1 % (11 runs): its 32 experts get four times the "
+    "efficiency and are off by a median 27 %, the rest by 15 %; BF16 weights on Vulkan (Strix Halo) prefill "
+    "half as fast as that gives, and gpt-oss-20b prefills 19 % faster than predicted (26 runs) where "
+    "gpt-oss-120b, with the same MXFP4 experts, is within 3 % (11 runs): its 32 experts get four times the "
     "tokens of a pass that 128 do, not a faster weight type;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '

@@ -102,7 +102,9 @@ class Variant:
     # median of the backend's other classes, as before)
     pooled_prefill: bool = True
     prefill_families: bool = True  # prefill efficiency per family, as decode (False: per backend:class, as before)
-    prefill_pool_devices: int = 1  # each prefill key pulled toward its backend's pool as if it were one more device
+    # each prefill key pulled toward its backend's pool as if the pool were this many more devices (0: not pulled;
+    # pulling by one validates worse once the pre-step runs are out, docs/accuracy.md)
+    prefill_pool_devices: int = 0
     # what the MoE factor is picked on: "log", the mean absolute log error (smooth, so one row added or removed does not
     # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
     # single devices were left out)

@@ -42,7 +42,7 @@ class PrefillFit:
 
 
 def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
-                attention_ratios: bool = True, batch_tokens: float | None = None, pool_devices: int = 1) -> PrefillFit:
+                attention_ratios: bool = True, batch_tokens: float | None = None, pool_devices: int = 0) -> PrefillFit:
     """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
     matmul rate everywhere, the ablation's variant; `batch_tokens`: the tile term's, None without it; `pool_devices`:
     how many devices the backend's pool counts as when a key's efficiency is pulled toward it, 0: not pulled)."""

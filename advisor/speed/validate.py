@@ -144,8 +144,8 @@ VARIANTS = {
     "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE prefill ratio "
     "for every backend (on CUDA scaled by the tokens each expert gets in a pass), prefill attention at its own fitted "
-    "share of the matmul rate, prefill efficiency per architecture and Apple generation too, each pulled toward its "
-    "backend's pooled efficiency (one vote per device), which a family with no runs takes": SHIPPED,
+    "share of the matmul rate, prefill efficiency per architecture and Apple generation too, and a family with no "
+    "runs at its backend's pooled efficiency (one vote per device)": SHIPPED,
     "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
     "architecture": Variant(per_backend=False, families=False),
     "architectures and Apple generations pulled toward their class's starting values, not their kind's pooled fit":
@@ -165,8 +165,8 @@ VARIANTS = {
                                                                                          attention=False),
     "prefill efficiency per backend:class (the market segment), not per GPU architecture and Apple generation":
         Variant(per_backend=False, prefill_families=False),
-    "prefill efficiency per family not pulled toward its backend's pooled one (each family its own median)":
-        Variant(per_backend=False, prefill_pool_devices=0),
+    "prefill efficiency per family pulled toward its backend's pooled one as if the pool were one more device":
+        Variant(per_backend=False, prefill_pool_devices=1),
     "a backend:class with no prefill runs takes the median of its backend's other classes, not the backend's "
     "pooled efficiency (one vote per device)": Variant(per_backend=False, pooled_prefill=False),
 }
