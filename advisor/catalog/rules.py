@@ -155,14 +155,15 @@ def _factors(f: Fields | None) -> dict[str, float]:
 
 
 def _samples(f: Fields | None) -> dict[str, FitSample]:
+    if f is None:
+        return {}
     out = {}
-    for key in list(f.data) if f else []:
-        s = f.mapping(key, required=True) if f else None
+    for key in list(f.data):
+        s = f.mapping(key, required=True)
         assert s is not None
         out[key] = FitSample(s.req_int("rows"), s.req_int("devices"), s.text("period", required=False) or "")
         s.done()
-    if f:
-        f.done()
+    f.done()
     return out
 
 

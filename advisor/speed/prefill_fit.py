@@ -57,8 +57,9 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
     attention = {b: r for b, r in attention.items() if r != 1.0}
     unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens)
     pooled = _pooled(rows, unit)
-    own = _toward_pool(rows, _prefill_efficiency(rows, unit), pooled, pool_devices)
-    return PrefillFit(own, ratio, ratios, attention, pooled, _samples(rows), batch_tokens)
+    samples = _samples(rows)
+    own = _toward_pool(_prefill_efficiency(rows, unit), pooled, samples, pool_devices)
+    return PrefillFit(own, ratio, ratios, attention, pooled, samples, batch_tokens)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
@@ -92,16 +93,16 @@ def _prefill_efficiency(rows: list[Case], unit: list[float]) -> dict[str, float]
     return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
 
 
-def _toward_pool(rows: list[Case], own: dict[str, float], pooled: dict[str, float], weight: int) -> dict[str, float]:
+def _toward_pool(own: dict[str, float], pooled: dict[str, float], samples: dict[str, FitSample],
+                 weight: int) -> dict[str, float]:
     """Each key's efficiency pulled toward its backend's pooled one as if the pool were `weight` more devices (1: a
-    family measured on one device sits halfway, one measured on four keeps four fifths of its own), as decode's
-    families are pulled toward their kind's pooled fit."""
-    devices: dict[str, set[str]] = {}
-    for c in rows:
-        devices.setdefault(c.prefill_key, set()).add(c.group)
+    family measured on one device sits halfway, one measured on four keeps four fifths of its own; 0, as shipped:
+    each keeps its own)."""
+    if not weight:
+        return own
     out = {}
     for key, value in own.items():
-        n = len(devices[key])
+        n = samples[key].devices
         out[key] = round((n * value + weight * pooled[key.split(":", 1)[0]]) / (n + weight), 4)
     return out
 
