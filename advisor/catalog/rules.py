@@ -13,7 +13,7 @@ from advisor.specs import (
     RecipeRule,
     SpeedClass,
 )
-from advisor.specs.measured import ErrorBand, FitSample, FittedClass, ServingPrefillFit, SpeedFit
+from advisor.specs.measured import ErrorBand, ExpertTiles, FitSample, FittedClass, ServingPrefillFit, SpeedFit
 
 CATEGORIES = frozenset({
     "token_embd", "output", "attn_q", "attn_k", "attn_v", "attn_output", "attn_other",
@@ -127,7 +127,7 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                                                        maximum=10_000.0),
                    serving_prefill=_serving_prefill(f.mapping("serving_prefill")),
                    attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")),
-                   moe_prefill_batch_tokens=f.number("moe_prefill_batch_tokens", required=False, maximum=100_000.0),
+                   moe_prefill_tiles=_tiles(f.mapping("moe_prefill_tiles")),
                    prefill_pooled_by_backend=_factors(f.mapping("prefill_pooled_by_backend")),
                    prefill_samples=_samples(f.mapping("prefill_samples")))
     decode_f.done()
@@ -152,6 +152,14 @@ def _factors(f: Fields | None) -> dict[str, float]:
     out = {key: f.number(key, minimum=0.0, maximum=20.0) or 1.0 for key in list(f.data)}
     f.done()
     return out
+
+
+def _tiles(f: Fields | None) -> ExpertTiles | None:
+    if f is None:
+        return None
+    tiles = ExpertTiles(f.number("tokens", minimum=1.0, maximum=100_000.0) or 1.0, f.strings("backends"))
+    f.done()
+    return tiles
 
 
 def _samples(f: Fields | None) -> dict[str, FitSample]:

@@ -70,11 +70,15 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 # backend groups a pass's tokens by expert and runs MMQ tiles of up to 128 of them (get_mmq_x_max_host,
 # https://github.com/ggml-org/llama.cpp/blob/master/ggml/src/ggml-cuda/mmq.cuh; defaults.yaml moe_prefill_tile_tokens).
 # A tile costs a fixed part and a part per token, so an expert's matmuls run more efficiently the more tokens of the
-# pass it gets: estimate.experts.expert_batch_scale. Not ROCm, though HIP builds the same code: the AMD runs measured
-# do not follow it (Strix Halo's MoE prefill barely moves with the tokens per expert; with the term, ROCm's prefill
-# range holds 40 of 58 held-out runs instead of 44), and llama.cpp sizes RDNA3/RDNA4 MoE tiles to the tokens each
-# expert gets since PR 24546 (2026-08). Other backends keep one ratio (their MoE kernels are not modelled)
-TILED_EXPERT_PREFILL: Final = frozenset({"cuda"})
+# pass it gets: estimate.experts.expert_batch_scale. ROCm too: HIP builds the same mmq.cuh, and the tile width is
+# picked against all of a pass's tokens there as well: "at large ncols_max the selection lands on wide tiles (e.g.
+# mmq_x=128) that are mostly empty per expert" (https://github.com/AMD-Ecosystem/llama.cpp/pull/39, an AMD fork's fix
+# for RDNA 3.5 measured on a Radeon 8060S). Upstream sizes the tiles to the tokens per expert on RDNA 3 and RDNA 4 since
+# PR 28552 (2026-09, https://github.com/ggml-org/llama.cpp/pull/28552, recreating PR 24546), which the model does not
+# add: on a W7800 it took Qwen3-30B-A3B pp8192 at -ub 512 (32 tokens per expert) from 1661 to 2050 t/s, at -ub 2048
+# from 2265 to 2259 (PR 24546), and no run of such a build is in the catalog yet. Other backends keep one ratio
+# (Vulkan runs its own shaders; with the term there too the leave-one-device-out prefill median is worse)
+TILED_EXPERT_PREFILL: Final = frozenset({"cuda", "rocm"})
 
 # SGLang (advisor serve) takes vLLM's constants, on each vendor's stack, until it has fits of its own
 _STANDS_IN: Final = {"sglang": "vllm", f"sglang{vllm.ROCM}": f"vllm{vllm.ROCM}"}

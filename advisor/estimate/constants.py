@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-from advisor.engines import SORTED_EXPERT_PREFILL, TILED_EXPERT_PREFILL, constants_engine, stand_in
+from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine, stand_in
 from advisor.specs import Defaults, GpuSpec
 from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
 
@@ -41,6 +41,12 @@ class Constants:
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
     expert_batch_tokens: float | None = None  # estimate.experts.expert_batch_scale's, where the backend tiles experts
+
+
+def _tile_tokens(fit: SpeedFit, backend: str) -> float | None:
+    """The tile width that scales this backend's MoE prefill ratio with the tokens per expert (None: it does not)."""
+    tiles = fit.moe_prefill_tiles
+    return tiles.tokens if tiles is not None and backend in tiles.backends else None
 
 
 def _median(values: list[float]) -> float:
@@ -141,8 +147,7 @@ class SpeedTable:
                           expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
                           attention_prefill_ratio=fit.attention_prefill_ratio_by_backend.get(backend, 1.0),
-                          expert_batch_tokens=fit.moe_prefill_batch_tokens if backend in TILED_EXPERT_PREFILL
-                          else None)
+                          expert_batch_tokens=_tile_tokens(fit, backend))
         served = fit.serving_prefill
         if served is None or constants_engine(backend) != "vllm":
             return found

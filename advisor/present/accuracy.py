@@ -127,17 +127,18 @@ MISSES = (
     "RDNA 3, 0.54 on an MI50), so it is fitted per architecture and Apple generation like decode; "
     "126 prefill runs are on a device that is the only one of its family on its backend (Strix Halo on ROCm "
     "and on Vulkan, the MI50, the DGX Spark, the RX 7900 XTX): held out, they take their backend's pooled "
-    "efficiency and are off by a median 27 %, the rest by 15 %; BF16 weights on Vulkan (Strix Halo) prefill "
-    "half as fast as that gives, and gpt-oss-20b prefills 19 % faster than predicted (26 runs) where "
-    "gpt-oss-120b, with the same MXFP4 experts, is within 3 % (11 runs): its 32 experts get four times the "
-    "tokens of a pass that 128 do, not a faster weight type;"
+    "efficiency and are off by a median 23 %, the rest by 15 %; BF16 weights on Vulkan (Strix Halo) prefill "
+    "half as fast as that gives; gpt-oss (37 runs, median signed error -8 %) is priced 13-64 % fast on the DGX "
+    "Spark and mostly slow on ROCm and Vulkan (to -49 % on Strix Halo), a spread no term explains yet;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
     "models on an M4 Max), which agree once MLX's experts prefill at the dense efficiency, as mlx-lm "
     "batches each expert's rows. llama.cpp's MoE prefill efficiency varies by backend and build more than"
-    " one shared ratio captures; on CUDA it follows the tokens each expert gets in a pass (the tile term"
-    ", docs/estimation.md), elsewhere it does not in these runs. vLLM on the MI300X, the only ROCm device "
+    " one shared ratio captures; on CUDA and ROCm, which build the same MMQ kernels, it follows the tokens each "
+    "expert gets in a pass (the tile term, docs/estimation.md: on Strix Halo Qwen3-Next at 10 tokens per expert "
+    "was 117-122 % fast without it); Vulkan runs its own shaders and keeps one ratio. vLLM on the MI300X, the "
+    "only ROCm device "
     "with vLLM runs, takes vLLM's "
     'CUDA constants when held out and comes out 12-46 % fast (its own, shipped, are fitted on those '
     "runs). llama.cpp's -sm tensor runs (two GPUs, 2026 builds) are priced on the tensor-parallel lane with the "

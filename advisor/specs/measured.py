@@ -85,6 +85,16 @@ class FitSample:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpertTiles:
+    """Where llama.cpp runs each routed expert's tokens of a pass as matmul tiles (engines.TILED_EXPERT_PREFILL): the
+    tokens per expert at which a tile's fixed part equals its per-token part (estimate.experts.expert_batch_scale),
+    the tile's width (defaults.yaml moe_prefill_tile_tokens, copied by the fit, not fitted), and the backends."""
+
+    tokens: float
+    backends: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ErrorBand:
     """Leave-one-device-out signed relative error (predicted / measured - 1): 10th and 90th percentiles."""
 
@@ -126,11 +136,9 @@ class SpeedFit:
     # prefill attention over the context already there (flash-attention kernels): its efficiency over the dense
     # matmuls', per backend where it is fitted (1 elsewhere: attention at the matmul rate)
     attention_prefill_ratio_by_backend: dict[str, float] = field(default_factory=dict)
-    # where a backend runs each expert's tokens as matmul tiles (engines.TILED_EXPERT_PREFILL): the tokens per expert
-    # in a pass at which a tile's fixed part equals its per-token part (estimate.experts.expert_batch_scale), the tile's
-    # width (defaults.yaml moe_prefill_tile_tokens, copied by the fit, not fitted); None: the MoE prefill ratio does
-    # not depend on them
-    moe_prefill_batch_tokens: float | None = None
+    # the backends whose MoE prefill ratio scales with the tokens each expert gets in a pass, and the tile's width;
+    # None: on no backend does it depend on them
+    moe_prefill_tiles: ExpertTiles | None = None
     # per backend, the median over its devices (each one vote) of the prefill efficiency each device's runs imply:
     # what a backend:class with no runs of its own takes
     prefill_pooled_by_backend: dict[str, float] = field(default_factory=dict)

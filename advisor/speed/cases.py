@@ -24,7 +24,7 @@ from advisor.estimate.speed import (
 )
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
-from advisor.specs.measured import FittedClass, Measurement, SpeedFit
+from advisor.specs.measured import ExpertTiles, FittedClass, Measurement, SpeedFit
 
 MIN_DEVICES = 2  # a backend gets a factor of its own (per_backend) when its informing rows come from this many devices
 
@@ -199,11 +199,11 @@ def _backend(m: Measurement, catalog: Catalog) -> str:
 def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None,
               prefill: dict[str, float] | None = None, moe: tuple[float, dict[str, float]] = (0.0, {}),
               ratio: tuple[float, dict[str, float]] = (1.0, {}), compute: float | None = None,
-              attention: dict[str, float] | None = None, batch_tokens: float | None = None) -> SpeedTable:
+              attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None) -> SpeedTable:
     """A SpeedTable of these constants alone, for a fit's in-sample errors (no bands, no serving prefill)."""
     return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1],
                                compute, attention_prefill_ratio_by_backend=attention or {},
-                               moe_prefill_batch_tokens=batch_tokens), defaults)
+                               moe_prefill_tiles=tiles), defaults)
 
 
 def per_backend(rows: list[Case], key_of: Callable[[Case], str], grid: tuple[float, ...],

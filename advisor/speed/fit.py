@@ -22,10 +22,11 @@ import math
 import statistics
 from dataclasses import dataclass, replace
 
+from advisor.engines import TILED_EXPERT_PREFILL
 from advisor.estimate.constants import ARCHITECTURE_CLASSES, family_pool
 from advisor.estimate.speed import core_seconds
 from advisor.specs import Defaults
-from advisor.specs.measured import FittedClass, SpeedFit
+from advisor.specs.measured import ExpertTiles, FittedClass, SpeedFit
 from advisor.speed.cases import Case, fit_table, per_backend, period, predict
 from advisor.speed.prefill_fit import fit_prefill
 
@@ -97,7 +98,9 @@ class Variant:
     attention: bool = True  # prefill attention at its own fitted share of the matmul rate (False: at the matmul rate)
     families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
     pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
-    expert_tiles: bool = True  # on CUDA, the MoE prefill ratio scales with the tokens each expert gets in a pass
+    # on these backends the MoE prefill ratio scales with the tokens each expert gets in a pass (engines.
+    # TILED_EXPERT_PREFILL: llama.cpp's CUDA and HIP builds); empty: one ratio everywhere
+    tiled_backends: frozenset[str] = TILED_EXPERT_PREFILL
     # a backend:class with no prefill runs takes its backend's pooled efficiency (one vote per device; False: the
     # median of the backend's other classes, as before)
     pooled_prefill: bool = True
@@ -125,6 +128,10 @@ class Variant:
         return rows
 
 
+def _tiles(defaults: Defaults, backends: frozenset[str]) -> ExpertTiles | None:
+    return ExpertTiles(defaults.moe_prefill_tile_tokens, tuple(sorted(backends))) if backends else None
+
+
 def _months(date: str | None) -> int:
     """'2025-08' (or '2025') as months since year 0."""
     parts = (date or "0").split("-")
@@ -150,10 +157,10 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
                     variant.per_backend, variant.attention,
-                    defaults.moe_prefill_tile_tokens if variant.expert_tiles else None, variant.prefill_pool_devices)
+                    _tiles(defaults, variant.tiled_backends), variant.prefill_pool_devices)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
-                    moe_prefill_batch_tokens=p.batch_tokens,
+                    moe_prefill_tiles=p.tiles,
                     prefill_pooled_by_backend=p.pooled if variant.pooled_prefill else {},
                     prefill_samples=p.samples)
 

@@ -5,8 +5,9 @@ prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the rou
          - efficiency per backend:class: the median over its rows of what each implies; a class with no rows takes
            its backend's pooled efficiency, the median over the backend's devices of each device's median (one vote
            per device: a class measured on one device does not weigh as much as one measured on five);
-         - the MoE ratio: a grid search on the median error, shared (per backend in a variant); on CUDA it
-           holds at 32 tokens per expert in a pass and scales with the tokens each expert gets
+         - the MoE ratio: a grid search on the median error, shared (per backend in a variant); on the backends
+           that tile experts (engines.TILED_EXPERT_PREFILL) it holds at 32 tokens per expert in a pass and scales
+           with the tokens each expert gets
            (estimate.experts.expert_batch_scale, at defaults.yaml's tile tokens: not fitted);
          - the attention ratio: per backend, a grid search on its dense models' median error where their runs at
            depth (4096 tokens of context or more) come from MIN_DEVICES devices; 1 elsewhere (attention at the matmul
@@ -21,7 +22,7 @@ import statistics
 from dataclasses import dataclass
 
 from advisor.specs import Defaults
-from advisor.specs.measured import FitSample
+from advisor.specs.measured import ExpertTiles, FitSample
 from advisor.speed.cases import Case, fit_table, per_backend, period, predict
 
 PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
@@ -38,49 +39,49 @@ class PrefillFit:
     attention: dict[str, float]  # per backend where fitted
     pooled: dict[str, float]  # per backend: the median over its devices of each one's implied efficiency
     samples: dict[str, FitSample]  # what each rests on: per backend:class, and per backend as "backend:*"
-    batch_tokens: float | None = None  # SpeedFit.moe_prefill_batch_tokens (the defaults' tile; None: no tile term)
+    tiles: ExpertTiles | None = None  # SpeedFit.moe_prefill_tiles (None: no tile term)
 
 
 def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
-                attention_ratios: bool = True, batch_tokens: float | None = None, pool_devices: int = 0) -> PrefillFit:
+                attention_ratios: bool = True, tiles: ExpertTiles | None = None, pool_devices: int = 0) -> PrefillFit:
     """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
-    matmul rate everywhere, the ablation's variant; `batch_tokens`: the tile term's, None without it; `pool_devices`:
+    matmul rate everywhere, the ablation's variant; `tiles`: the tile term's, None without it; `pool_devices`:
     how many devices the backend's pool counts as when a key's efficiency is pulled toward it, 0: not pulled)."""
     # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
     gpu = [c for c in rows if c.backend != "cpu"]
-    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, batch_tokens)
+    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, tiles)
     # on dense models: a MoE's prefill at depth also moves with its experts' batch sizes (-ub), which would leak in
     attention = {} if not attention_ratios else per_backend(
         [c for c in rows if not c.moe], lambda c: c.prefill_key, ATTENTION_RATIOS,
-        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, batch_tokens),
+        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, tiles),
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
-    unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, batch_tokens)
+    unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, tiles)
     pooled = _pooled(rows, unit)
     samples = _samples(rows)
     own = _toward_pool(_prefill_efficiency(rows, unit), pooled, samples, pool_devices)
-    return PrefillFit(own, ratio, ratios, attention, pooled, samples, batch_tokens)
+    return PrefillFit(own, ratio, ratios, attention, pooled, samples, tiles)
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
-                batch_tokens: float | None) -> tuple[float, dict[str, float]]:
+                tiles: ExpertTiles | None) -> tuple[float, dict[str, float]]:
     """The routed-expert matmuls' prefill ratio: a grid search on the median error (shared, then per backend if
     asked), the efficiency refitted at each candidate."""
     if not any(c.moe for c in rows):
         return 0.25, {}
-    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults, None, batch_tokens))
+    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults, None, tiles))
     own = {} if not by_backend else per_backend(
         rows, lambda c: c.prefill_key, PREFILL_RATIOS,
-        lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults, None, batch_tokens))
+        lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults, None, tiles))
     return shared, own
 
 
 def _at_unit_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
-                        defaults: Defaults, batch_tokens: float | None = None) -> list[float]:
+                        defaults: Defaults, tiles: ExpertTiles | None = None) -> list[float]:
     """What the shipped formula predicts for each row at a prefill efficiency of 1 (a one-lane prefill is
     proportional to its efficiency), so that the efficiency a row implies is measured / this."""
     unit = fit_table(defaults, prefill=dict.fromkeys({c.prefill_key for c in rows}, 1.0), ratio=moe,
-                     attention=attention, batch_tokens=batch_tokens)
+                     attention=attention, tiles=tiles)
     return [predict(unit, c) or 1.0 for c in rows]
 
 
@@ -125,9 +126,9 @@ def _samples(rows: list[Case]) -> dict[str, FitSample]:
 
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
-                   attention: dict[str, float] | None = None, batch_tokens: float | None = None) -> float:
+                   attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None) -> float:
     """The median error of the rows predicted at these ratios and the efficiencies they imply."""
-    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, batch_tokens)
+    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, tiles)
     efficiency = _prefill_efficiency(rows, unit)
     return statistics.median(abs(efficiency[c.prefill_key] * u / c.m.tokens_per_s - 1)
                              for c, u in zip(rows, unit, strict=True))

@@ -143,9 +143,9 @@ def validate(catalog: Catalog) -> Validation:
 VARIANTS = {
     "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE prefill ratio "
-    "for every backend (on CUDA scaled by the tokens each expert gets in a pass), prefill attention at its own fitted "
-    "share of the matmul rate, prefill efficiency per architecture and Apple generation too, and a family with no "
-    "runs at its backend's pooled efficiency (one vote per device)": SHIPPED,
+    "for every backend (on CUDA and ROCm scaled by the tokens each expert gets in a pass), prefill attention at its "
+    "own fitted share of the matmul rate, prefill efficiency per architecture and Apple generation too, and a family "
+    "with no runs at its backend's pooled efficiency (one vote per device)": SHIPPED,
     "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
     "architecture": Variant(per_backend=False, families=False),
     "architectures and Apple generations pulled toward their class's starting values, not their kind's pooled fit":
@@ -156,7 +156,9 @@ VARIANTS = {
         per_backend=False, moe_objective="median"),
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
     "one MoE prefill ratio whatever the tokens each expert gets in a pass (before: no tile term on CUDA)":
-        Variant(per_backend=False, expert_tiles=False),
+        Variant(per_backend=False, tiled_backends=frozenset()),
+    "the tile term on CUDA only, ROCm at one MoE prefill ratio (before)": Variant(per_backend=False,
+                                                                                tiled_backends=frozenset({"cuda"})),
     "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
                                                                                           half_life_years=1.0),
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
