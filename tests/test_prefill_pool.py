@@ -53,3 +53,14 @@ def test_the_basis_says_what_the_prefill_efficiency_rests_on(catalog: Catalog) -
     pooled = table.constants("vulkan", "datacenter").basis
     assert "vulkan's pooled efficiency (no vulkan:datacenter runs)" in pooled
     assert f"from {shipped.prefill_samples['vulkan:*'].devices} devices" in pooled
+
+
+def test_a_one_device_fit_says_one_device(catalog: Catalog) -> None:
+    # decode's basis and prefill's read the same sample wording: "from 1 device", never "from 1 devices"
+    shipped = catalog.speed_fit
+    assert shipped is not None
+    one = next(key for key, f in shipped.decode.items() if f.devices == 1)
+    backend, rest = one.split(":", 1)
+    basis = SpeedTable(shipped, catalog.defaults).constants(backend, rest).basis
+    assert f"fitted for {one} on {shipped.decode[one].rows} measurement" in basis
+    assert "from 1 device" in basis and "from 1 devices" not in basis

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from advisor.engines import SORTED_EXPERT_PREFILL, constants_engine, stand_in
 from advisor.specs import Defaults, GpuSpec
-from advisor.specs.measured import ErrorBand, LocalCalibration, SpeedFit
+from advisor.specs.measured import ErrorBand, FitSample, LocalCalibration, SpeedFit
 
 T = TypeVar("T")
 MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a band of its own
@@ -158,15 +158,14 @@ class SpeedTable:
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)
         if own is not None:
-            dated = f" (builds dated {own.period})" if own.period else ""
             return (own.stream_efficiency, own.per_layer_s,
-                    f"fitted for {key} on {own.rows} measurements from {own.devices} devices{dated}")
+                    f"fitted for {key} on {FitSample(own.rows, own.devices, own.period).describe()}")
         pool = family_pool(device_class)
         pool_key = f"{key.split(':', 1)[0]}:{pool}"
         pooled = fit.decode.get(pool_key) if pool else None
         if pooled is not None:
             return (pooled.stream_efficiency, pooled.per_layer_s, f"no measurements for {key}; the pooled fit of its "
-                    f"kind, {pool_key}, on {pooled.rows} measurements from {pooled.devices} devices")
+                    f"kind, {pool_key}, on {FitSample(pooled.rows, pooled.devices).describe()}")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
             of = "" if len(stand_ins) == 1 else f" (median of {len(stand_ins)} fits)"
