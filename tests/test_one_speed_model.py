@@ -59,6 +59,8 @@ def test_the_shipped_estimate_of_each_measured_run_is_the_prediction_validate_ma
         engine = engine_for(catalog.recipe(c.m.quant).runtime)
         if gpu is None or engine.backend(gpu.vendor, gpu.device_class) != c.backend:
             continue  # a run on another backend than the one advisor picks for this card (Vulkan on a Radeon)
+        if c.bandwidth_gbps != gpu.bandwidth_gbps:
+            continue  # an iGPU run on the RAM it states: an estimate prices the chip at the catalog's memory
         machine = make_machine(f"{c.m.device_count}x {c.gpu_id}", 512)
         depth, split = c.work.depth_tokens, split_mode(c.m)  # a -sm tensor run is estimated with --split-mode tensor
         request = Request(context_tokens=max(depth, 1) + 1, depth_tokens=depth, split_mode=split)
@@ -123,3 +125,15 @@ def test_data_centre_cuda_offers_vllm_where_the_weights_fit(catalog: Catalog, ma
     assert commands(row, h100, est)["vllm"] is not None
     too_big = est.estimate(catalog.model("llama-3.3-70b"), catalog.recipe("Q4_K_M"), h100, Request(8192))
     assert commands(too_big, h100, est)["vllm"] is None  # 141 GB of BF16 weights do not fit in 80 GB
+
+
+def test_an_igpu_run_is_priced_at_the_ram_it_states(catalog: Catalog) -> None:
+    # an iGPU's memory is the machine's RAM: the Radeon 890M runs on DDR5-5600 (89.6 GB/s) are fitted and scored at
+    # that, not at the catalog's LPDDR5X figure; a run that states no RAM keeps the catalog's
+    rows, _ = cases(catalog)
+    igpu = [c for c in rows if c.gpu_id == "radeon-890m"]
+    stated = [c for c in igpu if c.m.ram_bandwidth_gbps]
+    listed = catalog.gpu("radeon-890m").bandwidth_gbps
+    assert stated and all(c.bandwidth_gbps == c.m.ram_bandwidth_gbps != listed for c in stated)
+    assert all(c.bandwidth_gbps == listed for c in igpu if not c.m.ram_bandwidth_gbps)
+    assert all(not c.m.ram_bandwidth_gbps for c in rows if c.gpu_id and catalog.gpu(c.gpu_id).kind != "unified")

@@ -167,7 +167,10 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
             return None, "device bandwidth unknown"
         if weights.weights_bytes > gpu.memory_bytes * m.device_count:
             return None, "the weights exceed the GPU memory: the run spilled to system memory"
-        device = (gpu.id, gpu.device_class, gpu.id, gpu.bandwidth_gbps,
+        # an iGPU's memory is the machine's RAM: a run that states its RAM's bandwidth was measured at that, not at
+        # the catalog's figure for the chip's usual memory
+        bandwidth = m.ram_bandwidth_gbps if gpu.kind == "unified" and m.ram_bandwidth_gbps else gpu.bandwidth_gbps
+        device = (gpu.id, gpu.device_class, gpu.id, bandwidth,
                   prefill_tflops(m.backend, gpu.fp16_tflops, gpu.int8_tops))
     depth = m.depth_tokens + m.tokens // 2
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
