@@ -23,7 +23,7 @@ from advisor.readfile import FileRefused, read_bytes
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 TOP_FILES = ("quants.yaml", "defaults.yaml", "system_memory.yaml", "scores.yaml", "gguf_sizes.yaml",
-             "gguf_sizes_unsloth.yaml", "speed_fit.yaml", "quality.yaml", "build_steps.yaml")
+             "gguf_sizes_unsloth.yaml", "gguf_sizes_listing.yaml", "speed_fit.yaml", "quality.yaml", "build_steps.yaml")
 
 
 def catalog_files(folder: Path) -> list[Path]:

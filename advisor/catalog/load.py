@@ -145,6 +145,7 @@ def _attach(models: list[ModelSpec], folder: Path, data: dict[Path, Any]) -> lis
     for name, key, parse, into in (("scores.yaml", "scores", parse_score_row, scores),
                                    ("gguf_sizes.yaml", "gguf_files", parse_gguf_row, sizes),
                                    ("gguf_sizes_unsloth.yaml", "gguf_files", parse_gguf_row, sizes),
+                                   ("gguf_sizes_listing.yaml", "gguf_files", parse_gguf_row, sizes),
                                    ("quality.yaml", "quality", parse_quality_row, quality)):
         path = folder / name
         if path not in data:

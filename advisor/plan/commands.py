@@ -10,29 +10,47 @@ from advisor.engines.llamacpp import ollama
 from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.specs import ModelSpec
+from advisor.specs.sizes import WeightEstimate
 
 NAMES = ("llama.cpp", "ollama", *(e.name for e in ENGINES if e.name != "llama.cpp"))
 
 
 _GGUF_PUBLISHERS: Final = ("ggml-org/", "unsloth/", "bartowski/", "lmstudio-community/")
+# a command names a catalogued file only where its listed size is the file the estimate describes: within the memory
+# estimate's own bound against published files (tests/test_weights.py), plus what a listing's rounding to 0.1 GiB hides
+HOSTED_SIZE_SHARE: Final = 0.05
+HOSTED_SIZE_ROUNDING_BYTES: Final = 0.05 * 2**30
 
 
 def run_spec(e: Estimate, machine: Machine, est: Estimator) -> RunSpec:
     return RunSpec(e.model, e.recipe, e.context_tokens, e.placement.kind, e.placement.gpu_bytes,
                    e.placement.gpu_fraction, e.placement.n_cpu_moe, e.sequences, e.kv.cache_type,
-                   hosting_repo(e.model, e.recipe.name, est), e.placement.tensor_split)
+                   hosting_repo(e.model, e.recipe.name, est, e.weights), e.placement.tensor_split)
 
 
-def hosting_repo(model: ModelSpec, quant: str, est: Estimator) -> str | None:
+def hosting_repo(model: ModelSpec, quant: str, est: Estimator, weights: WeightEstimate) -> str | None:
     """A Hugging Face repository known to host `model`'s GGUF file of type `quant` (best-known publisher first): one
-    whose file listing the catalog cites for that file (gguf_files) and that holds no other catalog model (`-hf
-    repo:QUANT` would be ambiguous there); for a model published in that one type only, also its catalogued GGUF
-    repositories (aliases ending in -GGUF)."""
+    whose file listing the catalog cites for that file (gguf_files), whose size is the file the estimate's
+    `weights` describe (_described), and that holds no other catalog model (`-hf repo:QUANT` would be ambiguous
+    there); for a model published in that one type only, also its catalogued GGUF repositories (aliases ending in
+    -GGUF)."""
     shared = est.shared(("shared-gguf-repos",), lambda: _shared_repos(est.catalog.models))
-    repos = {f.repo for f in model.gguf_files if f.repo and f.repo not in shared and f.quant.upper() == quant.upper()}
+    repos = {f.repo for f in model.gguf_files if f.repo and f.repo not in shared and f.quant.upper() == quant.upper()
+             and _described(f.repo, f.size_bytes, model, weights)}
     if not repos and model.native_quant is not None and model.native_quant.upper() == quant.upper():
         repos = {a for a in model.aliases if "/" in a and a.lower().endswith("-gguf")}
     return min(repos, key=_publisher_order) if repos else None
+
+
+def _described(repo: str, size_bytes: int, model: ModelSpec, weights: WeightEstimate) -> bool:
+    """Whether a published file of this size is the one whose weights the estimate sizes (HOSTED_SIZE_SHARE): a
+    publisher that keeps some tensors at other types than llama.cpp's recipe (small models' embeddings, Gemma's
+    per-layer tables) makes another file, and the memory shown would not be its. A named Hub repository's own files
+    are what its estimate read, whatever their listed size."""
+    if repo == model.hf_repo:
+        return True
+    w = weights.weights_bytes
+    return abs(size_bytes - w) <= HOSTED_SIZE_SHARE * w + HOSTED_SIZE_ROUNDING_BYTES
 
 
 def _publisher_order(repo: str) -> tuple[int, str]:

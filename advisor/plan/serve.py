@@ -110,7 +110,7 @@ def serve(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest,
         notes.append("TTFT not estimated: no FP16 throughput figure for this GPU; the verdict checks speed only")
     if capacity.max_concurrent_sequences == 0:
         notes.append(f"does not fit: no room for one sequence of {req.context_tokens} tokens")
-    repo = hosting_repo(model, recipe.name, est) if req.engine == "llama.cpp" else None
+    repo = hosting_repo(model, recipe.name, est, step.weights) if req.engine == "llama.cpp" else None
     spec = ServeSpec(model, recipe, req.context_tokens, min(req.users, capacity.max_concurrent_sequences),
                      topo.tensor_parallel, topo.pipeline_parallel, topo.nodes, repo, topo.expert_parallel)
     command = serve_command(req.engine, spec) if capacity.max_concurrent_sequences else None
