@@ -47,7 +47,8 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # docs/accuracy.md); 21.5 % once the 2024-01 CUDA runs before tensor-core MMQ (PR 7676) left and the families no
     # longer pulled toward the pool; 19.2 % since ROCm's MoE prefill takes the tile term; 18.7 % with the three- and
     # four-GPU RTX 5060 Ti runs (round 9); 21.4 % with the Radeon 890M's runs, the second AMD APU: it and the Strix
-    # Halo now predict each other when held out (issue 14's 20 % NOT met)
+    # Halo now predict each other when held out, and ROCm's tile term, no longer earning its place, left (issue 14's
+    # 20 % NOT met)
     assert prefill["median_abs_error"] <= 0.22
 
 
@@ -114,6 +115,11 @@ def test_the_moe_prefill_tile_term_earns_its_place(variants: dict[str, dict[str,
     without = next(v["prefill"] for label, v in variants.items() if "whatever the tokens each expert gets" in label)
     assert shipped["median_abs_error"] < without["median_abs_error"]
     assert shipped["p90_abs_error"] <= without["p90_abs_error"]
+    # on ROCm too (HIP builds the same kernels) it does not earn its place: within a tenth of a point at the median
+    # (21.37 % against 21.42 %, 2026-12), 6 points worse at the 90th percentile, so it is not shipped there
+    rocm = next(v["prefill"] for label, v in variants.items() if label.startswith("the tile term on ROCm too"))
+    assert rocm["median_abs_error"] > shipped["median_abs_error"] - 0.005
+    assert rocm["p90_abs_error"] > shipped["p90_abs_error"]
 
 
 def test_qwen3_next_is_scored_on_builds_after_its_graph_optimization(catalog: Catalog) -> None:

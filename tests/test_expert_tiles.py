@@ -1,6 +1,7 @@
-"""MoE prefill by tokens per expert (issue 14): on llama.cpp's CUDA and ROCm backends a routed expert's matmuls run as
-tiles of up to defaults.yaml's moe_prefill_tile_tokens, so a pass that gives each expert fewer tokens prefills more
-slowly per token; other backends keep one ratio, and dense models are untouched."""
+"""MoE prefill by tokens per expert (issue 14): on llama.cpp's CUDA backend a routed expert's matmuls run as tiles of
+up to defaults.yaml's moe_prefill_tile_tokens, so a pass that gives each expert fewer tokens prefills more slowly per
+token; other backends keep one ratio (ROCm's HIP build of the same kernels too: the term does not earn its place
+there in validation, docs/accuracy.md), and dense models are untouched."""
 
 from __future__ import annotations
 
@@ -22,9 +23,8 @@ def _prefill(est: Estimator, machine, model: str, prompt: int) -> float:
     return e.speed.prefill_tokens_per_s
 
 
-@pytest.mark.parametrize("gpu", ["RTX 4090", "RX 7900 XTX"])  # CUDA, and ROCm (HIP builds the same MMQ tiles)
-def test_a_short_prompt_to_a_moe_prefills_slower_per_token(catalog: Catalog, make_machine, gpu: str) -> None:
-    est, rtx = Estimator(catalog), make_machine(gpu)
+def test_a_short_prompt_to_a_moe_on_cuda_prefills_slower_per_token(catalog: Catalog, make_machine) -> None:
+    est, rtx = Estimator(catalog), make_machine("RTX 4090")
     # Qwen3-30B-A3B: 128 experts, top 8; a 64-token prompt gives each expert 4 tokens, a 512-token pass 32
     moe_short, moe_full = _prefill(est, rtx, "qwen3-30b-a3b", 64), _prefill(est, rtx, "qwen3-30b-a3b", 512)
     assert moe_short < moe_full / 3

@@ -73,8 +73,9 @@ def test_i_quants_match_published_gguf_files(catalog: Catalog) -> None:
 
 
 def test_unsloth_dynamic_quants_against_their_files_per_type(catalog: Catalog) -> None:
-    """UD types with a published file: median error per type within 7 %, none beyond 16 % (in-sample: the ratios
-    are fitted on these files)."""
+    """UD types with a published file: median error per type within 15 %, none beyond 25 % (held out: the ratios come
+    from Hugging Face's listings, catalog/quants.yaml; gemma-3-1b's UD-IQ files, whose embedding Unsloth keeps above
+    the base type, are the 20-23 % misses)."""
     errors: dict[str, list[float]] = {}
     for model in catalog.models:
         for f in model.gguf_files:
@@ -83,7 +84,9 @@ def test_unsloth_dynamic_quants_against_their_files_per_type(catalog: Catalog) -
                 errors.setdefault(f.quant, []).append(abs(w.weights_bytes / f.size_bytes - 1))
     assert {"UD-IQ1_M", "UD-IQ2_XXS", "UD-Q4_K_XL", "UD-Q8_K_XL"} <= set(errors)
     for quant, errs in errors.items():
-        assert statistics.median(errs) <= 0.07 and max(errs) <= 0.16, quant
+        assert max(errs) <= 0.25, quant
+        if len(errs) >= 2:  # a type known from one file (gemma-3-1b's UD-IQ1_S) has no median to speak of
+            assert statistics.median(errs) <= 0.15, quant
 
 
 def published_rows(name: str, key: str) -> list[tuple[str, GgufFile]]:

@@ -98,10 +98,14 @@ def test_recipes_match_published_gguf_sizes(catalog: Catalog) -> None:
 
 
 def test_dynamic_quants_are_sized_from_their_published_files(catalog: Catalog) -> None:
-    """Unsloth's UD quants (private recipes): a fitted ratio; typically within 5 %, none beyond 20 %."""
+    """Unsloth's UD quants (private recipes): a ratio to the type they extend, dense and MoE apart, from 35-64 files
+    of each kind in Hugging Face's listings (catalog/quants.yaml); these catalogued files were not used for it:
+    typically within 5 %, none beyond 25 %. The worst are gemma-3-1b's UD-IQ types (-20 to -23 %): its embedding is
+    30 % of the weights and Unsloth keeps it above the base type (before 2026-12 the ratios were fitted on these very
+    files, in-sample, and a MoE's UD-IQ2_M was sized 35-50 % too big)."""
     import statistics
 
     errors = published_errors(catalog, scaled=True)
     assert len(errors) >= 15
     assert statistics.median(errors) <= 0.05
-    assert max(errors) <= 0.20
+    assert max(errors) <= 0.25

@@ -45,6 +45,7 @@ def parse_recipe(raw: object, where: str, types: dict[str, QuantType]) -> QuantR
                          quality_rank=f.req_int("quality_rank"), source=f.source(),
                          recommend=f.flag("recommend", default=True), scale_of=f.text("scale_of", required=False),
                          scale=f.number("scale", required=False, minimum=0.5, maximum=2.0) or 1.0,
+                         scale_moe=f.number("scale_moe", required=False, minimum=0.5, maximum=2.0),
                          listed=f.flag("listed", default=True))
     f.text("note", required=False)
     f.done()

@@ -71,7 +71,7 @@ def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, Qua
             msg = f"{recipe.name} is sized from {recipe.scale_of}, which is not among the recipes given"
             raise ValueError(msg)
         base = estimate_weights(model, recipes[recipe.scale_of], types, groups=groups)
-        return _scaled(base, recipe)
+        return _scaled(base, recipe, recipe.scale_moe if model.moe is not None and recipe.scale_moe else recipe.scale)
     groups = groups or param_groups(model)
     by_group = {g.name: _group_bytes(g, recipe, types) for g in groups}
     routed = sum(by_group[g.name] for g in groups if g.routed)
@@ -85,8 +85,7 @@ def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, Qua
                           params=sum(g.params for g in groups))
 
 
-def _scaled(base: WeightEstimate, recipe: QuantRecipe) -> WeightEstimate:
-    k = recipe.scale
+def _scaled(base: WeightEstimate, recipe: QuantRecipe, k: float) -> WeightEstimate:
     return WeightEstimate(recipe=recipe.name, weights_bytes=round(base.weights_bytes * k),
                           groups_bytes={g: round(b * k) for g, b in base.groups_bytes.items()},
                           token_embd_bytes=round(base.token_embd_bytes * k),

@@ -137,9 +137,10 @@ MISSES = (
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
     "models on an M4 Max), which agree once MLX's experts prefill at the dense efficiency, as mlx-lm "
     "batches each expert's rows. llama.cpp's MoE prefill efficiency varies by backend and build more than"
-    " one shared ratio captures; on CUDA and ROCm, which build the same MMQ kernels, it follows the tokens each "
-    "expert gets in a pass (the tile term, docs/estimation.md: on Strix Halo Qwen3-Next at 10 tokens per expert "
-    "was 117-122 % fast without it); Vulkan runs its own shaders and keeps one ratio. vLLM on the MI300X, the "
+    " one shared ratio captures; on CUDA it follows the tokens each expert gets in a pass (the tile term, "
+    "docs/estimation.md); on ROCm, which builds the same MMQ kernels, Strix Halo's pp512 runs follow it too "
+    "(Qwen3-Next at 10 tokens per expert 117-122 % fast without it), but with the Radeon 890M's runs the term no "
+    "longer improves the held-out figures there, so ROCm keeps one ratio (ablation below). vLLM on the MI300X, the "
     "only ROCm device "
     "with vLLM runs, takes vLLM's "
     'CUDA constants when held out and comes out 12-46 % fast (its own, shipped, are fitted on those '

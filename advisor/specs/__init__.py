@@ -55,6 +55,7 @@ class QuantRecipe:
     recommend: bool = True
     scale_of: str | None = None  # sized as this llama.cpp file type x scale (dynamic quants with private recipes)
     scale: float = 1.0
+    scale_moe: float | None = None  # the scale for a MoE model where its files differ (None: `scale` for every model)
     listed: bool = True  # shown by `estimate` without --quant (the rest are sized when named)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from advisor.engines import TILED_EXPERT_PREFILL_ROCM
 from advisor.estimate.constants import SpeedTable, own_band
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
@@ -143,7 +144,7 @@ def validate(catalog: Catalog) -> Validation:
 VARIANTS = {
     "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE prefill ratio "
-    "for every backend (on CUDA and ROCm scaled by the tokens each expert gets in a pass), prefill attention at its "
+    "for every backend (on CUDA scaled by the tokens each expert gets in a pass), prefill attention at its "
     "own fitted share of the matmul rate, prefill efficiency per architecture and Apple generation too, and a family "
     "with no runs at its backend's pooled efficiency (one vote per device)": SHIPPED,
     "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
@@ -157,8 +158,8 @@ VARIANTS = {
     "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
     "one MoE prefill ratio whatever the tokens each expert gets in a pass (before: no tile term on CUDA)":
         Variant(per_backend=False, tiled_backends=frozenset()),
-    "the tile term on CUDA only, ROCm at one MoE prefill ratio (before)": Variant(per_backend=False,
-                                                                                tiled_backends=frozenset({"cuda"})),
+    "the tile term on ROCm too (HIP builds the same MMQ kernels; shipped from 2026-12-06 until the Radeon 890M's "
+    "runs)": Variant(per_backend=False, tiled_backends=TILED_EXPERT_PREFILL_ROCM),
     "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
                                                                                           half_life_years=1.0),
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
