@@ -10,10 +10,11 @@ import pytest
 from advisor.engines import ENGINES, engine_for
 from advisor.estimate.constants import Constants, SpeedTable, speed_family
 from advisor.estimate.estimator import Estimator, Request
+from advisor.estimate.weights import resized
 from advisor.plan.choice import estimate_recipes
 from advisor.plan.commands import commands
 from advisor.specs.facts import Catalog
-from advisor.speed.cases import cases, predict, split_mode
+from advisor.speed.cases import cases, predict, split_mode, stated_file_bytes
 from advisor.speed.validate import validate
 
 
@@ -69,7 +70,10 @@ def test_the_shipped_estimate_of_each_measured_run_is_the_prediction_validate_ma
                 continue  # a run with its own -ub: an estimate reads prompts at llama.cpp's default
             request = Request(context_tokens=c.m.depth_tokens + c.m.tokens + 1, depth_tokens=c.m.depth_tokens,
                               prompt_tokens=c.m.tokens, split_mode=split)
-        e = est.estimate(catalog.model(c.m.model), catalog.recipe(c.m.quant), machine, request)
+        model, recipe, stated = catalog.model(c.m.model), catalog.recipe(c.m.quant), stated_file_bytes(c.m)
+        # a run whose quote sizes its file is priced at that file, as an estimate of a known file (a Hub GGUF) is
+        weights = resized(est.weights(model, recipe), stated) if stated else None
+        e = est.estimate(model, recipe, machine, request, weights=weights)
         if e.placement.kind != "gpu":
             continue  # the run's file needs more than the card's usable memory at this context: nothing to compare
         shipped = e.speed.decode_tokens_per_s if c.m.kind == "decode" else e.speed.prefill_tokens_per_s

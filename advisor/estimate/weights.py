@@ -85,8 +85,14 @@ def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, Qua
                           params=sum(g.params for g in groups))
 
 
-def _scaled(base: WeightEstimate, recipe: QuantRecipe, k: float) -> WeightEstimate:
-    return WeightEstimate(recipe=recipe.name, weights_bytes=round(base.weights_bytes * k),
+def resized(weights: WeightEstimate, weights_bytes: int) -> WeightEstimate:
+    """The same file type's breakdown scaled to a file whose size is known (a published run's own file)."""
+    return _scaled(weights, weights.recipe, weights_bytes / weights.weights_bytes)
+
+
+def _scaled(base: WeightEstimate, recipe: QuantRecipe | str, k: float) -> WeightEstimate:
+    return WeightEstimate(recipe=recipe if isinstance(recipe, str) else recipe.name,
+                          weights_bytes=round(base.weights_bytes * k),
                           groups_bytes={g: round(b * k) for g, b in base.groups_bytes.items()},
                           token_embd_bytes=round(base.token_embd_bytes * k),
                           routed_expert_bytes=round(base.routed_expert_bytes * k),

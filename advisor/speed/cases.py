@@ -5,6 +5,7 @@ for it, and the one prediction every fit and every validation makes of it (the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -22,10 +23,12 @@ from advisor.estimate.speed import (
     prefill_tokens_per_s,
     split_tensors,
 )
+from advisor.estimate.weights import resized
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import ExpertTiles, FittedClass, Measurement, SpeedFit
 
+_SIZE_COLUMN = re.compile(r"\|\s*(\d+(?:\.\d+)?)\s*GiB\s*\|")
 MIN_DEVICES = 2  # a backend gets a factor of its own (per_backend) when its informing rows come from this many devices
 
 
@@ -153,6 +156,9 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
         return None, reason
     model = catalog.model(m.model)
     weights = est.weights(model, catalog.recipe(m.quant))
+    stated = stated_file_bytes(m)
+    if stated:  # the run's own file: llama-bench prints its size
+        weights = resized(weights, stated)
     if m.device == "cpu":
         tflops = cpu_tflops(m.cpu_threads, m.cpu_simd_bits) if m.cpu_threads and m.cpu_simd_bits else None
         if m.kind == "decode" and not m.ram_bandwidth_gbps:
@@ -184,6 +190,14 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
                                         model.arch.layers, engine.allreduce_element_bytes)
         case = replace(case, tensor_parallel=m.device_count, sync_s=sync, transfer_s_per_token=transfer)
     return case, ""
+
+
+def stated_file_bytes(m: Measurement) -> int | None:
+    """The size of the file a llama-bench run measured, from its quoted table row's size column ("| 16.39 GiB |"), to
+    the 0.01 GiB it prints; None where the quote states none (MLX, llama-server and summary rows) and for
+    ik_llama.cpp, whose table prints another size for the same file."""
+    found = _SIZE_COLUMN.search(m.quote) if m.engine == "llama.cpp" else None
+    return round(float(found.group(1)) * 2**30) if found else None
 
 
 def split_mode(m: Measurement) -> str:
