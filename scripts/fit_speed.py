@@ -69,10 +69,10 @@ def render() -> str:
 
 
 def _bands(predictions: list[val.Prediction]) -> dict[str, dict[str, float | int]]:
-    prefill = all(p.case.m.kind == "prefill" for p in predictions)
+    kind = "prefill" if all(p.case.m.kind == "prefill" for p in predictions) else "decode"
     groups = {"all": predictions}
-    for key in sorted({p.case.backend if prefill else p.case.key for p in predictions}):
-        groups[key] = [p for p in predictions if (p.case.backend if prefill else p.case.key) == key]
+    for key in sorted({val.band_key(p, kind) for p in predictions}):
+        groups[key] = [p for p in predictions if val.band_key(p, kind) == key]
     return {key: asdict(val.band(group)) for key, group in groups.items()}
 
 

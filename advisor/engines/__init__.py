@@ -78,8 +78,6 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 # 77.9 %), so ROCm keeps one ratio and the term on ROCm is an ablation row (docs/accuracy.md). Other backends keep one
 # ratio (their MoE kernels are not modelled; Vulkan runs its own shaders)
 TILED_EXPERT_PREFILL: Final = frozenset({"cuda"})
-# the tile term on these backends too: an ablation row (docs/accuracy.md), not shipped
-TILED_EXPERT_PREFILL_ROCM: Final = frozenset({"cuda", "rocm"})
 
 # SGLang (advisor serve) takes vLLM's constants, on each vendor's stack, until it has fits of its own
 _STANDS_IN: Final = {"sglang": "vllm", f"sglang{vllm.ROCM}": f"vllm{vllm.ROCM}"}

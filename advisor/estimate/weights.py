@@ -71,7 +71,8 @@ def estimate_weights(model: ModelSpec, recipe: QuantRecipe, types: dict[str, Qua
             msg = f"{recipe.name} is sized from {recipe.scale_of}, which is not among the recipes given"
             raise ValueError(msg)
         base = estimate_weights(model, recipes[recipe.scale_of], types, groups=groups)
-        return _scaled(base, recipe, recipe.scale_moe if model.moe is not None and recipe.scale_moe else recipe.scale)
+        return _scaled(base, recipe.name,
+                       recipe.scale_moe if model.moe is not None and recipe.scale_moe else recipe.scale)
     groups = groups or param_groups(model)
     by_group = {g.name: _group_bytes(g, recipe, types) for g in groups}
     routed = sum(by_group[g.name] for g in groups if g.routed)
@@ -90,9 +91,8 @@ def resized(weights: WeightEstimate, weights_bytes: int) -> WeightEstimate:
     return _scaled(weights, weights.recipe, weights_bytes / weights.weights_bytes)
 
 
-def _scaled(base: WeightEstimate, recipe: QuantRecipe | str, k: float) -> WeightEstimate:
-    return WeightEstimate(recipe=recipe if isinstance(recipe, str) else recipe.name,
-                          weights_bytes=round(base.weights_bytes * k),
+def _scaled(base: WeightEstimate, name: str, k: float) -> WeightEstimate:
+    return WeightEstimate(recipe=name, weights_bytes=round(base.weights_bytes * k),
                           groups_bytes={g: round(b * k) for g, b in base.groups_bytes.items()},
                           token_embd_bytes=round(base.token_embd_bytes * k),
                           routed_expert_bytes=round(base.routed_expert_bytes * k),

@@ -99,7 +99,7 @@ class Variant:
     families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
     pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
     # on these backends the MoE prefill ratio scales with the tokens each expert gets in a pass (engines.
-    # TILED_EXPERT_PREFILL: llama.cpp's CUDA and HIP builds); empty: one ratio everywhere
+    # TILED_EXPERT_PREFILL: llama.cpp's CUDA build); empty: one ratio everywhere
     tiled_backends: frozenset[str] = TILED_EXPERT_PREFILL
     # a backend:class with no prefill runs takes its backend's pooled efficiency (one vote per device; False: the
     # median of the backend's other classes, as before)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from advisor.engines import TILED_EXPERT_PREFILL_ROCM
+from advisor.engines import TILED_EXPERT_PREFILL
 from advisor.estimate.constants import SpeedTable, own_band
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
@@ -94,7 +94,7 @@ class Validation:
         preds = self.of(kind)
         for p in preds:
             others = [q for q in preds if q.case.group != p.case.group]
-            own = [q for q in others if _band_key(q, kind) == _band_key(p, kind)]
+            own = [q for q in others if band_key(q, kind) == band_key(p, kind)]
             mine = band(own) if own else None
             b = mine if mine is not None and own_band(mine) else band(others)
             inside = b.low <= round(p.error, 4) <= b.high
@@ -104,7 +104,7 @@ class Validation:
         return out
 
 
-def _band_key(p: Prediction, kind: str) -> str:
+def band_key(p: Prediction, kind: str) -> str:
     """The key of the band the shipped lookup shows beside a prediction (SpeedTable.constants)."""
     return p.case.key if kind == "decode" else p.case.backend
 
@@ -159,7 +159,7 @@ VARIANTS = {
     "one MoE prefill ratio whatever the tokens each expert gets in a pass (before: no tile term on CUDA)":
         Variant(per_backend=False, tiled_backends=frozenset()),
     "the tile term on ROCm too (HIP builds the same MMQ kernels; shipped from 2026-12-06 until the Radeon 890M's "
-    "runs)": Variant(per_backend=False, tiled_backends=TILED_EXPERT_PREFILL_ROCM),
+    "runs)": Variant(per_backend=False, tiled_backends=TILED_EXPERT_PREFILL | {"rocm"}),
     "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
                                                                                           half_life_years=1.0),
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
