@@ -125,13 +125,13 @@ MISSES = (
     "and file prefill 349 t/s in May 2025 and 1,545 in May 2026); prefill efficiency follows the GPU "
     "architecture more than the market segment (ROCm: about 0.35 of the rated FP16 rate on RDNA 4, 0.49 on "
     "RDNA 3, 0.54 on an MI50), so it is fitted per architecture and Apple generation like decode; "
-    "51 prefill runs are on a device that is the only one of its family on its backend (the MI50, the DGX Spark, "
-    "the RX 7900 XTX ...): held out, they take their backend's pooled efficiency and are off by a median 29 %, "
-    "the rest by 18 %; the two AMD APUs measured (Strix Halo, 40 CUs, and the Radeon 890M, 16) predict each other "
+    "50 prefill runs are on a device that is the only one of its family on its backend (the MI50, the DGX Spark, "
+    "the RX 7900 XTX ...): held out, they take their backend's pooled efficiency and are off by a median 28 %, "
+    "the rest by 17 %; the two AMD APUs measured (Strix Halo, 40 CUs, and the Radeon 890M, 16) predict each other "
     "when held out, and on Vulkan the 890M reaches a larger share of its rated FP16 rate (Strix Halo's Vulkan "
-    "prefill comes out 29 % fast from it, APU prefill 26 % over 101 runs); BF16 weights on Vulkan (Strix Halo) "
-    "prefill half as fast as that gives; gpt-oss (38 runs) is priced 12-62 % fast on the DGX Spark and mostly "
-    "slow on ROCm and Vulkan (to -86 %), a spread no term explains yet;"
+    "prefill comes out a median 14 % fast from it; APU prefill 21 % over 97 runs); gpt-oss (38 runs) is priced "
+    "within 6 % on the DGX Spark for the 120B and 24-39 % fast for the 20B, and mostly slow on ROCm and Vulkan "
+    "(to -86 %), a spread no term explains yet;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
