@@ -127,3 +127,15 @@ def test_rare_types_are_sized_on_request_but_not_listed(catalog: Catalog) -> Non
     assert "Q4_K_M" in listed and "MLX-6bit" in listed
     assert not listed & {*I_QUANTS, "UD-IQ2_XXS", "vLLM-AWQ-INT4"}
     assert catalog.recipe("iq4_xs").name == "IQ4_XS"
+
+
+def test_each_file_type_has_the_weight_kind_its_prefill_kernels_see(catalog: Catalog) -> None:
+    from advisor.estimate.weights import weight_kind
+
+    kinds = {name: weight_kind(recipe, catalog.types) for name, recipe in catalog.recipes.items()}
+    # unquantized 16-bit weights take other matmul kernels than the block-quantized types (cuBLAS, not MMQ)
+    assert {name for name, kind in kinds.items() if kind == "float"} == {"F16", "BF16", "vLLM-BF16"}
+    # gpt-oss's files: routed experts in MXFP4 whether the rest is Q8_0 (the GGUF) or BF16 (mlx-community's)
+    assert kinds["MXFP4"] == kinds["MLX-MXFP4-MoE"] == kinds["MLX-mxfp4"] == "mxfp4"
+    # one byte per weight is FP8, a quantized format, even with a block of one
+    assert all(kinds[name] == "quant" for name in ("vLLM-FP8", "Q8_0", "Q4_K_M", "UD-Q4_K_XL", *I_QUANTS, "MLX-8bit"))

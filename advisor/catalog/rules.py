@@ -130,7 +130,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    attention_prefill_ratio_by_backend=_factors(f.mapping("attention_prefill_ratio_by_backend")),
                    moe_prefill_tiles=_tiles(f.mapping("moe_prefill_tiles")),
                    prefill_pooled_by_backend=_factors(f.mapping("prefill_pooled_by_backend")),
-                   prefill_samples=_samples(f.mapping("prefill_samples")))
+                   prefill_samples=_samples(f.mapping("prefill_samples")),
+                   weight_prefill_ratio=_factors(f.mapping("weight_prefill_ratio")))
     decode_f.done()
     prefill_f.done()
     f.done()

@@ -41,6 +41,7 @@ class Constants:
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
     expert_batch_tokens: float | None = None  # estimate.experts.expert_batch_scale's, where the backend tiles experts
+    weight_prefill_ratios: tuple[tuple[str, float], ...] = ()  # per weight kind, where fitted (SpeedFit)
 
 
 def _tile_tokens(fit: SpeedFit, backend: str) -> float | None:
@@ -147,7 +148,8 @@ class SpeedTable:
                           expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
                           attention_prefill_ratio=fit.attention_prefill_ratio_by_backend.get(backend, 1.0),
-                          expert_batch_tokens=_tile_tokens(fit, backend))
+                          expert_batch_tokens=_tile_tokens(fit, backend),
+                          weight_prefill_ratios=fit.weight_prefill_ratios(backend))
         served = fit.serving_prefill
         if served is None or constants_engine(backend) != "vllm":
             return found

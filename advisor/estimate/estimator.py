@@ -23,7 +23,7 @@ from advisor.estimate.memo import Memo
 from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estimate_memory
 from advisor.estimate.placement import Placement, place, tensor_split
 from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, experts_per_token, kv_read_bytes, work_for
-from advisor.estimate.weights import WeightEstimate, estimate_weights
+from advisor.estimate.weights import WeightEstimate, estimate_weights, weight_kind
 from advisor.models.params import ParamGroup, active_expert_params, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
@@ -112,11 +112,14 @@ class Estimator(Memo):
                                                   context_tokens=context, sequences=request.sequences,
                                                   ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
 
-    def work(self, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, depth_tokens: int) -> Work:
-        """work_for, once per model, bytes read and depth (a KV estimate enters only through the bytes it reads)."""
-        return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens),
+    def work(self, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, depth_tokens: int,
+             kind: str = "quant") -> Work:
+        """work_for, once per model, bytes read, depth and weight kind (a KV estimate enters only through the bytes it
+        reads; `kind`: estimate.weights.weight_kind of the file, which only prefill reads)."""
+        return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens,
+                                 kind),
                          lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
-                                          active_expert_params(model, self.groups(model))))
+                                          active_expert_params(model, self.groups(model)), kind))
 
     @cached_property
     def measured(self) -> MeasuredIndex:
@@ -144,8 +147,9 @@ class Estimator(Memo):
                                  devices=len(machine.devices) if on_gpu else 0)
         prompt = request.prompt_tokens
         # a prompt's tokens attend to the depth before it and, on average, half the prompt (as the fit prices ppN)
-        prefill = self.work(model, f.weights, f.kv, request.depth_tokens + prompt // 2) if prompt else None
-        speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens), placement,
+        kind = weight_kind(recipe, self.catalog.types)
+        prefill = self.work(model, f.weights, f.kv, request.depth_tokens + prompt // 2, kind) if prompt else None
+        speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens, kind), placement,
                           self.lanes(model, f, machine, engine), machine=machine, engine=engine, table=self.speeds,
                           measured=lambda: self.measured, notes=notes,
                           prompt=(prompt, prefill) if prompt and prefill else None)

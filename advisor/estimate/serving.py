@@ -101,7 +101,8 @@ class Step:
                              (replace(self.lane, share=share, layer_share=1.0 / t.pipeline_parallel),))
         w, experts = self.work, self.expert_flops(micro)
         per_token = prefill_tokens_per_s(w.flops_per_token - w.expert_flops_per_token + experts,
-                                         (replace(self.lane, share=share),), experts, w.attention_flops_per_token)
+                                         (replace(self.lane, share=share),), experts, w.attention_flops_per_token,
+                                         weight_kind=w.weight_kind)
         comp = micro / per_token if per_token else 0.0
         stage = max(mem, comp) + self._allreduce(micro) + self._hop(micro)
         return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"
@@ -128,7 +129,7 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
     prefill = prefill_tokens_per_s(prompt_work.flops_per_token, (replace(step.lane, share=1.0 / step.topo.gpus
                                                                          * step.topo.pipeline_parallel),),
                                    prompt_work.expert_flops_per_token,
-                                   prompt_work.attention_flops_per_token)
+                                   prompt_work.attention_flops_per_token, weight_kind=prompt_work.weight_kind)
     points = tuple(_point(step, n, prefill, prompt_tokens, output_tokens, capacity) for n in users)
     return Curve(points, turn_batch(step, max(1, capacity)), prefill)
 

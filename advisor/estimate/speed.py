@@ -59,6 +59,8 @@ class Lane:
     # expert ratio does not depend on them
     expert_batch_tokens: float | None = None
     transfer_s_per_token: float = 0.0  # prefill: a prompt token's all-reduce bytes between GPUs (tensor parallelism)
+    # prefill: a weight kind's matmul efficiency over the block-quantized types' (estimate.weights.weight_kind)
+    weight_prefill_ratios: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,16 +155,19 @@ def expert_ratio(lane: Lane, expert_tokens: float | None) -> float:
 
 
 def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_flops_per_token: int = 0,
-                         attention_flops_per_token: int = 0, expert_tokens: float | None = None) -> float | None:
+                         attention_flops_per_token: int = 0, expert_tokens: float | None = None,
+                         weight_kind: str = "quant") -> float | None:
     """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert: `expert_tokens` tokens of a
     pass each, where known) and the attention over the context already there (flash-attention kernels) each at
-    their own share of the dense matmuls' efficiency."""
+    their own share of the dense matmuls' efficiency; the matmuls of a file whose weights are of `weight_kind` at
+    that kind's share where the lane has one (BF16 and F16 weights take other kernels than quantized ones)."""
     seconds = 0.0
     for lane in lanes:
         if not lane.matrix_tflops or not lane.prefill_efficiency:
             return None
-        work = (flops_per_token - expert_flops_per_token - attention_flops_per_token
-                + expert_flops_per_token / expert_ratio(lane, expert_tokens)
+        matmuls = (flops_per_token - expert_flops_per_token - attention_flops_per_token
+                   + expert_flops_per_token / expert_ratio(lane, expert_tokens))
+        work = (matmuls / dict(lane.weight_prefill_ratios).get(weight_kind, 1.0)
                 + attention_flops_per_token / lane.attention_prefill_ratio)
         seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
         seconds += lane.transfer_s_per_token
@@ -194,6 +199,7 @@ class Work:
     expert_flops_per_token: int  # the routed-expert part of flops_per_token
     attention_flops_per_token: int = 0  # the part of flops_per_token that attends to the context already there
     expert_batch_share: float = 0.0  # the share of a pass's tokens each routed expert gets: top-k / experts
+    weight_kind: str = "quant"  # the file's matmul weights (estimate.weights.weight_kind)
 
     @property
     def moe(self) -> bool:
@@ -205,14 +211,14 @@ class Work:
 
 
 def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
-             active_expert_params: int) -> Work:
+             active_expert_params: int, weight_kind: str = "quant") -> Work:
     """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
     attention = attention_flops(model, depth_tokens)
     return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
                 experts_per_token(model),
                 2 * ((model.params_active or model.params_total) - looked_up_params(model)) + attention,
                 2 * active_expert_params, attention,
-                model.moe.experts_per_token / model.moe.experts if model.moe else 0.0)
+                model.moe.experts_per_token / model.moe.experts if model.moe else 0.0, weight_kind)
 
 
 def cpu_tflops(cores: int, simd_bits: int) -> float:
@@ -249,7 +255,8 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
                 c.prefill_efficiency if prefill else None, layer_share,
                 c.expert_prefill_ratio if moe else 1.0, c.attention_prefill_ratio, calibration, cores,
                 c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens,
-                expert_batch_tokens=c.expert_batch_tokens if moe else None)
+                expert_batch_tokens=c.expert_batch_tokens if moe else None,
+                weight_prefill_ratios=c.weight_prefill_ratios)
 
 
 def split_tensors(lane: Lane, gpus: int, sync_s: float, transfer_s_per_token: float = 0.0) -> Lane:
@@ -275,12 +282,17 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
     per_pass = min(prompt[0], pass_tokens) if prompt and pass_tokens else pass_tokens
     expert_tokens = per_pass * pw.expert_batch_share if per_pass else None
     prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token,
-                                                          pw.attention_flops_per_token, expert_tokens)
+                                                          pw.attention_flops_per_token, expert_tokens, pw.weight_kind)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
         notes.append("prefill not estimated: no compute figure for this device (a CPU: its core count; "
                      "--cpu-cores sets it)")
+    ratios = sorted({r for lane in lanes for kind, r in lane.weight_prefill_ratios if kind == pw.weight_kind})
+    if prefill is not None and ratios:
+        notes.append(f"{pw.weight_kind} weights (BF16, F16): prefill matmuls at "
+                     f"{' / '.join(f'{r:.2f}' for r in ratios)} x the quantized types' efficiency on this backend "
+                     "(fitted: catalog/speed_fit.yaml weight_prefill_ratio)")
     fitted = any(c.decode_band for c in used)
     basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=work.bytes_per_token,
                        weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,

@@ -13,10 +13,21 @@ from advisor.models.params import ParamGroup, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, QuantType
 from advisor.specs.sizes import WeightEstimate
 
-__all__ = ["LOOKED_UP", "WeightEstimate", "estimate_weights", "layers_matching"]
+__all__ = ["LOOKED_UP", "WeightEstimate", "estimate_weights", "layers_matching", "weight_kind"]
 
 # token tables read a row per token, not whole: a decode step does not stream them
 LOOKED_UP = frozenset({"token_embd", "per_layer_token_embd"})
+
+
+def weight_kind(recipe: QuantRecipe, types: dict[str, QuantType]) -> str:
+    """What a file's matmul weights are, for the prefill kernels that multiply them: "mxfp4" (its routed experts are
+    MXFP4: gpt-oss's files), "float" (every type it uses stores each weight alone in two bytes or more: BF16, F16,
+    F32), else "quant" (block-quantized: the k-quants, Q8_0, i-quants, MLX's; FP8)."""
+    if recipe.base == "MXFP4" or any(r.category == "experts" and r.type == "MXFP4" for r in recipe.rules):
+        return "mxfp4"
+    used = (recipe.base, *(r.type for r in recipe.rules))
+    wide = all(types[t].block_size == 1 and types[t].block_bytes >= 2 for t in used)
+    return "float" if wide else "quant"
 
 
 @lru_cache(maxsize=4096)

@@ -19,6 +19,7 @@ from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Requ
 from advisor.estimate.machine import Machine, MachineDevice, device_tflops
 from advisor.estimate.serving import ENGINES, Curve, Step, curve, user_counts, verdict
 from advisor.estimate.speed import Work, experts_per_token, make_lane
+from advisor.estimate.weights import weight_kind
 from advisor.plan.commands import hosting_repo
 from advisor.specs import ModelSpec, QuantRecipe
 
@@ -145,13 +146,13 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
     backend, c = engine
     lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, device_tflops(dev, backend), c,
                      experts=experts_per_token(model))
-    moe = model.moe
-    work = est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2)
+    moe, kind = model.moe, weight_kind(recipe, est.catalog.types)
+    work = est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2, kind)
     budget = prefill_budget(est.catalog.defaults, req.engine, dev.spec.id if dev.spec else None,
                             dev.device.memory_total_bytes)
     step = Step(work, weights, kv, lane, moe.experts_per_token if moe else 0, moe.experts if moe else 0,
                 model.arch.hidden_size, topo, budget)
-    return step, est.work(model, weights, kv, req.prompt_tokens // 2)
+    return step, est.work(model, weights, kv, req.prompt_tokens // 2, kind)
 
 
 def serve_on(est: Estimator, model: ModelSpec, machine: Machine, req: ServeRequest) -> Serving:

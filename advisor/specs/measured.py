@@ -144,6 +144,13 @@ class SpeedFit:
     prefill_pooled_by_backend: dict[str, float] = field(default_factory=dict)
     # what each prefill efficiency rests on: per backend:class, and per backend ("rocm:*") for the pooled one
     prefill_samples: dict[str, FitSample] = field(default_factory=dict)
+    # per backend:kind (estimate.weights.weight_kind), the prefill matmuls' efficiency for files of that kind over
+    # the block-quantized types', where that kind's runs on the backend come from 2+ devices (1 elsewhere)
+    weight_prefill_ratio: dict[str, float] = field(default_factory=dict)
+
+    def weight_prefill_ratios(self, backend: str) -> tuple[tuple[str, float], ...]:
+        return tuple((key.split(":", 1)[1], r) for key, r in sorted(self.weight_prefill_ratio.items())
+                     if key.split(":", 1)[0] == backend)
 
     def moe_expert_cost(self, backend: str) -> float:
         return self.moe_expert_layer_cost_by_backend.get(backend, self.moe_expert_layer_cost)

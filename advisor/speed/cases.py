@@ -23,7 +23,7 @@ from advisor.estimate.speed import (
     prefill_tokens_per_s,
     split_tensors,
 )
-from advisor.estimate.weights import resized
+from advisor.estimate.weights import resized, weight_kind
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import ExpertTiles, FittedClass, Measurement, SpeedFit
@@ -77,7 +77,7 @@ def predict(table: SpeedTable, c: Case) -> float | None:
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token,
-                                c.work.attention_flops_per_token, expert_tokens(c))
+                                c.work.attention_flops_per_token, expert_tokens(c), c.work.weight_kind)
 
 
 def _flag_values(m: Measurement, *names: str) -> list[str]:
@@ -133,7 +133,7 @@ def _stated_reason(m: Measurement, catalog: Catalog) -> str | None:
         return f"excluded: {m.exclude}"
     architecture = catalog.gpu(m.device).architecture if m.device != "cpu" else None
     recipe = catalog.recipes.get(m.quant)
-    quantized = recipe is None or catalog.types[recipe.base].block_size > 1
+    quantized = recipe is None or weight_kind(recipe, catalog.types) != "float"
     step = next((s for s in catalog.build_steps if s.predates(m, architecture, quantized)), None)
     if step is None:
         return None
@@ -182,7 +182,8 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
-                est.work(model, weights, kv, depth), family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None,
+                est.work(model, weights, kv, depth, weight_kind(catalog.recipe(m.quant), catalog.types)),
+                family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None,
                 pass_tokens=pass_tokens(m, catalog.defaults))
     engine = engine_for(catalog.recipe(m.quant).runtime)
     if m.device_count > 1 and gpu_id and (engine.tensor_parallel or split_mode(m) == "tensor"):  # estimate's lane
@@ -216,11 +217,12 @@ def _backend(m: Measurement, catalog: Catalog) -> str:
 def fit_table(defaults: Defaults, decode: dict[str, FittedClass] | None = None,
               prefill: dict[str, float] | None = None, moe: tuple[float, dict[str, float]] = (0.0, {}),
               ratio: tuple[float, dict[str, float]] = (1.0, {}), compute: float | None = None,
-              attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None) -> SpeedTable:
+              attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None,
+              weights: dict[str, float] | None = None) -> SpeedTable:
     """A SpeedTable of these constants alone, for a fit's in-sample errors (no bands, no serving prefill)."""
     return SpeedTable(SpeedFit(decode or {}, prefill or {}, moe[0], ratio[0], {}, {}, 0, 0, moe[1], ratio[1],
                                compute, attention_prefill_ratio_by_backend=attention or {},
-                               moe_prefill_tiles=tiles), defaults)
+                               moe_prefill_tiles=tiles, weight_prefill_ratio=weights or {}), defaults)
 
 
 def per_backend(rows: list[Case], key_of: Callable[[Case], str], grid: tuple[float, ...],

@@ -12,7 +12,7 @@ decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x la
         pooled fit); the per-expert cost c (0 for a dense model's layers) is a grid search shared by all backends, on
         the mean absolute log error of every decode row (a per-backend variant, a flat per-MoE-layer factor and the
         median objective are compared in docs/accuracy.md).
-prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE and attention ratios).
+prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE, attention and weight-kind ratios).
 The measurements as cases, and the one prediction of each, are advisor.speed.cases.
 """
 
@@ -112,6 +112,8 @@ class Variant:
     # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
     # single devices were left out)
     moe_objective: str = "log"
+    # the weight kinds (estimate.weights.weight_kind) whose prefill matmuls get a ratio of their own per backend
+    weight_kinds: frozenset[str] = frozenset({"float"})
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -157,12 +159,12 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
                     variant.per_backend, variant.attention,
-                    _tiles(defaults, variant.tiled_backends), variant.prefill_pool_devices)
+                    _tiles(defaults, variant.tiled_backends), variant.prefill_pool_devices, variant.weight_kinds)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
                     moe_prefill_tiles=p.tiles,
                     prefill_pooled_by_backend=p.pooled if variant.pooled_prefill else {},
-                    prefill_samples=p.samples)
+                    prefill_samples=p.samples, weight_prefill_ratio=p.weights)
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,

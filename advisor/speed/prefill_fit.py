@@ -11,7 +11,11 @@ prefill: tokens/s = efficiency x matmul TFLOPS / work, work = FLOPs with the rou
            (estimate.experts.expert_batch_scale, at defaults.yaml's tile tokens: not fitted);
          - the attention ratio: per backend, a grid search on its dense models' median error where their runs at
            depth (4096 tokens of context or more) come from MIN_DEVICES devices; 1 elsewhere (attention at the matmul
-           rate). Flash attention is its own kernel, and on some backends it runs well below the matmuls.
+           rate). Flash attention is its own kernel, and on some backends it runs well below the matmuls;
+         - the weight-kind ratio (shipped for "float": BF16, F16 weights; estimate.weights.weight_kind): the matmuls
+           of a file of that kind at their own share of the efficiency, per backend, by grid search on the backend's
+           median error where that kind's runs come from MIN_DEVICES devices; 1 elsewhere. Float weights skip the
+           quantized kernels (on CUDA, cuBLAS instead of MMQ; on Metal, no dequantization in the inner loop).
 Every candidate is scored, and every implied efficiency read, through the shipped lookup and formula
 (advisor.speed.cases.predict).
 """
@@ -19,7 +23,7 @@ Every candidate is scored, and every implied efficiency read, through the shippe
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from advisor.specs import Defaults
 from advisor.specs.measured import ExpertTiles, FitSample
@@ -29,6 +33,8 @@ PREFILL_RATIOS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 # the attention ratio's grid: an even grid on a log scale from 1 (the matmul rate) down to 0.1
 ATTENTION_RATIOS = tuple(round(0.8 ** i, 3) for i in range(11))
 DEEP_TOKENS = 4096  # a prefill run with this much context already there informs the attention ratio
+# the weight-kind ratio's grid: quarter octaves from a quarter to four times the block-quantized types' efficiency
+WEIGHT_RATIOS = tuple(round(2 ** (i / 4), 3) for i in range(-8, 9))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +46,16 @@ class PrefillFit:
     pooled: dict[str, float]  # per backend: the median over its devices of each one's implied efficiency
     samples: dict[str, FitSample]  # what each rests on: per backend:class, and per backend as "backend:*"
     tiles: ExpertTiles | None = None  # SpeedFit.moe_prefill_tiles (None: no tile term)
+    weights: dict[str, float] = field(default_factory=dict)  # per backend:kind where fitted (weight_prefill_ratio)
 
 
 def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
-                attention_ratios: bool = True, tiles: ExpertTiles | None = None, pool_devices: int = 0) -> PrefillFit:
+                attention_ratios: bool = True, tiles: ExpertTiles | None = None, pool_devices: int = 0,
+                weight_kinds: frozenset[str] = frozenset()) -> PrefillFit:
     """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
     matmul rate everywhere, the ablation's variant; `tiles`: the tile term's, None without it; `pool_devices`:
-    how many devices the backend's pool counts as when a key's efficiency is pulled toward it, 0: not pulled)."""
+    how many devices the backend's pool counts as when a key's efficiency is pulled toward it, 0: not pulled;
+    `weight_kinds`: the weight kinds that get a ratio of their own where their runs allow)."""
     # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
     gpu = [c for c in rows if c.backend != "cpu"]
     ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, tiles)
@@ -56,11 +65,28 @@ def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
         lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, tiles),
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
-    unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, tiles)
+    weights: dict[str, float] = {}
+    for kind in sorted(weight_kinds):
+        weights |= _weight_ratios(rows, kind, ((ratio, ratios), attention, tiles), defaults, dict(weights))
+    unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, tiles, weights)
     pooled = _pooled(rows, unit)
     samples = _samples(rows)
     own = _toward_pool(_prefill_efficiency(rows, unit), pooled, samples, pool_devices)
-    return PrefillFit(own, ratio, ratios, attention, pooled, samples, tiles)
+    return PrefillFit(own, ratio, ratios, attention, pooled, samples, tiles, weights)
+
+
+def _weight_ratios(rows: list[Case], kind: str,
+                   fitted: tuple[tuple[float, dict[str, float]], dict[str, float], ExpertTiles | None],
+                   defaults: Defaults, before: dict[str, float]) -> dict[str, float]:
+    """One weight kind's ratio per backend (keyed backend:kind) where its runs come from MIN_DEVICES devices, by
+    grid search on the backend's median error at the MoE and attention ratios already fitted (`fitted`), the
+    efficiency refitted at each candidate; a ratio of 1 is left out."""
+    moe, attention, tiles = fitted
+    found = per_backend(rows, lambda c: c.prefill_key, WEIGHT_RATIOS,
+                        lambda own, b, r: _prefill_error(own, moe, defaults, attention, tiles,
+                                                         {**before, f"{b}:{kind}": r}),
+                        informs=lambda c: c.work.weight_kind == kind)
+    return {f"{b}:{kind}": r for b, r in found.items() if r != 1.0}
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
@@ -77,11 +103,12 @@ def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
 
 
 def _at_unit_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], attention: dict[str, float],
-                        defaults: Defaults, tiles: ExpertTiles | None = None) -> list[float]:
+                        defaults: Defaults, tiles: ExpertTiles | None = None,
+                        weights: dict[str, float] | None = None) -> list[float]:
     """What the shipped formula predicts for each row at a prefill efficiency of 1 (a one-lane prefill is
     proportional to its efficiency), so that the efficiency a row implies is measured / this."""
     unit = fit_table(defaults, prefill=dict.fromkeys({c.prefill_key for c in rows}, 1.0), ratio=moe,
-                     attention=attention, tiles=tiles)
+                     attention=attention, tiles=tiles, weights=weights)
     return [predict(unit, c) or 1.0 for c in rows]
 
 
@@ -126,9 +153,10 @@ def _samples(rows: list[Case]) -> dict[str, FitSample]:
 
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
-                   attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None) -> float:
+                   attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None,
+                   weights: dict[str, float] | None = None) -> float:
     """The median error of the rows predicted at these ratios and the efficiencies they imply."""
-    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, tiles)
+    unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, tiles, weights)
     efficiency = _prefill_efficiency(rows, unit)
     return statistics.median(abs(efficiency[c.prefill_key] * u / c.m.tokens_per_s - 1)
                              for c, u in zip(rows, unit, strict=True))

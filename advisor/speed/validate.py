@@ -145,8 +145,9 @@ VARIANTS = {
     "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE prefill ratio "
     "for every backend (on CUDA scaled by the tokens each expert gets in a pass), prefill attention at its "
-    "own fitted share of the matmul rate, prefill efficiency per architecture and Apple generation too, and a family "
-    "with no runs at its backend's pooled efficiency (one vote per device)": SHIPPED,
+    "own fitted share of the matmul rate, BF16 and F16 weights' prefill matmuls at their own share of it, prefill "
+    "efficiency per architecture and Apple generation too, and a family with no runs at its backend's pooled "
+    "efficiency (one vote per device)": SHIPPED,
     "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
     "architecture": Variant(per_backend=False, families=False),
     "architectures and Apple generations pulled toward their class's starting values, not their kind's pooled fit":
@@ -166,6 +167,10 @@ VARIANTS = {
         per_backend=False, cpu_compute=(None,)),
     "no attention ratio (prefill attention over the context at the matmul rate)": Variant(per_backend=False,
                                                                                          attention=False),
+    "no weight-kind ratio (BF16 and F16 weights prefill at the quantized types' efficiency)": Variant(
+        per_backend=False, weight_kinds=frozenset()),
+    "MXFP4 files' prefill at a ratio of their own too (every MXFP4 run is gpt-oss: a model term in disguise)":
+        Variant(per_backend=False, weight_kinds=frozenset({"float", "mxfp4"})),
     "prefill efficiency per backend:class (the market segment), not per GPU architecture and Apple generation":
         Variant(per_backend=False, prefill_families=False),
     "prefill efficiency per family pulled toward its backend's pooled one as if the pool were one more device":
