@@ -143,6 +143,26 @@ def test_the_weight_kind_ratio_earns_its_place(variants: dict[str, dict[str, dic
     assert mxfp4["median_abs_error"] > shipped["median_abs_error"] and mxfp4["p90_abs_error"] > shipped["p90_abs_error"]
 
 
+def test_each_largest_miss_says_what_its_held_out_prediction_rested_on(validation: Validation) -> None:
+    from advisor.speed.validate import held_out_basis
+
+    prefill = validation.of("prefill")
+
+    def basis(device: str, backend: str, depth: int) -> str:
+        found = next(p for p in prefill if p.case.group == device and p.case.m.backend == backend
+                     and p.case.m.depth_tokens == depth and not p.case.moe)
+        return held_out_basis(found, prefill)
+
+    # the MI50 is the only ROCm datacenter card measured: held out, it has its backend's pool to go on
+    assert basis("mi50", "rocm", 0).startswith("no other rocm:datacenter device: rocm's pooled constants")
+    # Strix Halo's Vulkan runs at 32k: only it has dense runs at depth on Vulkan, so held out there is no ratio
+    assert "no vulkan attention ratio" in basis("ryzen-ai-max-395", "vulkan", 32768)
+    assert "attention ratio" not in basis("ryzen-ai-max-395", "rocm", 32768)  # the R9700 and RX 7900 XTX have some
+    tensor = next(p for p in prefill if p.case.tensor_parallel == 4)
+    assert held_out_basis(tensor, prefill).startswith("4 GPUs, tensor parallel; cuda:blackwell from")
+    assert "held out, it rested on" in (ROOT / "docs" / "accuracy.md").read_text()
+
+
 def test_qwen3_next_is_scored_on_builds_after_its_graph_optimization(catalog: Catalog) -> None:
     # llama.cpp PR 19375 (build ~7950, February 2026) rewrote the Qwen3-Next graph; earlier runs describe an
     # implementation the estimate does not, and stay listed but unscored

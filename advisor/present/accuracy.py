@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from advisor.present.view import Line, Section, View, table
-from advisor.speed.validate import Prediction, Validation, summarize
+from advisor.speed.validate import Prediction, Validation, held_out_basis, summarize
 
 
 def validation_dict(v: Validation) -> dict[str, Any]:
@@ -46,12 +46,13 @@ def _table(title: str, groups: dict[str, dict[str, float | int]]) -> list[str]:
 
 
 def _worst(predictions: list[Prediction], count: int) -> list[str]:
-    lines = ["| device | model | quant | test | measured t/s | predicted t/s | error |",
-             "|---|---|---|---|---:|---:|---:|"]
+    """The largest misses, each with what its held-out prediction rested on (validate.held_out_basis)."""
+    lines = ["| device | model | quant | test | measured t/s | predicted t/s | error | held out, it rested on |",
+             "|---|---|---|---|---:|---:|---:|---|"]
     for p in sorted(predictions, key=lambda p: -abs(p.error))[:count]:
         m = p.case.m
         lines.append(f"| {p.case.group} | {m.model} | {m.quant} | {m.test} d{m.depth_tokens} | {m.tokens_per_s:g} | "
-                     f"{p.predicted_tokens_per_s:.1f} | {p.error:+.0%} |")
+                     f"{p.predicted_tokens_per_s:.1f} | {p.error:+.0%} | {held_out_basis(p, predictions)} |")
     return lines
 
 

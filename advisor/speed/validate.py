@@ -14,8 +14,9 @@ from advisor.estimate.constants import SpeedTable, own_band
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import ErrorBand, Measurement, SpeedFit
-from advisor.speed.cases import Case, cases, predict
+from advisor.speed.cases import MIN_DEVICES, Case, cases, predict
 from advisor.speed.fit import FLAT_MOE_FACTORS, SHIPPED, Variant, fit
+from advisor.speed.prefill_fit import DEEP_TOKENS
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,29 @@ class Validation:
 def band_key(p: Prediction, kind: str) -> str:
     """The key of the band the shipped lookup shows beside a prediction (SpeedTable.constants)."""
     return p.case.key if kind == "decode" else p.case.backend
+
+
+def held_out_basis(p: Prediction, predictions: list[Prediction]) -> str:
+    """What a held-out prediction had to go on, from the other devices' runs of its kind: its constants' key and how
+    many other devices inform it (none: its backend's pooled constants), and where the prediction lacked a term the
+    fit gives only where 2+ devices inform it (the attention ratio for runs at depth, the BF16/F16 ratio)."""
+    c, kind = p.case, p.case.m.kind
+    others = [q.case for q in predictions if q.case.group != c.group and q.case.m.kind == kind]
+    key = c.key if kind == "decode" else c.prefill_key
+    peers = {q.group for q in others if (q.key if kind == "decode" else q.prefill_key) == key}
+    parts = [_split_label(c)] if c.m.device_count > 1 else []
+    same = [q for q in others if q.backend == c.backend]
+    pooled = f"{c.backend}'s pooled constants" if same else f"no other {c.backend} device: stand-in constants"
+    parts.append(f"{key} from {len(peers)} other device{'s' if len(peers) > 1 else ''}" if peers
+                 else f"no other {key} device: {pooled}")
+    if kind == "prefill":
+        deep = {q.group for q in same if not q.moe and q.work.depth_tokens >= DEEP_TOKENS}
+        if c.work.depth_tokens >= DEEP_TOKENS and len(deep) < MIN_DEVICES:
+            parts.append(f"no {c.backend} attention ratio (runs at depth from under {MIN_DEVICES} other devices)")
+        wide = {q.group for q in same if q.work.weight_kind == "float"}
+        if c.work.weight_kind == "float" and len(wide) < MIN_DEVICES:
+            parts.append(f"no {c.backend} BF16/F16 ratio (such runs from under {MIN_DEVICES} other devices)")
+    return "; ".join(parts)
 
 
 def _label(c: Case, attribute: str) -> str:
