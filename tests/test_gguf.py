@@ -15,8 +15,8 @@ HW = ["--gpu", "RTX 4090", "--ram", "64GB"]
 
 
 def write_model(path: Path, *, arch: str = "llama", layers: int = 4, window: int | None = None,
-                experts: int = 0) -> int:
-    """A tiny GGUF; returns the bytes of its tensor data."""
+                experts: int = 0, q8: bool = False) -> int:
+    """A tiny GGUF (`q8`: its layers' matrices in Q8_0, else F16); returns the bytes of its tensor data."""
     w = gguf.GGUFWriter(str(path), arch)
     w.add_name(f"tiny-{arch}")
     w.add_block_count(layers)
@@ -25,7 +25,7 @@ def write_model(path: Path, *, arch: str = "llama", layers: int = 4, window: int
     w.add_head_count(8)
     w.add_head_count_kv(2)
     w.add_context_length(32768)
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if q8 else gguf.LlamaFileType.MOSTLY_F16)
     w.add_token_list([f"t{i}".encode() for i in range(1000)])
     if window:
         w.add_sliding_window(window)
@@ -36,6 +36,11 @@ def write_model(path: Path, *, arch: str = "llama", layers: int = 4, window: int
 
     def tensor(name: str, shape: tuple[int, ...]) -> None:
         nonlocal total
+        if q8 and name.startswith("blk."):
+            packed = gguf.quants.quantize(np.zeros(shape, dtype=np.float32), gguf.GGMLQuantizationType.Q8_0)
+            w.add_tensor(name, packed, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            total += packed.nbytes
+            return
         w.add_tensor(name, np.zeros(shape, dtype=np.float16))
         total += int(np.prod(shape)) * 2
 
@@ -68,6 +73,22 @@ def test_a_gguf_is_estimated_from_its_exact_tensor_bytes(capsys: pytest.CaptureF
     # 4 layers x 2 KV heads x 32 head_dim x K and V x 2 bytes per token, 8192 tokens
     assert r["memory"]["kv_cache_bytes"] == 4 * 2 * 32 * 2 * 2 * 8192
     assert f"-m {path}" in r["commands"]["llama.cpp"]
+
+
+def test_a_gguf_prefills_as_its_own_weights_do(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # F16 matrices take other prefill kernels than block-quantized ones (the weight-kind ratio, fitted on CUDA):
+    # a file's kind is its own type's, not the F16 a stand-in recipe once carried for every file
+    f16, q8 = tmp_path / "tiny-F16.gguf", tmp_path / "tiny-Q8_0.gguf"
+    write_model(f16)
+    q8_bytes = write_model(q8, q8=True)
+
+    def notes(path: Path) -> list[str]:
+        (r,) = run_json(capsys, "estimate", str(path), *HW)["results"]
+        return [n for n in r["speed"]["basis"]["notes"] if "float weights" in n]
+
+    assert notes(f16) and not notes(q8)
+    (r,) = run_json(capsys, "estimate", str(q8), *HW)["results"]
+    assert r["quant"] == "Q8_0" and r["memory"]["weights_bytes"] == q8_bytes
 
 
 def test_gemma3_sliding_layers_follow_llama_cpp_pattern(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

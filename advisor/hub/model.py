@@ -14,7 +14,7 @@ from advisor.hub.names import HubRef
 from advisor.hub.repo import GgufQuant, HubRepo
 from advisor.specs import GgufFile, ModelSpec, QuantRecipe, Runtime
 from advisor.specs.facts import Catalog
-from advisor.specs.sizes import WeightEstimate
+from advisor.specs.sizes import WeightEstimate, stand_in_base
 
 if TYPE_CHECKING:
     from advisor.models import gguf_read
@@ -119,10 +119,10 @@ def _gguf(repo: HubRepo, catalog: Catalog, ref: HubRef) -> tuple[ModelSpec, list
     from advisor.models.gguf import model_from_gguf
 
     built = [(q, *model_from_gguf(_gguf_file(q), name=repo.repo_id, url=_url(repo, q.files[0]))) for q in repo.gguf]
-    built.sort(key=lambda b: -_recipe(catalog, b[0].quant, "llama.cpp", _url(repo)).quality_rank)
+    built.sort(key=lambda b: -_recipe(catalog, b[0].quant, "llama.cpp", _url(repo), b[2]).quality_rank)
     spec, notes = built[0][1], list(built[0][3])
     listed = dict(repo.files)
-    files = [HubFile(_recipe(catalog, q.quant, "llama.cpp", _url(repo)), replace(w, recipe=q.quant), q.files,
+    files = [HubFile(_recipe(catalog, q.quant, "llama.cpp", _url(repo), w), replace(w, recipe=q.quant), q.files,
                      _total([listed.get(f) for f in q.files])) for q, _, w, _ in built]
     notes.append(f"GGUF headers read by range requests ({len(files)} file type(s)); weights are the files' "
                  "own tensor bytes; parameter count from the tensors")
@@ -185,13 +185,16 @@ def _mlx_bits(config: dict[str, object]) -> tuple[str, int, int] | None:
     return f"MLX-{bits}bit" + ("-g32" if group == 32 else ""), bits, group
 
 
-def _recipe(catalog: Catalog, name: str, runtime: Runtime, source: str) -> QuantRecipe:
+def _recipe(catalog: Catalog, name: str, runtime: Runtime, source: str,
+            weights: WeightEstimate | None = None) -> QuantRecipe:
+    """The catalog's recipe of that name, else a stand-in whose base says what the file's tensors are (`weights`:
+    the file's own, when read)."""
     known = catalog.recipes.get(name) or next((r for k, r in catalog.recipes.items() if k.upper() == name.upper()),
                                               None)
     if known is not None:
         return known
-    return QuantRecipe(name=name, base="F16", rules=(), runtime=runtime, quality_rank=50, source=source,
-                       recommend=False)
+    return QuantRecipe(name=name, base=stand_in_base(weights), rules=(), runtime=runtime, quality_rank=50,
+                       source=source, recommend=False)
 
 
 def pick(model: HubModel, quant: str | None) -> tuple[HubFile, ...]:

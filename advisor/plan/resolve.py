@@ -14,6 +14,7 @@ from advisor.estimate.machine import Machine
 from advisor.plan.choice import estimate_recipes
 from advisor.readfile import FileRefused, read_json
 from advisor.specs import ModelSpec, QuantRecipe
+from advisor.specs.sizes import stand_in_base
 
 if TYPE_CHECKING:
     from advisor.hub.model import HubModel
@@ -77,8 +78,10 @@ def gguf_estimate(est: Estimator, path: Path, machine: Machine, request: Request
                        hf_repo=identity.hf_repo, release=identity.release, license=identity.license,
                        modalities=identity.modalities, scores=identity.scores, quality=identity.quality)
     known = est.catalog.recipes.get(file.file_type or "")
-    recipe = QuantRecipe(name=file.file_type or "file", base="F16", rules=(), runtime="llama.cpp",
-                         quality_rank=known.quality_rank if known else 50, source=str(path))
+    # the file's own type where the catalog knows it (its weight kind prices prefill), else a stand-in
+    recipe = replace(known, source=str(path)) if known else QuantRecipe(
+        name=file.file_type or "file", base=stand_in_base(weights), rules=(), runtime="llama.cpp", quality_rank=50,
+        source=str(path))
     return spec, est.estimate(spec, recipe, machine, request, weights=weights), notes
 
 

@@ -20,3 +20,10 @@ class WeightEstimate:
     @property
     def bits_per_weight(self) -> float:
         return self.weights_bytes * 8 / max(1, self.params)
+
+
+def stand_in_base(weights: WeightEstimate | None) -> str:
+    """The base type of a stand-in recipe for a file type the catalog does not know, whose own tensors give its
+    weights: it tells the prefill kernels' weight kind (estimate.weights.weight_kind), F16 where the file holds 16
+    bits a weight or more, else Q8_0 (a block-quantized type); F16 where no file was read."""
+    return "F16" if weights is None or weights.bits_per_weight >= 15.5 else "Q8_0"
