@@ -31,7 +31,7 @@ class MachineDevice:
 
 def device_tflops(dev: MachineDevice, backend: str) -> float | None:
     """The matmul rate `backend`'s prefill runs at on this device (speed.prefill_tflops)."""
-    return prefill_tflops(backend, dev.fp16_tflops, dev.spec.int8_tops if dev.spec else None)
+    return prefill_tflops(backend, dev.fp16_tflops, dev.spec.int8_tops if dev.spec else None, dev.device.vendor)
 
 
 @dataclass(frozen=True, slots=True)

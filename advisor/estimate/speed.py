@@ -233,12 +233,16 @@ def experts_per_token(model: ModelSpec) -> int:
     return model.moe.experts_per_token if model.moe else 0
 
 
-def prefill_tflops(backend: str, fp16_tflops: float | None, int8_tops: float | None) -> float | None:
+def prefill_tflops(backend: str, fp16_tflops: float | None, int8_tops: float | None,
+                   vendor: str | None = None) -> float | None:
     """The dense matmul rate a backend's prefill runs at. llama.cpp's CUDA backend multiplies quantized weights with
-    INT8 tensor cores (MMQ) and F16 weights with FP16 accumulation, both at half the INT8 rate in FP16 terms; the
-    catalog's FP16 figure is FP32 accumulation, which GeForce parts (and GB10) run at half that rate and
-    workstation and datacenter parts at the full rate. Elsewhere the FP16 figure."""
-    if backend == "cuda" and fp16_tflops and int8_tops:
+    INT8 tensor cores (MMQ) and F16 weights with FP16 accumulation, both at half the INT8 rate in FP16 terms; its
+    Vulkan backend accumulates in FP16 too where the device supports it (its f16acc matmul pipelines), which on an
+    NVIDIA GPU runs at that rate. The catalog's FP16 figure is FP32 accumulation, which GeForce parts (and GB10) run
+    at half that rate and workstation and datacenter parts at the full rate. Elsewhere the FP16 figure (an AMD or
+    Intel GPU's INT8 rate is twice its FP16 at most, and their FP16 figure is the matrix rate)."""
+    fp16_accumulate = backend == "cuda" or (backend == "vulkan" and vendor == "nvidia")
+    if fp16_accumulate and fp16_tflops and int8_tops:
         return max(fp16_tflops, int8_tops / 2)
     return fp16_tflops
 

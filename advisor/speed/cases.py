@@ -177,7 +177,7 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
         # the catalog's figure for the chip's usual memory
         bandwidth = m.ram_bandwidth_gbps if gpu.kind == "unified" and m.ram_bandwidth_gbps else gpu.bandwidth_gbps
         device = (gpu.id, gpu.device_class, gpu.id, bandwidth,
-                  prefill_tflops(m.backend, gpu.fp16_tflops, gpu.int8_tops))
+                  prefill_tflops(m.backend, gpu.fp16_tflops, gpu.int8_tops, gpu.vendor))
     depth = m.depth_tokens + m.tokens // 2
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
