@@ -137,12 +137,12 @@ MISSES = (
     "architecture more than the market segment (ROCm: about 0.35 of the rated FP16 rate on RDNA 4, 0.49 on "
     "RDNA 3, 0.54 on an MI50), so it is fitted per architecture and Apple generation like decode; "
     "50 prefill runs are on a device that is the only one of its family on its backend (the MI50, the DGX Spark, "
-    "the RX 7900 XTX ...): held out, they take their backend's pooled efficiency and are off by a median 30 %, "
+    "the RX 7900 XTX ...): held out, they take their backend's pooled efficiency and are off by a median 28 %, "
     "the rest by 15 %; the two AMD APUs measured (Strix Halo, 40 CUs, and the Radeon 890M, 16) predict each other "
     "when held out, and on Vulkan the 890M reaches a larger share of its rated FP16 rate (Strix Halo's Vulkan "
     "prefill comes out a median 14 % fast from it; APU prefill 19 % over 97 runs); gpt-oss (38 runs) is priced "
     "within 6 % on the DGX Spark for the 120B and 28-44 % fast for the 20B, and mostly slow on ROCm and Vulkan "
-    "(to -86 %), a spread no term explains yet;"
+    "(to -72 %), a spread no term explains yet;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
     'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
