@@ -84,7 +84,7 @@ def test_a_gguf_prefills_as_its_own_weights_do(capsys: pytest.CaptureFixture[str
 
     def notes(path: Path) -> list[str]:
         (r,) = run_json(capsys, "estimate", str(path), *HW)["results"]
-        return [n for n in r["speed"]["basis"]["notes"] if "float weights" in n]
+        return [n for n in r["speed"]["basis"]["notes"] if n.startswith("BF16/F16 weights")]
 
     assert notes(f16) and not notes(q8)
     (r,) = run_json(capsys, "estimate", str(q8), *HW)["results"]

@@ -294,7 +294,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                      "--cpu-cores sets it)")
     ratios = sorted({r for lane in lanes for kind, r in lane.weight_prefill_ratios if kind == pw.weight_kind})
     if prefill is not None and ratios:
-        notes.append(f"{pw.weight_kind} weights (BF16, F16): prefill matmuls at "
+        label = "BF16/F16 weights" if pw.weight_kind == "float" else f"{pw.weight_kind} weights"
+        notes.append(f"{label}: prefill matmuls at "
                      f"{' / '.join(f'{r:.2f}' for r in ratios)} x the quantized types' efficiency on this backend "
                      "(fitted: catalog/speed_fit.yaml weight_prefill_ratio)")
     fitted = any(c.decode_band for c in used)
