@@ -174,3 +174,17 @@ def test_a_placeholder_run_line_is_followed_by_a_command_that_needs_none(capsys:
     assert code == 0 and "-m <" in lines[at] and lines[at + 1].startswith("Or: mlx_lm.convert --hf-path ")
     code, out, _ = run(capsys, "estimate", "gpt-oss-20b", *HW)
     assert code == 0 and "Run it: llama-server -hf ggml-org/gpt-oss-20b-GGUF:MXFP4" in out and "\nOr: " not in out
+
+
+def test_a_tier_with_no_hosted_file_shows_its_hosted_variant(capsys: pytest.CaptureFixture[str]) -> None:
+    # Unsloth publishes Nemotron 3 Super as UD-Q4_K_XL, not Q4_K_M: the row a person would copy names that file
+    hw = ["--gpu", "2x RTX 3090", "--ram", "64GB", "--json", "--limit", "0"]
+    rows = {r["model"]["id"]: r for r in run_json(capsys, "recommend", *hw)["results"]}
+    row = rows["nemotron-3-super"]
+    assert row["quant"] == "UD-Q4_K_XL" and row["placement"] == "gpu+cpu"
+    assert "-hf unsloth/NVIDIA-Nemotron-3-Super-120B-A12B-GGUF:UD-Q4_K_XL " in row["commands"]["llama.cpp"]
+    assert any("no catalogued repository hosts" in n and "Q4_K_M" in n for n in row["notes"])
+    # a file type the person names is kept, placeholder and all
+    (fixed,) = [r for r in run_json(capsys, "recommend", *hw, "--quant", "Q4_K_M")["results"]
+                if r["model"]["id"] == "nemotron-3-super"]
+    assert fixed["quant"] == "Q4_K_M" and "no catalogued repository" in fixed["commands"]["llama.cpp"]

@@ -98,9 +98,40 @@ def best_estimate(model: ModelSpec, machine: Machine, est: Estimator, request: R
                     if model.native_quant else f"--quant {fixed.name} does not apply to {model.name} here")
             note += f"; {'its own format' if model.native_quant else 'the usual choice'} is shown"
     chosen = _best_of(model, machine, est, request, candidates)
+    if quant is None:
+        chosen = hosted_sibling(chosen, machine, est, request)
     if note is not None:
         chosen = replace(chosen, notes=(*chosen.notes, note))
     return replace(chosen, use_score=use_score(model, request.use)) if request.use else chosen
+
+
+def hosted_sibling(chosen: Estimate, machine: Machine, est: Estimator, request: Request) -> Estimate:
+    """Where no catalogued repository hosts the chosen file type for this model but one hosts a file type sized as
+    its variant (a recipe whose scale_of is the chosen one: Unsloth's UD-Q4_K_XL for Q4_K_M), that file type, if it
+    places the same way and decodes in the same band (comfortable, usable): so that the command runs a real file.
+    Otherwise the choice as it was."""
+    from advisor.plan.commands import hosting_repo
+
+    model, recipe = chosen.model, chosen.recipe
+    if model.native_quant or hosting_repo(model, recipe.name, est, chosen.weights):
+        return chosen
+    hosted = {f.quant.upper() for f in model.gguf_files}
+    for sibling in (r for r in est.catalog.recipes.values() if r.scale_of == recipe.name and r.name.upper() in hosted
+                    and _usable_recipe(model, r, machine)):
+        if hosting_repo(model, sibling.name, est, est.weights(model, sibling)) is None:
+            continue
+        found = est.estimate(model, sibling, machine, request)
+        if found.placement.kind == chosen.placement.kind and _band(found) >= _band(chosen):
+            note = (f"{sibling.name} shown: no catalogued repository hosts {model.name} in {recipe.name}, and "
+                    f"{sibling.name} is its hosted variant of the same size class")
+            return replace(found, notes=(*found.notes, note))
+    return chosen
+
+
+def _band(e: Estimate) -> int:
+    """2: decodes comfortably, 1: usably, 0: slower or not known."""
+    speed = e.speed.decode_tokens_per_s or 0.0
+    return 2 if speed >= INTERACTIVE_TOKENS_PER_S else 1 if speed >= MIN_USABLE_TOKENS_PER_S else 0
 
 
 def _usable_recipe(model: ModelSpec, recipe: QuantRecipe, machine: Machine) -> bool:
