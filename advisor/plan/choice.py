@@ -110,27 +110,37 @@ def hosted_sibling(chosen: Estimate, machine: Machine, est: Estimator, request: 
     its variant (a recipe whose scale_of is the chosen one: Unsloth's UD-Q4_K_XL for Q4_K_M), that file type, if it
     places the same way and decodes in the same band (comfortable, usable): so that the command runs a real file.
     Otherwise the choice as it was."""
-    from advisor.plan.commands import hosting_repo
-
     model, recipe = chosen.model, chosen.recipe
-    if model.native_quant or hosting_repo(model, recipe.name, est, chosen.weights):
+    if model.native_quant or chosen.weights is not est.weights(model, recipe):  # a file's own weights: as chosen
         return chosen
-    hosted = {f.quant.upper() for f in model.gguf_files}
-    for sibling in (r for r in est.catalog.recipes.values() if r.scale_of == recipe.name and r.name.upper() in hosted
-                    and _usable_recipe(model, r, machine)):
-        if hosting_repo(model, sibling.name, est, est.weights(model, sibling)) is None:
+    siblings = est.memo(model, ("hosted-siblings", recipe.name), lambda: _hosted_siblings(model, recipe, est))
+    for sibling in (r for r in siblings if _usable_recipe(model, r, machine)):
+        fitted = est.fitted(model, sibling, machine, request)  # placement and decode first: both cheap
+        if fitted.placement.kind != chosen.placement.kind or _band(
+                est.decode(model, sibling, machine, request, fitted)) < _band(chosen.speed.decode_tokens_per_s):
             continue
-        found = est.estimate(model, sibling, machine, request)
-        if found.placement.kind == chosen.placement.kind and _band(found) >= _band(chosen):
-            note = (f"{sibling.name} shown: no catalogued repository hosts {model.name} in {recipe.name}, and "
-                    f"{sibling.name} is its hosted variant of the same size class")
-            return replace(found, notes=(*found.notes, note))
+        found = est.estimate(model, sibling, machine, request, fitted=fitted)
+        note = (f"{sibling.name} shown: no catalogued repository hosts {model.name} in {recipe.name}, and "
+                f"{sibling.name} is its hosted variant of the same size class")
+        return replace(found, notes=(*found.notes, note))
     return chosen
 
 
-def _band(e: Estimate) -> int:
+def _hosted_siblings(model: ModelSpec, recipe: QuantRecipe, est: Estimator) -> tuple[QuantRecipe, ...]:
+    """Nothing where a catalogued repository hosts `model` in `recipe`; else the hosted file types sized as its variant
+    (once per model and file type: the same on every machine)."""
+    from advisor.plan.commands import hosting_repo
+
+    if hosting_repo(model, recipe.name, est, est.weights(model, recipe)):
+        return ()
+    hosted = {f.quant.upper() for f in model.gguf_files}
+    return tuple(r for r in est.catalog.recipes.values() if r.scale_of == recipe.name and r.name.upper() in hosted
+                 and hosting_repo(model, r.name, est, est.weights(model, r)))
+
+
+def _band(decode_tokens_per_s: float | None) -> int:
     """2: decodes comfortably, 1: usably, 0: slower or not known."""
-    speed = e.speed.decode_tokens_per_s or 0.0
+    speed = decode_tokens_per_s or 0.0
     return 2 if speed >= INTERACTIVE_TOKENS_PER_S else 1 if speed >= MIN_USABLE_TOKENS_PER_S else 0
 
 
