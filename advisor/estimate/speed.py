@@ -167,7 +167,7 @@ def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_f
             return None
         matmuls = (flops_per_token - expert_flops_per_token - attention_flops_per_token
                    + expert_flops_per_token / expert_ratio(lane, expert_tokens))
-        work = (matmuls / dict(lane.weight_prefill_ratios).get(weight_kind, 1.0)
+        work = (matmuls / next((r for kind, r in lane.weight_prefill_ratios if kind == weight_kind), 1.0)
                 + attention_flops_per_token / lane.attention_prefill_ratio)
         seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
         seconds += lane.transfer_s_per_token

@@ -14,7 +14,7 @@ from advisor.hub.names import HubRef
 from advisor.hub.repo import GgufQuant, HubRepo
 from advisor.specs import GgufFile, ModelSpec, QuantRecipe, Runtime
 from advisor.specs.facts import Catalog
-from advisor.specs.sizes import WeightEstimate, stand_in_base
+from advisor.specs.sizes import WeightEstimate, stand_in_recipe
 
 if TYPE_CHECKING:
     from advisor.models import gguf_read
@@ -193,8 +193,7 @@ def _recipe(catalog: Catalog, name: str, runtime: Runtime, source: str,
                                               None)
     if known is not None:
         return known
-    return QuantRecipe(name=name, base=stand_in_base(weights), rules=(), runtime=runtime, quality_rank=50,
-                       source=source, recommend=False)
+    return stand_in_recipe(name, runtime, source, weights)
 
 
 def pick(model: HubModel, quant: str | None) -> tuple[HubFile, ...]:

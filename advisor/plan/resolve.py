@@ -13,8 +13,8 @@ from advisor.estimate.estimator import Estimate, Estimator, Request
 from advisor.estimate.machine import Machine
 from advisor.plan.choice import estimate_recipes
 from advisor.readfile import FileRefused, read_json
-from advisor.specs import ModelSpec, QuantRecipe
-from advisor.specs.sizes import stand_in_base
+from advisor.specs import ModelSpec
+from advisor.specs.sizes import stand_in_recipe
 
 if TYPE_CHECKING:
     from advisor.hub.model import HubModel
@@ -79,9 +79,8 @@ def gguf_estimate(est: Estimator, path: Path, machine: Machine, request: Request
                        modalities=identity.modalities, scores=identity.scores, quality=identity.quality)
     known = est.catalog.recipes.get(file.file_type or "")
     # the file's own type where the catalog knows it (its weight kind prices prefill), else a stand-in
-    recipe = replace(known, source=str(path)) if known else QuantRecipe(
-        name=file.file_type or "file", base=stand_in_base(weights), rules=(), runtime="llama.cpp", quality_rank=50,
-        source=str(path))
+    recipe = replace(known, source=str(path)) if known else stand_in_recipe(file.file_type or "file", "llama.cpp",
+                                                                             str(path), weights)
     return spec, est.estimate(spec, recipe, machine, request, weights=weights), notes
 
 

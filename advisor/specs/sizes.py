@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.specs import QuantRecipe, Runtime
+
 
 @dataclass(frozen=True, slots=True)
 class WeightEstimate:
@@ -22,8 +24,10 @@ class WeightEstimate:
         return self.weights_bytes * 8 / max(1, self.params)
 
 
-def stand_in_base(weights: WeightEstimate | None) -> str:
-    """The base type of a stand-in recipe for a file type the catalog does not know, whose own tensors give its
-    weights: it tells the prefill kernels' weight kind (estimate.weights.weight_kind), F16 where the file holds 16
-    bits a weight or more, else Q8_0 (a block-quantized type); F16 where no file was read."""
-    return "F16" if weights is None or weights.bits_per_weight >= 15.5 else "Q8_0"
+def stand_in_recipe(name: str, runtime: Runtime, source: str, weights: WeightEstimate | None) -> QuantRecipe:
+    """A recipe for a file type the catalog does not know, whose own tensors give its weights (`weights`; None where
+    no file was read): its base type tells the prefill kernels' weight kind (estimate.weights.weight_kind), F16 where
+    the file holds 16 bits a weight or more (or none was read), else Q8_0 (a block-quantized type)."""
+    base = "F16" if weights is None or weights.bits_per_weight >= 15.5 else "Q8_0"
+    return QuantRecipe(name=name, base=base, rules=(), runtime=runtime, quality_rank=50, source=source,
+                       recommend=False)

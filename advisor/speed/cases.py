@@ -154,8 +154,8 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     reason = _skip_reason(m, catalog)
     if reason:
         return None, reason
-    model = catalog.model(m.model)
-    weights = est.weights(model, catalog.recipe(m.quant))
+    model, recipe = catalog.model(m.model), catalog.recipe(m.quant)
+    weights = est.weights(model, recipe)
     stated = stated_file_bytes(m)
     if stated:  # the run's own file: llama-bench prints its size
         weights = resized(weights, stated)
@@ -182,10 +182,10 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
-                est.work(model, weights, kv, depth, weight_kind(catalog.recipe(m.quant), catalog.types)),
+                est.work(model, weights, kv, depth, weight_kind(recipe, catalog.types)),
                 family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None,
                 pass_tokens=pass_tokens(m, catalog.defaults))
-    engine = engine_for(catalog.recipe(m.quant).runtime)
+    engine = engine_for(recipe.runtime)
     if m.device_count > 1 and gpu_id and (engine.tensor_parallel or split_mode(m) == "tensor"):  # estimate's lane
         sync, transfer = tensor_split_s(catalog.defaults, catalog.gpu(gpu_id), m.device_count, model.arch.hidden_size,
                                         model.arch.layers, engine.allreduce_element_bytes)
