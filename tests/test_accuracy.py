@@ -123,27 +123,28 @@ def test_the_moe_prefill_tile_term_earns_its_place(variants: dict[str, dict[str,
     without = next(v["prefill"] for label, v in variants.items() if "whatever the tokens each expert gets" in label)
     assert shipped["median_abs_error"] < without["median_abs_error"]
     assert shipped["p90_abs_error"] <= without["p90_abs_error"]
-    # on ROCm too (HIP builds the same kernels) it does not earn its place: 21.1 % against 19.4 % at the median and
-    # 75.1 % against 67.5 % at the 90th percentile (2026-12), so it is not shipped there
+    # on ROCm too (HIP builds the same kernels) it does not earn its place at the median: 19.8 % against 18.3 %
+    # (2026-12-07; the 90th percentile is better with it, 56.7 % against 59.9 %), so it is not shipped there
     rocm = next(v["prefill"] for label, v in variants.items() if label.startswith("the tile term on ROCm too"))
-    assert rocm["median_abs_error"] > shipped["median_abs_error"] - 0.005
-    assert rocm["p90_abs_error"] > shipped["p90_abs_error"]
+    assert rocm["median_abs_error"] > shipped["median_abs_error"] + 0.005
 
 
-def test_the_weight_kind_ratio_earns_its_place(variants: dict[str, dict[str, dict[str, float | int]]]) -> None:
+def test_the_weight_kind_ratio_earns_its_place(variants: dict[str, dict[str, dict[str, float | int]]],
+                                              validation: Validation) -> None:
     # BF16 and F16 files skip the quantized kernels (CUDA: cuBLAS, not MMQ; Metal: no dequantization): their matmuls
-    # at a fitted share of the efficiency, per backend, improve the held-out prefill (19.4 % -> 18.6 % and at depth
-    # 19.3 % -> 18.7 %, 2026-12) at a cost of 0.6 points at the 90th percentile (65.9 % -> 66.5 %; it was even
-    # before Vulkan on NVIDIA took the FP16-accumulate rate); its own 25 runs go from 19 % to 11 %
+    # at a fitted share of the efficiency, per backend where such runs come from two devices. Since prefill FLOPs are
+    # counted from the config (2026-12-07) only Metal's ratio is not 1, and it still earns its place: 18.7 % -> 18.3 %
+    # at the median, 63.7 % -> 59.9 % at the 90th percentile
     def prefill(start: str) -> dict[str, float | int]:
         return next(v["prefill"] for label, v in variants.items() if label.startswith(start))
 
     shipped, without = prefill("shipped"), prefill("no weight-kind ratio")
-    assert shipped["median_abs_error"] < without["median_abs_error"] - 0.005
-    assert shipped["p90_abs_error"] <= without["p90_abs_error"] + 0.01
-    # the same for gpt-oss's MXFP4 files would be a gpt-oss term (every MXFP4 run is gpt-oss); it does not earn it
-    mxfp4 = prefill("MXFP4 files' prefill")
-    assert mxfp4["median_abs_error"] > shipped["median_abs_error"] and mxfp4["p90_abs_error"] > shipped["p90_abs_error"]
+    assert shipped["median_abs_error"] < without["median_abs_error"]
+    assert shipped["p90_abs_error"] < without["p90_abs_error"] - 0.01
+    # the same for MXFP4 files validates a little better today (18.1 %, 90th percentile 56.7 %) but is not shipped:
+    # every MXFP4 run is gpt-oss, so the ratio (Vulkan's 2.4) would be a gpt-oss factor, not a kernel's
+    mxfp4_models = {p.case.m.model for p in validation.of("prefill") if p.case.work.weight_kind == "mxfp4"}
+    assert mxfp4_models and all(m.startswith("gpt-oss") for m in mxfp4_models)
 
 
 def test_each_largest_miss_says_what_its_held_out_prediction_rested_on(validation: Validation) -> None:

@@ -76,14 +76,15 @@ def test_a_gguf_is_estimated_from_its_exact_tensor_bytes(capsys: pytest.CaptureF
 
 
 def test_a_gguf_prefills_as_its_own_weights_do(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # F16 matrices take other prefill kernels than block-quantized ones (the weight-kind ratio, fitted on CUDA):
-    # a file's kind is its own type's, not the F16 a stand-in recipe once carried for every file
+    # F16 matrices take other prefill kernels than block-quantized ones (the weight-kind ratio, fitted where a
+    # backend's F16/BF16 runs come from two devices: Metal's): a file's kind is its own type's, not the F16 a
+    # stand-in recipe once carried for every file
     f16, q8 = tmp_path / "tiny-F16.gguf", tmp_path / "tiny-Q8_0.gguf"
     write_model(f16)
     q8_bytes = write_model(q8, q8=True)
 
     def notes(path: Path) -> list[str]:
-        (r,) = run_json(capsys, "estimate", str(path), *HW)["results"]
+        (r,) = run_json(capsys, "estimate", str(path), "--gpu", "M4 Max 128GB")["results"]
         return [n for n in r["speed"]["basis"]["notes"] if n.startswith("BF16/F16 weights")]
 
     assert notes(f16) and not notes(q8)

@@ -24,11 +24,12 @@ def test_an_unmeasured_class_takes_its_backends_pooled_efficiency(catalog: Catal
 def test_the_pool_gives_each_device_one_vote(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
     from advisor.speed import prefill_fit
 
-    # the MoE and attention ratios at the shipped values, so that only the efficiencies can move
+    # the MoE, attention and weight-kind ratios at the shipped values, so that only the efficiencies can move
     shipped = catalog.speed_fit
     assert shipped is not None
     monkeypatch.setattr(prefill_fit, "PREFILL_RATIOS", (shipped.moe_prefill_factor,))
     monkeypatch.setattr(prefill_fit, "ATTENTION_RATIOS", (shipped.attention_prefill_ratio_by_backend["rocm"],))
+    monkeypatch.setattr(prefill_fit, "WEIGHT_RATIOS", (shipped.weight_prefill_ratio.get("rocm:float", 1.0),))
     rows, _ = cases(catalog)
     rocm = [c for c in rows if c.backend == "rocm"]
     before = fit(rocm, catalog.defaults)

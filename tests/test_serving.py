@@ -337,8 +337,9 @@ def test_time_to_first_token_on_held_out_devices_has_no_bias(catalog: Catalog) -
 
     predictions = validate_serving(catalog, load_serving_measurements())
     found = error_summary([p.ttft_error for p in predictions if p.ttft_error is not None])
-    # 32.1 % over 107 runs when written, against about 85 % for the model before (prompt at the llama.cpp efficiency, no
-    # fixed pass time, no waiting); the 25 % is not met yet (docs/serving.md, section 7, says why)
+    # 32.1 % over 107 runs when written (34.7 % over 113 on 2026-12-07), against about 85 % for the model before
+    # (prompt at the llama.cpp efficiency, no fixed pass time, no waiting); the 25 % is not met yet
+    # (docs/serving.md, section 7, says why)
     assert found["n"] >= 100 and found["median_abs_error"] <= 0.35
     assert abs(found["median_error"]) <= 0.1  # no bias either way
 

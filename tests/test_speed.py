@@ -11,6 +11,7 @@ from advisor.estimate.speed import (
     prefill_tokens_per_s,
     work_for,
 )
+from advisor.models.params import param_groups
 from advisor.plan.recommend import Request
 from advisor.specs.facts import Catalog
 from tests.core import estimate, kv_args
@@ -38,7 +39,7 @@ def test_layer_split_runs_devices_one_after_another() -> None:
 
 def test_speed_grows_with_bandwidth(catalog: Catalog) -> None:
     kv = estimate_kv(catalog.model("llama-3.1-8b"), catalog.types["F16"], context_tokens=8192, **kv_args(catalog))
-    work = work_for(catalog.model("llama-3.1-8b"), 4 * 10**9, kv, 0, 0)
+    work = work_for(catalog.model("llama-3.1-8b"), 4 * 10**9, kv, 0, param_groups(catalog.model("llama-3.1-8b")))
     speeds = [estimate_speed(work, (Lane("g", 1.0, bw, 0.85, 0.000025, 100.0, 1.0),), offloaded=False)
               .decode_tokens_per_s for bw in (300.0, 600.0, 1200.0)]
     assert speeds == sorted(speeds)

@@ -24,7 +24,7 @@ from advisor.estimate.memory import MemoryEstimate, compute_buffer_bytes, estima
 from advisor.estimate.placement import Placement, place, tensor_split
 from advisor.estimate.speed import MeasuredSpeed, SpeedEstimate, Work, experts_per_token, kv_read_bytes, work_for
 from advisor.estimate.weights import WeightEstimate, estimate_weights, weight_kind
-from advisor.models.params import ParamGroup, active_expert_params, param_groups
+from advisor.models.params import ParamGroup, param_groups
 from advisor.specs import ModelSpec, QuantRecipe, UseScore
 from advisor.specs.facts import Catalog
 
@@ -118,8 +118,8 @@ class Estimator(Memo):
         reads; `kind`: estimate.weights.weight_kind of the file, which only prefill reads)."""
         return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens,
                                  kind),
-                         lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens,
-                                          active_expert_params(model, self.groups(model)), kind))
+                         lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens, self.groups(model),
+                                          kind))
 
     @cached_property
     def measured(self) -> MeasuredIndex:

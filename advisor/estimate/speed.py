@@ -30,7 +30,7 @@ from advisor.estimate.arrivals import Prefill
 from advisor.estimate.constants import Constants, band_range
 from advisor.estimate.experts import expert_batch_scale
 from advisor.estimate.kv import KvEstimate
-from advisor.models.params import looked_up_params
+from advisor.models.params import ParamGroup, active_expert_params, matmul_params
 from advisor.specs import ModelSpec
 from advisor.specs.measured import ErrorBand
 
@@ -200,6 +200,7 @@ class Work:
     attention_flops_per_token: int = 0  # the part of flops_per_token that attends to the context already there
     expert_batch_share: float = 0.0  # the share of a pass's tokens each routed expert gets: top-k / experts
     weight_kind: str = "quant"  # the file's matmul weights (estimate.weights.weight_kind)
+    head_flops_per_token: int = 0  # the output head's part of flops_per_token (a prefill ablation takes it out)
 
     @property
     def moe(self) -> bool:
@@ -211,14 +212,16 @@ class Work:
 
 
 def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
-             active_expert_params: int, weight_kind: str = "quant") -> Work:
-    """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike)."""
+             groups: tuple[ParamGroup, ...], weight_kind: str = "quant") -> Work:
+    """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike; `groups`:
+    models.params.param_groups(model)). A token's matmul FLOPs are 2 per parameter it multiplies by
+    (models.params.matmul_params: from the config, lookups left out), plus attention over the context."""
     attention = attention_flops(model, depth_tokens)
     return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
-                experts_per_token(model),
-                2 * ((model.params_active or model.params_total) - looked_up_params(model)) + attention,
-                2 * active_expert_params, attention,
-                model.moe.experts_per_token / model.moe.experts if model.moe else 0.0, weight_kind)
+                experts_per_token(model), 2 * matmul_params(model, groups) + attention,
+                2 * active_expert_params(model, groups), attention,
+                model.moe.experts_per_token / model.moe.experts if model.moe else 0.0, weight_kind,
+                2 * model.arch.vocab_size * model.arch.hidden_size)
 
 
 def cpu_tflops(cores: int, simd_bits: int) -> float:

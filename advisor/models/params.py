@@ -188,6 +188,16 @@ def active_expert_params(model: ModelSpec, groups: tuple[ParamGroup, ...] | None
     return round(routed * model.moe.experts_per_token / model.moe.experts)
 
 
+def matmul_params(model: ModelSpec, groups: tuple[ParamGroup, ...] | None = None) -> int:
+    """Parameters a token's forward pass multiplies by, from the config's dimensions (not a model card's rounded
+    "active" figure): every group but the routed experts (counted for the experts a token uses), the tables a token
+    only looks a row up in (token_embd, unless the output head shares it; the per-layer tables) and the residual no
+    config dimension accounts for (a vision tower, for one). The output head is counted for every token."""
+    groups = groups or param_groups(model)
+    lookups = {"per_layer_token_embd", "other"} | (set() if model.arch.tied_embeddings else {"token_embd"})
+    return sum(g.params for g in groups if not g.routed and g.name not in lookups) + active_expert_params(model, groups)
+
+
 def looked_up_params(model: ModelSpec) -> int:
     """Parameters of the per-layer embedding table: a token reads one row of it, no matmul runs over it."""
     lay = model.layout

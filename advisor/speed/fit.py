@@ -114,6 +114,9 @@ class Variant:
     moe_objective: str = "log"
     # the weight kinds (estimate.weights.weight_kind) whose prefill matmuls get a ratio of their own per backend
     weight_kinds: frozenset[str] = frozenset({"float"})
+    # a prefill's output head once per pass, not per token (llama.cpp computes logits for a pass's last token only;
+    # as shipped, the head is counted per prompt token: counted once per pass, the held-out figures are worse)
+    head_once_per_pass: bool = False
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -121,6 +124,10 @@ class Variant:
             rows = [replace(c, family=None) if c.device_class in ARCHITECTURE_CLASSES else c for c in rows]
         if not self.prefill_families:
             rows = [replace(c, prefill_by_family=False) for c in rows]
+        if self.head_once_per_pass:
+            rows = [replace(c, work=replace(c.work, flops_per_token=c.work.flops_per_token
+                                            - c.work.head_flops_per_token)) if c.m.kind == "prefill" else c
+                    for c in rows]
         if self.flat_moe:
             rows = [replace(c, work=replace(c.work, experts_per_token=1)) if c.moe else c for c in rows]
         if self.half_life_years:
