@@ -16,6 +16,7 @@ from functools import cached_property
 
 from advisor.engines import Engine, engine_for, run_backend
 from advisor.estimate.constants import SpeedTable
+from advisor.estimate.current import is_current
 from advisor.estimate.kv import KvEstimate, estimate_kv
 from advisor.estimate.lanes import LaneSet, MeasuredIndex, decode_for, lane_shape, lanes, speed_for
 from advisor.estimate.machine import Machine
@@ -123,11 +124,13 @@ class Estimator(Memo):
 
     @cached_property
     def measured(self) -> MeasuredIndex:
-        """Published tg128 / pp512 runs at depth 0 by (device, model, file type, device count, backend): an estimate
+        """Published tg128 / pp512 runs at depth 0 by (device, model, file type, device count, backend), the newest
+        run of a current build (estimate.current: not one the fit leaves out as older) where several are: an estimate
         is shown beside a run of its own backend only (an MLX run is not what llama.cpp's Metal build does)."""
         index: dict[tuple[str, str, str, int, str], dict[str, MeasuredSpeed]] = {}
-        for m in self.catalog.measurements:
-            if m.depth_tokens == 0 and m.test in ("tg128", "pp512") and m.device != "cpu":
+        for m in sorted(self.catalog.measurements, key=lambda m: m.date or "", reverse=True):
+            if m.depth_tokens == 0 and m.test in ("tg128", "pp512") and m.device != "cpu" \
+                    and is_current(m, self.catalog):
                 gpu = self.catalog.gpu(m.device)
                 backend = run_backend(m.backend, gpu.vendor, gpu.device_class)
                 slot = index.setdefault((m.device, m.model, m.quant, m.device_count, backend), {})

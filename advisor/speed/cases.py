@@ -13,6 +13,7 @@ from itertools import pairwise
 from advisor.engines import engine_for, run_backend
 from advisor.estimate.allreduce import tensor_split_s
 from advisor.estimate.constants import SpeedTable, speed_family, speed_key
+from advisor.estimate.current import predating_step
 from advisor.estimate.estimator import Estimator, Request
 from advisor.estimate.speed import (
     Work,
@@ -131,10 +132,7 @@ def _stated_reason(m: Measurement, catalog: Catalog) -> str | None:
     """The run's own exclusion, or the step in llama.cpp's speed (catalog/build_steps.yaml) that it predates."""
     if m.exclude:
         return f"excluded: {m.exclude}"
-    architecture = catalog.gpu(m.device).architecture if m.device != "cpu" else None
-    recipe = catalog.recipes.get(m.quant)
-    quantized = recipe is None or weight_kind(recipe, catalog.types) != "float"
-    step = next((s for s in catalog.build_steps if s.predates(m, architecture, quantized)), None)
+    step = predating_step(m, catalog)
     if step is None:
         return None
     return (f"measured before a step in llama.cpp's {step.kind} speed ({step.from_month}): {step.what} "
