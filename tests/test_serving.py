@@ -372,6 +372,20 @@ def test_serve_golden_text(capsys: pytest.CaptureFixture[str]) -> None:
     assert text == path.read_text(), f"stale {path.name}: rerun with ADVISOR_UPDATE_GOLDEN=1 and read the diff"
 
 
+def test_serving_docs_curve_is_the_golden_one() -> None:
+    # docs/serving.md's worked example quotes the curve advisor serve prints; it once drifted by 4-6 % unnoticed
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).parent
+    golden = re.findall(r"^\s+(\d+)\s+(\d+)\s+([\d,]+)\s+([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+\w+$",
+                        (root / "golden" / "serve_llama_8b_h100.txt").read_text(), re.MULTILINE)
+    doc = (root.parent / "docs" / "serving.md").read_text()
+    table = doc[doc.index("| users | running | per-user t/s"):].split("\n\n")[0]
+    quoted = [tuple(cell.strip() for cell in line.strip("|").split("|")) for line in table.splitlines()[2:]]
+    assert golden and quoted == golden
+
+
 def test_vllm_estimate_on_several_gpus_is_serves_tensor_parallel_step(est: Estimator, make_machine) -> None:
     from advisor.estimate.estimator import Request
 
