@@ -115,9 +115,13 @@ def held_out_basis(p: Prediction, predictions: list[Prediction]) -> str:
     many other devices inform it (none: its backend's pooled constants), and where the prediction lacked a term the
     fit gives only where 2+ devices inform it (the attention ratio for runs at depth, the BF16/F16 ratio)."""
     c, kind = p.case, p.case.m.kind
+
+    def key_of(case: Case) -> str:
+        return case.key if kind == "decode" else case.prefill_key
+
     others = [q.case for q in predictions if q.case.group != c.group and q.case.m.kind == kind]
-    key = c.key if kind == "decode" else c.prefill_key
-    peers = {q.group for q in others if (q.key if kind == "decode" else q.prefill_key) == key}
+    key = key_of(c)
+    peers = {q.group for q in others if key_of(q) == key}
     parts = [_split_label(c)] if c.m.device_count > 1 else []
     same = [q for q in others if q.backend == c.backend]
     pooled = f"{c.backend}'s pooled constants" if same else f"no other {c.backend} device: stand-in constants"
