@@ -167,7 +167,8 @@ def test_serving_benchmarks_quote_their_numbers(catalog: Catalog) -> None:
         assert r.source.startswith("https://")
         assert catalog.gpu(r.device).id == r.device  # the catalog id, not an alias: validation holds out by device
         assert r.aggregate_decode_tokens_per_s or r.mean_ttft_ms, r.quote  # a run scores one of them at least
-        for published, quoted in ((r.aggregate_decode_tokens_per_s, r.quote), (r.mean_ttft_ms, f"{r.quote} {r.note}")):
+        for published, quoted in ((r.aggregate_decode_tokens_per_s, r.quote), (r.mean_ttft_ms, f"{r.quote} {r.note}"),
+                                  (r.median_ttft_ms, r.quote)):
             if published is None:  # a TTFT may be quoted in the note, beside the throughput row
                 continue
             value = published
@@ -188,11 +189,12 @@ def test_aggregate_throughput_is_within_the_issue_target_on_held_out_devices(cat
 
     predictions = validate_serving(catalog, load_serving_measurements())
     found = error_summary([p.aggregate_error for p in predictions if p.aggregate_error is not None])
-    assert found["n"] >= 190 and found["median_abs_error"] <= 0.25  # docs/accuracy.md, Serving: 22.5 % when written
-    # each engine on its own: 19.6, 27.0, 24.9 %. SGLang's and vLLM's bounds are looser: held out, the MI300X takes
-    # the CUDA-fitted vLLM constants, and ROCm serving runs below them (SGLang's 34 MI300X runs +72 %; vLLM's 14
-    # one-batch runs on eight MI300X +17 % at 2 sequences to +116 % at 128), misses named in docs/serving.md
-    for engine, rows, bound in (("llama.cpp", 50, 0.25), ("vllm", 35, 0.30), ("sglang", 100, 0.27)):
+    # docs/accuracy.md, Serving: 22.5 % when written, 21.8 % on 2026-12-07 before the serving engines' per-sequence
+    # step time, 17.5 % with it (the ablation in docs/serving.md, section 7)
+    assert found["n"] >= 190 and found["median_abs_error"] <= 0.20
+    # each engine on its own: 18.6, 15.7, 17.5 % (19.6, 27.0, 24.9 % before that term: held out, the MI300X took the
+    # CUDA-fitted vLLM constants and ROCm serving ran below them as the batch grew; SGLang on it is still +43 %)
+    for engine, rows, bound in (("llama.cpp", 50, 0.22), ("vllm", 40, 0.20), ("sglang", 100, 0.22)):
         one = error_summary([p.aggregate_error for p in predictions if p.run.engine == engine
                              and p.aggregate_error is not None])
         assert one["n"] >= rows and one["median_abs_error"] <= bound, engine
@@ -330,6 +332,46 @@ def test_busy_users_share_prefill_passes() -> None:
     assert busy.seconds < 128 * alone.pass_s + 256 * 0.02  # so a round costs less than a pass per prompt
 
 
+def test_a_benchmarks_median_first_token_is_the_steady_states_once_most_prompts_come_after_the_first_round() -> None:
+    from advisor.estimate.arrivals import Prefill, benchmark_ttft, steady, wave_firsts
+
+    pf = Prefill(tokens_per_s=20_000.0, budget_tokens=8192, forward_s=0.03)
+    later = steady(1024, 16, 256, 0.01, pf).ttft_s
+    # 80 prompts at 16 users, varied lengths: 16 in the first burst, 64 at the users' own pace
+    median = benchmark_ttft(1024, 16, 256, 0.01, pf, equal_lengths=False, requests=80, statistic="median")
+    mean = benchmark_ttft(1024, 16, 256, 0.01, pf, equal_lengths=False, requests=80)
+    assert median == pytest.approx(later) and mean > median  # the burst waits longer, and moves the mean alone
+    # equal lengths: every round a burst of two passes of eight prompts; of 16 waits, the median is the 8th and 9th's
+    firsts = wave_firsts(1024, 16, pf)
+    assert [n for _, n in firsts] == [8, 8]
+    fixed = benchmark_ttft(1024, 16, 256, 0.01, pf, equal_lengths=True, requests=80, statistic="median")
+    assert fixed == pytest.approx((firsts[0][0] + firsts[1][0]) / 2)
+
+
+def test_graphed_passes_pay_no_launch_time_and_a_requests_own_time_is_its_users_alone() -> None:
+    from advisor.estimate.arrivals import Prefill, steady, wave
+
+    pf = Prefill(tokens_per_s=50_000.0, budget_tokens=8192, forward_s=0.05, graphed_tokens=512, request_s=0.04)
+    assert pf.pass_s(512) == pytest.approx(512 / 50_000)  # vLLM replays a pass this small as a CUDA graph
+    assert pf.pass_s(513) == pytest.approx(513 / 50_000 + 0.05)
+    assert pf.alone_s(256) == pytest.approx(256 / 50_000 + 0.04)
+    mean, engine_s = wave(256, 4, pf)  # 1,024 tokens in one pass, too many for a graph
+    assert engine_s == pytest.approx(1024 / 50_000 + 0.05) and mean == pytest.approx(engine_s + 0.04)
+    one = steady(256, 1, 100, 0.01, pf)  # one user's cycle holds its request's own time, its reply does not
+    assert one.seconds == pytest.approx(one.pass_s + 100 * 0.01 + 0.04) and one.reply_s == pytest.approx(1.0)
+
+
+def test_running_sequences_past_the_first_slow_a_serving_step(est: Estimator, make_machine) -> None:
+    from dataclasses import replace
+
+    machine, model = make_machine("H100"), est.catalog.model("llama-3.1-8b")
+    step = serve(est, model, machine, ServeRequest(users=64, prompt_tokens=512, output_tokens=256)).step
+    bare = replace(step, sequence_step_s=0.0)
+    assert step.sequence_step_s > 0  # fitted on the published throughputs (catalog/speed_fit.yaml)
+    assert step.seconds(1) == bare.seconds(1)  # one user: the single-user constants already hold its own work
+    assert step.seconds(64)[0] > bare.seconds(64)[0]
+
+
 def test_time_to_first_token_on_held_out_devices_has_no_bias(catalog: Catalog) -> None:
     from advisor.catalog.serving import load_serving_measurements
     from advisor.plan.serve_validate import validate_serving
@@ -337,10 +379,13 @@ def test_time_to_first_token_on_held_out_devices_has_no_bias(catalog: Catalog) -
 
     predictions = validate_serving(catalog, load_serving_measurements())
     found = error_summary([p.ttft_error for p in predictions if p.ttft_error is not None])
-    # 32.1 % over 107 runs when written (34.7 % over 113 on 2026-12-07), against about 85 % for the model before
-    # (prompt at the llama.cpp efficiency, no fixed pass time, no waiting); the issue's 25 % is not met yet
-    # (docs/serving.md, section 7, says why)
-    assert found["n"] >= 100 and found["median_abs_error"] <= 0.35
+    # 32.1 % over 107 runs when written, 34.7 % over 113 on the published means on 2026-12-07; then scored on the
+    # published median where there is one, with vLLM's graphed passes and each request's own time: 27.4 % over 119
+    # (about 85 % for the first model: the prompt at the llama.cpp efficiency, no fixed pass time, no waiting). The
+    # issue's 25 % is not met yet (docs/serving.md, section 7, says why)
+    assert found["n"] >= 115 and found["median_abs_error"] <= 0.30
+    means = error_summary([p.mean_ttft_error for p in predictions if p.mean_ttft_error is not None])
+    assert means["median_abs_error"] > found["median_abs_error"]  # a short run's mean carries its one-off stalls
     assert abs(found["median_error"]) <= 0.1  # no bias either way
 
 

@@ -38,6 +38,7 @@ def parse_serving(raw: Any, where: str) -> ServingMeasurement:
                              prefill_seconds=f.number("prefill_seconds", required=False), source=f.source(),
                              quote=f.req_text("quote"), gpus=f.integer("gpus", required=False, minimum=1) or 1,
                              mean_ttft_ms=f.number("mean_ttft_ms", required=False),
+                             median_ttft_ms=f.number("median_ttft_ms", required=False),
                              lengths=f.text("lengths", required=False) or "fixed",
                              requests=f.integer("requests", required=False, minimum=1),
                              expert_parallel=f.integer("expert_parallel", required=False, minimum=1) or 1,
@@ -45,6 +46,8 @@ def parse_serving(raw: Any, where: str) -> ServingMeasurement:
                              note=f.text("note", required=False))
     if run.lengths not in ("fixed", "varied"):
         f.fail("lengths", f"must be fixed or varied, got {run.lengths!r}", where)
+    if run.median_ttft_ms and not run.mean_ttft_ms:
+        f.fail("median_ttft_ms", "is published beside a mean_ttft_ms", where)
     if run.gpus % run.expert_parallel:
         f.fail("expert_parallel", f"must divide gpus ({run.gpus}), got {run.expert_parallel}", where)
     f.done()

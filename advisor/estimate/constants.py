@@ -39,6 +39,8 @@ class Constants:
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
     decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
+    prefill_request_s: float = 0.0  # a request's time outside the forward passes (serving engines)
+    sequence_step_s: float = 0.0  # serving engines: what each running sequence past the first adds to a decode step
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
     expert_batch_tokens: float | None = None  # estimate.experts.expert_batch_scale's, where the backend tiles experts
     weight_prefill_ratios: tuple[tuple[str, float], ...] = ()  # per weight kind, where fitted (SpeedFit)
@@ -154,6 +156,7 @@ class SpeedTable:
         if served is None or constants_engine(backend) != "vllm":
             return found
         return replace(found, prefill_efficiency=served.efficiency, prefill_per_layer_s=served.per_layer_s,
+                       prefill_request_s=served.request_s, sequence_step_s=served.sequence_step_s,
                        basis=f"{basis}; prefill fitted on {served.rows} published times to first token from "
                              f"{served.devices} devices")
 

@@ -61,7 +61,9 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
                 if c.prefill_per_layer_s and engine.name in table.defaults.prefill_budget_tokens else None
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
                                  device_tflops(dev, backend), c, experts=experts, layer_share=layers,
-                                 calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget))
+                                 calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget,
+                                 graphed_tokens=table.defaults.prefill_graphed_tokens.get(engine.name, 0)
+                                 if budget else 0))
             used.append(c)
     if (engine.tensor_parallel or placement.tensor_split) and placement.kind == "gpu" and len(out) > 1:
         out = [tensor_parallel_lane(out, machine, table, split, engine.allreduce_element_bytes)]

@@ -68,6 +68,8 @@ class Step:
     hidden: int
     topo: Topology
     budget_tokens: int  # prompt tokens one prefill forward pass takes (arrivals.prefill_budget)
+    sequence_step_s: float = 0.0  # what each running sequence past the first adds to a step (the engine's per-request
+    # work; the first's is in the single-user constants)
 
     @property
     def forward_s(self) -> float:
@@ -105,7 +107,8 @@ class Step:
                                          weight_kind=w.weight_kind)
         comp = micro / per_token if per_token else 0.0
         stage = max(mem, comp) + self._allreduce(micro) + self._hop(micro)
-        return t.pipeline_parallel * stage, "compute" if comp > mem else "memory"
+        return t.pipeline_parallel * stage + max(0, batch - 1) * self.sequence_step_s, \
+            "compute" if comp > mem else "memory"
 
     def _allreduce(self, micro: float) -> float:
         """The stage's layers' all-reduces (allreduce_layer_s)."""
@@ -135,7 +138,9 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
 
 
 def prefill_of(step: Step, tokens_per_s: float | None) -> Prefill | None:
-    return Prefill(tokens_per_s, step.budget_tokens, step.forward_s) if tokens_per_s else None
+    lane = step.lane
+    return Prefill(tokens_per_s, step.budget_tokens, step.forward_s, lane.prefill_graphed_tokens,
+                   lane.prefill_request_s) if tokens_per_s else None
 
 
 def _point(step: Step, users: int, prefill: float | None, prompt: int, output: int, capacity: int) -> Point:
@@ -146,7 +151,7 @@ def _point(step: Step, users: int, prefill: float | None, prompt: int, output: i
         return Point(users, running, 1 / seconds, running / seconds, None, None, seconds, bound)
     r = steady(prompt, running, output, seconds, pf)
     waiting = r.seconds * (users / running - 1)  # users past the capacity wait for a slot
-    return Point(users, running, output / (r.seconds - r.pass_s), running * output / r.seconds, r.ttft_s + waiting,
+    return Point(users, running, output / r.reply_s, running * output / r.seconds, r.ttft_s + waiting,
                  wave(prompt, running, pf)[0] + waiting, seconds, bound)
 
 

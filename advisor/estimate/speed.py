@@ -54,6 +54,8 @@ class Lane:
     decode_gflops_per_core: float | None = None  # CPU lane: what one thread decodes at most (decode_seconds)
     prefill_per_layer_s: float = 0.0  # a prefill pass's fixed time per layer (the serving engines')
     prefill_budget_tokens: int | None = None  # prompt tokens one prefill pass takes; None: not an engine's figure
+    prefill_graphed_tokens: int = 0  # a pass of at most this many tokens replays a CUDA graph (no per-layer time)
+    prefill_request_s: float = 0.0  # a request's time outside the forward passes (serving engines)
     tensor_parallel: int = 1  # GPUs splitting every layer in this lane (each reads `share` of the bytes at once)
     # tokens per expert at which a tile's fixed part equals its per-token part (expert_batch_scale); None: the
     # expert ratio does not depend on them
@@ -108,6 +110,8 @@ class SpeedEstimate:
     prompt_tokens: int | None = None  # --prompt: prefill is the rate over a prompt this long
     prefill_pass_s: float = 0.0  # the fixed time of one prefill pass (layers x the engine's per-layer time)
     prefill_budget_tokens: int | None = None  # prompt tokens one pass takes (None: one pass, whatever the prompt)
+    prefill_graphed_tokens: int = 0  # a pass of at most this many tokens pays no fixed time (a CUDA graph)
+    prefill_request_s: float = 0.0  # the request's own time outside the passes
 
     @property
     def time_to_first_token_s(self) -> float | None:
@@ -116,7 +120,8 @@ class SpeedEstimate:
         if not self.prompt_tokens or not self.prefill_tokens_per_s:
             return None
         budget = self.prefill_budget_tokens or self.prompt_tokens
-        return Prefill(self.prefill_tokens_per_s, budget, self.prefill_pass_s).alone_s(self.prompt_tokens)
+        return Prefill(self.prefill_tokens_per_s, budget, self.prefill_pass_s, self.prefill_graphed_tokens,
+                       self.prefill_request_s).alone_s(self.prompt_tokens)
 
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
@@ -252,7 +257,8 @@ def prefill_tflops(backend: str, fp16_tflops: float | None, int8_tops: float | N
 
 def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: float | None, c: Constants, *,
               experts: int, layer_share: float | None = None, prefill: bool = True,
-              calibration: float | None = None, cores: int | None = None, budget_tokens: int | None = None) -> Lane:
+              calibration: float | None = None, cores: int | None = None, budget_tokens: int | None = None,
+              graphed_tokens: int = 0) -> Lane:
     """A lane with an engine's constants for a model whose tokens use `experts` routed experts per MoE layer (0:
     dense): each adds moe_expert_layer_cost of a dense layer's fixed cost, and a MoE's expert prefill runs at its
     ratio (`prefill` False: a lane that takes no part in prefill, the CPU's)."""
@@ -261,7 +267,7 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, matrix_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
                 c.expert_prefill_ratio if moe else 1.0, c.attention_prefill_ratio, calibration, cores,
-                c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens,
+                c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens, graphed_tokens, c.prefill_request_s,
                 expert_batch_tokens=c.expert_batch_tokens if moe else None,
                 weight_prefill_ratios=c.weight_prefill_ratios)
 
@@ -320,7 +326,9 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                          prefill_pass_s=work.layers * max(lane.prefill_per_layer_s for lane in passes) if passes
                          else 0.0,
                          prefill_budget_tokens=min(lane.prefill_budget_tokens or 0 for lane in passes) if passes
-                         else None)
+                         else None,
+                         prefill_graphed_tokens=min(lane.prefill_graphed_tokens for lane in passes) if passes else 0,
+                         prefill_request_s=max(lane.prefill_request_s for lane in passes) if passes else 0.0)
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:

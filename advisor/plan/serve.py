@@ -145,13 +145,14 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
     kv = est.kv(model, Request(context_tokens=req.context_tokens, sequences=1), req.context_tokens)
     backend, c = engine
     lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, device_tflops(dev, backend), c,
-                     experts=experts_per_token(model))
+                     experts=experts_per_token(model),
+                     graphed_tokens=est.catalog.defaults.prefill_graphed_tokens.get(req.engine, 0))
     moe, kind = model.moe, weight_kind(recipe, est.catalog.types)
     work = est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2, kind)
     budget = prefill_budget(est.catalog.defaults, req.engine, dev.spec.id if dev.spec else None,
                             dev.device.memory_total_bytes)
     step = Step(work, weights, kv, lane, moe.experts_per_token if moe else 0, moe.experts if moe else 0,
-                model.arch.hidden_size, topo, budget)
+                model.arch.hidden_size, topo, budget, c.sequence_step_s)
     return step, est.work(model, weights, kv, req.prompt_tokens // 2, kind)
 
 

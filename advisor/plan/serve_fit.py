@@ -1,10 +1,15 @@
-"""Fit the serving engines' prefill to published times to first token (catalog/serving/). Pure.
+"""Fit the serving engines' own constants to published serving runs (catalog/serving/). Pure.
 
-vLLM and SGLang share two constants (catalog/speed_fit.yaml serving_prefill): the compute efficiency of a prefill
-forward pass against the GPU's dense FP16 TFLOPS, and its fixed time per layer (a prefill pass runs without CUDA
-graphs, so each layer's kernel launches and, across GPUs, its all-reduce calls cost time whatever the prompt). The
-time to first token they predict is the shipped one (advisor.estimate.arrivals.benchmark_ttft). A grid search keeps
-the pair with the least mean absolute log error; `advisor validate` refits it without each device's runs.
+vLLM and SGLang share three constants (catalog/speed_fit.yaml serving_prefill): the compute efficiency of a prefill
+forward pass against the GPU's dense FP16 TFLOPS; its fixed time per layer where the pass runs without CUDA graphs
+(each layer's kernel launches and, across GPUs, its all-reduce calls cost time whatever the prompt; vLLM replays
+passes of up to catalog/defaults.yaml prefill_graphed_tokens as graphs); and each request's time outside the passes
+(its way through the API server, tokenizer and scheduler, and its first token's way back). The time to first token
+they predict is the shipped one (advisor.estimate.arrivals.benchmark_ttft), as the statistic the run is scored on
+(ServingMeasurement.scored_ttft: the median where published, else the mean). A grid search keeps the triple with the
+least mean absolute log error. One more constant is the serving engines' own in the decode step: what each running
+sequence past the first adds to it (the engine's per-request work each step), fitted the same way on the published
+throughputs of vLLM and SGLang runs. `advisor validate` refits all four without each device's runs.
 """
 
 from __future__ import annotations
@@ -25,39 +30,52 @@ from advisor.speed.fit import fit
 
 EFFICIENCIES = tuple(x / 100 for x in range(10, 101, 5))
 PER_LAYER_S = tuple(x / 10_000 for x in range(0, 31))  # 0 to 3 ms
+REQUEST_S = tuple(x / 1000 for x in range(0, 121, 5))  # 0 to 120 ms
+SEQUENCE_STEP_S = tuple(x / 1_000_000 for x in range(0, 301, 10))  # 0 to 300 µs
 UNIT = ServingPrefillFit(efficiency=1.0, per_layer_s=0.0, rows=0, devices=0)
 
 
 @dataclass(frozen=True, slots=True)
 class TtftCase:
-    """One published mean TTFT and what the serving model needs to predict it for any constants."""
+    """One published TTFT and what the serving model needs to predict it for any constants."""
 
     run: ServingMeasurement
     tokens_per_s: float  # prefill compute at efficiency 1, on all of the run's GPUs
     layers: int
     budget_tokens: int
+    graphed_tokens: int  # the engine's passes of up to this many tokens pay no per-layer time (CUDA graphs)
     step_s: float  # one decode step of the run's batch (its compute part at prefill efficiency 1: only the waits
     # for a step in flight use it, a small share of a TTFT)
 
     def predicted_s(self, efficiency: float, per_layer_s: float) -> float:
-        r = self.run
-        pf = Prefill(self.tokens_per_s * efficiency, self.budget_tokens, self.layers * per_layer_s)
+        """The TTFT these constants give, before the request's own time (which adds to every request's alike)."""
+        r, (_, statistic) = self.run, self.scored
+        pf = Prefill(self.tokens_per_s * efficiency, self.budget_tokens, self.layers * per_layer_s,
+                     self.graphed_tokens)
         return benchmark_ttft(r.prompt_tokens, r.batch, r.output_tokens, self.step_s, pf,
-                              equal_lengths=r.lengths == "fixed", requests=r.requests)
+                              equal_lengths=r.lengths == "fixed", requests=r.requests, statistic=statistic)
+
+    @property
+    def scored(self) -> tuple[float, str]:
+        """The published TTFT (ms) this case is fitted to, and its statistic (ttft_cases keeps runs that have one)."""
+        return self.run.scored_ttft or (0.0, "mean")
 
 
 def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, ...]) -> list[TtftCase]:
-    """Every vLLM or SGLang run with a published mean TTFT whose users all fit at once (none wait for a slot)."""
-    est = Estimator(catalog, SpeedTable(replace(fit, serving_prefill=UNIT), catalog.defaults))
+    """Every vLLM or SGLang run with a published TTFT whose users all fit at once (none wait for a slot)."""
+    step = fit.serving_prefill.sequence_step_s if fit.serving_prefill else 0.0
+    est = Estimator(catalog, SpeedTable(replace(fit, serving_prefill=replace(UNIT, sequence_step_s=step)),
+                                        catalog.defaults))
     out = []
     for run in runs:
-        if not run.mean_ttft_ms or run.engine == "llama.cpp":
+        if run.scored_ttft is None or run.engine == "llama.cpp":
             continue
         machine = run_machine(catalog, run.device, run.gpus)
         s = serve_on(est, catalog.model(run.model), machine, run_request(run))
         rate = s.curve.prefill_tokens_per_s
         if rate and s.capacity.max_concurrent_sequences >= run.batch:
-            out.append(TtftCase(run, rate, s.step.work.layers, s.step.budget_tokens, s.step.seconds(run.batch)[0]))
+            out.append(TtftCase(run, rate, s.step.work.layers, s.step.budget_tokens, s.step.lane.prefill_graphed_tokens,
+                                s.step.seconds(run.batch)[0]))
     return out
 
 
@@ -76,20 +94,81 @@ def run_machine(catalog: Catalog, device: str, gpus: int) -> Machine:
 
 
 def fit_serving_prefill(cases: list[TtftCase]) -> ServingPrefillFit | None:
-    """The (efficiency, per-layer time) pair with the least mean absolute log error; None without cases."""
+    """The (efficiency, per-layer time, request time) with the least mean absolute log error; None without cases. A
+    request's time adds to its own TTFT, so each pair's passes are priced once and every request time tried on them
+    (in the steady state it also lengthens its user's cycle, by 50 ms in rounds of seconds, which the search leaves
+    out and the validation, running `serve`, does not)."""
     if not cases:
         return None
+    measured = [c.scored[0] / 1000 for c in cases]
+    best: tuple[float, float, float, float] | None = None  # loss, efficiency, per-layer, request
+    for efficiency in EFFICIENCIES:
+        for per_layer in PER_LAYER_S:
+            passes = [c.predicted_s(efficiency, per_layer) for c in cases]
+            for request in REQUEST_S:
+                loss = sum(abs(math.log((p + request) / m)) for p, m in zip(passes, measured, strict=True))
+                if best is None or loss < best[0]:
+                    best = (loss, efficiency, per_layer, request)
+    assert best is not None
+    return ServingPrefillFit(best[1], best[2], len(cases), len({c.run.device for c in cases}), request_s=best[3])
 
-    def loss(pair: tuple[float, float]) -> float:
-        return sum(abs(math.log(c.predicted_s(*pair) * 1000 / (c.run.mean_ttft_ms or 1))) for c in cases)
 
-    best = min(((e, t) for e in EFFICIENCIES for t in PER_LAYER_S), key=loss)
-    return ServingPrefillFit(best[0], best[1], len(cases), len({c.run.device for c in cases}))
+@dataclass(frozen=True, slots=True)
+class ThroughputCase:
+    """One published vLLM/SGLang throughput and the parts of its prediction the per-sequence step time scales."""
+
+    measured: float  # aggregate decode tokens/s
+    tokens: int  # output tokens per cycle: running x output (closed loop), the batch (one step)
+    cycle_s: float  # the cycle (closed loop) or step (decode) without any per-sequence step time
+    steps: int  # decode steps a cycle holds: the reply's output tokens (closed loop), 1 (decode)
+    extra: int  # running sequences past the first
+
+    def predicted(self, sequence_step_s: float) -> float:
+        return self.tokens / (self.cycle_s + self.steps * self.extra * sequence_step_s)
+
+
+def throughput_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, ...]) -> list[ThroughputCase]:
+    """Every vLLM or SGLang run with a published throughput, priced with `fit` and no per-sequence step time (the
+    step time adds to each of a cycle's steps alike, so the cycle's other parts need pricing once)."""
+    fit = replace(fit, serving_prefill=replace(fit.serving_prefill or UNIT, sequence_step_s=0.0))
+    est = Estimator(catalog, SpeedTable(fit, catalog.defaults))
+    out = []
+    for run in runs:
+        if not run.aggregate_decode_tokens_per_s or run.engine == "llama.cpp":
+            continue
+        s = serve_on(est, catalog.model(run.model), run_machine(catalog, run.device, run.gpus), run_request(run))
+        if run.measure == "closed-loop":
+            point = next(p for p in s.curve.points if p.users == run.batch)
+            tokens = point.running * run.output_tokens
+            out.append(ThroughputCase(run.aggregate_decode_tokens_per_s, tokens,
+                                      tokens / point.aggregate_decode_tokens_per_s, run.output_tokens,
+                                      point.running - 1))
+        else:
+            out.append(ThroughputCase(run.aggregate_decode_tokens_per_s, run.batch, s.step.seconds(run.batch)[0], 1,
+                                      run.batch - 1))
+    return out
+
+
+def fit_sequence_step(cases: list[ThroughputCase]) -> float:
+    """The per-sequence step time with the least mean absolute log error on the published throughputs (0: none)."""
+    return min(SEQUENCE_STEP_S, key=lambda t: sum(abs(math.log(c.predicted(t) / c.measured)) for c in cases))
+
+
+def fit_serving(catalog: Catalog, fitted: SpeedFit, runs: tuple[ServingMeasurement, ...]) -> SpeedFit:
+    """`fitted` with the serving engines' constants fitted on `runs`: the prefill on their TTFTs, then the
+    per-sequence step time on their throughputs (with that prefill), then the prefill again with that step time."""
+    first = fit_serving_prefill(ttft_cases(catalog, fitted, runs))
+    with_prefill = replace(fitted, serving_prefill=first)
+    sequence = fit_sequence_step(throughput_cases(catalog, with_prefill, runs))
+    if first is None:
+        return with_prefill
+    stepped = replace(fitted, serving_prefill=replace(first, sequence_step_s=sequence))
+    again = fit_serving_prefill(ttft_cases(catalog, stepped, runs))
+    return replace(fitted, serving_prefill=None if again is None else replace(again, sequence_step_s=sequence))
 
 
 def fit_shipped(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> SpeedFit:
     """The constants that ship (catalog/speed_fit.yaml): the speed fit on every measurement, with the serving
-    prefill fitted on every run's TTFT."""
+    engines' constants fitted on every run."""
     rows, _ = cases(catalog)
-    fitted = fit(rows, catalog.defaults)
-    return replace(fitted, serving_prefill=fit_serving_prefill(ttft_cases(catalog, fitted, runs)))
+    return fit_serving(catalog, fit(rows, catalog.defaults), runs)

@@ -8,7 +8,7 @@ without any of that device's single-user measurements, and the serving prefill f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from advisor.estimate.arrivals import benchmark_ttft
 from advisor.estimate.constants import SpeedTable
@@ -16,7 +16,7 @@ from advisor.estimate.estimator import Estimator
 from advisor.estimate.machine import Machine
 from advisor.estimate.serving import prefill_of
 from advisor.plan.serve import serve_on
-from advisor.plan.serve_fit import fit_serving_prefill, run_machine, run_request, ttft_cases
+from advisor.plan.serve_fit import fit_serving, run_machine, run_request
 from advisor.specs.facts import Catalog
 from advisor.specs.serving import ServingMeasurement
 from advisor.speed.cases import cases
@@ -28,7 +28,9 @@ class ServingPrediction:
     run: ServingMeasurement
     aggregate_decode_tokens_per_s: float
     prefill_seconds: float | None  # all the batch's prompts; None without the device's FP16 throughput
-    ttft_s: float | None = None  # closed loop: the mean time to first token at `batch` users
+    ttft_s: float | None = None  # closed loop: the time to first token at `batch` users, as the run is scored
+    # (ServingMeasurement.scored_ttft: the median where published, else the mean)
+    mean_ttft_s: float | None = None  # and the mean, for runs that publish one
 
     @property
     def aggregate_error(self) -> float | None:
@@ -44,9 +46,17 @@ class ServingPrediction:
 
     @property
     def ttft_error(self) -> float | None:
-        if self.ttft_s is None or not self.run.mean_ttft_ms:
+        scored = self.run.scored_ttft
+        if self.ttft_s is None or scored is None:
             return None
-        return self.ttft_s * 1000 / self.run.mean_ttft_ms - 1
+        return self.ttft_s * 1000 / scored[0] - 1
+
+    @property
+    def mean_ttft_error(self) -> float | None:
+        """Against the published mean, first round and one-off stalls included."""
+        if self.mean_ttft_s is None or not self.run.mean_ttft_ms:
+            return None
+        return self.mean_ttft_s * 1000 / self.run.mean_ttft_ms - 1
 
 
 def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> list[ServingPrediction]:
@@ -56,7 +66,7 @@ def validate_serving(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> 
     for device in sorted({r.device for r in runs}):
         fold = fit([c for c in rows if c.group != device], catalog.defaults)
         others = tuple(r for r in runs if r.device != device)
-        fold = replace(fold, serving_prefill=fit_serving_prefill(ttft_cases(catalog, fold, others)))
+        fold = fit_serving(catalog, fold, others)
         est = Estimator(catalog, SpeedTable(fold, catalog.defaults))
         for gpus in sorted({r.gpus for r in runs if r.device == device}):
             machine = run_machine(catalog, device, gpus)
@@ -72,9 +82,12 @@ def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> Servi
     if run.measure == "closed-loop":  # the curve's own steady state at that many users, prompts included
         point = next(p for p in s.curve.points if p.users == run.batch)
         pf = prefill_of(s.step, prefill)
-        ttft = None if pf is None or point.running < run.batch else benchmark_ttft(
-            run.prompt_tokens, run.batch, run.output_tokens, point.step_s, pf, equal_lengths=run.lengths == "fixed",
-            requests=run.requests)
-        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill, ttft)
+        if pf is None or point.running < run.batch:
+            return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill)
+        scored = run.scored_ttft
+        ttft, mean = (benchmark_ttft(run.prompt_tokens, run.batch, run.output_tokens, point.step_s, pf,
+                                     equal_lengths=run.lengths == "fixed", requests=run.requests, statistic=stat)
+                      for stat in (scored[1] if scored else "mean", "mean"))
+        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill, ttft, mean)
     step, _ = s.step.seconds(run.batch)
     return ServingPrediction(run, run.batch / step, batch_prefill)

@@ -130,13 +130,15 @@ def run_lines(found: dict[str, str | None], engine: str) -> tuple[str, ...]:
 
 def _prompt_lines(estimates: list[Estimate]) -> tuple[Line, ...]:
     """With --prompt: each file type's time to first token (the prompt at the Prefill column's rate, plus a serving
-    engine's fixed time per prefill pass)."""
+    engine's fixed time per prefill pass and each request's own time)."""
     prompt = estimates[0].speed.prompt_tokens if estimates else None
     if not prompt:
         return ()
     times = [f"{e.recipe.name} {e.speed.time_to_first_token_s:.2f} s" for e in estimates
              if e.speed.time_to_first_token_s is not None]
     passes = " and each prefill pass's fixed time" if any(e.speed.prefill_pass_s for e in estimates) else ""
+    if any(e.speed.prefill_request_s for e in estimates):
+        passes += ", plus the request's own way in and out of the engine"
     return (Line(f"Prompt of {prompt:,} tokens (prefill is the rate over it{passes}): first token after "
                  + (", ".join(times) if times else "— (prefill not estimated)")),)
 

@@ -347,6 +347,7 @@ class Defaults:
     # vLLM profiles its activation peak at this many tokens too
     prefill_budget_tokens: dict[str, dict[str, int]]
     prefill_budget_by_gpu: dict[str, dict[str, int]]  # by engine, then catalog GPU id: where an engine names the GPU
+    prefill_graphed_tokens: dict[str, int]  # by engine: the most prompt tokens a pass replays as a CUDA graph
     allreduce_busbw_gbps: dict[str, float]  # by catalog GPU id: NCCL all-reduce bus bandwidth inside a node
     allreduce_pcie_busbw_gbps: dict[str, float]  # ... over PCIe, by PCIe generation ("4", "5")
     allreduce_pcie_generation: dict[str, int]  # by catalog GPU id: data-centre PCIe cards and their PCIe generation

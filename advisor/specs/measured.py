@@ -107,12 +107,16 @@ class ErrorBand:
 @dataclass(frozen=True, slots=True)
 class ServingPrefillFit:
     """The serving engines' (vLLM, SGLang) prefill, fitted on published times to first token: compute efficiency
-    against the dense FP16 TFLOPS, and the fixed time per layer of one forward pass (run without CUDA graphs)."""
+    against the dense FP16 TFLOPS, the fixed time per layer of one forward pass run without CUDA graphs, and each
+    request's time outside the forward passes (API server, tokenizer, scheduler, the first token's way back)."""
 
     efficiency: float
     per_layer_s: float
     rows: int
     devices: int
+    request_s: float = 0.0
+    sequence_step_s: float = 0.0  # what each running sequence past the first adds to a decode step (fitted on the
+    # published throughputs: the engine's per-request work each step, its scheduler's and sampler's)
 
 
 @dataclass(frozen=True, slots=True)

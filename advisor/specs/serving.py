@@ -28,9 +28,19 @@ class ServingMeasurement:
     measure: str = "decode"  # decode: the batch's decode rate alone (llama-batched-bench S_TG, one batch);
     # closed-loop: output tokens over a whole run of `batch` users, each sending its next prompt when a reply ends
     mean_ttft_ms: float | None = None  # a serving benchmark's mean time to first token, where published
+    median_ttft_ms: float | None = None  # and its median, where the source prints it too
     lengths: str = "fixed"  # fixed: every prompt and reply the same length (users stay together); varied: drawn
     # per request (users spread out after the first round)
     requests: int | None = None  # prompts the benchmark sent in all (None: not published)
     expert_parallel: int = 1  # MoE: groups holding whole experts (--ep-size / --enable-expert-parallel); 1: sliced
     engine_version: str | None = None
     note: str | None = None  # what else the source says that a reader needs (dataset, flags, derived values)
+
+    @property
+    def scored_ttft(self) -> tuple[float, str] | None:
+        """The published time to first token a prediction is scored on, in ms, and its statistic: the median where
+        printed (a short run's mean carries its one-off stalls: a first request's kernel compilation, the burst of
+        the first round), else the mean; None where neither is published."""
+        if self.median_ttft_ms:
+            return self.median_ttft_ms, "median"
+        return (self.mean_ttft_ms, "mean") if self.mean_ttft_ms else None
