@@ -66,7 +66,8 @@ def render() -> str:
             "tokens": fitted.moe_prefill_tiles.tokens, "backends": list(fitted.moe_prefill_tiles.backends)},
         "serving_prefill": None if served is None else {
             "efficiency": served.efficiency, "per_layer_s": served.per_layer_s, "request_s": served.request_s,
-            "sequence_step_s": served.sequence_step_s, "rows": served.rows, "devices": served.devices},
+            "sequence_step_s": served.sequence_step_s, "rows": served.rows, "devices": served.devices,
+            "throughput_rows": served.throughput_rows},
         "decode_error": _bands([p for p in predictions if p.case.m.kind == "decode"]),
         "prefill_error": _bands([p for p in predictions if p.case.m.kind == "prefill"]),
     }

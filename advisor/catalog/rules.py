@@ -146,7 +146,8 @@ def _serving_prefill(f: Fields | None) -> ServingPrefillFit | None:
                             rows=f.req_int("rows"), devices=f.req_int("devices"),
                             request_s=f.number("request_s", required=False, minimum=0.0, maximum=1.0) or 0.0,
                             sequence_step_s=f.number("sequence_step_s", required=False, minimum=0.0,
-                                                     maximum=0.01) or 0.0)
+                                                     maximum=0.01) or 0.0,
+                            throughput_rows=f.integer("throughput_rows", required=False) or 0)
     f.done()
     return out
 

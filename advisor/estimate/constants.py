@@ -158,7 +158,10 @@ class SpeedTable:
         return replace(found, prefill_efficiency=served.efficiency, prefill_per_layer_s=served.per_layer_s,
                        prefill_request_s=served.request_s, sequence_step_s=served.sequence_step_s,
                        basis=f"{basis}; prefill fitted on {served.rows} published times to first token from "
-                             f"{served.devices} devices")
+                             f"{served.devices} devices"
+                             + (f"; each running sequence past the first adds {served.sequence_step_s * 1000:.2f} ms "
+                                f"to a step, fitted on {served.throughput_rows} published throughputs"
+                                if served.sequence_step_s else ""))
 
     def _decode(self, fit: SpeedFit, key: str, device_class: str) -> tuple[float, float, str]:
         own = fit.decode.get(key)

@@ -159,12 +159,14 @@ def fit_serving(catalog: Catalog, fitted: SpeedFit, runs: tuple[ServingMeasureme
     per-sequence step time on their throughputs (with that prefill), then the prefill again with that step time."""
     first = fit_serving_prefill(ttft_cases(catalog, fitted, runs))
     with_prefill = replace(fitted, serving_prefill=first)
-    sequence = fit_sequence_step(throughput_cases(catalog, with_prefill, runs))
+    throughputs = throughput_cases(catalog, with_prefill, runs)
+    sequence = fit_sequence_step(throughputs)
     if first is None:
         return with_prefill
     stepped = replace(fitted, serving_prefill=replace(first, sequence_step_s=sequence))
     again = fit_serving_prefill(ttft_cases(catalog, stepped, runs))
-    return replace(fitted, serving_prefill=None if again is None else replace(again, sequence_step_s=sequence))
+    return replace(fitted, serving_prefill=None if again is None else replace(
+        again, sequence_step_s=sequence, throughput_rows=len(throughputs)))
 
 
 def fit_shipped(catalog: Catalog, runs: tuple[ServingMeasurement, ...]) -> SpeedFit:

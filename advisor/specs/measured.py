@@ -117,6 +117,7 @@ class ServingPrefillFit:
     request_s: float = 0.0
     sequence_step_s: float = 0.0  # what each running sequence past the first adds to a decode step (fitted on the
     # published throughputs: the engine's per-request work each step, its scheduler's and sampler's)
+    throughput_rows: int = 0  # the published vLLM/SGLang throughputs sequence_step_s was fitted on
 
 
 @dataclass(frozen=True, slots=True)
