@@ -95,7 +95,8 @@ class Step:
         return int(self.work.expert_flops_per_token * ratio)
 
     def seconds(self, batch: int) -> tuple[float, str]:
-        """One decode step for `batch` sequences (each gets one token), and what bounds it."""
+        """One decode step for `batch` sequences (each gets one token), and what bounds it; each sequence past the
+        first adds the engine's per-sequence time."""
         t = self.topo
         micro = batch / t.pipeline_parallel
         share = 1.0 / t.gpus

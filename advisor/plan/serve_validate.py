@@ -1,9 +1,10 @@
 """Leave-one-device-out validation of `advisor serve` on published serving benchmarks (catalog/serving/). Pure.
 
-A batch's decode step is the single-user speed model's formula at that batch (advisor.estimate.serving); the one
-thing serving fits of its own is the serving engines' prefill, on published times to first token
-(advisor.plan.serve_fit). So each device is predicted through the shipped lookup with the speed constants fitted
-without any of that device's single-user measurements, and the serving prefill fitted without its runs.
+A batch's decode step is the single-user speed model's formula at that batch (advisor.estimate.serving) plus the
+serving engines' per-sequence step time; that, and the serving engines' prefill, are what serving fits of its own, on
+published throughputs and times to first token (advisor.plan.serve_fit). So each device is predicted through the
+shipped lookup with the speed constants fitted without any of that device's single-user measurements, and the serving
+constants fitted without its runs.
 """
 
 from __future__ import annotations
