@@ -34,13 +34,20 @@ class Engine:
     tensor_parallel: bool = False
     # bytes of one activation its tensor-parallel all-reduces move: BF16 in vLLM, F32 in ggml's graphs (llama.cpp)
     allreduce_element_bytes: int = 4
+    # MLA attention runs over the compressed cache for prompts too (the "absorbed" form, MQA over kv_lora_rank +
+    # rope_head_dim): llama.cpp's deepseek2 graph does it whenever the file is MLA ("MLA with the absorption
+    # optimzation converts into MQA", https://github.com/ggml-org/llama.cpp/blob/07bede6a8f329362c72d46a0bc9756b6a12c22eb/src/models/deepseek2.cpp),
+    # so a prompt's attention costs 2 x heads x (2 x kv_lora_rank + rope) FLOPs a context token (DeepSeek V3: 3.4x
+    # the decompressed form's). vLLM and SGLang prefill in the decompressed form (their MLA backends absorb for
+    # decode only); mlx-lm is left in the decompressed form, unconfirmed
+    absorbed_mla: bool = False
 
     def offer_for(self, quality_rank: int) -> str | None:
         return next((name for name, floor in self.offers if quality_rank >= floor), None)
 
 
 ENGINES: Final = (
-    Engine("llama.cpp", "llama.cpp", llamacpp.backend, True, llamacpp.command),
+    Engine("llama.cpp", "llama.cpp", llamacpp.backend, True, llamacpp.command, absorbed_mla=True),
     Engine("mlx", "mlx", mlx.backend, False, mlx.command, (("MLX-8bit", 80), ("MLX-4bit", 0))),
     Engine("vllm", "vllm", vllm.backend, False, vllm.command, (("vLLM-BF16", 0),), tensor_parallel=True,
            allreduce_element_bytes=2),

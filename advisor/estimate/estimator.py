@@ -114,13 +114,14 @@ class Estimator(Memo):
                                                   ubatch_tokens=d.ubatch_tokens, pad_tokens=d.kv_pad_tokens))
 
     def work(self, model: ModelSpec, weights: WeightEstimate, kv: KvEstimate, depth_tokens: int,
-             kind: str = "quant") -> Work:
-        """work_for, once per model, bytes read, depth and weight kind (a KV estimate enters only through the bytes it
-        reads; `kind`: estimate.weights.weight_kind of the file, which only prefill reads)."""
+             kind: str = "quant", absorbed_mla: bool = False) -> Work:
+        """work_for, once per model, bytes read, depth, weight kind and MLA form (a KV estimate enters only through
+        the bytes it reads; `kind`: estimate.weights.weight_kind of the file, which only prefill reads;
+        `absorbed_mla`: the engine's Engine.absorbed_mla)."""
         return self.memo(model, ("work", weights.read_per_token_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens,
-                                 kind),
+                                 kind, absorbed_mla),
                          lambda: work_for(model, weights.read_per_token_bytes, kv, depth_tokens, self.groups(model),
-                                          kind))
+                                          kind, absorbed_mla))
 
     @cached_property
     def measured(self) -> MeasuredIndex:
@@ -151,8 +152,11 @@ class Estimator(Memo):
         prompt = request.prompt_tokens
         # a prompt's tokens attend to the depth before it and, on average, half the prompt (as the fit prices ppN)
         kind = weight_kind(recipe, self.catalog.types)
-        prefill = self.work(model, f.weights, f.kv, request.depth_tokens + prompt // 2, kind) if prompt else None
-        speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens, kind), placement,
+        absorbed = engine.absorbed_mla
+        prefill = self.work(model, f.weights, f.kv, request.depth_tokens + prompt // 2, kind, absorbed) if prompt \
+            else None
+        speed = speed_for(model, recipe, self.work(model, f.weights, f.kv, request.depth_tokens, kind, absorbed),
+                          placement,
                           self.lanes(model, f, machine, engine), machine=machine, engine=engine, table=self.speeds,
                           measured=lambda: self.measured, notes=notes,
                           prompt=(prompt, prefill) if prompt and prefill else None)
@@ -164,7 +168,8 @@ class Estimator(Memo):
                fitted: Fitted) -> float | None:
         """Decode tokens/s of a fitted placement alone (lanes.decode_for): cheap, for choosing a file type."""
         engine = engine_for(recipe.runtime)
-        return decode_for(self.work(model, fitted.weights, fitted.kv, request.depth_tokens), fitted.placement,
+        return decode_for(self.work(model, fitted.weights, fitted.kv, request.depth_tokens,
+                                    absorbed_mla=engine.absorbed_mla), fitted.placement,
                           self.lanes(model, fitted, machine, engine), machine=machine, engine=engine,
                           table=self.speeds)
 

@@ -179,10 +179,14 @@ def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_f
     return 1.0 / seconds if seconds else None
 
 
-def attention_flops(model: ModelSpec, depth_tokens: int) -> int:
-    """FLOPs per token of attention over `depth_tokens` of context (QK^T and AV, 2 x 2 x heads x head_dim each)."""
+def attention_flops(model: ModelSpec, depth_tokens: int, absorbed_mla: bool = False) -> int:
+    """FLOPs per token of attention over `depth_tokens` of context (QK^T and AV, 2 x 2 x heads x head_dim each).
+    With `absorbed_mla` (an engine that attends over MLA's compressed cache, Engine.absorbed_mla) each head's QK^T
+    spans the latent and the rope part and its AV the latent: 2 x heads x (2 x kv_lora_rank + rope_head_dim)."""
     a, lay = model.arch, model.layout
-    width = 4 * a.attention_heads * a.head_dim
+    mla = lay.mla if absorbed_mla else None
+    width = 2 * a.attention_heads * (2 * mla.kv_lora_rank + mla.rope_head_dim) if mla \
+        else 4 * a.attention_heads * a.head_dim
     windowed = min(depth_tokens, lay.sliding_window or lay.attention_chunk or 0)
     # the entries a compressed layer attends to (the indexer's top-k of them), and its window
     compressed = sum(g.layers * (min(-(-depth_tokens // g.ratio), g.top_k or depth_tokens)
@@ -217,11 +221,12 @@ class Work:
 
 
 def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_tokens: int,
-             groups: tuple[ParamGroup, ...], weight_kind: str = "quant") -> Work:
+             groups: tuple[ParamGroup, ...], weight_kind: str = "quant", absorbed_mla: bool = False) -> Work:
     """The work of one token at `depth_tokens` of context (used by the estimate and by the fit alike; `groups`:
     models.params.param_groups(model)). A token's matmul FLOPs are 2 per parameter it multiplies by
-    (models.params.matmul_params: from the config, lookups left out), plus attention over the context."""
-    attention = attention_flops(model, depth_tokens)
+    (models.params.matmul_params: from the config, lookups left out), plus attention over the context (in the
+    engine's form of MLA: `absorbed_mla`, attention_flops)."""
+    attention = attention_flops(model, depth_tokens, absorbed_mla)
     return Work(weights_read_bytes, kv_read_bytes(kv, depth_tokens), depth_tokens, model.arch.layers,
                 experts_per_token(model), 2 * matmul_params(model, groups) + attention,
                 2 * active_expert_params(model, groups), attention,

@@ -179,11 +179,12 @@ def _case(m: Measurement, est: Estimator) -> tuple[Case | None, str]:
     depth = m.depth_tokens + m.tokens // 2
     kv = est.kv(model, Request(context_tokens=max(depth, 1)), max(depth, 1))
     group, device_class, gpu_id, bandwidth, tflops = device
+    engine = engine_for(recipe.runtime)
+    absorbed = engine.absorbed_mla and m.engine == engine.name  # ik_llama.cpp's -mla 3 prefills in the MHA form
     case = Case(m, group, _backend(m, catalog), device_class, gpu_id, bandwidth, tflops,
-                est.work(model, weights, kv, depth, weight_kind(recipe, catalog.types)),
+                est.work(model, weights, kv, depth, weight_kind(recipe, catalog.types), absorbed),
                 family=speed_family(catalog.gpu(gpu_id)) if gpu_id else None,
                 pass_tokens=pass_tokens(m, catalog.defaults))
-    engine = engine_for(recipe.runtime)
     if m.device_count > 1 and gpu_id and (engine.tensor_parallel or split_mode(m) == "tensor"):  # estimate's lane
         sync, transfer = tensor_split_s(catalog.defaults, catalog.gpu(gpu_id), m.device_count, model.arch.hidden_size,
                                         model.arch.layers, engine.allreduce_element_bytes)

@@ -199,7 +199,7 @@ VARIANTS = {
         per_backend=False, weight_kinds=frozenset()),
     "a prefill's output head once per pass (llama.cpp computes logits for a pass's last token only), not per prompt "
     "token": Variant(per_backend=False, head_once_per_pass=True),
-    "MXFP4 files' prefill at a ratio of their own too (every MXFP4 run is gpt-oss: a model term in disguise)":
+    "MXFP4 files' prefill at a ratio of their own too (fitted on gpt-oss's runs: a model term in disguise)":
         Variant(per_backend=False, weight_kinds=frozenset({"float", "mxfp4"})),
     "prefill efficiency per backend:class (the market segment), not per GPU architecture and Apple generation":
         Variant(per_backend=False, prefill_families=False),
