@@ -23,6 +23,12 @@ def prefill_budget(d: Defaults, engine: str, gpu_id: str | None, memory_bytes: i
     return max((t for gib, t in tiers if memory_bytes >= gib * 2**30), default=tiers[0][1])
 
 
+def graphed_tokens(d: Defaults, engine: str) -> int:
+    """The most prompt tokens a pass of `engine` replays as a CUDA graph, paying no per-layer time
+    (catalog/defaults.yaml prefill_graphed_tokens; 0: none)."""
+    return d.prefill_graphed_tokens.get(engine, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Prefill:
     """How an engine prefills: compute tokens/s, prompt tokens one forward pass takes, a pass's fixed time (its
@@ -121,8 +127,12 @@ def benchmark_ttfts(prompt_tokens: int, users: int, output_tokens: int, step_s: 
 def benchmark_ttft(prompt_tokens: int, users: int, output_tokens: int, step_s: float, pf: Prefill, *,
                    equal_lengths: bool, requests: int | None, statistic: str = "mean") -> float:
     """The mean or median of benchmark_ttfts: the statistic a benchmark prints."""
-    firsts = benchmark_ttfts(prompt_tokens, users, output_tokens, step_s, pf, equal_lengths=equal_lengths,
-                             requests=requests)
+    return statistic_of(benchmark_ttfts(prompt_tokens, users, output_tokens, step_s, pf, equal_lengths=equal_lengths,
+                                        requests=requests), statistic)
+
+
+def statistic_of(firsts: tuple[tuple[float, int], ...], statistic: str) -> float:
+    """The "mean" or "median" of requests' times given as (seconds, how many requests)."""
     return _median(firsts) if statistic == "median" else _mean(firsts)
 
 

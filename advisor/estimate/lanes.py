@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from advisor.engines import Engine
 from advisor.estimate.allreduce import allreduce_link, tensor_split_s
-from advisor.estimate.arrivals import prefill_budget
+from advisor.estimate.arrivals import graphed_tokens, prefill_budget
 from advisor.estimate.constants import Constants, SpeedTable, speed_family
 from advisor.estimate.machine import Machine, device_tflops, llama_threads
 from advisor.estimate.placement import Placement
@@ -62,8 +62,7 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
                                  device_tflops(dev, backend), c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget,
-                                 graphed_tokens=table.defaults.prefill_graphed_tokens.get(engine.name, 0)
-                                 if budget else 0))
+                                 graphed_tokens=graphed_tokens(table.defaults, engine.name) if budget else 0))
             used.append(c)
     if (engine.tensor_parallel or placement.tensor_split) and placement.kind == "gpu" and len(out) > 1:
         out = [tensor_parallel_lane(out, machine, table, split, engine.allreduce_element_bytes)]

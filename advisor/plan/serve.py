@@ -12,7 +12,7 @@ from advisor.engines import engine_for
 from advisor.engines.serving import ServeSpec, serve_command
 from advisor.errors import UsageError
 from advisor.estimate.allreduce import allreduce_link
-from advisor.estimate.arrivals import prefill_budget
+from advisor.estimate.arrivals import graphed_tokens, prefill_budget
 from advisor.estimate.capacity import Capacity, Topology, sglang_capacity, slots_capacity, vllm_capacity
 from advisor.estimate.constants import Constants, speed_family
 from advisor.estimate.estimator import INTERACTIVE_TOKENS_PER_S, Estimator, Request
@@ -146,7 +146,7 @@ def _step(est: Estimator, model: ModelSpec, recipe: QuantRecipe, req: ServeReque
     backend, c = engine
     lane = make_lane(dev.device.name, 1.0, dev.bandwidth_gbps or 0.0, device_tflops(dev, backend), c,
                      experts=experts_per_token(model),
-                     graphed_tokens=est.catalog.defaults.prefill_graphed_tokens.get(req.engine, 0))
+                     graphed_tokens=graphed_tokens(est.catalog.defaults, req.engine))
     moe, kind = model.moe, weight_kind(recipe, est.catalog.types)
     work = est.work(model, weights, kv, req.prompt_tokens + req.output_tokens // 2, kind)
     budget = prefill_budget(est.catalog.defaults, req.engine, dev.spec.id if dev.spec else None,

@@ -40,6 +40,8 @@ class TtftCase:
     """One published TTFT and what the serving model needs to predict it for any constants."""
 
     run: ServingMeasurement
+    measured_ms: float  # the published TTFT it is fitted to (ServingMeasurement.scored_ttft) ...
+    statistic: str  # ... and which statistic that is: "median" or "mean"
     tokens_per_s: float  # prefill compute at efficiency 1, on all of the run's GPUs
     layers: int
     budget_tokens: int
@@ -49,16 +51,11 @@ class TtftCase:
 
     def predicted_s(self, efficiency: float, per_layer_s: float) -> float:
         """The TTFT these constants give, before the request's own time (which adds to every request's alike)."""
-        r, (_, statistic) = self.run, self.scored
+        r = self.run
         pf = Prefill(self.tokens_per_s * efficiency, self.budget_tokens, self.layers * per_layer_s,
                      self.graphed_tokens)
         return benchmark_ttft(r.prompt_tokens, r.batch, r.output_tokens, self.step_s, pf,
-                              equal_lengths=r.lengths == "fixed", requests=r.requests, statistic=statistic)
-
-    @property
-    def scored(self) -> tuple[float, str]:
-        """The published TTFT (ms) this case is fitted to, and its statistic (ttft_cases keeps runs that have one)."""
-        return self.run.scored_ttft or (0.0, "mean")
+                              equal_lengths=r.lengths == "fixed", requests=r.requests, statistic=self.statistic)
 
 
 def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, ...]) -> list[TtftCase]:
@@ -68,14 +65,15 @@ def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, 
                                         catalog.defaults))
     out = []
     for run in runs:
-        if run.scored_ttft is None or run.engine == "llama.cpp":
+        scored = run.scored_ttft
+        if scored is None or run.engine == "llama.cpp":
             continue
         machine = run_machine(catalog, run.device, run.gpus)
         s = serve_on(est, catalog.model(run.model), machine, run_request(run))
         rate = s.curve.prefill_tokens_per_s
         if rate and s.capacity.max_concurrent_sequences >= run.batch:
-            out.append(TtftCase(run, rate, s.step.work.layers, s.step.budget_tokens, s.step.lane.prefill_graphed_tokens,
-                                s.step.seconds(run.batch)[0]))
+            out.append(TtftCase(run, *scored, rate, s.step.work.layers, s.step.budget_tokens,
+                                s.step.lane.prefill_graphed_tokens, s.step.seconds(run.batch)[0]))
     return out
 
 
@@ -100,7 +98,7 @@ def fit_serving_prefill(cases: list[TtftCase]) -> ServingPrefillFit | None:
     out and the validation, running `serve`, does not)."""
     if not cases:
         return None
-    measured = [c.scored[0] / 1000 for c in cases]
+    measured = [c.measured_ms / 1000 for c in cases]
     best: tuple[float, float, float, float] | None = None  # loss, efficiency, per-layer, request
     for efficiency in EFFICIENCIES:
         for per_layer in PER_LAYER_S:
@@ -158,11 +156,10 @@ def fit_serving(catalog: Catalog, fitted: SpeedFit, runs: tuple[ServingMeasureme
     """`fitted` with the serving engines' constants fitted on `runs`: the prefill on their TTFTs, then the
     per-sequence step time on their throughputs (with that prefill), then the prefill again with that step time."""
     first = fit_serving_prefill(ttft_cases(catalog, fitted, runs))
-    with_prefill = replace(fitted, serving_prefill=first)
-    throughputs = throughput_cases(catalog, with_prefill, runs)
-    sequence = fit_sequence_step(throughputs)
     if first is None:
-        return with_prefill
+        return replace(fitted, serving_prefill=None)
+    throughputs = throughput_cases(catalog, replace(fitted, serving_prefill=first), runs)
+    sequence = fit_sequence_step(throughputs)
     stepped = replace(fitted, serving_prefill=replace(first, sequence_step_s=sequence))
     again = fit_serving_prefill(ttft_cases(catalog, stepped, runs))
     return replace(fitted, serving_prefill=None if again is None else replace(

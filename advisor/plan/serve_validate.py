@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.estimate.arrivals import benchmark_ttft
+from advisor.estimate.arrivals import benchmark_ttfts, statistic_of
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
 from advisor.estimate.machine import Machine
@@ -86,9 +86,9 @@ def _predict(est: Estimator, machine: Machine, run: ServingMeasurement) -> Servi
         if pf is None or point.running < run.batch:
             return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill)
         scored = run.scored_ttft
-        ttft, mean = (benchmark_ttft(run.prompt_tokens, run.batch, run.output_tokens, point.step_s, pf,
-                                     equal_lengths=run.lengths == "fixed", requests=run.requests, statistic=stat)
-                      for stat in (scored[1] if scored else "mean", "mean"))
-        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill, ttft, mean)
+        firsts = benchmark_ttfts(run.prompt_tokens, run.batch, run.output_tokens, point.step_s, pf,
+                                 equal_lengths=run.lengths == "fixed", requests=run.requests)
+        return ServingPrediction(run, point.aggregate_decode_tokens_per_s, batch_prefill,
+                                 statistic_of(firsts, scored[1] if scored else "mean"), statistic_of(firsts, "mean"))
     step, _ = s.step.seconds(run.batch)
     return ServingPrediction(run, run.batch / step, batch_prefill)

@@ -60,7 +60,7 @@ def _ttft_lines(predictions: list[ServingPrediction]) -> list[str]:
     """The TTFT summary lines, by statistic and engine, and the table of every run with a published TTFT."""
     from advisor.speed.validate import error_summary
 
-    rows = [(p, e, stat) for p in predictions if (e := p.ttft_error) is not None and (stat := _statistic(p))]
+    rows = [(p, e, scored) for p in predictions if (e := p.ttft_error) is not None and (scored := p.run.scored_ttft)]
     if not rows:
         return []
     t = error_summary([e for _, e, _ in rows])
@@ -69,7 +69,7 @@ def _ttft_lines(predictions: list[ServingPrediction]) -> list[str]:
            f"{_pct(t['median_abs_error'])}, 90th percentile {_pct(t['p90_abs_error'])}, median signed error "
            f"{_pct(t['median_error'])} (target: 25 % median)."]
     for stat in ("median", "mean"):
-        one = error_summary([e for _, e, s in rows if s == stat])
+        one = error_summary([e for _, e, scored in rows if scored[1] == stat])
         if one["n"]:
             out.append(f"  - on published {stat}s: {one['n']} runs, median absolute error "
                        f"{_pct(one['median_abs_error'])}.")
@@ -83,14 +83,9 @@ def _ttft_lines(predictions: list[ServingPrediction]) -> list[str]:
     out += ["", "| engine | device | GPUs | model | prompt | users | statistic | measured TTFT ms | predicted ms "
             "| error |", "|---|---|---:|---|---:|---:|---|---:|---:|---:|"]
     out += [f"| {p.run.engine} | {p.run.device} | {p.run.gpus} | {p.run.model} | {p.run.prompt_tokens} | "
-            f"{p.run.batch} | {stat} | {(p.run.scored_ttft or (0.0, ''))[0]:,.1f} | {(p.ttft_s or 0) * 1000:,.1f} | "
-            f"{e * 100:+.0f} % |" for p, e, stat in rows]
+            f"{p.run.batch} | {scored[1]} | {scored[0]:,.1f} | {(p.ttft_s or 0) * 1000:,.1f} | "
+            f"{e * 100:+.0f} % |" for p, e, scored in rows]
     return out
-
-
-def _statistic(p: ServingPrediction) -> str:
-    scored = p.run.scored_ttft
-    return scored[1] if scored else ""
 
 
 def serving_section(catalog: Catalog) -> str:
