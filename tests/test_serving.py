@@ -12,6 +12,7 @@ from advisor.estimate.capacity import Topology, kv_share
 from advisor.estimate.estimator import Estimator
 from advisor.estimate.serving import user_counts
 from advisor.plan.serve import ServeRequest, network_gbps, serve, serve_on
+from advisor.plan.serve_validate import ServingPrediction, validate_serving
 from advisor.specs.facts import Catalog
 from advisor.units import GIB
 from tests.test_cli import run, run_json
@@ -22,6 +23,14 @@ LLAMA_8B_KV_PER_TOKEN = 32 * 8 * 128 * 2 * 2  # layers x KV heads x head_dim x (
 @pytest.fixture(scope="module")
 def est(catalog: Catalog) -> Estimator:
     return Estimator(catalog)
+
+
+@pytest.fixture(scope="module")
+def held_out(catalog: Catalog) -> list[ServingPrediction]:
+    """Every published serving run predicted with constants fitted without its device (advisor validate's)."""
+    from advisor.catalog.serving import load_serving_measurements
+
+    return validate_serving(catalog, load_serving_measurements())
 
 
 def test_worked_example_llama_8b_on_h100_matches_vllms_own_profile(est: Estimator, make_machine) -> None:
@@ -182,12 +191,11 @@ def test_serving_benchmarks_quote_their_numbers(catalog: Catalog) -> None:
         assert re.search(rf"(?<![\d.]){r.batch}(?![\d.])", f"{r.quote} {r.note or ''}"), (r.batch, r.quote)
 
 
-def test_aggregate_throughput_is_within_the_issue_target_on_held_out_devices(catalog: Catalog) -> None:
-    from advisor.catalog.serving import load_serving_measurements
-    from advisor.plan.serve_validate import validate_serving
+def test_aggregate_throughput_is_within_the_issue_target_on_held_out_devices(
+        held_out: list[ServingPrediction]) -> None:
     from advisor.speed.validate import error_summary
 
-    predictions = validate_serving(catalog, load_serving_measurements())
+    predictions = held_out
     found = error_summary([p.aggregate_error for p in predictions if p.aggregate_error is not None])
     # docs/accuracy.md, Serving: 22.5 % when written, 21.8 % on 2026-12-07 before the serving engines' per-sequence
     # step time, 17.5 % with it (the ablation in docs/serving.md, section 7)
@@ -372,18 +380,16 @@ def test_running_sequences_past_the_first_slow_a_serving_step(est: Estimator, ma
     assert step.seconds(64)[0] > bare.seconds(64)[0]
 
 
-def test_time_to_first_token_on_held_out_devices_has_no_bias(catalog: Catalog) -> None:
-    from advisor.catalog.serving import load_serving_measurements
-    from advisor.plan.serve_validate import validate_serving
+def test_time_to_first_token_on_held_out_devices_has_no_bias(held_out: list[ServingPrediction]) -> None:
     from advisor.speed.validate import error_summary
 
-    predictions = validate_serving(catalog, load_serving_measurements())
+    predictions = held_out
     found = error_summary([p.ttft_error for p in predictions if p.ttft_error is not None])
     # 32.1 % over 107 runs when written, 34.7 % over 113 on the published means on 2026-12-07; then scored on the
     # published median where there is one, with vLLM's graphed passes and each request's own time: 27.4 % over 119
-    # (about 85 % for the first model: the prompt at the llama.cpp efficiency, no fixed pass time, no waiting). The
-    # issue's 25 % is not met yet (docs/serving.md, section 7, says why)
-    assert found["n"] >= 115 and found["median_abs_error"] <= 0.30
+    # (about 85 % for the first model: the prompt at the llama.cpp efficiency, no fixed pass time, no waiting); with
+    # a MoE layer's own fixed time, 22.8 %: the issue's 25 % (docs/serving.md, section 7)
+    assert found["n"] >= 115 and found["median_abs_error"] <= 0.25
     means = error_summary([p.mean_ttft_error for p in predictions if p.mean_ttft_error is not None])
     assert means["median_abs_error"] > found["median_abs_error"]  # a short run's mean carries its one-off stalls
     assert abs(found["median_error"]) <= 0.1  # no bias either way
@@ -393,12 +399,12 @@ def test_one_users_first_token_in_estimate_is_serves(est: Estimator, make_machin
     from advisor.estimate.estimator import Request
     from advisor.estimate.serving import prefill_of
 
-    machine, model = make_machine("H100"), est.catalog.model("llama-3.1-8b")
+    machine, model = make_machine("H100"), est.catalog.model("qwen3-30b-a3b")
     alone = est.estimate(model, est.catalog.recipe("vLLM-BF16"), machine,
                          Request(context_tokens=8192, prompt_tokens=1024)).speed
-    s = serve(est, model, machine, ServeRequest(users=1, prompt_tokens=1024))
+    s = serve(est, model, machine, ServeRequest(users=1, prompt_tokens=1024, quant="vLLM-BF16"))
     pf = prefill_of(s.step, s.curve.prefill_tokens_per_s)
-    assert pf is not None and pf.forward_s > 0  # vLLM's prefill pass has a fixed time
+    assert pf is not None and pf.forward_s > 0 and pf.request_s > 0  # a MoE's pass has a fixed time, and a request
     assert alone.time_to_first_token_s == pytest.approx(pf.alone_s(1024), rel=1e-6)
 
 
@@ -444,3 +450,40 @@ def test_vllm_estimate_on_several_gpus_is_serves_tensor_parallel_step(est: Estim
     assert split > 3 * alone  # every GPU reads an eighth of the weights at once; the layers' fixed time stays
     s = serve(est, model, eight, ServeRequest(users=1, prompt_tokens=1, output_tokens=1, context_tokens=8192))
     assert split == pytest.approx(1 / s.step.seconds(1)[0], rel=0.02)  # serve's one-user step, all-reduces included
+
+
+def test_a_moe_layers_own_fixed_time_earns_its_place(catalog: Catalog, held_out: list[ServingPrediction],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MoE layer runs more kernels than a dense MLP (router, top-k, token sort, grouped expert GEMMs); without a time
+    of its own the per-layer time has to carry it for every model: held out, the TTFT error grows (22.8 % against
+    27.4 % on 2026-12-07, docs/serving.md section 7), and the fit gives MoE layers the larger part of the pass."""
+    from advisor.catalog.serving import load_serving_measurements
+    from advisor.plan import serve_fit
+    from advisor.speed.validate import error_summary
+
+    assert catalog.speed_fit is not None
+    shipped = catalog.speed_fit.serving_prefill
+    assert shipped is not None and shipped.moe_layer_s > shipped.per_layer_s
+    with_term = error_summary([p.ttft_error for p in held_out if p.ttft_error is not None])
+    monkeypatch.setattr(serve_fit, "MOE_LAYER_S", (0.0,))
+    fine = serve_fit.FINE_STEPS
+    monkeypatch.setattr(serve_fit, "FINE_STEPS", (fine[0], fine[1], (fine[2][0], 0, 0)))
+    without = validate_serving(catalog, load_serving_measurements())
+    plain = error_summary([p.ttft_error for p in without if p.ttft_error is not None])
+    assert plain["median_abs_error"] > with_term["median_abs_error"] + 0.02
+
+
+def test_readme_quotes_the_current_serving_accuracy(held_out: list[ServingPrediction]) -> None:
+    from pathlib import Path
+
+    from advisor.speed.validate import error_summary
+
+    text = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    found = re.search(r"median ([\d.]+) % on (\d+) published vLLM, SGLang and llama.cpp runs; time to first token "
+                      r"([\d.]+) % on (\d+)", text)
+    assert found, "README.md: the serving accuracy sentence moved"
+    aggregate = error_summary([p.aggregate_error for p in held_out if p.aggregate_error is not None])
+    ttft = error_summary([p.ttft_error for p in held_out if p.ttft_error is not None])
+    assert found.groups() == (f"{100 * aggregate['median_abs_error']:.1f}", str(aggregate["n"]),
+                              f"{100 * ttft['median_abs_error']:.1f}", str(ttft["n"])), \
+        "README.md quotes stale serving figures: see docs/accuracy.md, Serving"

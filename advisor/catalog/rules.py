@@ -143,6 +143,7 @@ def _serving_prefill(f: Fields | None) -> ServingPrefillFit | None:
         return None
     out = ServingPrefillFit(efficiency=f.number("efficiency", maximum=1.0) or 0.0,
                             per_layer_s=f.number("per_layer_s", minimum=0.0, maximum=0.1) or 0.0,
+                            moe_layer_s=f.number("moe_layer_s", required=False, minimum=0.0, maximum=0.1) or 0.0,
                             rows=f.req_int("rows"), devices=f.req_int("devices"),
                             request_s=f.number("request_s", required=False, minimum=0.0, maximum=1.0) or 0.0,
                             sequence_step_s=f.number("sequence_step_s", required=False, minimum=0.0,

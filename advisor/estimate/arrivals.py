@@ -154,3 +154,10 @@ def _median(firsts: tuple[tuple[float, int], ...]) -> float:
         return ordered[-1][0]
 
     return (at((count - 1) // 2) + at(count // 2)) / 2
+
+
+def forward_pass_s(layers: int, moe_layers: int, per_layer_s: float, moe_layer_s: float) -> float:
+    """A serving engine's prefill forward pass's fixed time, whatever its tokens: each layer's (its kernel launches,
+    across GPUs its all-reduce calls), and what each MoE layer adds to that (its router, top-k, token sort and
+    grouped expert GEMMs: more kernels than a dense MLP's)."""
+    return layers * per_layer_s + moe_layers * moe_layer_s

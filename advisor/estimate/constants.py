@@ -39,11 +39,17 @@ class Constants:
     expert_prefill_ratio: float = 1.0  # routed-expert matmuls' prefill efficiency over the dense matmuls'
     decode_gflops_per_core: float | None = None  # CPU: SpeedFit.cpu_decode_gflops_per_core (cores bound decode)
     prefill_per_layer_s: float = 0.0  # the fixed time per layer of one prefill forward pass (serving engines)
+    prefill_moe_layer_s: float = 0.0  # ... and what each MoE layer adds to it
     prefill_request_s: float = 0.0  # a request's time outside the forward passes (serving engines)
     sequence_step_s: float = 0.0  # serving engines: what each running sequence past the first adds to a decode step
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
     expert_batch_tokens: float | None = None  # estimate.experts.expert_batch_scale's, where the backend tiles experts
     weight_prefill_ratios: tuple[tuple[str, float], ...] = ()  # per weight kind, where fitted (SpeedFit)
+
+    @property
+    def pass_times(self) -> bool:
+        """Whether a prefill pass carries fixed times (a serving engine's constants), so that its passes matter."""
+        return bool(self.prefill_per_layer_s or self.prefill_moe_layer_s or self.prefill_request_s)
 
 
 def _tile_tokens(fit: SpeedFit, backend: str) -> float | None:
@@ -156,9 +162,13 @@ class SpeedTable:
         if served is None or constants_engine(backend) != "vllm":
             return found
         return replace(found, prefill_efficiency=served.efficiency, prefill_per_layer_s=served.per_layer_s,
+                       prefill_moe_layer_s=served.moe_layer_s,
                        prefill_request_s=served.request_s, sequence_step_s=served.sequence_step_s,
                        basis=f"{basis}; prefill fitted on {served.rows} published times to first token from "
-                             f"{served.devices} devices"
+                             f"{served.devices} devices ({served.efficiency:.2f} of the FP16 TFLOPS; a pass's fixed "
+                             f"time {served.per_layer_s * 1000:.2f} ms a layer, "
+                             f"{served.moe_layer_s * 1000:.2f} ms more a MoE layer; "
+                             f"{served.request_s * 1000:.0f} ms a request)"
                              + (f"; each running sequence past the first adds {served.sequence_step_s * 1000:.2f} ms "
                                 f"to a step, fitted on {served.throughput_rows} published throughputs"
                                 if served.sequence_step_s else ""))

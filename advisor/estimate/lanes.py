@@ -58,7 +58,7 @@ def lanes(placement: Placement, machine: Machine, engine: Engine, table: SpeedTa
             layers = None if cpu_read_share is None else share / total
             # the passes matter only where a pass has a fixed time (the serving engines'); else one rate is enough
             budget = prefill_budget(table.defaults, engine.name, gpu_id, dev.device.memory_total_bytes) \
-                if c.prefill_per_layer_s and engine.name in table.defaults.prefill_budget_tokens else None
+                if c.pass_times and engine.name in table.defaults.prefill_budget_tokens else None
             out.append(make_lane(dev.device.name, gpu_bytes_share * share / total, dev.bandwidth_gbps,
                                  device_tflops(dev, backend), c, experts=experts, layer_share=layers,
                                  calibration=_factor(table, engine, gpu_id or dev.device.name), budget_tokens=budget,

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from advisor.estimate.allreduce import allreduce_layer_s
-from advisor.estimate.arrivals import Prefill, steady, wave
+from advisor.estimate.arrivals import Prefill, forward_pass_s, steady, wave
 from advisor.estimate.capacity import Topology
 from advisor.estimate.experts import busiest_assignment_ratio, busiest_touched_share
 from advisor.estimate.kv import KvEstimate
@@ -73,8 +73,9 @@ class Step:
 
     @property
     def forward_s(self) -> float:
-        """The fixed time of one prefill forward pass: every layer's, at the engine's per-layer time."""
-        return self.work.layers * self.lane.prefill_per_layer_s
+        """The fixed time of one prefill forward pass: every layer's and every MoE layer's (forward_pass_s)."""
+        return forward_pass_s(self.work.layers, self.work.moe_layers, self.lane.prefill_per_layer_s,
+                              self.lane.prefill_moe_layer_s)
 
     def read_bytes(self, batch: float) -> float:
         """Weights one step streams for `batch` sequences (MoE: the experts any of them routes to; with expert

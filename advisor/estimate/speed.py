@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from advisor.estimate.arrivals import Prefill
+from advisor.estimate.arrivals import Prefill, forward_pass_s
 from advisor.estimate.constants import Constants, band_range
 from advisor.estimate.experts import expert_batch_scale
 from advisor.estimate.kv import KvEstimate
@@ -53,6 +53,7 @@ class Lane:
     cores: int | None = None  # CPU lane: threads decoding (llama.cpp's default: the physical cores); None: unknown
     decode_gflops_per_core: float | None = None  # CPU lane: what one thread decodes at most (decode_seconds)
     prefill_per_layer_s: float = 0.0  # a prefill pass's fixed time per layer (the serving engines')
+    prefill_moe_layer_s: float = 0.0  # ... and what each MoE layer adds to it
     prefill_budget_tokens: int | None = None  # prompt tokens one prefill pass takes; None: not an engine's figure
     prefill_graphed_tokens: int = 0  # a pass of at most this many tokens replays a CUDA graph (no per-layer time)
     prefill_request_s: float = 0.0  # a request's time outside the forward passes (serving engines)
@@ -210,6 +211,7 @@ class Work:
     expert_batch_share: float = 0.0  # the share of a pass's tokens each routed expert gets: top-k / experts
     weight_kind: str = "quant"  # the file's matmul weights (estimate.weights.weight_kind)
     head_flops_per_token: int = 0  # the output head's part of flops_per_token (a prefill ablation takes it out)
+    moe_layers: int = 0  # layers with routed experts (0 for a dense model)
 
     @property
     def moe(self) -> bool:
@@ -231,7 +233,7 @@ def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_to
                 experts_per_token(model), 2 * matmul_params(model, groups) + attention,
                 2 * active_expert_params(model, groups), attention,
                 model.moe.experts_per_token / model.moe.experts if model.moe else 0.0, weight_kind,
-                2 * model.arch.vocab_size * model.arch.hidden_size)
+                2 * model.arch.vocab_size * model.arch.hidden_size, model.moe.moe_layers if model.moe else 0)
 
 
 def cpu_tflops(cores: int, simd_bits: int) -> float:
@@ -272,7 +274,8 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
     return Lane(name, share, bandwidth_gbps, c.stream_efficiency, per_layer_s, matrix_tflops,
                 c.prefill_efficiency if prefill else None, layer_share,
                 c.expert_prefill_ratio if moe else 1.0, c.attention_prefill_ratio, calibration, cores,
-                c.decode_gflops_per_core, c.prefill_per_layer_s, budget_tokens, graphed_tokens, c.prefill_request_s,
+                c.decode_gflops_per_core, c.prefill_per_layer_s, c.prefill_moe_layer_s, budget_tokens, graphed_tokens,
+                c.prefill_request_s,
                 expert_batch_tokens=c.expert_batch_tokens if moe else None,
                 weight_prefill_ratios=c.weight_prefill_ratios)
 
@@ -328,7 +331,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
     return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),
                          band_range(prefill, _widest([c.prefill_band for c in used])),
                          prompt_tokens=prompt[0] if prompt else None,
-                         prefill_pass_s=work.layers * max(lane.prefill_per_layer_s for lane in passes) if passes
+                         prefill_pass_s=max(forward_pass_s(work.layers, work.moe_layers, lane.prefill_per_layer_s,
+                                                           lane.prefill_moe_layer_s) for lane in passes) if passes
                          else 0.0,
                          prefill_budget_tokens=min(lane.prefill_budget_tokens or 0 for lane in passes) if passes
                          else None,

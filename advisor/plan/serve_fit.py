@@ -1,23 +1,26 @@
 """Fit the serving engines' own constants to published serving runs (catalog/serving/). Pure.
 
-vLLM and SGLang share three constants (catalog/speed_fit.yaml serving_prefill): the compute efficiency of a prefill
-forward pass against the GPU's dense FP16 TFLOPS; its fixed time per layer where the pass runs without CUDA graphs
-(each layer's kernel launches and, across GPUs, its all-reduce calls cost time whatever the prompt; vLLM replays
-passes of up to catalog/defaults.yaml prefill_graphed_tokens as graphs); and each request's time outside the passes
-(its way through the API server, tokenizer and scheduler, and its first token's way back). The time to first token
-they predict is the shipped one (advisor.estimate.arrivals.benchmark_ttft), as the statistic the run is scored on
-(ServingMeasurement.scored_ttft: the median where published, else the mean). A grid search keeps the triple with the
-least mean absolute log error. One more constant is the serving engines' own in the decode step: what each running
-sequence past the first adds to it (the engine's per-request work each step), fitted the same way on the published
-throughputs of vLLM and SGLang runs. `advisor validate` refits all four without each device's runs.
+vLLM and SGLang share four prefill constants (catalog/speed_fit.yaml serving_prefill): the compute efficiency of a
+prefill forward pass against the GPU's dense FP16 TFLOPS; its fixed time per layer where the pass runs without CUDA
+graphs (each layer's kernel launches and, across GPUs, its all-reduce calls cost time whatever the prompt; vLLM
+replays passes of up to catalog/defaults.yaml prefill_graphed_tokens as graphs) and what each MoE layer adds to it
+(advisor.estimate.arrivals.forward_pass_s); and each request's time outside the passes (its way through the API
+server, tokenizer and scheduler, and its first token's way back). The time to first token they predict is the shipped
+one (advisor.estimate.arrivals.benchmark_ttft), as the statistic the run is scored on (ServingMeasurement.scored_ttft:
+the median where published, else the mean). A grid search keeps the four with the least mean absolute log error.
+One more constant is the serving engines' own in the decode step: what each running sequence past the first adds to
+it (the engine's per-request work each step), fitted the same way on the published throughputs of vLLM and SGLang
+runs. `advisor validate` refits all five without each device's runs.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from advisor.estimate.arrivals import Prefill, benchmark_ttft
+from advisor.estimate.arrivals import Prefill, benchmark_ttft, forward_pass_s
 from advisor.estimate.constants import SpeedTable
 from advisor.estimate.estimator import Estimator
 from advisor.estimate.machine import Machine, hypothetical, resolve
@@ -28,8 +31,13 @@ from advisor.specs.serving import ServingMeasurement
 from advisor.speed.cases import cases
 from advisor.speed.fit import fit
 
-EFFICIENCIES = tuple(x / 100 for x in range(10, 101, 5))
-PER_LAYER_S = tuple(x / 10_000 for x in range(0, 31))  # 0 to 3 ms
+# the prefill triple's search: a coarse grid over (efficiency, per-layer, MoE-layer time), then a fine one around the
+# best coarse point (a full fine grid in three dimensions would take minutes); every request time at each point
+EFFICIENCIES = tuple(x / 100 for x in range(10, 101, 10))
+PER_LAYER_S = (0.0, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003)  # seconds
+MOE_LAYER_S = (0.0, 0.0005, 0.001, 0.0015, 0.002, 0.003)  # seconds
+# the fine grid: its step, the steps either side of the coarse best, and the lowest multiple of the step it may take
+FINE_STEPS = ((0.05, 1, 1), (0.0001, 2, 0), (0.000125, 2, 0))
 REQUEST_S = tuple(x / 1000 for x in range(0, 121, 5))  # 0 to 120 ms
 SEQUENCE_STEP_S = tuple(x / 1_000_000 for x in range(0, 301, 10))  # 0 to 300 µs
 UNIT = ServingPrefillFit(efficiency=1.0, per_layer_s=0.0, rows=0, devices=0)
@@ -44,16 +52,17 @@ class TtftCase:
     statistic: str  # ... and which statistic that is: "median" or "mean"
     tokens_per_s: float  # prefill compute at efficiency 1, on all of the run's GPUs
     layers: int
+    moe_layers: int  # layers with routed experts (forward_pass_s)
     budget_tokens: int
     graphed_tokens: int  # the engine's passes of up to this many tokens pay no per-layer time (CUDA graphs)
     step_s: float  # one decode step of the run's batch (its compute part at prefill efficiency 1: only the waits
     # for a step in flight use it, a small share of a TTFT)
 
-    def predicted_s(self, efficiency: float, per_layer_s: float) -> float:
+    def predicted_s(self, efficiency: float, per_layer_s: float, moe_layer_s: float = 0.0) -> float:
         """The TTFT these constants give, before the request's own time (which adds to every request's alike)."""
         r = self.run
-        pf = Prefill(self.tokens_per_s * efficiency, self.budget_tokens, self.layers * per_layer_s,
-                     self.graphed_tokens)
+        pf = Prefill(self.tokens_per_s * efficiency, self.budget_tokens,
+                     forward_pass_s(self.layers, self.moe_layers, per_layer_s, moe_layer_s), self.graphed_tokens)
         return benchmark_ttft(r.prompt_tokens, r.batch, r.output_tokens, self.step_s, pf,
                               equal_lengths=r.lengths == "fixed", requests=r.requests, statistic=self.statistic)
 
@@ -72,7 +81,7 @@ def ttft_cases(catalog: Catalog, fit: SpeedFit, runs: tuple[ServingMeasurement, 
         s = serve_on(est, catalog.model(run.model), machine, run_request(run))
         rate = s.curve.prefill_tokens_per_s
         if rate and s.capacity.max_concurrent_sequences >= run.batch:
-            out.append(TtftCase(run, *scored, rate, s.step.work.layers, s.step.budget_tokens,
+            out.append(TtftCase(run, *scored, rate, s.step.work.layers, s.step.work.moe_layers, s.step.budget_tokens,
                                 s.step.lane.prefill_graphed_tokens, s.step.seconds(run.batch)[0]))
     return out
 
@@ -92,23 +101,38 @@ def run_machine(catalog: Catalog, device: str, gpus: int) -> Machine:
 
 
 def fit_serving_prefill(cases: list[TtftCase]) -> ServingPrefillFit | None:
-    """The (efficiency, per-layer time, request time) with the least mean absolute log error; None without cases. A
-    request's time adds to its own TTFT, so each pair's passes are priced once and every request time tried on them
-    (in the steady state it also lengthens its user's cycle, by 50 ms in rounds of seconds, which the search leaves
-    out and the validation, running `serve`, does not)."""
+    """The (efficiency, per-layer time, MoE-layer time, request time) with the least mean absolute log error; None
+    without cases: the best of a coarse grid, then of a fine grid around it. A request's time adds to its own TTFT,
+    so each point's passes are priced once and every request time tried on them (in the steady state it also
+    lengthens its user's cycle, by tens of ms in rounds of seconds, which the search leaves out and the validation,
+    running `serve`, does not)."""
     if not cases:
         return None
     measured = [c.measured_ms / 1000 for c in cases]
-    best: tuple[float, float, float, float] | None = None  # loss, efficiency, per-layer, request
-    for efficiency in EFFICIENCIES:
-        for per_layer in PER_LAYER_S:
-            passes = [c.predicted_s(efficiency, per_layer) for c in cases]
+
+    def best_of(points: Iterable[tuple[float, ...]]) -> tuple[float, float, float, float, float]:
+        found: tuple[float, float, float, float, float] | None = None  # loss, efficiency, per-layer, MoE, request
+        for efficiency, per_layer, moe_layer in points:
+            passes = [c.predicted_s(efficiency, per_layer, moe_layer) for c in cases]
             for request in REQUEST_S:
                 loss = sum(abs(math.log((p + request) / m)) for p, m in zip(passes, measured, strict=True))
-                if best is None or loss < best[0]:
-                    best = (loss, efficiency, per_layer, request)
-    assert best is not None
-    return ServingPrefillFit(best[1], best[2], len(cases), len({c.run.device for c in cases}), request_s=best[3])
+                if found is None or loss < found[0]:
+                    found = (loss, efficiency, per_layer, moe_layer, request)
+        assert found is not None
+        return found
+
+    coarse = best_of(itertools.product(EFFICIENCIES, PER_LAYER_S, MOE_LAYER_S))
+    _, efficiency, per_layer, moe_layer, request = best_of(itertools.product(*(
+        _around(value, *fine) for value, fine in zip(coarse[1:4], FINE_STEPS, strict=True))))
+    return ServingPrefillFit(min(1.0, efficiency), per_layer, len(cases), len({c.run.device for c in cases}),
+                             request_s=request, moe_layer_s=moe_layer)
+
+
+def _around(value: float, step: float, span: int, lowest: int) -> list[float]:
+    """The fine grid's values near `value`: `span` steps either side of the multiple of `step` nearest it, from
+    `lowest` x step up."""
+    centre = round(value / step)
+    return [round(k * step, 7) for k in range(max(lowest, centre - span), centre + span + 1)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
                    "expert_prefill_ratio": lane.expert_prefill_ratio,
                    "attention_prefill_ratio": lane.attention_prefill_ratio,
                    "prefill_per_layer_s": lane.prefill_per_layer_s,
+                   "prefill_moe_layer_s": lane.prefill_moe_layer_s,
                    "prefill_budget_tokens": lane.prefill_budget_tokens,
                    "prefill_graphed_tokens": lane.prefill_graphed_tokens,
                    "prefill_request_s": lane.prefill_request_s, "tensor_parallel": lane.tensor_parallel,

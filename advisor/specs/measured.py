@@ -107,14 +107,16 @@ class ErrorBand:
 @dataclass(frozen=True, slots=True)
 class ServingPrefillFit:
     """The serving engines' (vLLM, SGLang) prefill, fitted on published times to first token: compute efficiency
-    against the dense FP16 TFLOPS, the fixed time per layer of one forward pass run without CUDA graphs, and each
-    request's time outside the forward passes (API server, tokenizer, scheduler, the first token's way back)."""
+    against the dense FP16 TFLOPS, the fixed time per layer of one forward pass run without CUDA graphs and what each
+    MoE layer adds to it, and each request's time outside the forward passes (API server, tokenizer, scheduler, the
+    first token's way back)."""
 
     efficiency: float
     per_layer_s: float
     rows: int
     devices: int
     request_s: float = 0.0
+    moe_layer_s: float = 0.0  # what a MoE layer adds to a pass's fixed time (router, top-k, token sort, grouped GEMMs)
     sequence_step_s: float = 0.0  # what each running sequence past the first adds to a decode step (fitted on the
     # published throughputs: the engine's per-request work each step, its scheduler's and sampler's)
     throughput_rows: int = 0  # the published vLLM/SGLang throughputs sequence_step_s was fitted on
