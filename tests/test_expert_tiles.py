@@ -1,7 +1,6 @@
-"""MoE prefill by tokens per expert (issue 14): on llama.cpp's CUDA backend a routed expert's matmuls run as tiles of
-up to defaults.yaml's moe_prefill_tile_tokens, so a pass that gives each expert fewer tokens prefills more slowly per
-token; other backends keep one ratio (ROCm's HIP build of the same kernels too: the term does not earn its place
-there in validation, docs/accuracy.md), and dense models are untouched."""
+"""MoE prefill by tokens per expert (issue 14): on llama.cpp's CUDA backend, and its HIP build for ROCm, a routed
+expert's matmuls run as tiles of up to defaults.yaml's moe_prefill_tile_tokens, so a pass that gives each expert
+fewer tokens prefills more slowly per token; other backends keep one ratio, and dense models are untouched."""
 
 from __future__ import annotations
 
@@ -32,6 +31,12 @@ def test_a_short_prompt_to_a_moe_on_cuda_prefills_slower_per_token(catalog: Cata
     assert _prefill(est, rtx, "llama-3.1-8b", 64) >= _prefill(est, rtx, "llama-3.1-8b", 512)
     # past one pass (-ub 512) the experts get no more tokens each: only attention over the prompt slows it
     assert _prefill(est, rtx, "qwen3-30b-a3b", 2048) <= moe_full
+
+
+def test_rocm_runs_the_same_tiles(catalog: Catalog, make_machine) -> None:
+    est, radeon = Estimator(catalog), make_machine("RX 7900 XTX")
+    # HIP builds the same mmq.cuh (engines.TILED_EXPERT_PREFILL): 4 tokens per expert against 32
+    assert _prefill(est, radeon, "qwen3-30b-a3b", 64) < _prefill(est, radeon, "qwen3-30b-a3b", 512) / 3
 
 
 def test_backends_without_tiles_keep_one_ratio(catalog: Catalog, make_machine) -> None:

@@ -9,6 +9,7 @@ import gguf
 import numpy as np
 import pytest
 
+from advisor.specs.facts import Catalog
 from tests.test_cli import run, run_json
 
 HW = ["--gpu", "RTX 4090", "--ram", "64GB"]
@@ -75,19 +76,25 @@ def test_a_gguf_is_estimated_from_its_exact_tensor_bytes(capsys: pytest.CaptureF
     assert f"-m {path}" in r["commands"]["llama.cpp"]
 
 
-def test_a_gguf_prefills_as_its_own_weights_do(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # F16 matrices take other prefill kernels than block-quantized ones (the weight-kind ratio, fitted where a
-    # backend's F16/BF16 runs come from two devices: Metal's): a file's kind is its own type's, not the F16 a
-    # stand-in recipe once carried for every file
+def test_a_gguf_prefills_as_its_own_weights_do(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                               catalog: Catalog, make_machine) -> None:
+    # F16 matrices take other prefill kernels than block-quantized ones (the weight-kind ratio, an ablation row since
+    # round 12, docs/accuracy.md): a file's kind is its own type's, not the F16 a stand-in recipe once carried for
+    # every file
+    from advisor.estimate.estimator import Estimator, Request
+    from advisor.estimate.weights import weight_kind
+    from advisor.plan.resolve import gguf_estimate
+
     f16, q8 = tmp_path / "tiny-F16.gguf", tmp_path / "tiny-Q8_0.gguf"
     write_model(f16)
     q8_bytes = write_model(q8, q8=True)
+    est, mac = Estimator(catalog), make_machine("M4 Max 128GB")
 
-    def notes(path: Path) -> list[str]:
-        (r,) = run_json(capsys, "estimate", str(path), "--gpu", "M4 Max 128GB")["results"]
-        return [n for n in r["speed"]["basis"]["notes"] if n.startswith("BF16/F16 weights")]
+    def kind(path: Path) -> str:
+        _, e, _ = gguf_estimate(est, path, mac, Request(context_tokens=4096))
+        return weight_kind(e.recipe, catalog.types)
 
-    assert notes(f16) and not notes(q8)
+    assert (kind(f16), kind(q8)) == ("float", "quant")
     (r,) = run_json(capsys, "estimate", str(q8), *HW)["results"]
     assert r["quant"] == "Q8_0" and r["memory"]["weights_bytes"] == q8_bytes
 

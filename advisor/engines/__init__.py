@@ -80,11 +80,11 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 # pass it gets: estimate.experts.expert_batch_scale. HIP builds the same mmq.cuh and picks the tile width against all
 # of a pass's tokens too ("at large ncols_max the selection lands on wide tiles (e.g. mmq_x=128) that are mostly empty
 # per expert", https://github.com/AMD-Ecosystem/llama.cpp/pull/39; upstream sizes them to the tokens per expert on
-# RDNA 3 and 4 since PR 28552, 2026-09), but the term does not earn its place on ROCm in validation: since the Radeon
-# 890M's runs the leave-one-device-out prefill median is worse with it (2026-12-07: 19.8 % against 18.3 %, though
-# the 90th percentile is 56.7 % against 59.9 %), so ROCm keeps one ratio and the term on ROCm is an ablation row
-# (docs/accuracy.md). Other backends keep one ratio (their MoE kernels are not modelled; Vulkan runs its own shaders)
-TILED_EXPERT_PREFILL: Final = frozenset({"cuda"})
+# RDNA 3 and 4 since PR 28552, 2026-09), so ROCm takes the term too. Validation has gone both ways on it as runs came
+# in (shipped 2026-12-06, left with the Radeon 890M's runs, back with round 12's: leaving each device out, prefill
+# 21.0 % against 21.1 % without it, 90th percentile 59.3 % against 66.2 %; docs/accuracy.md keeps the row). Other
+# backends keep one ratio (their MoE kernels are not modelled; Vulkan runs its own shaders)
+TILED_EXPERT_PREFILL: Final = frozenset({"cuda", "rocm"})
 
 # SGLang (advisor serve) takes vLLM's constants, on each vendor's stack, until it has fits of its own
 _STANDS_IN: Final = {"sglang": "vllm", f"sglang{vllm.ROCM}": f"vllm{vllm.ROCM}"}

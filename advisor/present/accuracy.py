@@ -132,8 +132,8 @@ MISSES = (
     "generation, or a discrete GPU's architecture (Ampere, Ada Lovelace, Blackwell, RDNA 3, RDNA 4 ...; a"
     " workstation card is its consumer twin's die), each pulled toward the pooled fit of its kind; other "
     "devices by backend and class; a family with no measurements takes its kind's pooled fit. A family "
-    'measured on one other device is predicted from that device alone when held out (the RTX 5090 from '
-    'the RTX PRO 6000 rows, up to 42 % fast on small-expert MoE models). The model misses most where a '
+    'measured on one other device is predicted from that device alone when held out (the RX 9070 XT from '
+    "the Radeon AI PRO R9700's rows, up to 20 % slow on Vulkan). The model misses most where a "
     'device or a build is unlike the rest of the set. Qwen3-Next is scored on llama.cpp build 8577 '
     "(Strix Halo, March 2026); its runs on builds before llama.cpp optimized its graph (PRs 17996 and 19375,"
     ' December 2025 to February 2026: a third to two fifths faster decode) are left out, as the estimate '
@@ -145,25 +145,28 @@ MISSES = (
     "and file prefill 349 t/s in May 2025 and 1,545 in May 2026); prefill efficiency follows the GPU "
     "architecture more than the market segment (ROCm: about 0.35 of the rated FP16 rate on RDNA 4, 0.48 on "
     "RDNA 3, 0.64 on an MI50), so it is fitted per architecture and Apple generation like decode; "
-    "56 prefill runs are on a device that is the only one of its family on its backend (the MI50, the DGX Spark, "
-    "the RX 7900 XTX ...): held out, they take their backend's pooled efficiency and are off by a median 28 %, "
-    "the rest by 16 %; the integrated GPUs measured (Strix Halo, 40 CUs, the Radeon 890M, 16, and Intel's Arc "
+    "80 prefill runs are on a device that is the only one of its family on its backend (the MI50, the DGX Spark, "
+    "the RX 7900 XTX ...): held out, they take their backend's pooled efficiency and are off by a median 24 %, "
+    "the rest by 18 %; the integrated GPUs measured (Strix Halo, 40 CUs, the Radeon 890M, 16, and Intel's Arc "
     "B390) predict each other when held out (Strix Halo's Vulkan prefill comes out a median 4 % slow from the "
-    "others; APU prefill 21 % over 118 runs); gpt-oss (47 runs) is priced 8-20 % fast on the DGX Spark for the "
-    "120B at -ub 2048 and 40-42 % slow at the default -ub 512, 28-56 % fast for the 20B, and mostly slow on ROCm "
-    "and Vulkan (to -74 %), a spread no term explains yet (not its MXFP4 weights: GLM-4.7-Flash's MXFP4 file "
-    "prefills within 5 % of its Q4_K_M on one Strix Halo, Vulkan);"
+    "others; APU prefill 21.5 % over 118 runs); gpt-oss (68 runs) is priced from 20 % slow to 16 % fast on the DGX "
+    "Spark for the 120B at -ub 2048 and 37-40 % slow at the default -ub 512, 13 % slow to 47 % fast for the 20B, "
+    "from -39 % to +41 % on five GeForce cards in the August 2025 builds of llama.cpp's gpt-oss guide but 53-108 % "
+    "fast on its RTX 4090 and 5090 at 2k-8k tokens (which measured no faster than its 4080 SUPER and 5080), and "
+    "mostly slow on ROCm and Vulkan (to -71 %), a spread no term explains yet (not its MXFP4 weights: "
+    "GLM-4.7-Flash's MXFP4 file prefills within 5 % of its Q4_K_M on one Strix Halo, Vulkan);"
     " the Radeon 890M's ROCm decode comes out a median 48 % fast from Strix Halo's ROCm constants (two sources; its"
     " Vulkan decode 11 %), so the two APUs' ROCm decode runs fall outside each other's ranges;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
-    'the weights; MLX prefill rests on 9 rows from two chips (dense Llama 3.3 70B on an M3 Max, MoE '
-    "models on an M4 Max), which agree once MLX's experts prefill at the dense efficiency, as mlx-lm "
-    "batches each expert's rows. llama.cpp's MoE prefill efficiency varies by backend and build more than"
-    " one shared ratio captures; on CUDA it follows the tokens each expert gets in a pass (the tile term, "
+    'the weights; MLX prefill rests on 17 rows from three chips (dense Llama 3.3 70B on an M3 Max, MoE '
+    "models on an M4 Max, small models on a fanless M5 MacBook Air), which agree once MLX's experts prefill at the "
+    "dense efficiency, as mlx-lm batches each expert's rows, except the M5's two smallest models and its "
+    "Qwen3.5-35B-A3B (2.5-3x slower than priced). llama.cpp's MoE prefill efficiency varies by backend and build "
+    "more than one shared ratio captures; on CUDA it follows the tokens each expert gets in a pass (the tile term, "
     "docs/estimation.md); on ROCm, which builds the same MMQ kernels, Strix Halo's pp512 runs follow it too "
-    "(Qwen3-Next at 10 tokens per expert 41-45 % fast without it), but with the Radeon 890M's runs the term no "
-    "longer improves the held-out figures there, so ROCm keeps one ratio (ablation below). vLLM on the MI300X, the "
+    "(Qwen3-Next at 10 tokens per expert 41-45 % fast without it), and ROCm takes the term: it left when the Radeon "
+    "890M's runs came in and earns its place again with round 12's (ablation below). vLLM on the MI300X, the "
     "only ROCm device "
     "with vLLM runs, takes vLLM's "
     'CUDA constants when held out and comes out 12-46 % fast (its own, shipped, are fitted on those '

@@ -112,8 +112,9 @@ class Variant:
     # flip it); "median", the median relative error (before: flat over the grid, it flipped between 0.05 and 0.2 as
     # single devices were left out)
     moe_objective: str = "log"
-    # the weight kinds (estimate.weights.weight_kind) whose prefill matmuls get a ratio of their own per backend
-    weight_kinds: frozenset[str] = frozenset({"float"})
+    # the weight kinds (estimate.weights.weight_kind) whose prefill matmuls get a ratio of their own per backend (none
+    # as shipped: BF16 and F16 files' ratio, shipped until round 12's runs, no longer earns its place, docs/accuracy.md)
+    weight_kinds: frozenset[str] = frozenset()
     # a prefill's output head once per pass, not per token (llama.cpp computes logits for a pass's last token only;
     # as shipped, the head is counted per prompt token: counted once per pass, the held-out figures are worse)
     head_once_per_pass: bool = False
