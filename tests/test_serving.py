@@ -225,6 +225,9 @@ def test_plan_users_lists_deployments_that_serve_everyone(capsys: pytest.Capture
         assert "vllm serve meta-llama/Llama-3.1-70B-Instruct" in option["command"]  # after `ray start` when multi-node
     gpus = [o["count"] for o in data["results"] if o["price_usd"] is None]
     assert gpus == sorted(gpus)  # without prices, fewest GPUs first
+    # and the table says so where the rows it shows lack a price, rather than "cheapest first" over unknown prices
+    code, out, _ = run(capsys, "plan", "qwen3-30b-a3b", "--users", "50", "--min-tps", "20")
+    assert code == 0 and "cheapest first where a launch price is known, then fewest GPUs" in out
 
 
 def test_plan_users_reaches_multi_node_when_one_node_cannot_hold_the_model(est: Estimator) -> None:

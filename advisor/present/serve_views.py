@@ -159,6 +159,8 @@ def serve_plan_view(model: ModelSpec, plan: ServePlan) -> View:
     first = plan.options[0].serving
     if first.command:
         after.append(Line(f"Run it on {plan.options[0].label}: {first.command}", command=True))
-    head = Line(f"{plan.total} deployments serve {model.name} to {want}; cheapest first:")
+    order = "cheapest first" if all(o.price_usd is not None for o in plan.options) else \
+        "cheapest first where a launch price is known, then fewest GPUs"
+    head = Line(f"{plan.total} deployments serve {model.name} to {want}; {order}:")
     return View("plan", results=tuple(results), extra=extra, sections=(Section((head,), grid, tuple(after)),),
                 main=grid)
