@@ -10,7 +10,7 @@ import statistics
 from dataclasses import dataclass
 
 from advisor.engines import TILED_EXPERT_PREFILL
-from advisor.estimate.constants import SpeedTable, own_band
+from advisor.estimate.constants import MIN_BAND_ROWS, SpeedTable, own_band
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import ErrorBand, Measurement, SpeedFit
@@ -103,6 +103,23 @@ class Validation:
                 hit, n = out.get(label, (0, 0))
                 out[label] = (hit + inside, n + 1)
         return out
+
+
+    def band_calibration(self, kind: str) -> dict[int, tuple[int, int]]:
+        """How often a held-out run falls inside a band of its own key's other devices' held-out errors (where
+        they give MIN_BAND_ROWS), by how many devices that band rests on (4: four or more), whatever the shipped
+        threshold: what MIN_BAND_DEVICES is set by."""
+        out: dict[int, tuple[int, int]] = {}
+        preds = self.of(kind)
+        for p in preds:
+            own = [q for q in preds if q.case.group != p.case.group and band_key(q, kind) == band_key(p, kind)]
+            if len(own) < MIN_BAND_ROWS:
+                continue
+            b = band(own)
+            devices = min(4, b.devices)
+            hit, n = out.get(devices, (0, 0))
+            out[devices] = (hit + (b.low <= round(p.error, 4) <= b.high), n + 1)
+        return dict(sorted(out.items()))
 
 
 def band_key(p: Prediction, kind: str) -> str:
