@@ -82,7 +82,7 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 # per expert", https://github.com/AMD-Ecosystem/llama.cpp/pull/39; upstream sizes them to the tokens per expert on
 # RDNA 3 and 4 since PR 28552, 2026-09), so ROCm takes the term too. Validation has gone both ways on it as runs came
 # in (shipped 2026-12-06, left with the Radeon 890M's runs, back with round 12's: leaving each device out, prefill
-# 21.0 % against 21.1 % without it, 90th percentile 59.3 % against 66.2 %; docs/accuracy.md keeps the row). Other
+# 19.4 % against 21.0 % on CUDA alone, 90th percentile 59.6 % against 63.8 %; docs/accuracy.md keeps the row). Other
 # backends keep one ratio (their MoE kernels are not modelled; Vulkan runs its own shaders)
 TILED_EXPERT_PREFILL: Final = frozenset({"cuda", "rocm"})
 

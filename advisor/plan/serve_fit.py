@@ -31,7 +31,7 @@ from advisor.specs.serving import ServingMeasurement
 from advisor.speed.cases import cases
 from advisor.speed.fit import fit
 
-# the prefill triple's search: a coarse grid over (efficiency, per-layer, MoE-layer time), then a fine one around the
+# the prefill constants' search: a coarse grid over (efficiency, per-layer, MoE-layer time), then a fine one around the
 # best coarse point (a full fine grid in three dimensions would take minutes); every request time at each point
 EFFICIENCIES = tuple(x / 100 for x in range(10, 101, 10))
 PER_LAYER_S = (0.0, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003)  # seconds
