@@ -26,7 +26,8 @@ def serving_markdown(predictions: list[ServingPrediction]) -> str:
            "`advisor serve`. A batch's decode step is the single-user model at that batch plus what each running",
            "sequence past the first adds (the serving engines' per-sequence step time, fitted on the published",
            "throughputs); the serving engines' prefill (efficiency, fixed time per layer of a pass run without CUDA",
-           "graphs, each request's own time) is fitted on the published times to first token. Each device is",
+           "graphs and what each MoE layer adds to it, each request's own time) is fitted on the published times to",
+           "first token. Each device is",
            "predicted with the single-user constants fitted without that device and the serving constants fitted",
            "without its runs (leave-one-device-out).",
            "Error = predicted / measured - 1.", ""]

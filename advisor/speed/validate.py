@@ -7,6 +7,7 @@ Each device (a GPU id, or a CPU by name) is predicted by constants fitted withou
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from advisor.engines import TILED_EXPERT_PREFILL
@@ -92,34 +93,37 @@ class Validation:
         of all of them where that class has fewer than MIN_BAND_ROWS from MIN_BAND_DEVICES devices, as the shipped
         lookup picks: constants.own_band), of how many."""
         out: dict[str, tuple[int, int]] = {}
-        preds = self.of(kind)
-        for p in preds:
-            others = [q for q in preds if q.case.group != p.case.group]
-            own = [q for q in others if band_key(q, kind) == band_key(p, kind)]
-            mine = band(own) if own else None
-            b = mine if mine is not None and own_band(mine) else band(others)
-            inside = b.low <= round(p.error, 4) <= b.high
+        for p, own, every in self._held_out_bands(kind):
+            inside = _holds(own if own is not None and own_band(own) else every, p)
             for label in ("all", p.case.m.backend):
                 hit, n = out.get(label, (0, 0))
                 out[label] = (hit + inside, n + 1)
         return out
-
 
     def band_calibration(self, kind: str) -> dict[int, tuple[int, int]]:
         """How often a held-out run falls inside a band of its own key's other devices' held-out errors (where
         they give MIN_BAND_ROWS), by how many devices that band rests on (4: four or more), whatever the shipped
         threshold: what MIN_BAND_DEVICES is set by."""
         out: dict[int, tuple[int, int]] = {}
+        for p, own, _ in self._held_out_bands(kind):
+            if own is None or own.n < MIN_BAND_ROWS:
+                continue
+            hit, n = out.get(min(4, own.devices), (0, 0))
+            out[min(4, own.devices)] = (hit + _holds(own, p), n + 1)
+        return dict(sorted(out.items()))
+
+    def _held_out_bands(self, kind: str) -> Iterator[tuple[Prediction, ErrorBand | None, ErrorBand]]:
+        """Each prediction with the bands of the other devices' held-out errors: its key's (None: no such rows) and
+        every key's."""
         preds = self.of(kind)
         for p in preds:
-            own = [q for q in preds if q.case.group != p.case.group and band_key(q, kind) == band_key(p, kind)]
-            if len(own) < MIN_BAND_ROWS:
-                continue
-            b = band(own)
-            devices = min(4, b.devices)
-            hit, n = out.get(devices, (0, 0))
-            out[devices] = (hit + (b.low <= round(p.error, 4) <= b.high), n + 1)
-        return dict(sorted(out.items()))
+            others = [q for q in preds if q.case.group != p.case.group]
+            own = [q for q in others if band_key(q, kind) == band_key(p, kind)]
+            yield p, band(own) if own else None, band(others)
+
+
+def _holds(b: ErrorBand, p: Prediction) -> bool:
+    return b.low <= round(p.error, 4) <= b.high
 
 
 def band_key(p: Prediction, kind: str) -> str:
