@@ -23,7 +23,8 @@ T = TypeVar("T")
 MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a band of its own
 # ... from this many devices: one device's errors say how that device varies, not how a device never measured would,
 # and two devices' do little better: held out, a class's own band from two other devices held 51 % of runs (2026-12-07,
-# 80 of them) and 44 % with round 12's, from three 79-80 % (docs/accuracy.md, "Do the ranges hold?")
+# 80 of them) and 44 % with round 12's, from three 79-80 % (docs/accuracy.md, "Do the ranges hold?"; at the
+# calibrated tail, advisor.speed.ranges, 44 % and 80 %)
 MIN_BAND_DEVICES = 3
 # discrete GPUs of these classes take decode constants per architecture: a workstation card is a consumer die
 ARCHITECTURE_CLASSES = ("consumer", "workstation")

@@ -7,14 +7,14 @@ Each device (a GPU id, or a CPU by name) is predicted by constants fitted withou
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from advisor.engines import TILED_EXPERT_PREFILL
-from advisor.estimate.constants import MIN_BAND_ROWS, SpeedTable, own_band
+from advisor.estimate.constants import SpeedTable
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
-from advisor.specs.measured import ErrorBand, Measurement, SpeedFit
+from advisor.specs.measured import Measurement, SpeedFit
+from advisor.speed import ranges
 from advisor.speed.cases import MIN_DEVICES, Case, cases, predict
 from advisor.speed.fit import FLAT_MOE_FACTORS, SHIPPED, Variant, fit
 from advisor.speed.prefill_fit import DEEP_TOKENS
@@ -57,18 +57,6 @@ def error_summary(errors: list[float]) -> dict[str, float | int]:
             "median_error": statistics.median(errors)}
 
 
-def band(predictions: list[Prediction]) -> ErrorBand:
-    """The signed errors' band that holds a new prediction's error 80 % of the time, for the ranges shown beside
-    every estimate: the floor(0.1 (n + 1))-th and ceil(0.9 (n + 1))-th smallest of n (split-conformal order
-    statistics, which cover at least 80 % when the new error is like the others)."""
-    import math
-
-    errs = sorted(p.error for p in predictions)
-    n = len(errs)
-    low, high = max(1, math.floor(0.1 * (n + 1))), min(n, math.ceil(0.9 * (n + 1)))
-    return ErrorBand(round(errs[low - 1], 4), round(errs[high - 1], 4), n, len({p.case.group for p in predictions}))
-
-
 @dataclass(frozen=True, slots=True)
 class Validation:
     """Leave-one-device-out predictions of every usable measurement, and what was left out and why."""
@@ -88,47 +76,12 @@ class Validation:
         return {label: summarize(ps) for label, ps in sorted(groups.items())}
 
     def coverage(self, kind: str) -> dict[str, tuple[int, int]]:
-        """Per backend and in all: how many held-out measurements fall inside the range the device would have been
-        shown had it never been measured (the band of the other devices' held-out errors for its backend:class, or
-        of all of them where that class has fewer than MIN_BAND_ROWS from MIN_BAND_DEVICES devices, as the shipped
-        lookup picks: constants.own_band), of how many."""
-        out: dict[str, tuple[int, int]] = {}
-        for p, own, every in self._held_out_bands(kind):
-            inside = _holds(own if own is not None and own_band(own) else every, p)
-            for label in ("all", p.case.m.backend):
-                hit, n = out.get(label, (0, 0))
-                out[label] = (hit + inside, n + 1)
-        return out
+        """Per backend and in all: held-out runs inside the range they would have been shown (ranges.coverage)."""
+        return ranges.coverage(self.of(kind), kind)
 
     def band_calibration(self, kind: str) -> dict[int, tuple[int, int]]:
-        """How often a held-out run falls inside a band of its own key's other devices' held-out errors (where
-        they give MIN_BAND_ROWS), by how many devices that band rests on (4: four or more), whatever the shipped
-        threshold: what MIN_BAND_DEVICES is set by."""
-        out: dict[int, tuple[int, int]] = {}
-        for p, own, _ in self._held_out_bands(kind):
-            if own is None or own.n < MIN_BAND_ROWS:
-                continue
-            hit, n = out.get(min(4, own.devices), (0, 0))
-            out[min(4, own.devices)] = (hit + _holds(own, p), n + 1)
-        return dict(sorted(out.items()))
-
-    def _held_out_bands(self, kind: str) -> Iterator[tuple[Prediction, ErrorBand | None, ErrorBand]]:
-        """Each prediction with the bands of the other devices' held-out errors: its key's (None: no such rows) and
-        every key's."""
-        preds = self.of(kind)
-        for p in preds:
-            others = [q for q in preds if q.case.group != p.case.group]
-            own = [q for q in others if band_key(q, kind) == band_key(p, kind)]
-            yield p, band(own) if own else None, band(others)
-
-
-def _holds(b: ErrorBand, p: Prediction) -> bool:
-    return b.low <= round(p.error, 4) <= b.high
-
-
-def band_key(p: Prediction, kind: str) -> str:
-    """The key of the band the shipped lookup shows beside a prediction (SpeedTable.constants)."""
-    return p.case.key if kind == "decode" else p.case.backend
+        """A key's own band's hits by the devices it rests on (ranges.band_calibration)."""
+        return ranges.band_calibration(self.of(kind), kind)
 
 
 def held_out_basis(p: Prediction, predictions: list[Prediction]) -> str:
