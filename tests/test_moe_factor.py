@@ -52,10 +52,13 @@ def test_a_backend_with_moe_runs_on_one_device_uses_the_shared_factor(catalog: C
     assert fitted.moe_expert_cost("vulkan") == fitted.moe_expert_layer_cost
 
 
-def test_the_shipped_fit_shares_one_moe_factor(catalog: Catalog) -> None:
-    rows = _rows("cuda", ("a", "b"), 0.25) + _rows("vulkan", ("c", "d"), 0.25)
-    fitted = cal.fit(rows, catalog.defaults)
-    assert fitted.moe_expert_layer_cost_by_backend == {} and fitted.moe_expert_layer_cost == 0.25
+def test_the_shared_variant_fits_one_moe_factor_for_every_backend(catalog: Catalog) -> None:
+    # shipped until round 13's runs: one per-expert cost whatever the backend (an ablation row now)
+    rows = _rows("cuda", ("a", "b"), 0.1) + _rows("vulkan", ("c", "d"), 0.6)
+    shared = cal.fit(rows, catalog.defaults, cal.Variant(per_backend=False))
+    assert shared.moe_expert_layer_cost_by_backend == {}
+    assert shared.moe_expert_cost("cuda") == shared.moe_expert_cost("vulkan") == shared.moe_expert_layer_cost
+    assert cal.fit(rows, catalog.defaults).moe_expert_layer_cost_by_backend == {"cuda": 0.1, "vulkan": 0.6}
 
 
 def test_a_moe_layer_costs_more_the_more_experts_a_token_uses(catalog: Catalog) -> None:
@@ -66,7 +69,7 @@ def test_a_moe_layer_costs_more_the_more_experts_a_token_uses(catalog: Catalog) 
                               and c.work.weights_read_bytes == BYTES) for k in (0, 2, 8))
     assert (known.predict(table, dense) or 0) > (known.predict(table, top2) or 0) > (known.predict(table, top8) or 0)
     # the flat variant (before issue 14) cannot tell top-2 from top-8
-    flat = cal.Variant(cal.FLAT_MOE_FACTORS, False, True).rows([top2, top8])
+    flat = cal.Variant(cal.FLAT_MOE_FACTORS, per_backend=False, flat_moe=True).rows([top2, top8])
     assert flat[0].work.experts_per_token == flat[1].work.experts_per_token == 1
 
 
@@ -111,7 +114,7 @@ def test_moe_prefill_ratio_per_backend_in_the_variant(catalog: Catalog) -> None:
     rows = [_prefill("cuda", d, moe, 0.6, 0.8) for d in ("a", "b") for moe in (False, True)]
     rows += [_prefill("rocm", d, moe, 0.4, 0.3) for d in ("c", "d") for moe in (False, True)]
     rows += [_prefill("vulkan", "e", moe, 0.5, 0.1) for moe in (False, True)]
-    fitted = cal.fit(rows, catalog.defaults, cal.Variant())
+    fitted = cal.fit(rows, catalog.defaults, cal.Variant(prefill_per_backend=True))
     assert fitted.moe_prefill_factor_by_backend == pytest.approx({"cuda": 0.8, "rocm": 0.3})
     table = SpeedTable(fitted, catalog.defaults)
     assert table.constants("vulkan", "consumer").expert_prefill_ratio == fitted.moe_prefill_factor  # one device

@@ -35,10 +35,11 @@ def test_runs_that_err_together_widen_the_band() -> None:
     assert wide.low < narrow.low and wide.high > narrow.high and wide.tail == tail
 
 
-def test_runs_that_do_not_err_together_keep_the_10th_to_90th_band() -> None:
-    # one run per device: the runs are exchangeable, and the split-conformal 10th-90th band already holds 80 %
+def test_runs_that_do_not_err_together_keep_about_the_10th_to_90th_band() -> None:
+    # one run per device: the runs are exchangeable, and the split-conformal 10th-90th band already holds about 80 %;
+    # the (m + 1) / m correction widens it by half a point at most
     runs = _runs(200, 1, 0.2, seed=3)
-    assert ranges.calibrated_tail(runs, "decode") == ranges.TAILS[0]
+    assert ranges.calibrated_tail(runs, "decode") >= ranges.TAILS[1]
     inside, n = ranges.coverage(runs, "decode")["all"]
     assert inside >= 0.78 * n
 

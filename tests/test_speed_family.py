@@ -44,7 +44,7 @@ def test_a_family_measured_once_borrows_its_kinds_shape(catalog: Catalog) -> Non
     pooled = cal.fit(rows, catalog.defaults).decode["cuda:fam-b"]
     assert pooled.stream_efficiency == pytest.approx(EFF, rel=0.01)
     assert pooled.per_layer_s == pytest.approx(TAU, rel=0.05)  # the pool's own fit is pulled lightly too
-    started = cal.fit(rows, catalog.defaults, cal.Variant(per_backend=False, pooled=False)).decode["cuda:fam-b"]
+    started = cal.fit(rows, catalog.defaults, cal.Variant(pooled=False)).decode["cuda:fam-b"]
     assert abs(started.per_layer_s / TAU - 1) > 0.1  # toward the starting values instead: the run alone can't say
 
 

@@ -24,7 +24,7 @@ MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a 
 # ... from this many devices: one device's errors say how that device varies, not how a device never measured would,
 # and two devices' do little better: held out, a class's own band from two other devices held 51 % of runs (2026-12-07,
 # 80 of them) and 44 % with round 12's, from three 79-80 % (docs/accuracy.md, "Do the ranges hold?"; at the
-# calibrated tail, advisor.speed.ranges, 44 % and 80 %)
+# calibrated tail, advisor.speed.ranges, 44 % and 80 %; with round 13's runs 56 % and 78 %)
 MIN_BAND_DEVICES = 3
 # discrete GPUs of these classes take decode constants per architecture: a workstation card is a consumer die
 ARCHITECTURE_CLASSES = ("consumer", "workstation")

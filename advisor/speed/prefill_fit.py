@@ -123,9 +123,9 @@ def _prefill_efficiency(rows: list[Case], unit: list[float]) -> dict[str, float]
 
 def _toward_pool(own: dict[str, float], pooled: dict[str, float], samples: dict[str, FitSample],
                  weight: int) -> dict[str, float]:
-    """Each key's efficiency pulled toward its backend's pooled one as if the pool were `weight` more devices (1: a
-    family measured on one device sits halfway, one measured on four keeps four fifths of its own; 0, as shipped:
-    each keeps its own)."""
+    """Each key's efficiency pulled toward its backend's pooled one as if the pool were `weight` more devices (1, as
+    shipped: a family measured on one device sits halfway, one measured on four keeps four fifths of its own; 0: each
+    keeps its own)."""
     if not weight:
         return own
     out = {}

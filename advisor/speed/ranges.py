@@ -7,7 +7,8 @@ floor(tail (n + 1))-th to the ceil((1 - tail)(n + 1))-th smallest of n, which wo
 errors if each were like any other. They are not: a device's runs err together (a driver, a memory clock, a
 build), so a 10th-90th band of rows holds fewer than 80 % of an unmeasured device's runs. The tail is therefore
 calibrated, per kind, on the held-out devices themselves: the widest tail in TAILS (the narrowest band) under
-which COVERAGE of the held-out runs fall inside the range they would have been shown. How often the ranges hold
+which COVERAGE of the held-out runs fall inside the range they would have been shown, corrected for the number of
+devices it is calibrated on (split conformal's (m + 1) / m, the device being the unit). How often the ranges hold
 is reported nested (`coverage`): each device's runs are checked at the tail calibrated without that device.
 """
 
@@ -81,10 +82,13 @@ class _Errors:
         return tuple(sorted(p.error for p, g, _ in self.rows if g not in out))
 
     def tail(self, without: frozenset[str] = frozenset()) -> float:
-        """The widest tail under which COVERAGE of the held-out runs (but those of `without`) fall in their band."""
+        """The widest tail under which COVERAGE x (m + 1) / m of the held-out runs of the m devices not `without`
+        fall in their band: the split-conformal finite-sample correction, with the device as the unit that is
+        like any other (a band that just holds COVERAGE of m devices' runs holds less of a new device's)."""
         shown = [(p.error, errors) for p, errors in self.shown(without)]
+        m = len(set(self.devices) - without)
         for tail in TAILS:
-            if sum(_inside(errors, e, tail) for e, errors in shown) >= COVERAGE * len(shown):
+            if sum(_inside(errors, e, tail) for e, errors in shown) >= COVERAGE * (m + 1) / m * len(shown):
                 return tail
         return TAILS[-1]
 

@@ -145,41 +145,43 @@ def validate(catalog: Catalog) -> Validation:
 
 VARIANTS = {
     "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
-    "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert and one MoE prefill ratio "
-    "for every backend (on CUDA and ROCm scaled by the tokens each expert gets in a pass), prefill attention at its "
-    "own fitted share of the matmul rate, prefill efficiency per architecture and Apple generation too, and a family "
-    "with no runs at its backend's pooled efficiency (one vote per device)": SHIPPED,
+    "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert for every backend and a "
+    "backend's own where its MoE runs come from two devices, one MoE prefill ratio for every backend (on CUDA and "
+    "ROCm scaled by the tokens each expert gets in a pass), prefill attention at its own fitted share of the matmul "
+    "rate, prefill efficiency per architecture and Apple generation too, pulled toward its backend's pooled one as "
+    "if the pool were one more device, and a family with no runs at that pooled efficiency (one vote per device)":
+        SHIPPED,
     "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
-    "architecture": Variant(per_backend=False, families=False),
+    "architecture": Variant(families=False),
     "architectures and Apple generations pulled toward their class's starting values, not their kind's pooled fit":
-        Variant(per_backend=False, pooled=False),
-    "per-expert cost and MoE prefill ratio per backend (where MoE runs on 2+ devices)": Variant(),
-    "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, False, True),
+        Variant(pooled=False),
+    "one per-expert cost shared by every backend (shipped until round 13's runs)": Variant(per_backend=False),
+    "the MoE prefill ratio per backend too (where MoE runs on 2+ devices)": Variant(prefill_per_backend=True),
+    "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, per_backend=False,
+                                                                                 flat_moe=True),
     "the per-expert cost picked on the median relative error, not the mean absolute log error": Variant(
-        per_backend=False, moe_objective="median"),
-    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), False),
+        moe_objective="median"),
+    "no MoE layer cost (a MoE layer costs what a dense one does)": Variant((0.0,), per_backend=False),
     "one MoE prefill ratio whatever the tokens each expert gets in a pass (before: no tile term on CUDA)":
-        Variant(per_backend=False, tiled_backends=frozenset()),
+        Variant(tiled_backends=frozenset()),
     "the tile term on CUDA only (ROCm with one ratio, as shipped from the Radeon 890M's runs until round 12's)":
-        Variant(per_backend=False, tiled_backends=TILED_EXPERT_PREFILL - {"rocm"}),
-    "recency: a build a year older than the newest weighs half in the decode fit": Variant(per_backend=False,
-                                                                                          half_life_years=1.0),
+        Variant(tiled_backends=TILED_EXPERT_PREFILL - {"rocm"}),
+    "recency: a build a year older than the newest weighs half in the decode fit": Variant(half_life_years=1.0),
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
-        per_backend=False, cpu_compute=(None,)),
-    "no attention ratio (prefill attention over the context at the matmul rate)": Variant(per_backend=False,
-                                                                                         attention=False),
+        cpu_compute=(None,)),
+    "no attention ratio (prefill attention over the context at the matmul rate)": Variant(attention=False),
     "BF16 and F16 weights' prefill matmuls at a fitted share of the quantized types' efficiency (the weight-kind "
-    "ratio, shipped until round 12's runs)": Variant(per_backend=False, weight_kinds=frozenset({"float"})),
+    "ratio, shipped until round 12's runs)": Variant(weight_kinds=frozenset({"float"})),
     "a prefill's output head once per pass (llama.cpp computes logits for a pass's last token only), not per prompt "
-    "token": Variant(per_backend=False, head_once_per_pass=True),
+    "token": Variant(head_once_per_pass=True),
     "MXFP4 files' prefill at a ratio of their own (fitted on gpt-oss's runs: a model term in disguise)":
-        Variant(per_backend=False, weight_kinds=frozenset({"mxfp4"})),
+        Variant(weight_kinds=frozenset({"mxfp4"})),
     "prefill efficiency per backend:class (the market segment), not per GPU architecture and Apple generation":
-        Variant(per_backend=False, prefill_families=False),
-    "prefill efficiency per family pulled toward its backend's pooled one as if the pool were one more device":
-        Variant(per_backend=False, prefill_pool_devices=1),
+        Variant(prefill_families=False),
+    "prefill efficiency per family at its own median, not pulled toward its backend's pool (shipped until round "
+    "13's runs)": Variant(prefill_pool_devices=0),
     "a backend:class with no prefill runs takes the median of its backend's other classes, not the backend's "
-    "pooled efficiency (one vote per device)": Variant(per_backend=False, pooled_prefill=False),
+    "pooled efficiency (one vote per device)": Variant(pooled_prefill=False),
 }
 
 
