@@ -88,7 +88,8 @@ def _stream_seconds(c: Case, compute: float | None, a: float) -> float:
 class Variant:
     """What a fit uses; the defaults are the shipped fit (SHIPPED), and docs/accuracy.md compares each other choice
     under the same leave-one-device-out procedure. A term ships where it improves both the held-out median and 90th
-    percentile."""
+    percentile, unless it is one model's factor in disguise (the MXFP4 files' prefill ratio, fitted on gpt-oss's
+    runs: GLM-4.7-Flash's MXFP4 file prefills as its Q4_K_M does)."""
 
     moe_factors: tuple[float, ...] = MOE_FACTORS
     # decode: a backend's own per-expert cost where its MoE runs come from 2+ devices (else the shared one); with

@@ -58,7 +58,6 @@ class _Errors:
     """One kind's held-out errors, by device and by band key, for the bands held out of one or two devices."""
 
     def __init__(self, predictions: list[Prediction], kind: str) -> None:
-        self.kind = kind
         self.rows = [(p, p.case.group, band_key(p, kind)) for p in predictions]
         self.devices = sorted({group for _, group, _ in self.rows})
 
@@ -86,7 +85,7 @@ class _Errors:
         fall in their band: the split-conformal finite-sample correction, with the device as the unit that is
         like any other (a band that just holds COVERAGE of m devices' runs holds less of a new device's)."""
         shown = [(p.error, errors) for p, errors in self.shown(without)]
-        m = len(set(self.devices) - without)
+        m = max(1, len(set(self.devices) - without))
         for tail in TAILS:
             if sum(_inside(errors, e, tail) for e, errors in shown) >= COVERAGE * (m + 1) / m * len(shown):
                 return tail
