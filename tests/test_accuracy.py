@@ -37,15 +37,16 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     decode, prefill = summarize(validation.of("decode")), summarize(validation.of("prefill"))
     assert decode["n"] >= 340 and prefill["n"] >= 150
     # issue 14's bound, met since decode constants are per GPU family (10.0009 % with round 13's runs, 9.8 % since each
-    # backend whose MoE runs come from two devices has its own per-expert cost)
+    # backend whose MoE runs come from two devices has its own per-expert cost, 9.5 % with the family's standing)
     assert decode["median_abs_error"] <= 0.10
     # issue 14's 30 %: 29.5 % since the MoE factor is picked on the mean absolute log error and Qwen3-Next is scored on
     # a current build (its pre-optimization runs scored: 30.7 %); a sparse tail: 2 more rows moved it 37.4 % -> 39.3 %
     # once
     # 30.8 % with round 13's runs (an M5 Max on Metal and MLX, the first M5 generation chip on Metal: held out, it
-    # takes the pooled Apple constants, whose fixed time per layer an M5 undercuts: 11-39 % slow), 30.6 % since each
-    # backend whose MoE runs come from two devices has its own per-expert cost: issue 14's bound is not met
-    assert decode["p90_abs_error"] <= 0.31
+    # took the pooled Apple constants, whose fixed time per layer an M5 undercuts: 11-39 % slow), 30.6 % since each
+    # backend whose MoE runs come from two devices has its own per-expert cost, 29.1 % since a family with no runs on
+    # a backend stands to its kind as it does on the backends that measured it
+    assert decode["p90_abs_error"] <= 0.30
     # issue 14's 20 %: 27.2 % (2026-12-06) once the 89 round-4 prefill runs held out only because they moved this
     # median past a bound were scored (20.3 % without them); 24.8 % since a class with no runs takes its backend's
     # pooled efficiency, one vote per device; 21.4 % since the efficiency is per GPU family like decode's (ablation in
@@ -232,3 +233,15 @@ def test_mla_attends_over_the_compressed_cache_on_llama_cpp(validation: Validati
     deep = [p.error for p in validation.of("prefill") if p.case.m.model == "glm-4.7-flash"
             and p.case.m.depth_tokens >= 8192 and p.case.m.engine == "llama.cpp"]
     assert len(deep) >= 5 and max(deep) < 0.55
+
+
+def test_a_chip_new_to_a_backend_borrows_how_it_stands_on_another(validation: Validation) -> None:
+    # round 13's M5 Max is the only M5 with Metal runs: held out, Metal's pooled Apple constants priced it 11-39 % slow
+    # (an M5 spends less fixed time per layer than the older chips); scaled as the M5 stands to the Apple pool on MLX,
+    # where the base M5 was measured, it is within a fifth
+    from advisor.speed.validate import held_out_basis
+
+    metal = [p for p in validation.of("decode") if p.case.group == "m5-max-40c" and p.case.backend == "metal"]
+    assert len(metal) >= 20 and summarize(metal)["median_abs_error"] < 0.15
+    assert max(abs(p.error) for p in metal) < 0.2
+    assert "stands on mlx" in held_out_basis(metal[0], list(validation.predictions))

@@ -86,8 +86,8 @@ def test_the_ranges_hold_for_four_in_five_held_out_runs(catalog: Catalog) -> Non
     # 395 of 506 decode runs (78.1 %) and 270 of 337 prefill (80.1 %) on 2026-12-07: a device's runs err together,
     # so a band of runs is too narrow for a device never measured. The tail is calibrated on the held-out devices
     # (advisor.speed.ranges) and counted nested: decode 408 of 506 (80.6 %) at the 8th-92nd percentile, prefill 274
-    # of 337 (81.3 %); with round 13's runs and the (m + 1) / m correction, decode 453 of 551 (82.2 %), prefill 317 of
-    # 382 (83.0 %), where the 10th-90th band holds 431 (78.2 %). A key needs three devices for a band of its own:
+    # of 337 (81.3 %); with round 13's runs and the (m + 1) / m correction, decode 448 of 551 (81.3 %), prefill 317 of
+    # 382 (83.0 %), where the 10th-90th band holds 433 (78.6 %). A key needs three devices for a band of its own:
     # two devices' bands hold 44-56 % of runs
     from advisor.speed import ranges
 

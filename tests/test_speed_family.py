@@ -70,6 +70,28 @@ def test_a_family_with_no_measurements_takes_its_kinds_pooled_fit(catalog: Catal
     families = ("cuda:ampere", "cuda:ada-lovelace", "cuda:blackwell")
     assert pool.rows == sum(fitted[k].rows for k in families)
     assert pool.devices == sum(fitted[k].devices for k in families)
-    c = SpeedTable(catalog.speed_fit, catalog.defaults).constants("cuda", "consumer", "turing")
-    assert (c.stream_efficiency, c.per_layer_s) == (pool.stream_efficiency, pool.per_layer_s)
-    assert "cuda:discrete" in c.basis and "no measurements for cuda:turing" in c.basis
+    table = SpeedTable(catalog.speed_fit, catalog.defaults)
+    c = table.constants("cuda", "consumer", "turing")  # a Turing card's Vulkan runs say how it stands to its kind
+    assert "cuda:discrete" in c.basis and "no measurements for cuda:turing" in c.basis and "on vulkan" in c.basis
+    assert "rocm:rdna-2" not in fitted and not any(k.endswith(":rdna-2") for k in fitted)  # no RDNA 2 run anywhere
+    rdna2 = table.constants("rocm", "consumer", "rdna-2")
+    rocm = fitted["rocm:discrete"]
+    assert (rdna2.stream_efficiency, rdna2.per_layer_s) == (rocm.stream_efficiency, rocm.per_layer_s)
+
+
+def test_a_family_unmeasured_on_a_backend_stands_to_its_kind_as_it_does_on_another(catalog: Catalog) -> None:
+    # the same chip's memory system and front end whatever the software: a family with no runs on Metal but runs on
+    # MLX takes Metal's pooled fit scaled as it stands to MLX's pool (round 13: held out, an M5 Max on Metal came out
+    # 11-39 % slow on the pooled Apple constants, -13 to +19 % scaled as the M5 stands on MLX)
+    from advisor.specs.measured import FittedClass
+
+    decode = {"metal:apple": FittedClass(0.8, 1e-4, 10, 5), "mlx:apple": FittedClass(0.9, 8e-5, 10, 5),
+              "mlx:apple-m9": FittedClass(0.81, 4e-5, 4, 1)}
+    table = known.fit_table(catalog.defaults, decode)
+    scaled = table.constants("metal", "apple", "apple-m9")
+    assert scaled.stream_efficiency == pytest.approx(0.8 * 0.9) and scaled.per_layer_s == pytest.approx(5e-5)
+    assert "stands to its kind on mlx" in scaled.basis
+    plain = SpeedTable(table.fit, catalog.defaults, family_standing=False).constants("metal", "apple", "apple-m9")
+    assert (plain.stream_efficiency, plain.per_layer_s) == (0.8, 1e-4)
+    alone = table.constants("metal", "apple", "apple-m8")  # measured on no other backend: the pooled fit
+    assert (alone.stream_efficiency, alone.per_layer_s) == (0.8, 1e-4) and "stands" not in alone.basis

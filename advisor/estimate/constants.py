@@ -11,6 +11,7 @@ The user's own calibration (`advisor calibrate`) is kept beside the fit and scal
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -126,6 +127,9 @@ class SpeedTable:
     fit: SpeedFit | None
     defaults: Defaults
     local: Mapping[str, LocalCalibration] = field(default_factory=dict)
+    # a family with no decode runs on a backend: its kind's pooled fit scaled as the family stands to its kind on the
+    # backends that measured it (False: the pooled fit alone, the ablation's variant)
+    family_standing: bool = True
     _memo: dict[tuple[str, str, str | None], Constants] = field(default_factory=dict, compare=False, repr=False)
 
     def constants(self, backend: str, device_class: str, family: str | None = None) -> Constants:
@@ -185,8 +189,15 @@ class SpeedTable:
         pool_key = f"{key.split(':', 1)[0]}:{pool}"
         pooled = fit.decode.get(pool_key) if pool else None
         if pooled is not None:
-            return (pooled.stream_efficiency, pooled.per_layer_s, f"no measurements for {key}; the pooled fit of its "
-                    f"kind, {pool_key}, on {FitSample(pooled.rows, pooled.devices).describe()}")
+            basis = f"no measurements for {key}; the pooled fit of its kind, {pool_key}, on " \
+                    f"{FitSample(pooled.rows, pooled.devices).describe()}"
+            standing = _standing(fit, key, pool_key) if self.family_standing else None
+            if standing is None:
+                return pooled.stream_efficiency, pooled.per_layer_s, basis
+            (eff, tau), where = standing, ", ".join(standing_on(fit, key, pool_key))
+            return (min(1.0, pooled.stream_efficiency * eff), pooled.per_layer_s * tau,
+                    f"{basis}, scaled as the family stands to its kind on {where} (efficiency x{eff:.2f}, fixed time "
+                    f"per layer x{tau:.2f})")
         stand_ins, label = near(key, fit.decode)
         if stand_ins:
             of = "" if len(stand_ins) == 1 else f" (median of {len(stand_ins)} fits)"
@@ -196,6 +207,28 @@ class SpeedTable:
         start = self.defaults.speed_classes.get(device_class) or self.defaults.speed_classes["consumer"]
         return start.stream_efficiency, start.per_layer_s, f"no measurements for {key}; starting values for " \
             f"{device_class}"
+
+
+def standing_on(fit: SpeedFit, key: str, pool_key: str) -> list[str]:
+    """The other backends on which a family with no runs of its own on this one has a fit beside its kind's pool."""
+    backend, family = key.split(":", 1)
+    pool = pool_key.split(":", 1)[1]
+    return sorted(b for b in {k.split(":", 1)[0] for k in fit.decode}
+                  if b != backend and f"{b}:{family}" in fit.decode and f"{b}:{pool}" in fit.decode)
+
+
+def _standing(fit: SpeedFit, key: str, pool_key: str) -> tuple[float, float] | None:
+    """How a family stands to its kind's pooled fit on the other backends that measured it (the same chip's memory
+    system and front end, whatever the software): the geometric means of its stream efficiency and of its fixed time
+    per layer over the pool's. None where no other backend has both fits."""
+    family, pool = key.split(":", 1)[1], pool_key.split(":", 1)[1]
+    ratios = [(fit.decode[f"{b}:{family}"], fit.decode[f"{b}:{pool}"]) for b in standing_on(fit, key, pool_key)]
+    ratios = [(own, kind) for own, kind in ratios if kind.stream_efficiency > 0 and kind.per_layer_s > 0]
+    if not ratios:
+        return None
+    eff = math.prod(own.stream_efficiency / kind.stream_efficiency for own, kind in ratios) ** (1 / len(ratios))
+    tau = math.prod(own.per_layer_s / kind.per_layer_s for own, kind in ratios) ** (1 / len(ratios))
+    return eff, tau
 
 
 def _prefill(fit: SpeedFit, backend: str, keys: tuple[str, str], start: float | None) -> tuple[float | None, str]:

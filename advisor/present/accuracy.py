@@ -160,7 +160,8 @@ MISSES = (
     'Decode constants are fitted per backend and GPU family where the device has one: an Apple chip '
     "generation, or a discrete GPU's architecture (Ampere, Ada Lovelace, Blackwell, RDNA 3, RDNA 4 ...; a"
     " workstation card is its consumer twin's die), each pulled toward the pooled fit of its kind; other "
-    "devices by backend and class; a family with no measurements takes its kind's pooled fit. A family "
+    "devices by backend and class; a family with no measurements on a backend takes its kind's pooled fit, "
+    "scaled as it stands to its kind on the backends that measured it. A family "
     'measured on one other device is predicted from that device alone when held out (the RX 9070 XT from '
     "the Radeon AI PRO R9700's rows, up to 20 % slow on Vulkan). The model misses most where a "
     'device or a build is unlike the rest of the set. Qwen3-Next is scored on llama.cpp build 8577 '
@@ -186,9 +187,11 @@ MISSES = (
     "GLM-4.7-Flash's MXFP4 file prefills within 5 % of its Q4_K_M on one Strix Halo, Vulkan);"
     " the Radeon 890M's ROCm decode comes out a median 48 % fast from Strix Halo's ROCm constants (two sources; its"
     " Vulkan decode 13 %), so the two APUs' ROCm decode runs fall outside each other's ranges; the M5 Max, the "
-    "first M5-generation chip with Metal runs, takes the pooled Apple constants when held out and decodes 11-39 % "
-    "faster than priced (an M5 spends less fixed time per layer than the older chips), and its MLX MoE decode "
-    "comes out up to 71 % fast;"
+    "first M5-generation chip with Metal runs, decoded 11-39 % faster than Metal's pooled Apple constants priced it "
+    "when held out (an M5 spends less fixed time per layer than the older chips), and within 13 % slow to 19 % fast "
+    "since a family with no runs on a backend takes its kind's pooled fit scaled as it stands to its kind on the "
+    "backends that measured it (here MLX, where the base M5 was measured; the M1 Pro, MLX's only M1, now takes Metal's "
+    "2023-24 M1 fits and comes out a median 20 % slow, was 3 %); its MLX MoE decode comes out up to 71 % fast;"
     ' CPU decode on old or mobile cores (a 2014 Haswell, a Lunar Lake) is slower per '
     'thread than the fitted core bound; decode at 32k tokens on Strix Halo reads the cache slower than '
     'the weights; MLX prefill rests on 37 rows from four chips (dense Llama 3.3 70B on an M3 Max, MoE models on '

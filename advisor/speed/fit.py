@@ -93,7 +93,7 @@ class Variant:
 
     moe_factors: tuple[float, ...] = MOE_FACTORS
     # decode: a backend's own per-expert cost where its MoE runs come from 2+ devices (else the shared one); with
-    # round 13's runs it validates better than one shared cost (decode 9.8 % and 30.6 % against 10.0 % and 30.8 %)
+    # round 13's runs it validates better than one shared cost (decode 9.51 % and 29.1 % against 9.54 % and 29.7 %)
     per_backend: bool = True
     # prefill: a backend's own MoE prefill ratio likewise (not shipped: 23.7 % against 19.1 %, too few MoE runs each)
     prefill_per_backend: bool = False
@@ -103,6 +103,9 @@ class Variant:
     attention: bool = True  # prefill attention at its own fitted share of the matmul rate (False: at the matmul rate)
     families: bool = True  # discrete GPUs' decode constants per architecture (False: per backend:class, as before)
     pooled: bool = True  # a family's fit pulled toward its kind's pooled fit (False: toward starting values)
+    # a family with no decode runs on a backend takes its kind's pooled fit scaled as the family stands to its kind on
+    # the backends that measured it (SpeedTable.family_standing; False: the pooled fit alone, as before round 13)
+    family_standing: bool = True
     # on these backends the MoE prefill ratio scales with the tokens each expert gets in a pass (engines.
     # TILED_EXPERT_PREFILL: llama.cpp's CUDA build); empty: one ratio everywhere
     tiled_backends: frozenset[str] = TILED_EXPERT_PREFILL

@@ -35,7 +35,8 @@ def leave_one_device_out(rows: list[Case], defaults: Defaults, variant: Variant 
     out = []
     rows = variant.rows(rows)
     for group in sorted({c.group for c in rows}):
-        table = SpeedTable(fit([c for c in rows if c.group != group], defaults, variant), defaults)
+        table = SpeedTable(fit([c for c in rows if c.group != group], defaults, variant), defaults,
+                           family_standing=variant.family_standing)
         for c in (c for c in rows if c.group == group):
             value = predict(table, c)
             if value is not None:
@@ -101,6 +102,9 @@ def held_out_basis(p: Prediction, predictions: list[Prediction]) -> str:
     pooled = f"{c.backend}'s pooled constants" if same else f"no other {c.backend} device: stand-in constants"
     parts.append(f"{key} from {len(peers)} other device{'s' if len(peers) > 1 else ''}" if peers
                  else f"no other {key} device: {pooled}")
+    standing = sorted({q.backend for q in others if c.family and q.family == c.family and q.backend != c.backend})
+    if kind == "decode" and not peers and same and standing:
+        parts[-1] += f", scaled as {c.family} stands on {' and '.join(standing)}"
     if kind == "prefill":
         deep = {q.group for q in same if not q.moe and q.work.depth_tokens >= DEEP_TOKENS}
         if c.work.depth_tokens >= DEEP_TOKENS and len(deep) < MIN_DEVICES:
@@ -155,6 +159,8 @@ VARIANTS = {
     "architecture": Variant(families=False),
     "architectures and Apple generations pulled toward their class's starting values, not their kind's pooled fit":
         Variant(pooled=False),
+    "a family with no decode runs on a backend at its kind's pooled fit alone, not scaled as it stands to its kind on "
+    "the backends that measured it (shipped until round 13's runs)": Variant(family_standing=False),
     "one per-expert cost shared by every backend (shipped until round 13's runs)": Variant(per_backend=False),
     "the MoE prefill ratio per backend too (where MoE runs on 2+ devices)": Variant(prefill_per_backend=True),
     "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, per_backend=False,
