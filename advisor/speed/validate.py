@@ -148,7 +148,9 @@ def validate(catalog: Catalog) -> Validation:
 
 
 VARIANTS = {
-    "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit; "
+    "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit "
+    "(a family with no runs on a backend: that pooled fit scaled as the family stands on the backends that measured "
+    "it); "
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert for every backend and a "
     "backend's own where its MoE runs come from two devices, one MoE prefill ratio for every backend (on CUDA and "
     "ROCm scaled by the tokens each expert gets in a pass), prefill attention at its own fitted share of the matmul "
