@@ -194,7 +194,7 @@ class SpeedTable:
             standing = _standing(fit, key, pool_key) if self.family_standing else None
             if standing is None:
                 return pooled.stream_efficiency, pooled.per_layer_s, basis
-            (eff, tau), where = standing, ", ".join(standing_on(fit, key, pool_key))
+            eff, tau, where = standing
             return (min(1.0, pooled.stream_efficiency * eff), pooled.per_layer_s * tau,
                     f"{basis}, scaled as the family stands to its kind on {where} (efficiency x{eff:.2f}, fixed time "
                     f"per layer x{tau:.2f})")
@@ -209,26 +209,22 @@ class SpeedTable:
             f"{device_class}"
 
 
-def standing_on(fit: SpeedFit, key: str, pool_key: str) -> list[str]:
-    """The other backends on which a family with no runs of its own on this one has a fit beside its kind's pool."""
+def _standing(fit: SpeedFit, key: str, pool_key: str) -> tuple[float, float, str] | None:
+    """How a family with no runs on this backend stands to its kind's pooled fit on the other backends that measured
+    it (the same chip's memory system and front end, whatever the software): the geometric means of its stream
+    efficiency and of its fixed time per layer over the pool's, and those backends. None where no other backend has
+    both fits."""
     backend, family = key.split(":", 1)
     pool = pool_key.split(":", 1)[1]
-    return sorted(b for b in {k.split(":", 1)[0] for k in fit.decode}
-                  if b != backend and f"{b}:{family}" in fit.decode and f"{b}:{pool}" in fit.decode)
-
-
-def _standing(fit: SpeedFit, key: str, pool_key: str) -> tuple[float, float] | None:
-    """How a family stands to its kind's pooled fit on the other backends that measured it (the same chip's memory
-    system and front end, whatever the software): the geometric means of its stream efficiency and of its fixed time
-    per layer over the pool's. None where no other backend has both fits."""
-    family, pool = key.split(":", 1)[1], pool_key.split(":", 1)[1]
-    ratios = [(fit.decode[f"{b}:{family}"], fit.decode[f"{b}:{pool}"]) for b in standing_on(fit, key, pool_key)]
-    ratios = [(own, kind) for own, kind in ratios if kind.stream_efficiency > 0 and kind.per_layer_s > 0]
+    others = sorted({k.split(":", 1)[0] for k in fit.decode} - {backend})
+    ratios = [(b, fit.decode[f"{b}:{family}"], fit.decode[f"{b}:{pool}"]) for b in others
+              if f"{b}:{family}" in fit.decode and f"{b}:{pool}" in fit.decode]
+    ratios = [(b, own, kind) for b, own, kind in ratios if kind.stream_efficiency > 0 and kind.per_layer_s > 0]
     if not ratios:
         return None
-    eff = math.prod(own.stream_efficiency / kind.stream_efficiency for own, kind in ratios) ** (1 / len(ratios))
-    tau = math.prod(own.per_layer_s / kind.per_layer_s for own, kind in ratios) ** (1 / len(ratios))
-    return eff, tau
+    eff = math.prod(own.stream_efficiency / kind.stream_efficiency for _, own, kind in ratios) ** (1 / len(ratios))
+    tau = math.prod(own.per_layer_s / kind.per_layer_s for _, own, kind in ratios) ** (1 / len(ratios))
+    return eff, tau, ", ".join(b for b, _, _ in ratios)
 
 
 def _prefill(fit: SpeedFit, backend: str, keys: tuple[str, str], start: float | None) -> tuple[float | None, str]:

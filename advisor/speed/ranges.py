@@ -123,13 +123,14 @@ def band_calibration(predictions: list[Prediction], kind: str) -> dict[int, tupl
     """How often a held-out run falls inside a band of its own key's other devices' held-out errors (where they
     give MIN_BAND_ROWS), at the shipped tail, by how many devices that band rests on (4: four or more), whatever the
     shipped threshold: what MIN_BAND_DEVICES is set by."""
-    tail = calibrated_tail(predictions, kind)
+    errors = _Errors(predictions, kind)
+    tail = errors.tail()
     out: dict[int, tuple[int, int]] = {}
-    for p in predictions:
-        own = [q for q in predictions if q.case.group != p.case.group and band_key(q, kind) == band_key(p, kind)]
+    for p, group, key in errors.rows:
+        own = [(q.error, g) for q, g, k in errors.rows if g != group and k == key]
         if len(own) < MIN_BAND_ROWS:
             continue
-        devices = min(4, len({q.case.group for q in own}))
+        devices = min(4, len({g for _, g in own}))
         hit, n = out.get(devices, (0, 0))
-        out[devices] = (hit + _inside(tuple(sorted(q.error for q in own)), p.error, tail), n + 1)
+        out[devices] = (hit + _inside(tuple(sorted(e for e, _ in own)), p.error, tail), n + 1)
     return dict(sorted(out.items()))
