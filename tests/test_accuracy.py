@@ -142,6 +142,14 @@ def test_the_moe_prefill_tile_term_earns_its_place(variants: dict[str, dict[str,
     cuda = next(v["prefill"] for label, v in variants.items() if label.startswith("the tile term on CUDA only"))
     assert shipped["median_abs_error"] < cuda["median_abs_error"]
     assert shipped["p90_abs_error"] < cuda["p90_abs_error"]
+    # not on Vulkan: against each device's own dense runs its experts' ratio grows with their tokens as on CUDA and
+    # ROCm (scripts/expert_ratio.py: Strix Halo, 0.13-0.19 at 16 tokens, 0.67 for gpt-oss-20b at 64), but held out
+    # the term there costs both figures, alone (23.7 % and 87.5 % against 19.1 % and 60.3 %, 2026-12-07) or with a
+    # ratio per backend (20.6 % and 76.0 %): the ratio's level differs by device more than the devices pin down
+    for start in ("the tile term on Vulkan too (", "the tile term on Vulkan too, and the MoE prefill ratio"):
+        vulkan = next(v["prefill"] for label, v in variants.items() if label.startswith(start))
+        assert shipped["median_abs_error"] < vulkan["median_abs_error"]
+        assert shipped["p90_abs_error"] < vulkan["p90_abs_error"]
 
 
 def test_the_weight_kind_ratio_no_longer_earns_its_place(variants: dict[str, dict[str, dict[str, float | int]]],

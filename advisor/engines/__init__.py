@@ -83,7 +83,8 @@ SORTED_EXPERT_PREFILL: Final = frozenset({"mlx", "vllm"})
 # RDNA 3 and 4 since PR 28552, 2026-09), so ROCm takes the term too. Validation has gone both ways on it as runs came
 # in (shipped 2026-12-06, left with the Radeon 890M's runs, back with round 12's: leaving each device out, prefill
 # 19.4 % against 21.0 % on CUDA alone, 90th percentile 59.6 % against 63.8 %; docs/accuracy.md keeps the row). Other
-# backends keep one ratio (their MoE kernels are not modelled; Vulkan runs its own shaders)
+# backends keep one ratio: Vulkan's shaders tile each expert's rows too, and its runs show the shape against each
+# device's own dense runs (scripts/expert_ratio.py), but held out the term there validates worse (docs/estimation.md)
 TILED_EXPERT_PREFILL: Final = frozenset({"cuda", "rocm"})
 
 # SGLang (advisor serve) takes vLLM's constants, on each vendor's stack, until it has fits of its own

@@ -7,6 +7,7 @@ Each device (a GPU id, or a CPU by name) is predicted by constants fitted withou
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from advisor.engines import TILED_EXPERT_PREFILL
@@ -18,6 +19,13 @@ from advisor.speed import ranges
 from advisor.speed.cases import MIN_DEVICES, Case, cases, predict
 from advisor.speed.fit import FLAT_MOE_FACTORS, SHIPPED, Variant, fit
 from advisor.speed.prefill_fit import DEEP_TOKENS
+
+# issue 14's two slices of the prefill runs with a bound of their own: gpt-oss's runs and the APUs' (an AMD or NVIDIA
+# chip sharing the machine's memory)
+PREFILL_SLICES: dict[str, Callable[[Case], bool]] = {
+    "gpt-oss": lambda c: c.m.model.startswith("gpt-oss"),
+    "APU": lambda c: c.device_class == "apu",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +182,10 @@ VARIANTS = {
         Variant(tiled_backends=frozenset()),
     "the tile term on CUDA only (ROCm with one ratio, as shipped from the Radeon 890M's runs until round 12's)":
         Variant(tiled_backends=TILED_EXPERT_PREFILL - {"rocm"}),
+    "the tile term on Vulkan too (llama.cpp's Vulkan shaders also run each expert's rows as matmul tiles)":
+        Variant(tiled_backends=TILED_EXPERT_PREFILL | {"vulkan"}),
+    "the tile term on Vulkan too, and the MoE prefill ratio per backend (where MoE runs on 2+ devices)":
+        Variant(prefill_per_backend=True, tiled_backends=TILED_EXPERT_PREFILL | {"vulkan"}),
     "recency: a build a year older than the newest weighs half in the decode fit": Variant(half_life_years=1.0),
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
         cpu_compute=(None,)),
@@ -206,4 +218,7 @@ def ablation(catalog: Catalog) -> dict[str, dict[str, dict[str, float | int]]]:
                                               if p.case.m.kind == "decode" and p.case.backend == "cpu"])
         out[label]["deep prefill"] = summarize([p for p in predictions
                                                 if p.case.m.kind == "prefill" and p.case.work.depth_tokens >= 4096])
+        for name, selects in PREFILL_SLICES.items():
+            out[label][f"{name} prefill"] = summarize([p for p in predictions
+                                                       if p.case.m.kind == "prefill" and selects(p.case)])
     return out
