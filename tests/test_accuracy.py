@@ -152,6 +152,19 @@ def test_the_moe_prefill_tile_term_earns_its_place(variants: dict[str, dict[str,
         assert shipped["p90_abs_error"] < vulkan["p90_abs_error"]
 
 
+def test_efficiency_from_dense_runs_first_is_not_shipped(
+        variants: dict[str, dict[str, dict[str, float | int]]]) -> None:
+    # a MoE run's implied efficiency rests on the experts' ratio, so a device's dense runs could set its efficiency
+    # alone: held out that takes the prefill median from 19.1 % to 18.8 % and the APU runs from 22.2 % to 19.7 % (under
+    # issue 14's bound), but the 90th percentile from 60.3 % to 61.6 % (2026-12-07), and a term ships only where both
+    # figures improve
+    shipped = next(v for label, v in variants.items() if label.startswith("shipped"))
+    dense = next(v for label, v in variants.items() if label.startswith("a device's prefill efficiency from its dense"))
+    assert dense["prefill"]["median_abs_error"] < shipped["prefill"]["median_abs_error"]
+    assert dense["APU prefill"]["median_abs_error"] < shipped["APU prefill"]["median_abs_error"]
+    assert dense["prefill"]["p90_abs_error"] > shipped["prefill"]["p90_abs_error"]
+
+
 def test_the_weight_kind_ratio_no_longer_earns_its_place(variants: dict[str, dict[str, dict[str, float | int]]],
                                                          validation: Validation) -> None:
     # BF16 and F16 files skip the quantized kernels (CUDA: cuBLAS, not MMQ; Metal: no dequantization): their matmuls

@@ -127,6 +127,10 @@ class Variant:
     # a prefill's output head once per pass, not per token (llama.cpp computes logits for a pass's last token only;
     # as shipped, the head is counted per prompt token: counted once per pass, the held-out figures are worse)
     head_once_per_pass: bool = False
+    # a device's prefill efficiency from its dense runs where it has any: its MoE runs inform the key's efficiency and
+    # its backend's pool only where it has none (not shipped: a MoE run's implied efficiency rests on the experts'
+    # ratio, but held out the 90th percentile is worse, docs/accuracy.md)
+    dense_first: bool = False
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -176,7 +180,8 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
                     variant.prefill_per_backend, variant.attention,
-                    _tiles(defaults, variant.tiled_backends), variant.prefill_pool_devices, variant.weight_kinds)
+                    _tiles(defaults, variant.tiled_backends), variant.prefill_pool_devices, variant.weight_kinds,
+                    variant.dense_first)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
                     moe_prefill_tiles=p.tiles,

@@ -51,54 +51,57 @@ class PrefillFit:
 
 def fit_prefill(rows: list[Case], defaults: Defaults, moe_per_backend: bool,
                 attention_ratios: bool = True, tiles: ExpertTiles | None = None, pool_devices: int = 0,
-                weight_kinds: frozenset[str] = frozenset()) -> PrefillFit:
+                weight_kinds: frozenset[str] = frozenset(), dense_first: bool = False) -> PrefillFit:
     """The prefill constants from the prefill rows with a compute figure (`attention_ratios` False: attention at the
     matmul rate everywhere, the ablation's variant; `tiles`: the tile term's, None without it; `pool_devices`:
     how many devices the backend's pool counts as when a key's efficiency is pulled toward it, 0: not pulled;
-    `weight_kinds`: the weight kinds that get a ratio of their own where their runs allow)."""
+    `weight_kinds`: the weight kinds that get a ratio of their own where their runs allow; `dense_first`: a device's
+    MoE runs inform the efficiency only where it has no dense run on the backend, _counted)."""
     # the MoE ratio from GPU runs: a few CPU MoE runs would swing the median it is picked on
     gpu = [c for c in rows if c.backend != "cpu"]
-    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, tiles)
+    ratio, ratios = _fit_ratios(gpu, defaults, moe_per_backend, tiles, dense_first)
     # on dense models: a MoE's prefill at depth also moves with its experts' batch sizes (-ub), which would leak in
     attention = {} if not attention_ratios else per_backend(
         [c for c in rows if not c.moe], lambda c: c.prefill_key, ATTENTION_RATIOS,
-        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, tiles),
+        lambda own, b, r: _prefill_error(own, (ratio, ratios), defaults, {b: r}, tiles, dense_first=dense_first),
         informs=lambda c: c.work.depth_tokens >= DEEP_TOKENS)
     attention = {b: r for b, r in attention.items() if r != 1.0}
     weights: dict[str, float] = {}
     for kind in sorted(weight_kinds):
-        weights |= _weight_ratios(rows, kind, ((ratio, ratios), attention, tiles), defaults, dict(weights))
+        weights |= _weight_ratios(rows, kind, ((ratio, ratios), attention, tiles), defaults, dict(weights),
+                                  dense_first)
     unit = _at_unit_efficiency(rows, (ratio, ratios), attention, defaults, tiles, weights)
-    pooled = _pooled(rows, unit)
+    pooled = _pooled(rows, unit, dense_first)
     samples = _samples(rows)
-    own = _toward_pool(_prefill_efficiency(rows, unit), pooled, samples, pool_devices)
+    own = _toward_pool(_prefill_efficiency(rows, unit, dense_first), pooled, samples, pool_devices)
     return PrefillFit(own, ratio, ratios, attention, pooled, samples, tiles, weights)
 
 
 def _weight_ratios(rows: list[Case], kind: str,
                    fitted: tuple[tuple[float, dict[str, float]], dict[str, float], ExpertTiles | None],
-                   defaults: Defaults, before: dict[str, float]) -> dict[str, float]:
+                   defaults: Defaults, before: dict[str, float], dense_first: bool = False) -> dict[str, float]:
     """One weight kind's ratio per backend (keyed backend:kind) where its runs come from MIN_DEVICES devices, by
     grid search on the backend's median error at the MoE and attention ratios already fitted (`fitted`), the
     efficiency refitted at each candidate; a ratio of 1 is left out."""
     moe, attention, tiles = fitted
     found = per_backend(rows, lambda c: c.prefill_key, WEIGHT_RATIOS,
                         lambda own, b, r: _prefill_error(own, moe, defaults, attention, tiles,
-                                                         {**before, f"{b}:{kind}": r}),
+                                                         {**before, f"{b}:{kind}": r}, dense_first=dense_first),
                         informs=lambda c: c.work.weight_kind == kind)
     return {f"{b}:{kind}": r for b, r in found.items() if r != 1.0}
 
 
 def _fit_ratios(rows: list[Case], defaults: Defaults, by_backend: bool,
-                tiles: ExpertTiles | None) -> tuple[float, dict[str, float]]:
+                tiles: ExpertTiles | None, dense_first: bool = False) -> tuple[float, dict[str, float]]:
     """The routed-expert matmuls' prefill ratio: a grid search on the median error (shared, then per backend if
     asked), the efficiency refitted at each candidate."""
     if not any(c.moe for c in rows):
         return 0.25, {}
-    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults, None, tiles))
+    shared = min(PREFILL_RATIOS, key=lambda r: _prefill_error(rows, (r, {}), defaults, None, tiles,
+                                                              dense_first=dense_first))
     own = {} if not by_backend else per_backend(
         rows, lambda c: c.prefill_key, PREFILL_RATIOS,
-        lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults, None, tiles))
+        lambda rs, b, r: _prefill_error(rs, (shared, {b: r}), defaults, None, tiles, dense_first=dense_first))
     return shared, own
 
 
@@ -112,12 +115,20 @@ def _at_unit_efficiency(rows: list[Case], moe: tuple[float, dict[str, float]], a
     return [predict(unit, c) or 1.0 for c in rows]
 
 
-def _prefill_efficiency(rows: list[Case], unit: list[float]) -> dict[str, float]:
+def _counted(rows: list[Case], dense_first: bool) -> list[bool]:
+    """Which rows inform the efficiency: all; or, `dense_first`, a device's dense runs and its MoE runs only where it
+    has no dense run on the backend (a MoE run's implied efficiency rests on the experts' ratio, a second term)."""
+    dense = {(c.backend, c.group) for c in rows if not c.moe} if dense_first else set()
+    return [not c.moe or (c.backend, c.group) not in dense for c in rows]
+
+
+def _prefill_efficiency(rows: list[Case], unit: list[float], dense_first: bool = False) -> dict[str, float]:
     """Per backend:class, the median over its rows of the efficiency each implies: measured over `unit`, its
     prediction at an efficiency of 1 (_at_unit_efficiency, at the MoE and attention ratios being scored)."""
     implied: dict[str, list[float]] = {}
-    for c, u in zip(rows, unit, strict=True):
-        implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
+    for c, u, counted in zip(rows, unit, _counted(rows, dense_first), strict=True):
+        if counted:
+            implied.setdefault(c.prefill_key, []).append(c.m.tokens_per_s / u)
     return {key: round(statistics.median(values), 4) for key, values in sorted(implied.items())}
 
 
@@ -135,11 +146,12 @@ def _toward_pool(own: dict[str, float], pooled: dict[str, float], samples: dict[
     return out
 
 
-def _pooled(rows: list[Case], unit: list[float]) -> dict[str, float]:
+def _pooled(rows: list[Case], unit: list[float], dense_first: bool = False) -> dict[str, float]:
     """Per backend, the median over its devices of the median efficiency each device's rows imply."""
     per_device: dict[str, dict[str, list[float]]] = {}
-    for c, u in zip(rows, unit, strict=True):
-        per_device.setdefault(c.backend, {}).setdefault(c.group, []).append(c.m.tokens_per_s / u)
+    for c, u, counted in zip(rows, unit, _counted(rows, dense_first), strict=True):
+        if counted:
+            per_device.setdefault(c.backend, {}).setdefault(c.group, []).append(c.m.tokens_per_s / u)
     return {backend: round(statistics.median(statistics.median(v) for v in devices.values()), 4)
             for backend, devices in sorted(per_device.items())}
 
@@ -154,9 +166,9 @@ def _samples(rows: list[Case]) -> dict[str, FitSample]:
 
 def _prefill_error(rows: list[Case], moe: tuple[float, dict[str, float]], defaults: Defaults,
                    attention: dict[str, float] | None = None, tiles: ExpertTiles | None = None,
-                   weights: dict[str, float] | None = None) -> float:
+                   weights: dict[str, float] | None = None, *, dense_first: bool = False) -> float:
     """The median error of the rows predicted at these ratios and the efficiencies they imply."""
     unit = _at_unit_efficiency(rows, moe, attention or {}, defaults, tiles, weights)
-    efficiency = _prefill_efficiency(rows, unit)
+    efficiency = _prefill_efficiency(rows, unit, dense_first)
     return statistics.median(abs(efficiency[c.prefill_key] * u / c.m.tokens_per_s - 1)
                              for c, u in zip(rows, unit, strict=True))

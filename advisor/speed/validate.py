@@ -196,6 +196,8 @@ VARIANTS = {
     "token": Variant(head_once_per_pass=True),
     "MXFP4 files' prefill at a ratio of their own (fitted on gpt-oss's runs: a model term in disguise)":
         Variant(weight_kinds=frozenset({"mxfp4"})),
+    "a device's prefill efficiency from its dense runs where it has any (its MoE runs inform its family's and its "
+    "backend's efficiency only where it has none)": Variant(dense_first=True),
     "prefill efficiency per backend:class (the market segment), not per GPU architecture and Apple generation":
         Variant(prefill_families=False),
     "prefill efficiency per family at its own median, not pulled toward its backend's pool (shipped until round "
