@@ -49,17 +49,17 @@ def implied_ratio(c: Case, efficiency: float, shipped: Shipped) -> float | None:
     return per_ratio / left if left > 0 else None
 
 
-def main(load: Catalog, backends: list[str]) -> None:
-    shipped = (load.defaults, load.speed_fit.attention_prefill_ratio_by_backend if load.speed_fit else {})
-    rows = [c for c in cases(load)[0] if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1
+def main(catalog: Catalog, backends: list[str]) -> None:
+    shipped = (catalog.defaults, catalog.speed_fit.attention_prefill_ratio_by_backend if catalog.speed_fit else {})
+    rows = [c for c in cases(catalog)[0] if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1
             and c.backend != "cpu" and c.work.depth_tokens < DEEP_TOKENS and (not backends or c.backend in backends)]
     own = dense_efficiency(rows, shipped)
     print("backend  device               model                  quant        tokens/expert  hidden x width  ratio")
     for c in sorted((c for c in rows if c.moe and (c.group, c.backend) in own),
                     key=lambda c: (c.backend, c.group, expert_tokens(c) or 0, c.m.model)):
         ratio = implied_ratio(c, own[(c.group, c.backend)], shipped)
-        moe = load.model(c.m.model).moe
-        shape = f"{load.model(c.m.model).arch.hidden_size} x {moe.expert_ffn if moe else '?'}"
+        moe = catalog.model(c.m.model).moe
+        shape = f"{catalog.model(c.m.model).arch.hidden_size} x {moe.expert_ffn if moe else '?'}"
         shown = f"{ratio:.2f}" if ratio is not None else "-"
         print(f"{c.backend:8} {c.group[:20]:20} {c.m.model[:22]:22} {c.m.quant[:12]:12} "
               f"{expert_tokens(c) or 0:13.0f}  {shape:>14}  {shown:>5}  ({c.m.date or '?'}, {c.m.test})")

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from advisor.estimate.constants import MIN_BAND_DEVICES, MIN_BAND_ROWS
+from advisor.estimate.constants import MIN_BAND_ROWS, own_band
 from advisor.specs.measured import ErrorBand
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class _Errors:
 
     def _pool(self, out: frozenset[str], key: str) -> Errors:
         own = [(p.error, g) for p, g, k in self.rows if k == key and g not in out]
-        if len(own) >= MIN_BAND_ROWS and len({g for _, g in own}) >= MIN_BAND_DEVICES:
+        if own_band(ErrorBand(0.0, 0.0, len(own), len({g for _, g in own}))):  # the shipped lookup's rule
             return tuple(sorted(e for e, _ in own))
         return tuple(sorted(p.error for p, g, _ in self.rows if g not in out))
 
