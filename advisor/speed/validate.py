@@ -66,6 +66,23 @@ def error_summary(errors: list[float]) -> dict[str, float | int]:
             "median_error": statistics.median(errors)}
 
 
+def device_interval(errors: list[tuple[str, float]], draws: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """The 5th and 95th percentiles of the median absolute error over `draws` redraws of the devices with replacement
+    (each (device, error) pair a held-out run): a device's runs err together, so the device is the unit drawn. How
+    much a figure owes to which devices happen to be measured, not how wrong any one prediction is."""
+    import random  # lazily: only `validate` needs it
+
+    by_device: dict[str, list[float]] = {}
+    for device, error in errors:
+        by_device.setdefault(device, []).append(abs(error))
+    devices, rng, medians = sorted(by_device), random.Random(seed), []
+    for _ in range(draws):
+        drawn = [e for d in rng.choices(devices, k=len(devices)) for e in by_device[d]]
+        medians.append(statistics.median(drawn))
+    medians.sort()
+    return medians[int(0.05 * draws)], medians[min(draws - 1, int(0.95 * draws))]
+
+
 @dataclass(frozen=True, slots=True)
 class Validation:
     """Leave-one-device-out predictions of every usable measurement, and what was left out and why."""
@@ -83,6 +100,10 @@ class Validation:
         for p in self.of(kind):
             groups.setdefault(_label(p.case, attribute), []).append(p)
         return {label: summarize(ps) for label, ps in sorted(groups.items())}
+
+    def interval(self, kind: str) -> tuple[float, float]:
+        """The median absolute error's spread over redraws of the devices measured (device_interval)."""
+        return device_interval([(p.case.group, p.error) for p in self.of(kind)])
 
     def coverage(self, kind: str) -> dict[str, tuple[int, int]]:
         """Per backend and in all: held-out runs inside the range they would have been shown (ranges.coverage)."""
