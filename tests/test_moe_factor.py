@@ -147,3 +147,23 @@ def test_the_shipped_estimate_uses_the_backends_moe_prefill_factor(catalog: Cata
     faster, slower = prefill({"cuda": 0.8}), prefill({"cuda": 0.2})
     assert slower < faster < 4 * slower  # only the routed-expert matmuls slow down
     assert prefill({"rocm": 0.1, "cuda": 0.2}) == slower
+
+
+def test_a_backend_whose_experts_cost_nothing_reads_back_as_nothing() -> None:
+    # round 15's runs fit CUDA's per-expert cost at 0 (its fused MoE kernels); catalog/speed_fit.yaml wrote 0.0 and the
+    # reader took it for "not given" and made it 1.0: ten times the shared cost on every CUDA MoE decode
+    from pathlib import Path
+
+    import yaml
+
+    from advisor.catalog.rules import parse_speed_fit
+    from advisor.errors import CatalogError
+
+    raw = yaml.safe_load((Path(__file__).resolve().parent.parent / "catalog" / "speed_fit.yaml").read_text())
+    raw["moe_expert_layer_cost_by_backend"] = {"cuda": 0.0, "vulkan": 0.4}
+    fit = parse_speed_fit(raw, "speed_fit.yaml")
+    assert fit.moe_expert_cost("cuda") == 0.0 and fit.moe_expert_cost("vulkan") == 0.4
+    # a ratio divides the work, so none of the ratio mappings takes a 0
+    raw["attention_prefill_ratio_by_backend"] = {"cuda": 0.0}
+    with pytest.raises(CatalogError):
+        parse_speed_fit(raw, "speed_fit.yaml")

@@ -122,7 +122,7 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    decode_bands=_bands(f.mapping("decode_error", required=True)),
                    prefill_bands=_bands(f.mapping("prefill_error", required=True)),
                    rows=f.req_int("rows"), devices=f.req_int("devices"),
-                   moe_expert_layer_cost_by_backend=_factors(f.mapping("moe_expert_layer_cost_by_backend")),
+                   moe_expert_layer_cost_by_backend=_factors(f.mapping("moe_expert_layer_cost_by_backend"), 0.0),
                    moe_prefill_factor_by_backend=_factors(f.mapping("moe_prefill_factor_by_backend")),
                    cpu_decode_gflops_per_core=f.number("cpu_decode_gflops_per_core", required=False,
                                                        maximum=10_000.0),
@@ -153,10 +153,16 @@ def _serving_prefill(f: Fields | None) -> ServingPrefillFit | None:
     return out
 
 
-def _factors(f: Fields | None) -> dict[str, float]:
+def _factors(f: Fields | None, minimum: float = 0.001) -> dict[str, float]:
+    """A per-backend (or per-key) number, as written: a ratio is at least `minimum`; a cost may be 0 (a backend whose
+    routed experts add nothing to a layer's fixed time), which must stay 0, not fall back to anything."""
     if f is None:
         return {}
-    out = {key: f.number(key, minimum=0.0, maximum=20.0) or 1.0 for key in list(f.data)}
+    out = {}
+    for key in list(f.data):
+        value = f.number(key, minimum=minimum, maximum=20.0)
+        assert value is not None  # required: a missing number has failed
+        out[key] = value
     f.done()
     return out
 
