@@ -218,11 +218,12 @@ def test_each_largest_miss_says_what_its_held_out_prediction_rested_on(validatio
 
     # the MI50 is the only ROCm datacenter card measured: held out, it has its backend's pool to go on
     assert basis("mi50", "rocm", 0).startswith("no other rocm:datacenter device: rocm's pooled constants")
-    # the Ryzen 9 7950X's CPU runs at 8k and 16k of context: no other CPU has dense runs at depth, so held out there
-    # is no ratio (Strix Halo's Vulkan runs at 32k were the case until round 15's runs of two R9700s on Vulkan)
+    # a Ryzen 9 7950X's gpt-oss-20b run at 8k of context: the CPU's dense runs at depth come from fewer than two
+    # devices, so the CPU has no attention ratio (Strix Halo's Vulkan runs at 32k were the case until round 15's: two
+    # R9700s on Vulkan at 16k and a Ryzen AI Max 385's 8k-token prompt)
     cpu = next(p for p in prefill if p.case.group.startswith("cpu:AMD Ryzen 9 7950X") and p.case.m.depth_tokens > 0)
     assert "no cpu attention ratio" in held_out_basis(cpu, prefill)
-    for backend in ("vulkan", "rocm"):  # the R9700s (and on ROCm the RX 7900 XTX) have runs at depth
+    for backend in ("vulkan", "rocm"):  # Vulkan's from those two, ROCm's from the R9700 and the RX 7900 XTX
         assert "attention ratio" not in basis("ryzen-ai-max-395", backend, 32768)
     tensor = next(p for p in prefill if p.case.tensor_parallel == 4)
     assert held_out_basis(tensor, prefill).startswith("4 GPUs, tensor parallel; cuda:blackwell from")
