@@ -95,7 +95,7 @@ class Variant:
     # decode: a backend's own per-expert cost where its MoE runs come from 2+ devices (else the shared one); with
     # round 13's runs it validates better than one shared cost (decode 9.51 % and 29.1 % against 9.54 % and 29.7 %)
     per_backend: bool = True
-    # prefill: a backend's own MoE prefill ratio likewise (not shipped: 21.4 % against 19.4 % with round 15's runs, too
+    # prefill: a backend's own MoE prefill ratio likewise (not shipped: 22.0 % against 19.7 % with round 16's runs, too
     # few MoE runs each)
     prefill_per_backend: bool = False
     flat_moe: bool = False  # one cost per MoE layer whatever its top-k (the model before issue 14): rows count 1 expert
