@@ -83,8 +83,11 @@ def render() -> str:
 def _bands(predictions: list[val.Prediction]) -> dict[str, dict[str, float | int]]:
     kind = "prefill" if all(p.case.m.kind == "prefill" for p in predictions) else "decode"
     groups = {"all": predictions}
-    for key in sorted({ranges.band_key(p, kind) for p in predictions}):
+    keys = {ranges.band_key(p, kind) for p in predictions}
+    for key in sorted(keys):
         groups[key] = [p for p in predictions if ranges.band_key(p, kind) == key]
+    for backend in sorted({ranges.key_backend(k) for k in keys} - keys):  # decode: a backend's keys together
+        groups[backend] = [p for p in predictions if ranges.key_backend(ranges.band_key(p, kind)) == backend]
     tail = ranges.calibrated_tail(predictions, kind)
     return {key: asdict(ranges.band(group, tail)) for key, group in groups.items()}
 

@@ -67,17 +67,21 @@ def test_a_step_file_with_a_bad_month_does_not_load(tmp_path: Path) -> None:
         load_catalog(tmp_path / "catalog")
 
 
-def test_a_class_measured_on_one_device_shows_the_all_device_range(catalog: Catalog) -> None:
-    # the DGX Spark is CUDA's only APU: its held-out errors say how it varies, not how an unmeasured APU would
+def test_a_class_measured_on_one_device_shows_its_backends_range(catalog: Catalog) -> None:
+    # the DGX Spark is CUDA's only APU: its held-out errors say how it varies, not how an unmeasured APU would. The
+    # other CUDA devices' errors come from three or more devices, so the Spark's range is theirs, not every backend's
     fit = catalog.speed_fit
     assert fit is not None
-    own = fit.decode_bands["cuda:apu"]
-    assert own.devices == 1 and own.n >= 8
+    own, cuda, every = fit.decode_bands["cuda:apu"], fit.decode_bands["cuda"], fit.decode_bands["all"]
+    assert own.devices == 1 and own.n >= 8 and cuda.devices >= 3
     table = SpeedTable(fit, catalog.defaults)
-    assert table.constants("cuda", "apu").decode_band == fit.decode_bands["all"]
+    assert table.constants("cuda", "apu").decode_band == cuda != every
+    # SYCL's runs are too few for a band of the backend's own: its Arc cards show every device's
+    assert fit.decode_bands["sycl"].n < 8
+    assert table.constants("sycl", "consumer", "xe-hpg").decode_band == every
     # a family measured on several devices keeps its own
     ampere = fit.decode_bands["cuda:ampere"]
-    assert ampere.devices >= 2
+    assert ampere.devices >= 3
     assert table.constants("cuda", "consumer", "ampere").decode_band == ampere
 
 
@@ -94,11 +98,13 @@ def test_the_ranges_hold_for_four_in_five_held_out_runs(catalog: Catalog) -> Non
     # decode 533 of 672 (79.3 %: issue 14's 80 % missed again, by five runs; the new runs are mostly Strix Halo's,
     # priced from the Radeon 890M and 780M when it is held out, docs/accuracy.md), prefill 442 of 540 (81.9 %); with
     # round 17's, decode 532 of 675 (78.8 %: missed by eight runs; two of its three new decode runs are Strix Halo's,
-    # whose runs err together when it is held out), prefill 444 of 538 (82.5 %). This guards today's figures
+    # whose runs err together when it is held out), prefill 444 of 538 (82.5 %). A key with too few devices then
+    # showed every backend's band; its backend's keys' band (where they come from three devices) holds decode 550
+    # of 675 (81.5 %: Strix Halo's held-out runs 106 of 150 against 67), prefill unchanged. This guards them
     from advisor.speed import ranges
 
     v = validate(catalog)
-    for kind, share in (("decode", 0.78), ("prefill", 0.8)):
+    for kind, share in (("decode", 0.8), ("prefill", 0.8)):
         inside, n = v.coverage(kind)["all"]
         assert inside >= share * n, (kind, inside, n)
     plain, n = ranges.uncalibrated_coverage(v.of("decode"), "decode")

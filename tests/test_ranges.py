@@ -59,3 +59,23 @@ def test_a_device_is_checked_at_a_tail_calibrated_without_it() -> None:
     in_sample = ranges.band(others, tail)
     assert tail < ranges.TAILS[0] and in_sample.low <= 0.19 <= in_sample.high
     assert ranges.coverage(runs, "decode")["x"] == (0, 10)
+
+
+def _keyed(device: str, error: float, key: str, label: str) -> Any:
+    return SimpleNamespace(error=error, case=SimpleNamespace(group=device, key=key, backend=ranges.key_backend(key),
+                                                             m=SimpleNamespace(backend=label)))
+
+
+def test_a_key_with_too_few_devices_takes_its_backends_errors_before_every_backends() -> None:
+    # an APU is its key's only device (cuda:apu, 8 runs at +31 %); three other CUDA devices err +30 to +32 %, and
+    # 200 Vulkan devices -20 % to +20 %. Held out, the APU's key has no other device, so its range is the band of
+    # its backend's other devices' errors, which holds all its runs; were those devices another backend's, it
+    # would be every device's band, which holds none of them
+    def runs(other_backend: str) -> list[Any]:
+        cuda = [_keyed(f"gpu-{d}", 0.30 + 0.01 * d, f"{other_backend}:ampere", "cuda") for d in range(3)
+                for _ in range(3 if d < 2 else 2)]
+        vulkan = [_keyed(f"vk-{i}", -0.2 + 0.002 * i, "vulkan:rdna-3", "vulkan") for i in range(200)]
+        return cuda + vulkan + [_keyed("apu", 0.31, "cuda:apu", "apu") for _ in range(8)]
+
+    assert ranges.coverage(runs("cuda"), "decode")["apu"] == (8, 8)
+    assert ranges.coverage(runs("rocm"), "decode")["apu"] == (0, 8)

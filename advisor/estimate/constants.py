@@ -154,11 +154,8 @@ class SpeedTable:
         base = f"{backend}:{device_class}"
         prefill, prefill_basis = _prefill(fit, backend, (key, base), start.prefill_efficiency)
         basis = f"{basis}; {prefill_basis}" if prefill_basis else basis
-        band = fit.decode_bands.get(key)
-        pband = fit.prefill_bands.get(backend)
         found = Constants(eff, tau, prefill, basis,
-                          band if own_band(band) else fit.decode_bands.get("all"),
-                          pband if own_band(pband) else fit.prefill_bands.get("all"),
+                          _band(fit.decode_bands, (key, backend)), _band(fit.prefill_bands, (backend,)),
                           fit.moe_expert_cost(backend),
                           expert_prefill_ratio(backend, fit.moe_prefill_factor, fit.moe_prefill_factor_by_backend),
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
@@ -246,6 +243,12 @@ def _prefill(fit: SpeedFit, backend: str, keys: tuple[str, str], start: float | 
 def own_band(band: ErrorBand | None) -> bool:
     """Whether a backend:class's band is its own to show: MIN_BAND_ROWS predictions from MIN_BAND_DEVICES devices."""
     return band is not None and band.n >= MIN_BAND_ROWS and band.devices >= MIN_BAND_DEVICES
+
+
+def _band(bands: dict[str, ErrorBand], keys: tuple[str, ...]) -> ErrorBand | None:
+    """The first of these keys' bands that is its own to show (own_band), else every key's ("all"): a decode key's,
+    else its backend's keys' together (speed.ranges, whose coverage check picks the same way)."""
+    return next((b for b in (bands.get(k) for k in keys) if own_band(b)), bands.get("all"))
 
 
 def band_range(value: float | None, band: ErrorBand | None) -> tuple[float, float] | None:

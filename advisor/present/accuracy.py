@@ -120,8 +120,9 @@ def _coverage(v: Validation) -> list[str]:
     lines = ["## Do the ranges hold?", "",
              "Each held-out prediction with the range it would have been shown had its device never been measured:",
              "the band of the other devices' held-out errors for its decode constants' key, backend:family or",
-             "backend:class, and for prefill its backend (all devices' where that key has fewer than 8 from 3",
-             "devices: one or two devices' errors say how they vary, not how an unmeasured device would). A band",
+             "backend:class, and for prefill its backend; where that key has fewer than 8 from 3 devices (one or",
+             "two devices' errors say how they vary, not how an unmeasured device would), its backend's keys'",
+             "together (a driver and a build err alike across a backend's devices), else every device's. A band",
              "leaves out a tail of the errors on each side, the floor(t (n + 1))-th to the ceil((1 - t)(n + 1))-th",
              "of n. At 10 % (the 10th to 90th percentile) the bands hold "
              f"{_cell(plain['decode'])} decode and {_cell(plain['prefill'])}",

@@ -1,15 +1,16 @@
 """The ranges shown beside every estimate, from the held-out errors, and whether they hold. Pure.
 
 A range is a band of the leave-one-device-out signed errors (predicted / measured - 1) of the device's decode
-constants' key (prefill: its backend), or of every key's where that key's errors come from too few devices
-(constants.own_band). It leaves out a `tail` of the errors on each side: split-conformal order statistics, the
-floor(tail (n + 1))-th to the ceil((1 - tail)(n + 1))-th smallest of n, which would hold 1 - 2 x tail of new
-errors if each were like any other. They are not: a device's runs err together (a driver, a memory clock, a
-build), so a 10th-90th band of rows holds fewer than 80 % of an unmeasured device's runs. The tail is therefore
-calibrated, per kind, on the held-out devices themselves: the widest tail in TAILS (the narrowest band) under
-which COVERAGE of the held-out runs fall inside the range they would have been shown, corrected for the number of
-devices it is calibrated on (split conformal's (m + 1) / m, the device being the unit). How often the ranges hold
-is reported nested (`coverage`): each device's runs are checked at the tail calibrated without that device.
+constants' key (prefill: its backend); where that key's errors come from too few devices (constants.own_band), of
+its backend's keys' (a driver and a build err alike across a backend's devices), else of every key's. It leaves out
+a `tail` of the errors on each side: split-conformal order statistics, the floor(tail (n + 1))-th to the ceil((1 -
+tail)(n + 1))-th smallest of n, which would hold 1 - 2 x tail of new errors if each were like any other. They are
+not: a device's runs err together (a driver, a memory clock, a build), so a 10th-90th band of rows holds fewer than
+80 % of an unmeasured device's runs. The tail is therefore calibrated, per kind, on the held-out devices themselves:
+the widest tail in TAILS (the narrowest band) under which COVERAGE of the held-out runs fall inside the range they
+would have been shown, corrected for the number of devices it is calibrated on (split conformal's (m + 1) / m, the
+device being the unit). How often the ranges hold is reported nested (`coverage`): each device's runs are checked at
+the tail calibrated without that device.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ Errors = tuple[float, ...]  # sorted signed errors
 def band_key(p: Prediction, kind: str) -> str:
     """The key of the band the shipped lookup shows beside a prediction (SpeedTable.constants)."""
     return p.case.key if kind == "decode" else p.case.backend
+
+
+def key_backend(key: str) -> str:
+    """The backend a band key belongs to: a decode key's backend (cuda:ampere -> cuda), a prefill key itself."""
+    return key.split(":", 1)[0]
 
 
 def _bounds(errors: Errors, tail: float) -> tuple[float, float]:
@@ -75,9 +81,12 @@ class _Errors:
             yield p, cache[group, key]
 
     def _pool(self, out: frozenset[str], key: str) -> Errors:
-        own = [(p.error, g) for p, g, k in self.rows if k == key and g not in out]
-        if own_band(ErrorBand(0.0, 0.0, len(own), len({g for _, g in own}))):  # the shipped lookup's rule
-            return tuple(sorted(e for e, _ in own))
+        """The errors of the devices not `out` under the shipped lookup's rule: the key's own where they pass
+        own_band, else its backend's keys' where those do, else every key's."""
+        for same in (lambda k: k == key, lambda k: key_backend(k) == key_backend(key)):
+            own = [(p.error, g) for p, g, k in self.rows if same(k) and g not in out]
+            if own_band(ErrorBand(0.0, 0.0, len(own), len({g for _, g in own}))):
+                return tuple(sorted(e for e, _ in own))
         return tuple(sorted(p.error for p, g, _ in self.rows if g not in out))
 
     def tail(self, without: frozenset[str] = frozenset()) -> float:
