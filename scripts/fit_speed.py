@@ -89,7 +89,9 @@ def _bands(predictions: list[val.Prediction]) -> dict[str, dict[str, float | int
     for backend in sorted({ranges.key_backend(k) for k in keys} - keys):  # decode: a backend's keys together
         groups[backend] = [p for p in predictions if ranges.key_backend(ranges.band_key(p, kind)) == backend]
     tail = ranges.calibrated_tail(predictions, kind)
-    return {key: asdict(ranges.band(group, tail)) for key, group in groups.items()}
+    # each band under its key (ErrorBand.key, which the catalog loader fills in from it)
+    return {key: {k: v for k, v in asdict(ranges.band(group, tail)).items() if k != "key"}
+            for key, group in groups.items()}
 
 
 def main() -> None:

@@ -85,6 +85,25 @@ def test_a_class_measured_on_one_device_shows_its_backends_range(catalog: Catalo
     assert table.constants("cuda", "consumer", "ampere").decode_band == ampere
 
 
+def test_an_estimate_says_whose_errors_its_ranges_are(catalog: Catalog, make_machine) -> None:
+    # the ranges come from a family's, a backend's or every device's held-out errors (above); the basis says which,
+    # and how many runs from how many devices, so that a wide range reads as what it is
+    from advisor.estimate.estimator import Estimator, Request
+
+    est, fit = Estimator(catalog), catalog.speed_fit
+    assert fit is not None
+
+    def confidence(gpu: str) -> str:
+        found = est.estimate(catalog.model("qwen3-8b"), catalog.recipe("Q4_K_M"), make_machine(gpu), Request(8192))
+        assert found.speed.basis is not None
+        return found.speed.basis.confidence
+
+    ada, cuda, every = fit.decode_bands["cuda:ada-lovelace"], fit.decode_bands["cuda"], fit.decode_bands["all"]
+    assert f"cuda:ada-lovelace's {ada.n} held-out runs from {ada.devices} devices" in confidence("RTX 4090")
+    assert f"the cuda backend's {cuda.n} held-out runs from {cuda.devices} devices" in confidence("DGX Spark")
+    assert f"every device's {every.n} held-out runs from {every.devices} devices" in confidence("Arc B580")
+
+
 def test_the_ranges_hold_for_four_in_five_held_out_runs(catalog: Catalog) -> None:
     # issue 14: ranges cover >= 80 % of held-out measurements. A 10th-90th band of the other devices' errors held
     # 395 of 506 decode runs (78.1 %) and 270 of 337 prefill (80.1 %) on 2026-12-07: a device's runs err together,

@@ -195,7 +195,8 @@ def _bands(f: Fields | None) -> dict[str, ErrorBand]:
         b = f.mapping(key, required=True)
         assert b is not None
         out[key] = ErrorBand(b.number("low", minimum=-1.0) or 0.0, b.number("high", minimum=-1.0) or 0.0,
-                             b.req_int("n"), b.req_int("devices"), b.number("tail", minimum=0.001, maximum=0.5) or 0.1)
+                             b.req_int("n"), b.req_int("devices"), b.number("tail", minimum=0.001, maximum=0.5) or 0.1,
+                             key)
         b.done()
     f.done()
     return out

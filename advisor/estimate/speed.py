@@ -315,21 +315,19 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
         notes.append(f"{label}: prefill matmuls at "
                      f"{' / '.join(f'{r:.2f}' for r in ratios)} x the quantized types' efficiency on this backend "
                      "(fitted: catalog/speed_fit.yaml weight_prefill_ratio)")
-    fitted = any(c.decode_band for c in used)
+    decode_band, prefill_band = _widest([c.decode_band for c in used]), _widest([c.prefill_band for c in used])
     basis = SpeedBasis(method="bandwidth+fixed-cost", bytes_per_token=work.bytes_per_token,
                        weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,
                        depth_tokens=work.depth_tokens, layers=work.layers, lanes=lanes,
                        flops_per_token=work.flops_per_token,
-                       confidence="fitted to published measurements; range = leave-one-device-out error band"
-                       if fitted else "estimated: starting constants, not yet validated against measurements",
+                       confidence=_confidence(decode_band, prefill_band),
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
                        expert_flops_per_token=work.expert_flops_per_token,
                        attention_flops_per_token=work.attention_flops_per_token,
                        expert_tokens_per_pass=expert_tokens if pw.expert_batch_share else None)
     decode = decode_tokens_per_s(work, lanes)
     passes = [lane for lane in lanes if lane.prefill_budget_tokens]  # a serving engine's lanes (estimate.lanes)
-    return SpeedEstimate(decode, prefill, basis, band_range(decode, _widest([c.decode_band for c in used])),
-                         band_range(prefill, _widest([c.prefill_band for c in used])),
+    return SpeedEstimate(decode, prefill, basis, band_range(decode, decode_band), band_range(prefill, prefill_band),
                          prompt_tokens=prompt[0] if prompt else None,
                          prefill_pass_s=max(forward_pass_s(work.layers, work.moe_layers, lane.prefill_per_layer_s,
                                                            lane.prefill_moe_layer_s) for lane in passes) if passes
@@ -338,6 +336,15 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                          else None,
                          prefill_graphed_tokens=min(lane.prefill_graphed_tokens for lane in passes) if passes else 0,
                          prefill_request_s=max(lane.prefill_request_s for lane in passes) if passes else 0.0)
+
+
+def _confidence(decode: ErrorBand | None, prefill: ErrorBand | None) -> str:
+    """How sure the speeds are, and what their ranges are made of (constants.SpeedTable picks each band)."""
+    if decode is None:
+        return "estimated: starting constants, not yet validated against measurements"
+    text = f"fitted to published measurements; decode range from the leave-one-device-out errors of " \
+        f"{decode.describe()}"
+    return f"{text}; prefill range from those of {prefill.describe()}" if prefill else text
 
 
 def _widest(bands: Iterable[ErrorBand | None]) -> ErrorBand | None:

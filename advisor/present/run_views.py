@@ -167,7 +167,9 @@ def estimates_section(machine: Machine, estimates: list[Estimate], *, title: str
                ] if useful is not None else []
     engines = " and ".join(dict.fromkeys(ENGINE_NAMES.get(e.engine, e.engine) for e in estimates)) or "llama.cpp"
     legend = Line("Memory: weights + KV cache + runtime buffers. Decode and prefill in tokens/s, "
-                  f"{engines} at batch 1, estimated" + ("" if explain else "; --explain shows ranges and basis")
+                  f"{engines} at batch 1, estimated" + ("; Range: where four in five measurements fell, their "
+                                                        "device held out (docs/accuracy.md)" if explain
+                                                        else "; --explain shows ranges and basis")
                   + ("" if show_model else ". Max ctx: the longest context that fits all on the GPU") + ".", dim=True)
     calibrated = [Line(CALIBRATED_LEGEND, dim=True)] if any(e.speed.calibrated for e in estimates) else []
     if any(cpu_bound(e) for e in estimates if e.speed.decode_tokens_per_s is not None):

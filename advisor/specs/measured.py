@@ -104,6 +104,14 @@ class ErrorBand:
     n: int
     devices: int = 1  # how many devices' held-out predictions the band is made of
     tail: float = 0.1  # the share of the errors left out on each side (0.1: the 10th to the 90th percentile)
+    key: str = ""  # whose errors: a backend:family or backend:class key, a backend's keys together, or "all"
+
+    def describe(self) -> str:
+        """What the band is made of, for an estimate's basis."""
+        whose = ("every device's" if self.key == "all" else f"{self.key}'s" if ":" in self.key
+                 else f"the {self.key} backend's" if self.key else "the")
+        low, high = (f"{100 * q:g}" for q in (self.tail, 1 - self.tail))
+        return f"{whose} {self.n} held-out runs from {self.devices} devices, percentiles {low} to {high}"
 
 
 @dataclass(frozen=True, slots=True)
