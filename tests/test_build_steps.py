@@ -93,8 +93,8 @@ def test_an_estimate_says_whose_errors_its_ranges_are(catalog: Catalog, make_mac
     est, fit = Estimator(catalog), catalog.speed_fit
     assert fit is not None
 
-    def confidence(gpu: str) -> str:
-        found = est.estimate(catalog.model("qwen3-8b"), catalog.recipe("Q4_K_M"), make_machine(gpu), Request(8192))
+    def confidence(gpu: str, model: str = "qwen3-8b") -> str:
+        found = est.estimate(catalog.model(model), catalog.recipe("Q4_K_M"), make_machine(gpu), Request(8192))
         assert found.speed.basis is not None
         return found.speed.basis.confidence
 
@@ -102,6 +102,9 @@ def test_an_estimate_says_whose_errors_its_ranges_are(catalog: Catalog, make_mac
     assert f"cuda:ada-lovelace's {ada.n} held-out runs from {ada.devices} devices" in confidence("RTX 4090")
     assert f"the cuda backend's {cuda.n} held-out runs from {cuda.devices} devices" in confidence("DGX Spark")
     assert f"every device's {every.n} held-out runs from {every.devices} devices" in confidence("Arc B580")
+    # a prefill that is not estimated (layers in system RAM) has no range to explain
+    offloaded = confidence("RTX 4060", "qwen3.6-35b-a3b")
+    assert "decode range" in offloaded and "prefill" not in offloaded
 
 
 def test_the_ranges_hold_for_four_in_five_held_out_runs(catalog: Catalog) -> None:

@@ -320,7 +320,7 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        weights_read_bytes=work.weights_read_bytes, kv_read_bytes=work.kv_read_bytes,
                        depth_tokens=work.depth_tokens, layers=work.layers, lanes=lanes,
                        flops_per_token=work.flops_per_token,
-                       confidence=_confidence(decode_band, prefill_band),
+                       confidence=_confidence(decode_band, prefill_band if prefill is not None else None),
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
                        expert_flops_per_token=work.expert_flops_per_token,
                        attention_flops_per_token=work.attention_flops_per_token,
@@ -339,7 +339,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
 
 
 def _confidence(decode: ErrorBand | None, prefill: ErrorBand | None) -> str:
-    """How sure the speeds are, and what their ranges are made of (constants.SpeedTable picks each band)."""
+    """How sure the speeds are, and what their ranges are made of (constants.SpeedTable picks each band; `prefill`:
+    None where no prefill is estimated)."""
     if decode is None:
         return "estimated: starting constants, not yet validated against measurements"
     text = f"fitted to published measurements; decode range from the leave-one-device-out errors of " \
