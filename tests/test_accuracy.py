@@ -41,9 +41,9 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # missed again by a thousandth of a point with round 14's 42 decode runs (10.0009 %): most are a Strix Halo held
     # out, which its one other integrated GPU measured on Vulkan, the Radeon 890M, prices a median 14 % slow; 9.9 %
     # with round 15's 45 (CUDA, MLX, Vulkan and ROCm cards, a Radeon 780M); 10.09 % with round 16's 34 (most of them
-    # a Strix Halo on Vulkan and ROCm, 21-40 % slow on Vulkan MoE held out), 10.09 % with round 17's 3: not met again,
-    # docs/accuracy.md says so; this guards today's figure
-    assert decode["median_abs_error"] <= 0.101
+    # a Strix Halo on Vulkan and ROCm, 21-40 % slow on Vulkan MoE held out), 10.09 % with round 17's 3; 9.55 % since an
+    # integrated GPU's key is pulled toward its backend's discrete-GPU pool (Strix Halo held out: 15-16 % slow -> 10 %)
+    assert decode["median_abs_error"] <= 0.10
     # issue 14's 30 %: 29.5 % since the MoE factor is picked on the mean absolute log error and Qwen3-Next is scored on
     # a current build (its pre-optimization runs scored: 30.7 %); a sparse tail: 2 more rows moved it 37.4 % -> 39.3 %
     # once
@@ -52,9 +52,9 @@ def test_cross_validated_errors_meet_issue_5_bounds(validation: Validation) -> N
     # backend whose MoE runs come from two devices has its own per-expert cost, 29.1 % since a family with no runs on
     # a backend stands to its kind as it does on the backends that measured it; 30.0 % with round 14's runs, 30.6 %
     # with round 15's (two Radeon AI PRO R9700s on Vulkan at 16-32k of context, 18-60 % fast, and MLX at 22k of
-    # context on an M4 Max and an M5 Max, up to 104 % fast), 30.9 % with round 16's and with round 17's. Not met
-    # (docs/accuracy.md says so); this guards today's figure
-    assert decode["p90_abs_error"] <= 0.31
+    # context on an M4 Max and an M5 Max, up to 104 % fast), 30.9 % with round 16's and with round 17's; 29.8 % since
+    # an integrated GPU's key is pulled toward its backend's discrete-GPU pool
+    assert decode["p90_abs_error"] <= 0.30
     # issue 14's 20 %: 27.2 % (2026-12-06) once the 89 round-4 prefill runs held out only because they moved this
     # median past a bound were scored (20.3 % without them); 24.8 % since a class with no runs takes its backend's
     # pooled efficiency, one vote per device; 21.4 % since the efficiency is per GPU family like decode's (ablation in

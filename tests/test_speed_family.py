@@ -28,13 +28,13 @@ def test_a_workstation_card_shares_its_consumer_twins_family(catalog: Catalog) -
     assert family["h100-sxm"] is None and family["ryzen-ai-max-395"] is None  # data centre, APU: by class
 
 
-def _case(device: str, family: str, scale: float) -> known.Case:
-    """A dense decode run that follows the model exactly at efficiency EFF and TAU seconds per layer."""
+def _case(device: str, family: str | None, scale: float, cls: str = "consumer", eff: float = EFF) -> known.Case:
+    """A dense decode run that follows the model exactly at efficiency `eff` and TAU seconds per layer."""
     nbytes = int(4e9 * scale)
-    seconds = nbytes / (EFF * BW * 1e9) + TAU * LAYERS
+    seconds = nbytes / (eff * BW * 1e9) + TAU * LAYERS
     m = Measurement(device=device, device_count=1, backend="cuda", engine="llama.cpp", model="m", quant="Q4_0",
                     test="tg128", depth_tokens=0, tokens_per_s=1 / seconds, source="https://example.com", quote="q")
-    return known.Case(m, device, "cuda", "consumer", device, BW, None, Work(nbytes, 0, 0, LAYERS, 0, 10**9, 0),
+    return known.Case(m, device, "cuda", cls, device, BW, None, Work(nbytes, 0, 0, LAYERS, 0, 10**9, 0),
                       family=family)
 
 
@@ -95,3 +95,21 @@ def test_a_family_unmeasured_on_a_backend_stands_to_its_kind_as_it_does_on_anoth
     assert (plain.stream_efficiency, plain.per_layer_s) == (0.8, 1e-4)
     alone = table.constants("metal", "apple", "apple-m8")  # measured on no other backend: the pooled fit
     assert (alone.stream_efficiency, alone.per_layer_s) == (0.8, 1e-4) and "stands" not in alone.basis
+
+
+def test_an_integrated_gpu_leans_on_its_backends_discrete_cards(catalog: Catalog) -> None:
+    # the discrete cards stream at EFF; the one integrated GPU measured, at 0.6. A second iGPU's memory system may be
+    # either's: the key is pulled part of the way toward the kernels' pool, as if that pool were one more device
+    discrete = [_case(d, "fam-a", s) for d in ("a", "b", "c") for s in (0.25, 1, 4)]
+    igpu = [_case("x", None, s, "apu", 0.6) for s in (0.25, 1, 4)]
+    pulled = cal.fit(discrete + igpu, catalog.defaults).decode["cuda:apu"].stream_efficiency
+    alone = cal.fit(discrete + igpu, catalog.defaults, cal.Variant(apu_pool_devices=0)).decode["cuda:apu"]
+    assert alone.stream_efficiency == pytest.approx(0.6, rel=0.03)
+    assert 0.6 * 1.1 < pulled < EFF * 0.95
+    # a data-centre card measured alone is not pulled: its kernels and its memory are its own
+    dc = [_case("h", None, s, "datacenter", 0.6) for s in (0.25, 1, 4)]
+    shipped = cal.fit(discrete + dc, catalog.defaults).decode["cuda:datacenter"]
+    assert shipped == cal.fit(discrete + dc, catalog.defaults, cal.Variant(apu_pool_devices=0)).decode[
+        "cuda:datacenter"]
+    assert shipped.stream_efficiency < 0.6 * 1.1
+

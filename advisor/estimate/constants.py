@@ -29,6 +29,7 @@ MIN_BAND_ROWS = 8  # a backend:class needs this many held-out predictions for a 
 MIN_BAND_DEVICES = 3
 # discrete GPUs of these classes take decode constants per architecture: a workstation card is a consumer die
 ARCHITECTURE_CLASSES = ("consumer", "workstation")
+APU_CLASS = "apu"  # an integrated GPU on the system's memory
 
 
 @dataclass(frozen=True, slots=True)

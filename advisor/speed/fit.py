@@ -9,7 +9,8 @@ holds, rounded as that file stores it, so what is validated is what ships.
 decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x layers x (1 + c x routed experts per
         token), fitted per backend:family (a GPU architecture, an Apple generation) or backend:class by least
         squares on relative error with a light pull toward a prior (a class's starting values; a family's kind's
-        pooled fit); the per-expert cost c (0 for a dense model's layers) is a grid search on the mean absolute log
+        pooled fit; an integrated GPU's, its backend's discrete-GPU pool, as if that pool were one more device);
+        the per-expert cost c (0 for a dense model's layers) is a grid search on the mean absolute log
         error, shared by all backends and, where a backend's MoE runs come from 2+ devices, its own (one shared
         cost, a flat per-MoE-layer factor and the median objective are compared in docs/accuracy.md).
 prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE, attention and weight-kind ratios).
@@ -23,7 +24,7 @@ import statistics
 from dataclasses import dataclass, replace
 
 from advisor.engines import TILED_EXPERT_PREFILL
-from advisor.estimate.constants import ARCHITECTURE_CLASSES, family_pool
+from advisor.estimate.constants import APU_CLASS, ARCHITECTURE_CLASSES, family_pool
 from advisor.estimate.speed import core_seconds
 from advisor.specs import Defaults
 from advisor.specs.measured import ExpertTiles, FittedClass, SpeedFit
@@ -49,9 +50,10 @@ class Prior:
 
 
 def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior,
-                compute: float | None = None) -> tuple[float, float]:
-    """Least squares on relative error of a x stream + tau x fixed layers, pulled lightly toward `prior`; stream is
-    bytes/bw, or on a CPU the larger of that and (its threads' time for the FLOPs at `compute` GFLOP/s each) / a."""
+                compute: float | None = None, weight: float = PRIOR_WEIGHT) -> tuple[float, float]:
+    """Least squares on relative error of a x stream + tau x fixed layers, pulled toward `prior` as if it were
+    `weight` runs; stream is bytes/bw, or on a CPU the larger of that and (its threads' time for the FLOPs at
+    `compute` GFLOP/s each) / a."""
     sxx = sxy = syy = sx = sy = 0.0
     for c in rows:
         t = 1.0 / c.m.tokens_per_s
@@ -61,7 +63,7 @@ def _fit_decode(rows: list[Case], moe_factor: float, prior: Prior,
         k = c.weight
         sxx, sxy, syy, sx, sy = sxx + k * x * x, sxy + k * x * y, syy + k * y * y, sx + k * x * r, sy + k * y * r
     tau_scale = max(prior.tau_s, 1e-5)
-    w = PRIOR_WEIGHT
+    w = weight
     # prior terms: w*((a - a0)/a0)^2 + w*((tau - tau0)/tau_scale)^2
     a00, a11 = sxx + w / prior.a**2, syy + w / tau_scale**2
     b0, b1 = sx + w / prior.a, sy + w * prior.tau_s / tau_scale**2
@@ -132,6 +134,10 @@ class Variant:
     # its backend's pool only where it has none (not shipped: a MoE run's implied efficiency rests on the experts'
     # ratio, but held out the 90th percentile is worse, docs/accuracy.md)
     dense_first: bool = False
+    # decode: an integrated GPU's key pulled toward its backend's discrete-GPU pool as if that pool were this many more
+    # devices (an iGPU runs its backend's kernels; the one to three APUs a backend has runs on measure only their own
+    # memory systems); 0: pulled lightly toward the APU class's starting values, as shipped until round 17's runs
+    apu_pool_devices: float = 1.0
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -168,15 +174,16 @@ SHIPPED = Variant()
 def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> SpeedFit:
     """Constants for every backend:class with data, as a SpeedFit (no error bands: those come from validation)."""
     decode_rows = [c for c in rows if c.m.kind == "decode"]
-    pooled = variant.pooled
     how = variant.moe_objective
-    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, how, pooled=pooled))
+    pool = Pooling(variant.pooled, variant.apu_pool_devices)
+    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, how, pool=pool))
     by_backend = {} if not variant.per_backend else per_backend(
         decode_rows, lambda c: c.key, BACKEND_MOE_FACTORS,
-        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, how, pooled=pooled))
+        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, how, pool=pool))
     cpu = [c for c in decode_rows if c.backend == "cpu"]
-    compute = min(variant.cpu_compute, key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k))
-    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pooled)
+    compute = min(variant.cpu_compute,
+                  key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k, pool=pool))
+    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pool)
     # the prefill fit reads each run's efficiency as measured over its prediction at efficiency 1, which holds where
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
@@ -190,28 +197,52 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
                     prefill_samples=p.samples, weight_prefill_ratio=p.weights)
 
 
+@dataclass(frozen=True, slots=True)
+class Pooling:
+    """How the decode keys borrow from their pools: `families`, each family pulled toward its kind's pooled fit
+    (False: toward its kind's starting values); `apu_devices`, an integrated GPU's key pulled toward its backend's
+    discrete-GPU pool as if that pool were this many more devices (0: lightly toward the class's starting values)."""
+
+    families: bool
+    apu_devices: float
+
+
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
-              defaults: Defaults, compute: float | None = None, pooled: bool = True) -> dict[str, FittedClass]:
+              defaults: Defaults, compute: float | None, pool: Pooling) -> dict[str, FittedClass]:
     """A fit per backend:family or backend:class, and per pool of families (backend:apple, backend:discrete: every
     family of the kind, fitted whole), which is its families' prior (partial pooling: a family whose rows leave
-    the efficiency and the fixed time trading off borrows its kind's shape, not a fixed guess) and the constants of
-    a family with no measurements. `pooled` False: families pulled toward their kind's starting values."""
+    the efficiency and the fixed time trading off borrows its kind's shape, not a fixed guess), an integrated GPU's
+    (its backend's kernels; pool.apu_devices) and the constants of a family with no measurements."""
     out = {}
     priors: dict[str, Prior] = {}
 
-    def fitted(key: str, own: list[Case], prior: Prior) -> tuple[float, float]:
-        a, tau = _fit_decode(own, by_backend.get(own[0].backend, shared), prior, compute)
+    def fitted(key: str, own: list[Case], prior: Prior, weight: float = PRIOR_WEIGHT) -> tuple[float, float]:
+        a, tau = _fit_decode(own, by_backend.get(own[0].backend, shared), prior, compute, weight)
         out[key] = FittedClass(round(1 / a, 4), round(tau, 8), len(own), len({c.group for c in own}), period(own))
         return a, tau
 
     for key in sorted({_pool_key(c) for c in rows if c.family is not None}):
-        pool = [c for c in rows if c.family is not None and _pool_key(c) == key]
-        a, tau = fitted(key, pool, prior_for(key, defaults))
-        priors[key] = Prior(a, tau) if pooled else prior_for(key, defaults)
+        kind = [c for c in rows if c.family is not None and _pool_key(c) == key]
+        a, tau = fitted(key, kind, prior_for(key, defaults))
+        priors[key] = Prior(a, tau) if pool.families else prior_for(key, defaults)
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        fitted(key, own, priors[_pool_key(own[0])] if own[0].family is not None else prior_for(key, defaults))
+        fitted(key, own, *_key_prior(own, priors, defaults, pool.apu_devices))
     return out
+
+
+def _key_prior(own: list[Case], priors: dict[str, Prior], defaults: Defaults,
+               apu_devices: float) -> tuple[Prior, float]:
+    """A key's prior and its weight: a family's, its kind's pooled fit, lightly; an integrated GPU's, its backend's
+    discrete-GPU pool as if that were `apu_devices` more devices of the key's mean runs each (the kernels are the
+    backend's; only the memory system is the APU's own); any other class's, its starting values, lightly."""
+    c = own[0]
+    discrete = priors.get(f"{c.backend}:{family_pool(ARCHITECTURE_CLASSES[0])}")
+    if c.family is not None:
+        return priors[_pool_key(c)], PRIOR_WEIGHT
+    if apu_devices and c.device_class == APU_CLASS and discrete is not None:
+        return discrete, max(PRIOR_WEIGHT, apu_devices * len(own) / len({x.group for x in own}))
+    return prior_for(c.key, defaults), PRIOR_WEIGHT
 
 
 def _pool_key(c: Case) -> str:
@@ -219,14 +250,14 @@ def _pool_key(c: Case) -> str:
 
 
 def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults,
-                  objective: str = "median", compute: float | None = None, *, pooled: bool = True) -> float:
+                  objective: str, compute: float | None = None, *, pool: Pooling) -> float:
     """The in-sample error of the decode fits for every backend:class in `rows` with these factors: "log", the mean
     absolute log of predicted / measured (the MoE factor's: smooth in the factor and symmetric in over and under);
     "mean", the mean relative error (the CPU's compute ratio, which only the few-thread runs inform); "median", the
     median relative error."""
     if not rows:
         return 0.0
-    table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute, pooled),
+    table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute, pool),
                       moe=(shared, by_backend), compute=compute)
     ratios = [(predict(table, c) or 0.0) / c.m.tokens_per_s for c in rows]
     if objective == "log":

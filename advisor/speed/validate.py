@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from advisor.engines import TILED_EXPERT_PREFILL
-from advisor.estimate.constants import SpeedTable
+from advisor.estimate.constants import APU_CLASS, SpeedTable
 from advisor.specs import Defaults
 from advisor.specs.facts import Catalog
 from advisor.specs.measured import Measurement, SpeedFit
@@ -24,7 +24,7 @@ from advisor.speed.prefill_fit import DEEP_TOKENS
 # chip sharing the machine's memory)
 PREFILL_SLICES: dict[str, Callable[[Case], bool]] = {
     "gpt-oss": lambda c: c.m.model.startswith("gpt-oss"),
-    "APU": lambda c: c.device_class == "apu",
+    "APU": lambda c: c.device_class == APU_CLASS,
 }
 
 
@@ -179,7 +179,7 @@ def validate(catalog: Catalog) -> Validation:
 VARIANTS = {
     "shipped: decode constants per GPU architecture and Apple generation, each pulled toward its kind's pooled fit "
     "(a family with no runs on a backend: that pooled fit scaled as the family stands on the backends that measured "
-    "it); "
+    "it), an integrated GPU's pulled toward its backend's discrete-GPU pool as if that were one more device; "
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert for every backend and a "
     "backend's own where its MoE runs come from two devices, one MoE prefill ratio for every backend (on CUDA and "
     "ROCm scaled by the tokens each expert gets in a pass), prefill attention at its own fitted share of the matmul "
@@ -192,6 +192,8 @@ VARIANTS = {
         Variant(pooled=False),
     "a family with no decode runs on a backend at its kind's pooled fit alone, not scaled as it stands to its kind on "
     "the backends that measured it (shipped until round 13's runs)": Variant(family_standing=False),
+    "integrated GPUs' decode constants pulled lightly toward the APU class's starting values, not toward their "
+    "backend's discrete-GPU pool (shipped until round 17's runs)": Variant(apu_pool_devices=0),
     "one per-expert cost shared by every backend (shipped until round 13's runs)": Variant(per_backend=False),
     "the MoE prefill ratio per backend too (where MoE runs on 2+ devices)": Variant(prefill_per_backend=True),
     "one fixed cost per MoE layer whatever its top-k (before issue 14)": Variant(FLAT_MOE_FACTORS, per_backend=False,
