@@ -106,6 +106,9 @@ def test_an_integrated_gpu_leans_on_its_backends_discrete_cards(catalog: Catalog
     alone = cal.fit(discrete + igpu, catalog.defaults, cal.Variant(apu_pool_devices=0)).decode["cuda:apu"]
     assert alone.stream_efficiency == pytest.approx(0.6, rel=0.03)
     assert 0.6 * 1.1 < pulled < EFF * 0.95
+    # the families' own pull (toward their kind's fit or its starting values) does not move the iGPU's
+    unpooled = cal.fit(discrete + igpu, catalog.defaults, cal.Variant(pooled=False)).decode["cuda:apu"]
+    assert unpooled.stream_efficiency == pulled
     # a data-centre card measured alone is not pulled: its kernels and its memory are its own
     dc = [_case("h", None, s, "datacenter", 0.6) for s in (0.25, 1, 4)]
     shipped = cal.fit(discrete + dc, catalog.defaults).decode["cuda:datacenter"]

@@ -214,7 +214,7 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
     the efficiency and the fixed time trading off borrows its kind's shape, not a fixed guess), an integrated GPU's
     (its backend's kernels; pool.apu_devices) and the constants of a family with no measurements."""
     out = {}
-    priors: dict[str, Prior] = {}
+    kinds: dict[str, Prior] = {}  # each kind's pooled fit (backend:discrete, backend:apple)
 
     def fitted(key: str, own: list[Case], prior: Prior, weight: float = PRIOR_WEIGHT) -> tuple[float, float]:
         a, tau = _fit_decode(own, by_backend.get(own[0].backend, shared), prior, compute, weight)
@@ -223,25 +223,24 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
 
     for key in sorted({_pool_key(c) for c in rows if c.family is not None}):
         kind = [c for c in rows if c.family is not None and _pool_key(c) == key]
-        a, tau = fitted(key, kind, prior_for(key, defaults))
-        priors[key] = Prior(a, tau) if pool.families else prior_for(key, defaults)
+        kinds[key] = Prior(*fitted(key, kind, prior_for(key, defaults)))
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        fitted(key, own, *_key_prior(own, priors, defaults, pool.apu_devices))
+        fitted(key, own, *_key_prior(own, kinds, defaults, pool))
     return out
 
 
-def _key_prior(own: list[Case], priors: dict[str, Prior], defaults: Defaults,
-               apu_devices: float) -> tuple[Prior, float]:
-    """A key's prior and its weight: a family's, its kind's pooled fit, lightly; an integrated GPU's, its backend's
-    discrete-GPU pool as if that were `apu_devices` more devices of the key's mean runs each (the kernels are the
-    backend's; only the memory system is the APU's own); any other class's, its starting values, lightly."""
+def _key_prior(own: list[Case], kinds: dict[str, Prior], defaults: Defaults, pool: Pooling) -> tuple[Prior, float]:
+    """A key's prior and its weight: a family's, its kind's pooled fit (pool.families False: its kind's starting
+    values), lightly; an integrated GPU's, its backend's discrete-GPU pooled fit as if that were pool.apu_devices more
+    devices of the key's mean runs each (the kernels are the backend's; only the memory system is the APU's own);
+    any other class's, its starting values, lightly."""
     c = own[0]
-    discrete = priors.get(f"{c.backend}:{family_pool(ARCHITECTURE_CLASSES[0])}")
+    discrete = kinds.get(f"{c.backend}:{family_pool(ARCHITECTURE_CLASSES[0])}")
     if c.family is not None:
-        return priors[_pool_key(c)], PRIOR_WEIGHT
-    if apu_devices and c.device_class == APU_CLASS and discrete is not None:
-        return discrete, max(PRIOR_WEIGHT, apu_devices * len(own) / len({x.group for x in own}))
+        return kinds[_pool_key(c)] if pool.families else prior_for(_pool_key(c), defaults), PRIOR_WEIGHT
+    if pool.apu_devices and c.device_class == APU_CLASS and discrete is not None:
+        return discrete, max(PRIOR_WEIGHT, pool.apu_devices * len(own) / len({x.group for x in own}))
     return prior_for(c.key, defaults), PRIOR_WEIGHT
 
 
