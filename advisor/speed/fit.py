@@ -175,15 +175,14 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     """Constants for every backend:class with data, as a SpeedFit (no error bands: those come from validation)."""
     decode_rows = [c for c in rows if c.m.kind == "decode"]
     how = variant.moe_objective
-    pool = Pooling(variant.pooled, variant.apu_pool_devices)
-    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, how, pool=pool))
+    shared = min(variant.moe_factors, key=lambda f: _decode_error(decode_rows, {}, f, defaults, how, variant=variant))
     by_backend = {} if not variant.per_backend else per_backend(
         decode_rows, lambda c: c.key, BACKEND_MOE_FACTORS,
-        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, how, pool=pool))
+        lambda own, b, f: _decode_error(own, {b: f}, shared, defaults, how, variant=variant))
     cpu = [c for c in decode_rows if c.backend == "cpu"]
     compute = min(variant.cpu_compute,
-                  key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k, pool=pool))
-    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, pool)
+                  key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k, variant=variant))
+    decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, variant)
     # the prefill fit reads each run's efficiency as measured over its prediction at efficiency 1, which holds where
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
@@ -197,22 +196,12 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
                     prefill_samples=p.samples, weight_prefill_ratio=p.weights)
 
 
-@dataclass(frozen=True, slots=True)
-class Pooling:
-    """How the decode keys borrow from their pools: `families`, each family pulled toward its kind's pooled fit
-    (False: toward its kind's starting values); `apu_devices`, an integrated GPU's key pulled toward its backend's
-    discrete-GPU pool as if that pool were this many more devices (0: lightly toward the class's starting values)."""
-
-    families: bool
-    apu_devices: float
-
-
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
-              defaults: Defaults, compute: float | None, pool: Pooling) -> dict[str, FittedClass]:
+              defaults: Defaults, compute: float | None, variant: Variant) -> dict[str, FittedClass]:
     """A fit per backend:family or backend:class, and per pool of families (backend:apple, backend:discrete: every
     family of the kind, fitted whole), which is its families' prior (partial pooling: a family whose rows leave
     the efficiency and the fixed time trading off borrows its kind's shape, not a fixed guess), an integrated GPU's
-    (its backend's kernels; pool.apu_devices) and the constants of a family with no measurements."""
+    (its backend's kernels; variant.apu_pool_devices) and the constants of a family with no measurements."""
     out = {}
     kinds: dict[str, Prior] = {}  # each kind's pooled fit (backend:discrete, backend:apple)
 
@@ -226,21 +215,21 @@ def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,
         kinds[key] = Prior(*fitted(key, kind, prior_for(key, defaults)))
     for key in sorted({c.key for c in rows}):
         own = [c for c in rows if c.key == key]
-        fitted(key, own, *_key_prior(own, kinds, defaults, pool))
+        fitted(key, own, *_key_prior(own, kinds, defaults, variant))
     return out
 
 
-def _key_prior(own: list[Case], kinds: dict[str, Prior], defaults: Defaults, pool: Pooling) -> tuple[Prior, float]:
-    """A key's prior and its weight: a family's, its kind's pooled fit (pool.families False: its kind's starting
-    values), lightly; an integrated GPU's, its backend's discrete-GPU pooled fit as if that were pool.apu_devices more
-    devices of the key's mean runs each (the kernels are the backend's; only the memory system is the APU's own);
-    any other class's, its starting values, lightly."""
+def _key_prior(own: list[Case], kinds: dict[str, Prior], defaults: Defaults, variant: Variant) -> tuple[Prior, float]:
+    """A key's prior and its weight: a family's, its kind's pooled fit (variant.pooled False: its kind's starting
+    values), lightly; an integrated GPU's, its backend's discrete-GPU pooled fit as if that were
+    variant.apu_pool_devices more devices of the key's mean runs each (the kernels are the backend's; only the memory
+    system is the APU's own); any other class's, its starting values, lightly."""
     c = own[0]
     discrete = kinds.get(f"{c.backend}:{family_pool(ARCHITECTURE_CLASSES[0])}")
     if c.family is not None:
-        return kinds[_pool_key(c)] if pool.families else prior_for(_pool_key(c), defaults), PRIOR_WEIGHT
-    if pool.apu_devices and c.device_class == APU_CLASS and discrete is not None:
-        return discrete, max(PRIOR_WEIGHT, pool.apu_devices * len(own) / len({x.group for x in own}))
+        return kinds[_pool_key(c)] if variant.pooled else prior_for(_pool_key(c), defaults), PRIOR_WEIGHT
+    if variant.apu_pool_devices and c.device_class == APU_CLASS and discrete is not None:
+        return discrete, max(PRIOR_WEIGHT, variant.apu_pool_devices * len(own) / len({x.group for x in own}))
     return prior_for(c.key, defaults), PRIOR_WEIGHT
 
 
@@ -249,14 +238,14 @@ def _pool_key(c: Case) -> str:
 
 
 def _decode_error(rows: list[Case], by_backend: dict[str, float], shared: float, defaults: Defaults,
-                  objective: str, compute: float | None = None, *, pool: Pooling) -> float:
+                  objective: str, compute: float | None = None, *, variant: Variant) -> float:
     """The in-sample error of the decode fits for every backend:class in `rows` with these factors: "log", the mean
     absolute log of predicted / measured (the MoE factor's: smooth in the factor and symmetric in over and under);
     "mean", the mean relative error (the CPU's compute ratio, which only the few-thread runs inform); "median", the
     median relative error."""
     if not rows:
         return 0.0
-    table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute, pool),
+    table = fit_table(defaults, _fit_keys(rows, by_backend, shared, defaults, compute, variant),
                       moe=(shared, by_backend), compute=compute)
     ratios = [(predict(table, c) or 0.0) / c.m.tokens_per_s for c in rows]
     if objective == "log":
