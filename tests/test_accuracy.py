@@ -158,11 +158,14 @@ def test_the_moe_prefill_tile_term_earns_its_place(variants: dict[str, dict[str,
     # the term there costs both figures, alone (23.7 % and 87.5 % against 19.1 % and 60.3 %, 2026-12-07) or with a
     # ratio per backend (20.6 % and 76.0 %): the ratio's level differs by device more than the devices pin down; with
     # round 14's runs (five more Strix Halo sources, a W7800) 24.7 % and 74.4 %, and 24.5 % and 83.3 %, against 19.7 %
-    # and 66.2 %
+    # and 66.2 %; with the cache term (stop 40) 25.4 % and 68.5 %, and 21.0 % and 64.6 %, against 18.4 % and 64.8 %:
+    # the per-backend variant's 90th percentile is a fifth of a point lower, its median 2.6 points higher, and a term
+    # ships only where both figures improve
     for start in ("the tile term on Vulkan too (", "the tile term on Vulkan too, and the MoE prefill ratio"):
         vulkan = next(v["prefill"] for label, v in variants.items() if label.startswith(start))
         assert shipped["median_abs_error"] < vulkan["median_abs_error"]
-        assert shipped["p90_abs_error"] < vulkan["p90_abs_error"]
+    alone = next(v["prefill"] for label, v in variants.items() if label.startswith("the tile term on Vulkan too ("))
+    assert shipped["p90_abs_error"] < alone["p90_abs_error"]
 
 
 def test_efficiency_from_dense_runs_first_is_not_shipped(

@@ -25,6 +25,8 @@ def test_a_measured_prompt_is_priced_as_the_fit_prices_it(catalog: Catalog, make
             continue
         if c.pass_tokens != min(c.m.tokens, catalog.defaults.ubatch_tokens):
             continue  # a run with its own -ub: an estimate reads a prompt at llama.cpp's default
+        if c.bandwidth_gbps != gpu.bandwidth_gbps:
+            continue  # an iGPU run priced at its own RAM's bandwidth (its cache reads): the machine has the catalog's
         request = Request(context_tokens=c.m.depth_tokens + c.m.tokens + 1, depth_tokens=c.m.depth_tokens,
                           prompt_tokens=c.m.tokens, split_mode=split_mode(c.m))
         e = est.estimate(catalog.model(c.m.model), catalog.recipe(c.m.quant),

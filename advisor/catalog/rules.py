@@ -131,7 +131,8 @@ def parse_speed_fit(raw: object, where: str) -> SpeedFit:
                    moe_prefill_tiles=_tiles(f.mapping("moe_prefill_tiles")),
                    prefill_pooled_by_backend=_factors(f.mapping("prefill_pooled_by_backend")),
                    prefill_samples=_samples(f.mapping("prefill_samples")),
-                   weight_prefill_ratio=_factors(f.mapping("weight_prefill_ratio")))
+                   weight_prefill_ratio=_factors(f.mapping("weight_prefill_ratio")),
+                   prefill_cache_queries=f.number("prefill_cache_queries", required=False, maximum=100_000.0))
     decode_f.done()
     prefill_f.done()
     f.done()

@@ -50,6 +50,7 @@ class Constants:
     attention_prefill_ratio: float = 1.0  # prefill attention's efficiency over the dense matmuls' (SpeedFit)
     expert_batch_tokens: float | None = None  # estimate.experts.expert_batch_scale's, where the backend tiles experts
     weight_prefill_ratios: tuple[tuple[str, float], ...] = ()  # per weight kind, where fitted (SpeedFit)
+    prefill_cache_queries: float | None = None  # prompt tokens sharing one read of the cache (SpeedFit; None: no term)
 
     @property
     def pass_times(self) -> bool:
@@ -162,11 +163,14 @@ class SpeedTable:
                           fit.cpu_decode_gflops_per_core if backend == "cpu" else None,
                           attention_prefill_ratio=fit.attention_prefill_ratio_by_backend.get(backend, 1.0),
                           expert_batch_tokens=_tile_tokens(fit, backend),
-                          weight_prefill_ratios=fit.weight_prefill_ratios(backend))
+                          weight_prefill_ratios=fit.weight_prefill_ratios(backend),
+                          prefill_cache_queries=fit.prefill_cache_queries)
         served = fit.serving_prefill
         if served is None or constants_engine(backend) != "vllm":
             return found
+        # the serving engines' prefill is fitted on times to first token without a cache term
         return replace(found, prefill_efficiency=served.efficiency, prefill_per_layer_s=served.per_layer_s,
+                       prefill_cache_queries=None,
                        prefill_moe_layer_s=served.moe_layer_s,
                        prefill_request_s=served.request_s, sequence_step_s=served.sequence_step_s,
                        basis=f"{basis}; prefill fitted on {served.rows} published times to first token from "

@@ -134,7 +134,8 @@ def curve(step: Step, prompt_work: Work, prompt_tokens: int, output_tokens: int,
     prefill = prefill_tokens_per_s(prompt_work.flops_per_token, (replace(step.lane, share=1.0 / step.topo.gpus
                                                                          * step.topo.pipeline_parallel),),
                                    prompt_work.expert_flops_per_token,
-                                   prompt_work.attention_flops_per_token, weight_kind=prompt_work.weight_kind)
+                                   prompt_work.attention_flops_per_token, weight_kind=prompt_work.weight_kind,
+                                   cache_bytes=prompt_work.cache_bytes)
     points = tuple(_point(step, n, prefill, prompt_tokens, output_tokens, capacity) for n in users)
     return Curve(points, turn_batch(step, max(1, capacity)), prefill)
 

@@ -6,7 +6,8 @@ decode: seconds/token = sum over devices of bytes_read_d / (stream_efficiency_d 
          expert a token uses adds its gather, weighting and sum to every layer's fixed time.
 bytes read per token  = weights except the token tables (MoE: only experts_per_token/experts of routed experts)
                         + KV of the tokens already in context (windowed layers capped) + recurrent state.
-prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x matrix_tflops_d)),
+prefill: tokens/s = 1 / sum_d share_d x (work / (prefill_efficiency_d x matrix_tflops_d)
+                                         + cache_bytes / (cache_queries x bandwidth_d)),
          matrix_tflops = the FP16 matmul rate the backend's kernels run at (prefill_tflops),
          a CPU's compute figure is cpu_tflops(cores, SIMD width) (vector throughput per GHz),
          (+ with tensor parallelism, a token's all-reduce bytes at the link's bandwidth),
@@ -17,7 +18,8 @@ prefill: tokens/s = 1 / sum_d (share_d x work / (prefill_efficiency_d x matrix_t
          the context already there; expert_flops = 2 x active
          routed-expert params (each expert sees a small share of the batch, so those matmuls run less efficiently);
          where the backend runs each expert's tokens as matmul tiles (engines.TILED_EXPERT_PREFILL), the ratio is
-         scaled by how many tokens of a pass each expert gets (expert_batch_scale).
+         scaled by how many tokens of a pass each expert gets (expert_batch_scale); cache_bytes: the K and V entries
+         the token attends to, read once per cache_queries prompt tokens (estimate.attention, fitted).
 See docs/estimation.md for the constants' sources.
 """
 
@@ -27,6 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from advisor.estimate.arrivals import Prefill, forward_pass_s
+from advisor.estimate.attention import attention_flops, cache_read_bytes, cache_seconds
 from advisor.estimate.constants import Constants, band_range
 from advisor.estimate.experts import expert_batch_scale
 from advisor.estimate.kv import KvEstimate
@@ -64,6 +67,8 @@ class Lane:
     transfer_s_per_token: float = 0.0  # prefill: a prompt token's all-reduce bytes between GPUs (tensor parallelism)
     # prefill: a weight kind's matmul efficiency over the block-quantized types' (estimate.weights.weight_kind)
     weight_prefill_ratios: tuple[tuple[str, float], ...] = ()
+    # prefill: the prompt tokens whose attention shares one read of the context's cache (attention.cache_seconds)
+    cache_queries: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,7 @@ class SpeedBasis:
     expert_flops_per_token: int = 0  # the routed-expert part of flops_per_token
     attention_flops_per_token: int = 0  # the part of flops_per_token attending to the context already there
     expert_tokens_per_pass: float | None = None  # prefill: tokens of a pass each routed expert gets (MoE)
+    cache_bytes_per_token: int = 0  # prefill: cache bytes the prompt's average token attends to (estimate.attention)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +133,8 @@ class SpeedEstimate:
 
 def kv_read_bytes(kv: KvEstimate, depth_tokens: int) -> int:
     """Cache bytes one decode step reads with `depth_tokens` already in context."""
-    windowed = min(depth_tokens, kv.window_tokens or 0)
     # the recurrent state is read and written once per token
-    return depth_tokens * kv.full_bytes_per_token + windowed * kv.windowed_bytes_per_token \
-        + 2 * kv.recurrent_state_bytes + sum(c.read_bytes(depth_tokens) for c in kv.compressed)
+    return cache_read_bytes(kv, depth_tokens) + 2 * kv.recurrent_state_bytes
 
 
 def core_seconds(flops_per_token: int, cores: int, gflops_per_core: float) -> float:
@@ -162,11 +166,12 @@ def expert_ratio(lane: Lane, expert_tokens: float | None) -> float:
 
 def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_flops_per_token: int = 0,
                          attention_flops_per_token: int = 0, expert_tokens: float | None = None,
-                         weight_kind: str = "quant") -> float | None:
+                         weight_kind: str = "quant", cache_bytes: int = 0) -> float | None:
     """Compute-bound prefill; a MoE's routed-expert matmuls (small batches per expert: `expert_tokens` tokens of a
     pass each, where known) and the attention over the context already there (flash-attention kernels) each at
     their own share of the dense matmuls' efficiency; the matmuls of a file whose weights are of `weight_kind` at
-    that kind's share where the lane has one (BF16 and F16 weights take other kernels than quantized ones)."""
+    that kind's share where the lane has one (BF16 and F16 weights take other kernels than quantized ones); plus
+    the token's share of reading the `cache_bytes` it attends to, where the lane has a cache term."""
     seconds = 0.0
     for lane in lanes:
         if not lane.matrix_tflops or not lane.prefill_efficiency:
@@ -175,25 +180,10 @@ def prefill_tokens_per_s(flops_per_token: int, lanes: tuple[Lane, ...], expert_f
                    + expert_flops_per_token / expert_ratio(lane, expert_tokens))
         work = (matmuls / next((r for kind, r in lane.weight_prefill_ratios if kind == weight_kind), 1.0)
                 + attention_flops_per_token / lane.attention_prefill_ratio)
-        seconds += lane.share * work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
+        seconds += lane.share * (work / (lane.prefill_efficiency * lane.matrix_tflops * 1e12)
+                                 + cache_seconds(cache_bytes, lane.bandwidth_gbps, lane.cache_queries))
         seconds += lane.transfer_s_per_token
     return 1.0 / seconds if seconds else None
-
-
-def attention_flops(model: ModelSpec, depth_tokens: int, absorbed_mla: bool = False) -> int:
-    """FLOPs per token of attention over `depth_tokens` of context (QK^T and AV, 2 x 2 x heads x head_dim each).
-    With `absorbed_mla` (an engine that attends over MLA's compressed cache, Engine.absorbed_mla) each head's QK^T
-    spans the latent and the rope part and its AV the latent: 2 x heads x (2 x kv_lora_rank + rope_head_dim)."""
-    a, lay = model.arch, model.layout
-    mla = lay.mla if absorbed_mla else None
-    width = 2 * a.attention_heads * (2 * mla.kv_lora_rank + mla.rope_head_dim) if mla \
-        else 4 * a.attention_heads * a.head_dim
-    windowed = min(depth_tokens, lay.sliding_window or lay.attention_chunk or 0)
-    # the entries a compressed layer attends to (the indexer's top-k of them), and its window
-    compressed = sum(g.layers * (min(-(-depth_tokens // g.ratio), g.top_k or depth_tokens)
-                                 + min(depth_tokens, g.window)) for g in lay.compressed)
-    return width * (lay.full_attention_layers * depth_tokens + (lay.sliding_layers + lay.chunked_layers) * windowed
-                    + compressed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +202,7 @@ class Work:
     weight_kind: str = "quant"  # the file's matmul weights (estimate.weights.weight_kind)
     head_flops_per_token: int = 0  # the output head's part of flops_per_token (a prefill ablation takes it out)
     moe_layers: int = 0  # layers with routed experts (0 for a dense model)
+    cache_bytes: int = 0  # cache bytes the token's attention reads (attention.cache_read_bytes; no recurrent state)
 
     @property
     def moe(self) -> bool:
@@ -233,7 +224,8 @@ def work_for(model: ModelSpec, weights_read_bytes: int, kv: KvEstimate, depth_to
                 experts_per_token(model), 2 * matmul_params(model, groups) + attention,
                 2 * active_expert_params(model, groups), attention,
                 model.moe.experts_per_token / model.moe.experts if model.moe else 0.0, weight_kind,
-                2 * model.arch.vocab_size * model.arch.hidden_size, model.moe.moe_layers if model.moe else 0)
+                2 * model.arch.vocab_size * model.arch.hidden_size, model.moe.moe_layers if model.moe else 0,
+                cache_read_bytes(kv, depth_tokens))
 
 
 def cpu_tflops(cores: int, simd_bits: int) -> float:
@@ -277,7 +269,8 @@ def make_lane(name: str, share: float, bandwidth_gbps: float, matrix_tflops: flo
                 c.decode_gflops_per_core, c.prefill_per_layer_s, c.prefill_moe_layer_s, budget_tokens, graphed_tokens,
                 c.prefill_request_s,
                 expert_batch_tokens=c.expert_batch_tokens if moe else None,
-                weight_prefill_ratios=c.weight_prefill_ratios)
+                weight_prefill_ratios=c.weight_prefill_ratios,
+                cache_queries=c.prefill_cache_queries if prefill else None)
 
 
 def split_tensors(lane: Lane, gpus: int, sync_s: float, transfer_s_per_token: float = 0.0) -> Lane:
@@ -303,7 +296,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
     per_pass = min(prompt[0], pass_tokens) if prompt and pass_tokens else pass_tokens
     expert_tokens = per_pass * pw.expert_batch_share if per_pass else None
     prefill = None if offloaded else prefill_tokens_per_s(pw.flops_per_token, lanes, pw.expert_flops_per_token,
-                                                          pw.attention_flops_per_token, expert_tokens, pw.weight_kind)
+                                                          pw.attention_flops_per_token, expert_tokens, pw.weight_kind,
+                                                          pw.cache_bytes)
     if offloaded:
         notes.append("prefill with layers in system RAM depends on PCIe transfers; not estimated yet")
     elif prefill is None:
@@ -324,7 +318,8 @@ def estimate_speed(work: Work, lanes: tuple[Lane, ...], *, offloaded: bool, used
                        notes=tuple(notes), constants=tuple(dict.fromkeys(c.basis for c in used)),
                        expert_flops_per_token=work.expert_flops_per_token,
                        attention_flops_per_token=work.attention_flops_per_token,
-                       expert_tokens_per_pass=expert_tokens if pw.expert_batch_share else None)
+                       expert_tokens_per_pass=expert_tokens if pw.expert_batch_share else None,
+                       cache_bytes_per_token=pw.cache_bytes)
     decode = decode_tokens_per_s(work, lanes)
     passes = [lane for lane in lanes if lane.prefill_budget_tokens]  # a serving engine's lanes (estimate.lanes)
     return SpeedEstimate(decode, prefill, basis, band_range(decode, decode_band), band_range(prefill, prefill_band),

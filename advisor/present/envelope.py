@@ -107,6 +107,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
         "kv_read_bytes": b.kv_read_bytes, "depth_tokens": b.depth_tokens, "layers": b.layers,
         "flops_per_token": b.flops_per_token, "expert_flops_per_token": b.expert_flops_per_token,
         "attention_flops_per_token": b.attention_flops_per_token, "expert_tokens_per_pass": b.expert_tokens_per_pass,
+        "cache_bytes_per_token": b.cache_bytes_per_token,
         "confidence": b.confidence, "notes": list(b.notes),
         "lanes": [{"name": lane.name, "share": round(lane.share, 4), "bandwidth_gbps": lane.bandwidth_gbps,
                    "stream_efficiency": lane.stream_efficiency, "per_layer_s": lane.per_layer_s,
@@ -119,7 +120,7 @@ def speed_dict(e: Estimate) -> dict[str, Any]:
                    "prefill_graphed_tokens": lane.prefill_graphed_tokens,
                    "prefill_request_s": lane.prefill_request_s, "tensor_parallel": lane.tensor_parallel,
                    "expert_batch_tokens": lane.expert_batch_tokens,
-                   "transfer_s_per_token": lane.transfer_s_per_token}
+                   "transfer_s_per_token": lane.transfer_s_per_token, "cache_queries": lane.cache_queries}
                   for lane in b.lanes],
     }
     if basis is not None and b is not None:

@@ -164,6 +164,9 @@ class SpeedFit:
     # per backend:kind (estimate.weights.weight_kind), the prefill matmuls' efficiency for files of that kind over
     # the block-quantized types', where that kind's runs on the backend come from 2+ devices (1 elsewhere)
     weight_prefill_ratio: dict[str, float] = field(default_factory=dict)
+    # prefill: the prompt tokens whose flash attention shares one read of the context's cache (estimate.attention,
+    # fitted on the runs at depth); None: no cache term, attention costs its FLOPs alone
+    prefill_cache_queries: float | None = None
 
     def weight_prefill_ratios(self, backend: str) -> tuple[tuple[str, float], ...]:
         return tuple((key.split(":", 1)[1], r) for key, r in sorted(self.weight_prefill_ratio.items())

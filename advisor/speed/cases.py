@@ -78,7 +78,8 @@ def predict(table: SpeedTable, c: Case) -> float | None:
     if c.m.kind == "decode":
         return decode_tokens_per_s(c.work, (lane,))
     return prefill_tokens_per_s(c.work.flops_per_token, (lane,), c.work.expert_flops_per_token,
-                                c.work.attention_flops_per_token, expert_tokens(c), c.work.weight_kind)
+                                c.work.attention_flops_per_token, expert_tokens(c), c.work.weight_kind,
+                                c.work.cache_bytes)
 
 
 def _flag_values(m: Measurement, *names: str) -> list[str]:

@@ -13,7 +13,8 @@ decode: seconds/token = bytes/(stream_efficiency x bandwidth) + per_layer_s x la
         the per-expert cost c (0 for a dense model's layers) is a grid search on the mean absolute log
         error, shared by all backends and, where a backend's MoE runs come from 2+ devices, its own (one shared
         cost, a flat per-MoE-layer factor and the median objective are compared in docs/accuracy.md).
-prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE, attention and weight-kind ratios).
+prefill: advisor.speed.prefill_fit (efficiency per backend:class, the MoE, attention and weight-kind ratios, the
+         cache term).
 The measurements as cases, and the one prediction of each, are advisor.speed.cases.
 """
 
@@ -29,7 +30,7 @@ from advisor.estimate.speed import core_seconds
 from advisor.specs import Defaults
 from advisor.specs.measured import ExpertTiles, FittedClass, SpeedFit
 from advisor.speed.cases import Case, fit_table, per_backend, period, predict
-from advisor.speed.prefill_fit import fit_prefill
+from advisor.speed.prefill_fit import CACHE_QUERIES, fit_prefill
 
 # each routed expert per token adds this share of a dense layer's fixed cost to a MoE model's layers
 MOE_FACTORS = tuple(round(0.05 * i, 2) for i in range(17))  # 0 .. 0.8, evenly (no hand-picked points)
@@ -138,6 +139,10 @@ class Variant:
     # devices (an iGPU runs its backend's kernels; the one to three APUs a backend has runs on measure only their own
     # memory systems); 0: pulled lightly toward the APU class's starting values, as shipped until round 17's runs
     apu_pool_devices: float = 1.0
+    # prefill: the cache term's candidates (prefill_fit.CACHE_QUERIES: the prompt tokens sharing one read of the
+    # cache, None among them: no term), fitted on the runs at depth; (None,): attention costs its FLOPs alone, as
+    # shipped until stop 40
+    cache_queries: tuple[float | None, ...] = CACHE_QUERIES
 
     def rows(self, rows: list[Case]) -> list[Case]:
         """The rows as this variant sees them."""
@@ -183,17 +188,18 @@ def fit(rows: list[Case], defaults: Defaults, variant: Variant = SHIPPED) -> Spe
     compute = min(variant.cpu_compute,
                   key=lambda k: _decode_error(cpu, by_backend, shared, defaults, "mean", k, variant=variant))
     decode = _fit_keys(decode_rows, by_backend, shared, defaults, compute, variant)
-    # the prefill fit reads each run's efficiency as measured over its prediction at efficiency 1, which holds where
+    # the prefill fit reads each run's efficiency off its matmul time at efficiency 1, which holds where
     # the prefill is all compute: not on GPUs splitting every layer, whose all-reduces take time of their own
     p = fit_prefill([c for c in rows if c.m.kind == "prefill" and c.tflops and c.tensor_parallel == 1], defaults,
                     variant.prefill_per_backend, variant.attention,
                     _tiles(defaults, variant.tiled_backends), variant.prefill_pool_devices, variant.weight_kinds,
-                    variant.dense_first)
+                    variant.dense_first, variant.cache_queries)
     return SpeedFit(decode, p.efficiency, shared, p.moe_ratio, {}, {}, len(rows), len({c.group for c in rows}),
                     by_backend, p.moe_ratios, compute, attention_prefill_ratio_by_backend=p.attention,
                     moe_prefill_tiles=p.tiles,
                     prefill_pooled_by_backend=p.pooled if variant.pooled_prefill else {},
-                    prefill_samples=p.samples, weight_prefill_ratio=p.weights)
+                    prefill_samples=p.samples, weight_prefill_ratio=p.weights,
+                    prefill_cache_queries=p.cache_queries)
 
 
 def _fit_keys(rows: list[Case], by_backend: dict[str, float], shared: float,

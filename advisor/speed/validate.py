@@ -183,7 +183,8 @@ VARIANTS = {
     "a MoE layer's fixed cost grows with its routed experts per token, one cost per expert for every backend and a "
     "backend's own where its MoE runs come from two devices, one MoE prefill ratio for every backend (on CUDA and "
     "ROCm scaled by the tokens each expert gets in a pass), prefill attention at its own fitted share of the matmul "
-    "rate, prefill efficiency per architecture and Apple generation too, pulled toward its backend's pooled one as "
+    "rate and reading the cache it attends to once per block of prompt tokens (the block fitted), "
+    "prefill efficiency per architecture and Apple generation too, pulled toward its backend's pooled one as "
     "if the pool were one more device, and a family with no runs at that pooled efficiency (one vote per device)":
         SHIPPED,
     "discrete GPUs' decode constants per backend:class (consumer, workstation: the market segment), not per "
@@ -213,6 +214,8 @@ VARIANTS = {
     "no CPU core bound (CPU decode from RAM bandwidth alone, whatever its thread count)": Variant(
         cpu_compute=(None,)),
     "no attention ratio (prefill attention over the context at the matmul rate)": Variant(attention=False),
+    "no cache term (a prompt token's attention costs its FLOPs alone, not also the cache bytes it reads; shipped until "
+    "stop 40)": Variant(cache_queries=(None,)),
     "BF16 and F16 weights' prefill matmuls at a fitted share of the quantized types' efficiency (the weight-kind "
     "ratio, shipped until round 12's runs)": Variant(weight_kinds=frozenset({"float"})),
     "a prefill's output head once per pass (llama.cpp computes logits for a pass's last token only), not per prompt "
